@@ -1,0 +1,154 @@
+"""The `youcard` command for operators: migrations, demo data, ledger and audit checks."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import click
+from sqlalchemy.engine import Engine
+
+from youcard import audit, demo, ledger, migrate
+from youcard.clock import utcnow
+from youcard.config import Settings, load_settings
+from youcard.db import make_engine, make_sessionmaker
+from youcard.models import Issuer
+
+
+class Context:
+    """Settings and engine, made once per command."""
+
+    def __init__(self) -> None:
+        self.settings: Settings = load_settings()
+        self._engine: Engine | None = None
+
+    @property
+    def engine(self) -> Engine:
+        """The database engine of the configured URL."""
+        if self._engine is None:
+            self._engine = make_engine(self.settings.database_url)
+        return self._engine
+
+
+pass_context = click.make_pass_decorator(Context, ensure=True)
+
+
+@click.group()
+def main() -> None:
+    """YouCard: benefits voucher cards (Bildungs- und Teilhabepaket)."""
+
+
+@main.group()
+def db() -> None:
+    """The database schema."""
+
+
+@db.command("upgrade")
+@pass_context
+def db_upgrade(ctx: Context) -> None:
+    """Migrate the database to the newest revision."""
+    migrate.upgrade(ctx.settings.database_url)
+    click.echo("Database is at the newest revision.")
+
+
+@main.command("demo")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@pass_context
+def demo_command(ctx: Context, as_json: bool) -> None:
+    """Seed the demo data (idempotently) and print what a newcomer needs."""
+    migrate.upgrade(ctx.settings.database_url)
+    now = utcnow()
+    sessions = make_sessionmaker(ctx.engine)
+    with sessions.begin() as session:
+        made = demo.seed(session, instance_path=ctx.settings.instance_path, now=now)
+        audit.seal(session, demo.ISSUER_ID)
+    with sessions() as session:
+        data = demo.describe(
+            session,
+            instance_path=ctx.settings.instance_path,
+            now=now,
+            issuer_url=os.environ.get("YOUCARD_ISSUER_URL", "http://127.0.0.1:5001"),
+            redeemer_url=os.environ.get("YOUCARD_REDEEMER_URL", "http://127.0.0.1:5002"),
+        )
+    if as_json:
+        click.echo(json.dumps(data.as_dict(), ensure_ascii=False, indent=2))
+        return
+    _print_demo(data, made=made)
+
+
+def _euro(cents: int | None) -> str:
+    if cents is None:
+        return "—"
+    return f"{cents // 100},{cents % 100:02d} €"
+
+
+def _print_demo(data: demo.DemoData, *, made: bool) -> None:
+    click.echo("Demo data " + ("created." if made else "already present; nothing changed."))
+    click.echo(f"\nIssuer (staff):   {data.issuer_url}")
+    click.echo(f"Redeemer (partners): {data.redeemer_url}")
+    click.echo("\nStaff logins:")
+    for user in data.staff:
+        click.echo(f"  {user['username']:<12} {user['password'] or '(unknown)':<20} {user['role']}")
+    click.echo("\nPartners and their device tokens:")
+    for partner in data.partners:
+        click.echo(f"  {partner['name']} ({', '.join(partner['categories'])})")
+        click.echo(f"    token: {partner['token'] or '(unknown)'}")
+    click.echo("\nChildren and their cards:")
+    for child in data.children:
+        click.echo(f"  {child['given_name']} {child['family_name']}, card {child['card_serial']}")
+        for e in child["entitlements"]:
+            units = f", {e['available_units']} units" if e["available_units"] is not None else ""
+            click.echo(
+                f"    {e['category']:<14} available {_euro(e['available_cents'])}{units}"
+                f" until {e['valid_until']}"
+            )
+
+
+@main.group("ledger")
+def ledger_group() -> None:
+    """The booking ledger."""
+
+
+@ledger_group.command("check")
+@pass_context
+def ledger_check(ctx: Context) -> None:
+    """Recompute every budget from the bookings; exit 1 on any difference."""
+    with make_sessionmaker(ctx.engine)() as session:
+        differences = ledger.check(session)
+    for difference in differences:
+        click.echo(str(difference), err=True)
+    if differences:
+        click.echo(f"{len(differences)} difference(s) in the ledger.", err=True)
+        sys.exit(1)
+    click.echo("Ledger is consistent: every budget equals its bookings.")
+
+
+@main.group("audit")
+def audit_group() -> None:
+    """The hash-chained audit log."""
+
+
+@audit_group.command("seal")
+@pass_context
+def audit_seal(ctx: Context) -> None:
+    """Chain every unsealed audit event (run after changes and from a timer)."""
+    from sqlalchemy import select
+
+    with make_sessionmaker(ctx.engine).begin() as session:
+        total = sum(audit.seal(session, i) for i in session.scalars(select(Issuer.id)).all())
+    click.echo(f"Sealed {total} event(s).")
+
+
+@audit_group.command("verify")
+@pass_context
+def audit_verify(ctx: Context) -> None:
+    """Check the audit log's hash chains; exit 1 when an event was edited or deleted."""
+    with make_sessionmaker(ctx.engine)() as session:
+        problems = audit.verify(session)
+        unsealed = audit.unsealed_count(session)
+    for problem in problems:
+        click.echo(f"{problem.issuer_id} #{problem.seq}: {problem.problem}", err=True)
+    if problems:
+        sys.exit(1)
+    click.echo(f"Audit chains intact ({unsealed} event(s) not sealed yet).")

@@ -1,0 +1,248 @@
+"""Demo data: a small, believable Hamm. Seeding is idempotent; a second run changes nothing.
+
+Passwords and device tokens are random, made on the first run and kept in
+`instance/demo-credentials.json` (mode 0600) so that later runs can print them
+again; the database holds only their hashes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from youcard import budget
+from youcard.clock import berlin_date
+from youcard.db import Session
+from youcard.enums import CardStatus, Category, EntitlementStatus, Role
+from youcard.models import Card, Child, Entitlement, Household, Issuer, Partner, StaffUser
+from youcard.operations.cards import issue_card
+from youcard.operations.entitlements import (
+    approve_entitlement,
+    availability,
+    record_entitlement,
+    usable_period,
+)
+from youcard.operations.setup import (
+    add_child,
+    create_device_token,
+    create_household,
+    create_issuer,
+    create_partner,
+    create_staff_user,
+)
+
+ISSUER_ID = "DE-NW-HAMM"
+ISSUER_NAME = "Stadt Hamm"
+SECRETS_FILE = "demo-credentials.json"
+ACTOR = "system:demo"
+
+STAFF = [
+    ("caseworker", "Sachbearbeitung (Demo)", Role.CASEWORKER),
+    ("approver", "Freigabe (Demo)", Role.APPROVER),
+    ("admin", "Administration (Demo)", Role.ADMINISTRATOR),
+]
+
+PARTNERS = [
+    ("TuS Hamm 1898 e. V.", "DE47410500950012345678", {Category.PARTICIPATION}),
+    ("Schulmensa Friedensschule", "DE37410400180098765432", {Category.LUNCH}),
+    ("Lernstudio Hamm-Mitte", "DE24440501990004711081", {Category.TUTORING}),
+]
+
+HOUSEHOLDS = [
+    (
+        "HAM-2026-0001",
+        "Yılmaz",
+        [
+            ("Elif", date(2015, 3, 14), [Category.PARTICIPATION, Category.LUNCH]),
+            ("Can", date(2011, 9, 2), [Category.PARTICIPATION, Category.TUTORING]),
+        ],
+    ),
+    (
+        "HAM-2026-0002",
+        "Schneider",
+        [("Mia", date(2017, 6, 21), [Category.PARTICIPATION, Category.LUNCH])],
+    ),
+    (
+        "HAM-2026-0003",
+        "Nowak",
+        [("Lena", date(2009, 1, 30), [Category.PARTICIPATION, Category.TUTORING])],
+    ),
+]
+
+
+@dataclass
+class DemoData:
+    """What `youcard demo` prints (the keys of DESIGN.md)."""
+
+    issuer_url: str
+    redeemer_url: str
+    staff: list[dict[str, Any]] = field(default_factory=list)
+    partners: list[dict[str, Any]] = field(default_factory=list)
+    children: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-ready dictionary."""
+        return asdict(self)
+
+
+def _load_secrets(instance_path: Path) -> dict[str, dict[str, str]]:
+    """The demo passwords and tokens, made once (mode 0600) and read back afterwards."""
+    path = instance_path / SECRETS_FILE
+    if path.exists():
+        loaded: dict[str, dict[str, str]] = json.loads(path.read_text(encoding="utf-8"))
+        return loaded
+    instance_path.mkdir(parents=True, exist_ok=True)
+    made = {
+        "staff": {username: secrets.token_urlsafe(12) for username, _, _ in STAFF},
+        "partners": {name: f"ycd_{secrets.token_urlsafe(32)}" for name, _, _ in PARTNERS},
+    }
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(made, fh, indent=2)
+    return made
+
+
+def demo_period(today: date) -> tuple[date, date]:
+    """A 12-month approval period that began on the 1st two months ago."""
+    start = budget.add_months(today.replace(day=1), -2)
+    return start, budget.add_months(start, 12) - timedelta(days=1)
+
+
+def seed(session: Session, *, instance_path: Path, now: datetime) -> bool:
+    """Create the demo data unless the demo issuer exists; True when something was made."""
+    if session.get(Issuer, ISSUER_ID) is not None:
+        return False
+    made = _load_secrets(instance_path)
+    create_issuer(session, issuer_id=ISSUER_ID, name=ISSUER_NAME, actor=ACTOR, now=now)
+    staff = {
+        username: create_staff_user(
+            session,
+            issuer_id=ISSUER_ID,
+            username=username,
+            display_name=display_name,
+            role=role,
+            password=made["staff"][username],
+            actor=ACTOR,
+            now=now,
+        )
+        for username, display_name, role in STAFF
+    }
+    for name, iban, categories in PARTNERS:
+        partner = create_partner(
+            session,
+            issuer_id=ISSUER_ID,
+            name=name,
+            iban=iban,
+            permissions={ISSUER_ID: categories},
+            actor=ACTOR,
+            now=now,
+            active=True,
+        )
+        create_device_token(
+            session,
+            partner_id=partner.id,
+            name="Demo-Scanner",
+            actor=ACTOR,
+            now=now,
+            token=made["partners"][name],
+        )
+    valid_from, valid_until = demo_period(berlin_date(now))
+    for reference, family_name, children in HOUSEHOLDS:
+        household = create_household(
+            session, issuer_id=ISSUER_ID, reference=reference, family_name=family_name,
+            actor=ACTOR, now=now,
+        )
+        for given_name, birth_date, categories in children:
+            child = add_child(
+                session, household_id=household.id, given_name=given_name,
+                family_name=family_name, birth_date=birth_date, actor=ACTOR, now=now,
+            )
+            for category in categories:
+                entitlement = record_entitlement(
+                    session, child_id=child.id, category=category, valid_from=valid_from,
+                    valid_until=valid_until, recorded_by=staff["caseworker"], now=now,
+                )
+                approve_entitlement(
+                    session, entitlement_id=entitlement.id, approved_by=staff["approver"], now=now
+                )
+            issue_card(
+                session, child_id=child.id, issuer_id=ISSUER_ID,
+                actor=f"staff:{staff['approver'].id}", now=now,
+            )
+    return True
+
+
+def _usable_until(entitlement: Entitlement, birth_date: date) -> date:
+    period = usable_period(entitlement, birth_date)
+    return entitlement.valid_until if period is None else period.end
+
+
+def describe(
+    session: Session, *, instance_path: Path, now: datetime, issuer_url: str, redeemer_url: str
+) -> DemoData:
+    """What a newcomer needs: URLs, logins, partners with tokens, children with their cards."""
+    path = instance_path / SECRETS_FILE
+    made = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    data = DemoData(issuer_url=issuer_url, redeemer_url=redeemer_url)
+    today = berlin_date(now)
+    for user in session.scalars(
+        select(StaffUser).where(StaffUser.issuer_id == ISSUER_ID).order_by(StaffUser.id)
+    ):
+        password = made.get("staff", {}).get(user.username)
+        data.staff.append(
+            {
+                "username": user.username,
+                "password": password,
+                "role": user.role.value,
+            }
+        )
+    for partner in session.scalars(
+        select(Partner).where(Partner.issuer_id == ISSUER_ID).order_by(Partner.id)
+    ):
+        data.partners.append(
+            {
+                "name": partner.name,
+                "categories": sorted(p.category.value for p in partner.permissions),
+                "token": made.get("partners", {}).get(partner.name),
+            }
+        )
+    for child in session.scalars(
+        select(Child)
+        .join(Household, Household.id == Child.household_id)
+        .where(Child.issuer_id == ISSUER_ID)
+        .order_by(Household.reference, Child.id)
+    ):
+        card = session.scalars(
+            select(Card).where(Card.child_id == child.id, Card.status == CardStatus.ACTIVE)
+        ).first()
+        entitlements = session.scalars(
+            select(Entitlement)
+            .where(Entitlement.child_id == child.id, Entitlement.status == EntitlementStatus.APPROVED)
+            .order_by(Entitlement.id)
+        )
+        data.children.append(
+            {
+                "given_name": child.given_name,
+                "family_name": child.family_name,
+                "birth_date": child.birth_date.isoformat(),
+                "card_serial": card.serial.hex() if card else None,
+                "credential": None,  # YC1 credentials arrive with the credential codec
+                "entitlements": [
+                    {
+                        "category": e.category.value,
+                        "available_cents": availability(e, child.birth_date, today).cents,
+                        "available_units": availability(e, child.birth_date, today).units,
+                        "valid_until": _usable_until(e, child.birth_date).isoformat(),
+                    }
+                    for e in entitlements
+                ],
+            }
+        )
+    return data

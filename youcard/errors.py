@@ -1,0 +1,79 @@
+"""Domain errors with stable machine codes (the same codes the APIs return)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class DomainError(Exception):
+    """A refused operation; `code` is stable and machine-readable, `message` is for people."""
+
+    code: str = "domain_error"
+
+    def __init__(self, message: str, *, code: str | None = None, **details: Any) -> None:
+        super().__init__(message)
+        if code is not None:
+            self.code = code
+        self.message = message
+        self.details = details
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(code={self.code!r}, message={self.message!r})"
+
+
+class InvalidRequest(DomainError):
+    """The request itself is malformed: a wrong amount, units, key or text."""
+
+    code = "invalid_request"
+
+
+class NotFound(DomainError):
+    """The object does not exist, or is not visible to the caller (never tell which)."""
+
+    code = "not_found"
+
+
+class Forbidden(DomainError):
+    """The caller may not do this."""
+
+    code = "forbidden"
+
+
+class Conflict(DomainError):
+    """The object's state does not allow this now."""
+
+    code = "conflict"
+
+
+class InsufficientBudget(Conflict):
+    """Not enough left on the entitlement."""
+
+    code = "insufficient_budget"
+
+
+class CategoryNotPermitted(Forbidden):
+    """The partner may not book this category for this issuer."""
+
+    code = "category_not_permitted"
+
+
+class IdempotencyKeyReused(DomainError):
+    """The idempotency key was used before with a different request."""
+
+    code = "idempotency_key_reused"
+
+
+class CredentialInvalid(DomainError):
+    """The card shown cannot be used; `reason` is one of the YC1 reason codes."""
+
+    code = "credential_invalid"
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        super().__init__(message, reason=reason)
+        self.reason = reason
+
+
+class FourEyesViolation(Forbidden):
+    """The one who recorded an entitlement may not decide on it."""
+
+    code = "four_eyes"

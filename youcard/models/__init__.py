@@ -1,0 +1,31 @@
+"""All models, importable from one place (Alembic reads the metadata from here)."""
+
+from youcard.models.audit import AuditEvent, AuditHead
+from youcard.models.bookings import Booking
+from youcard.models.cards import Card
+from youcard.models.entitlements import DailyUsage, Entitlement
+from youcard.models.households import Child, Household
+from youcard.models.issuers import Issuer
+from youcard.models.keys import SigningKey
+from youcard.models.partners import DeviceToken, Partner, PartnerPermission, PartnerUser
+from youcard.models.settlements import Settlement
+from youcard.models.staff import StaffUser
+
+__all__ = [
+    "AuditEvent",
+    "AuditHead",
+    "Booking",
+    "Card",
+    "Child",
+    "DailyUsage",
+    "DeviceToken",
+    "Entitlement",
+    "Household",
+    "Issuer",
+    "Partner",
+    "PartnerPermission",
+    "PartnerUser",
+    "Settlement",
+    "SigningKey",
+    "StaffUser",
+]

@@ -1,0 +1,22 @@
+"""Issuers: the authorities that approve benefits and sign cards."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from youcard.db import Base
+from youcard.models.types import UTCDateTime
+
+
+class Issuer(Base):
+    """An issuing authority, e.g. `DE-NW-HAMM` "Stadt Hamm"; its id is the YC1 `iss` claim."""
+
+    __tablename__ = "issuers"
+    __table_args__ = (CheckConstraint("length(id) BETWEEN 2 AND 40", name="id_length"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

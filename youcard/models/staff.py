@@ -1,0 +1,27 @@
+"""Staff accounts of an issuer."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from youcard.db import Base, BigIntPK, value_enum
+from youcard.enums import Role
+from youcard.models.types import UTCDateTime
+
+
+class StaffUser(Base):
+    """A caseworker, approver or administrator; the password is an argon2id hash."""
+
+    __tablename__ = "staff_users"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    issuer_id: Mapped[str] = mapped_column(ForeignKey("issuers.id"), index=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[Role] = mapped_column(value_enum(Role, "role"))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

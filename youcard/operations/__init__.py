@@ -1,0 +1,1 @@
+"""Every state change of the domain: plain functions taking a Session, never committing."""

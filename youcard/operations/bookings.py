@@ -1,0 +1,556 @@
+"""The booking ledger: book against an entitlement, cancel a booking; never overspend.
+
+The overspend guard is one conditional UPDATE of the entitlement's counters
+(`... WHERE spent_cents + :amount <= :entitled`, rowcount checked) in the same
+transaction as the booking row; the database's CHECK constraints are the
+backstop. A retried request is recognised by the unique (partner, idempotency
+key) and answered with the first booking.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Table, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import aliased
+
+from youcard import audit, budget
+from youcard.budget import Available
+from youcard.clock import berlin_date
+from youcard.db import Session
+from youcard.enums import BookingKind, CardStatus, Category, EntitlementStatus, PartnerStatus, RuleKind
+from youcard.errors import (
+    CategoryNotPermitted,
+    Conflict,
+    CredentialInvalid,
+    Forbidden,
+    IdempotencyKeyReused,
+    InsufficientBudget,
+    InvalidRequest,
+    NotFound,
+)
+from youcard.models import Booking, Card, Child, DailyUsage, Entitlement, Partner, PartnerPermission
+from youcard.operations.entitlements import availability, usable_period
+
+MAX_AMOUNT_CENTS = 10_000_000  # 100,000 EUR: far above any benefit, far below integer limits
+MAX_UNITS = 1000
+MAX_IDEMPOTENCY_KEY_LENGTH = 200
+MAX_REFERENCE_LENGTH = 140
+SERIAL_BYTES = 16
+
+_bookings: Table = Booking.__table__  # type: ignore[assignment]
+_entitlements: Table = Entitlement.__table__  # type: ignore[assignment]
+_daily: Table = DailyUsage.__table__  # type: ignore[assignment]
+
+
+@dataclass(frozen=True)
+class BookingRecord:
+    """A booking as the partner sees it."""
+
+    id: int
+    partner_id: int
+    entitlement_id: int
+    category: Category
+    amount_cents: int
+    units: int
+    service_date: date
+    reference: str | None
+    created_at: datetime
+    cancelled: bool = False
+
+
+@dataclass(frozen=True)
+class BookingResult:
+    """The booking, what is left after it, and whether this was a replay of an earlier request."""
+
+    booking: BookingRecord
+    available: Available
+    replayed: bool
+
+
+@dataclass(frozen=True)
+class CancellationResult:
+    """The cancelled booking, what is left now, and whether it had been cancelled before."""
+
+    booking: BookingRecord
+    cancellation_id: int
+    available: Available
+    already_cancelled: bool
+
+
+def _insert(session: Session, table: Table) -> Any:
+    """INSERT with ON CONFLICT support for the session's database."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(table)
+    if dialect == "sqlite":
+        return sqlite.insert(table)
+    raise RuntimeError(f"unsupported database {dialect!r}")  # pragma: no cover
+
+
+def _is_int(value: object) -> bool:
+    return type(value) is int
+
+
+def _validate(
+    *,
+    card_serial: object,
+    category: object,
+    amount_cents: object,
+    units: object,
+    idempotency_key: object,
+    reference: object,
+    service_date: object,
+) -> tuple[Category, str | None]:
+    if not isinstance(card_serial, bytes) or len(card_serial) != SERIAL_BYTES:
+        raise CredentialInvalid("This is not a card serial.", reason="malformed")
+    try:
+        category = Category(category)
+    except ValueError:
+        raise InvalidRequest("Unknown category.", code="invalid_category") from None
+    if not _is_int(amount_cents) or not 0 < amount_cents <= MAX_AMOUNT_CENTS:  # type: ignore[operator]
+        raise InvalidRequest(
+            "The amount must be a whole number of cents above zero.", code="invalid_amount"
+        )
+    if units is not None and (not _is_int(units) or not 0 < units <= MAX_UNITS):  # type: ignore[operator]
+        raise InvalidRequest("Units must be a whole number above zero.", code="invalid_units")
+    if (
+        not isinstance(idempotency_key, str)
+        or not 0 < len(idempotency_key) <= MAX_IDEMPOTENCY_KEY_LENGTH
+        or not idempotency_key.isascii()
+        or not idempotency_key.isprintable()
+    ):
+        raise InvalidRequest(
+            "The idempotency key must be 1 to 200 printable ASCII characters.",
+            code="invalid_idempotency_key",
+        )
+    if service_date is not None and (
+        not isinstance(service_date, date) or isinstance(service_date, datetime)
+    ):
+        raise InvalidRequest("The service date must be a date.", code="invalid_service_date")
+    if reference is not None:
+        if not isinstance(reference, str):
+            raise InvalidRequest("The reference must be text.", code="invalid_reference")
+        reference = reference.strip() or None
+        if reference is not None and (
+            len(reference) > MAX_REFERENCE_LENGTH or not reference.isprintable()
+        ):
+            raise InvalidRequest(
+                "The reference must be at most 140 printable characters.", code="invalid_reference"
+            )
+    return category, reference
+
+
+def request_fingerprint(
+    *,
+    card_serial: bytes,
+    category: Category,
+    amount_cents: int,
+    units: int | None,
+    service_date: date | None,
+    reference: str | None,
+) -> bytes:
+    """SHA-256 of the request's meaning: the same key with another body is refused."""
+    canonical = json.dumps(
+        [
+            card_serial.hex(),
+            category.value,
+            amount_cents,
+            units,
+            service_date.isoformat() if service_date else None,
+            reference,
+        ],
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(canonical.encode("utf-8")).digest()
+
+
+def _record(row: Any, *, cancelled: bool) -> BookingRecord:
+    return BookingRecord(
+        id=row.id,
+        partner_id=row.partner_id,
+        entitlement_id=row.entitlement_id,
+        category=Category(row.category),
+        amount_cents=row.amount_cents,
+        units=row.units,
+        service_date=row.service_date,
+        reference=row.reference,
+        created_at=row.created_at,
+        cancelled=cancelled,
+    )
+
+
+def _is_cancelled(session: Session, booking_id: int) -> bool:
+    return (
+        session.scalar(select(Booking.id).where(Booking.cancels_id == booking_id)) is not None
+    )
+
+
+def _current_availability(session: Session, entitlement_id: int, on: date) -> Available:
+    entitlement, birth_date = session.execute(
+        select(Entitlement, Child.birth_date)
+        .join(Child, Child.id == Entitlement.child_id)
+        .where(Entitlement.id == entitlement_id)
+    ).one()
+    return availability(entitlement, birth_date, on)
+
+
+def _replay(
+    session: Session, *, partner_id: int, idempotency_key: str, fingerprint: bytes, today: date
+) -> BookingResult | None:
+    """The earlier booking with this key, or None; refuses a key reused for another request."""
+    row = session.execute(
+        select(Booking).where(
+            Booking.partner_id == partner_id, Booking.idempotency_key == idempotency_key
+        )
+    ).scalar_one_or_none()
+    if row is None:
+        return None
+    if row.request_hash != fingerprint:
+        raise IdempotencyKeyReused(
+            "This idempotency key was already used for a different booking."
+        )
+    return BookingResult(
+        booking=_record(row, cancelled=_is_cancelled(session, row.id)),
+        available=_current_availability(session, row.entitlement_id, today),
+        replayed=True,
+    )
+
+
+def _find_entitlement(
+    session: Session, *, child_id: int, birth_date: date, category: Category, service_date: date
+) -> tuple[Entitlement, budget.Period]:
+    """The approved entitlement of that category whose usable period holds the service date."""
+    candidates = session.scalars(
+        select(Entitlement)
+        .where(Entitlement.child_id == child_id, Entitlement.category == category)
+        .order_by(Entitlement.valid_from)
+    ).all()
+    covering = []
+    for entitlement in candidates:
+        period = usable_period(entitlement, birth_date)
+        if period is not None and service_date in period:
+            covering.append((entitlement, period))
+    for entitlement, period in covering:
+        if entitlement.status is EntitlementStatus.APPROVED:
+            return entitlement, period
+    if covering:
+        raise Conflict(
+            "The entitlement for this service date is not approved or was revoked.",
+            code="entitlement_inactive",
+        )
+    if any(e.status is EntitlementStatus.APPROVED for e in candidates):
+        raise Conflict("The service date is outside the approval period.", code="outside_period")
+    raise NotFound("The child has no entitlement in this category.", code="no_entitlement")
+
+
+def book(
+    session: Session,
+    *,
+    partner_id: int,
+    card_serial: bytes,
+    category: Category | str,
+    amount_cents: int,
+    idempotency_key: str,
+    now: datetime,
+    units: int | None = None,
+    service_date: date | None = None,
+    reference: str | None = None,
+    device_token_id: int | None = None,
+) -> BookingResult:
+    """Book `amount_cents` (and `units`) for the card's child in `category`, exactly once per key.
+
+    Raises a DomainError (with the API's code) and writes nothing when the
+    booking is not allowed; the caller rolls the transaction back.
+    """
+    category, reference = _validate(
+        card_serial=card_serial,
+        category=category,
+        amount_cents=amount_cents,
+        units=units,
+        idempotency_key=idempotency_key,
+        reference=reference,
+        service_date=service_date,
+    )
+    today = berlin_date(now)
+    fingerprint = request_fingerprint(
+        card_serial=card_serial,
+        category=category,
+        amount_cents=amount_cents,
+        units=units,
+        service_date=service_date,
+        reference=reference,
+    )
+    replay = _replay(
+        session,
+        partner_id=partner_id,
+        idempotency_key=idempotency_key,
+        fingerprint=fingerprint,
+        today=today,
+    )
+    if replay is not None:
+        return replay
+
+    partner_status = session.scalar(select(Partner.status).where(Partner.id == partner_id))
+    if partner_status is None:
+        raise NotFound("No such partner.", code="partner_not_found")
+    if partner_status is not PartnerStatus.ACTIVE:
+        raise Forbidden("This partner may not book at present.", code="partner_inactive")
+
+    found = session.execute(
+        select(Card, Child.birth_date)
+        .join(Child, Child.id == Card.child_id)
+        .where(Card.serial == card_serial)
+    ).one_or_none()
+    if found is None:
+        raise CredentialInvalid("This card is not known.", reason="revoked")
+    card, birth_date = found
+    if card.status is not CardStatus.ACTIVE:
+        raise CredentialInvalid("This card is blocked.", reason="revoked")
+    if today > card.valid_until:
+        raise CredentialInvalid("This card has expired.", reason="expired")
+
+    permitted = session.scalar(
+        select(PartnerPermission.partner_id).where(
+            PartnerPermission.partner_id == partner_id,
+            PartnerPermission.issuer_id == card.issuer_id,
+            PartnerPermission.category == category,
+        )
+    )
+    if permitted is None:
+        raise CategoryNotPermitted("This partner may not book this category for this issuer.")
+
+    service_date = service_date or today
+    if service_date > today:
+        raise InvalidRequest("The service date is in the future.", code="service_date_in_future")
+    entitlement, period = _find_entitlement(
+        session,
+        child_id=card.child_id,
+        birth_date=birth_date,
+        category=category,
+        service_date=service_date,
+    )
+    if today not in period:
+        raise Conflict("Today is outside the approval period.", code="outside_period")
+    rule = entitlement.budget_rule
+    if rule.kind is RuleKind.UNITS:
+        if units is None:
+            raise InvalidRequest("This category is booked in units.", code="units_required")
+        if amount_cents > budget.max_amount_for_units(rule, units):
+            raise InvalidRequest(
+                "The amount is above the cap per unit.", code="unit_cap_exceeded",
+                max_amount_cents=budget.max_amount_for_units(rule, units),
+            )
+        if rule.units_per_day is not None and units > rule.units_per_day:
+            raise Conflict("Not that many units on one day.", code="daily_limit_reached")
+    elif units is not None:
+        raise InvalidRequest("This category is not booked in units.", code="invalid_units")
+    booked_units = units or 0
+
+    inserted = session.execute(
+        _insert(session, _bookings)
+        .values(
+            issuer_id=card.issuer_id,
+            partner_id=partner_id,
+            entitlement_id=entitlement.id,
+            card_id=card.id,
+            kind=BookingKind.BOOKING,
+            category=category,
+            amount_cents=amount_cents,
+            units=booked_units,
+            service_date=service_date,
+            reference=reference,
+            idempotency_key=idempotency_key,
+            request_hash=fingerprint,
+            device_token_id=device_token_id,
+            created_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["partner_id", "idempotency_key"])
+        .returning(_bookings.c.id)
+    ).scalar_one_or_none()
+    if inserted is None:
+        # A twin request with the same key committed while we were checking.
+        replay = _replay(
+            session,
+            partner_id=partner_id,
+            idempotency_key=idempotency_key,
+            fingerprint=fingerprint,
+            today=today,
+        )
+        assert replay is not None  # the conflicting row is committed and visible now
+        return replay
+
+    entitled = budget.entitled_cents(rule, period, today)
+    guard = update(_entitlements).where(
+        _entitlements.c.id == entitlement.id,
+        _entitlements.c.status == EntitlementStatus.APPROVED,
+    )
+    if entitled is not None:
+        guard = guard.where(_entitlements.c.spent_cents + amount_cents <= entitled)
+    if rule.units_total is not None:
+        guard = guard.where(_entitlements.c.spent_units + booked_units <= rule.units_total)
+    spent = session.execute(
+        guard.values(
+            spent_cents=_entitlements.c.spent_cents + amount_cents,
+            spent_units=_entitlements.c.spent_units + booked_units,
+        ).returning(_entitlements.c.spent_cents, _entitlements.c.spent_units)
+    ).one_or_none()
+    session.expire(entitlement, ["spent_cents", "spent_units", "status"])
+    if spent is None:
+        if entitlement.status is not EntitlementStatus.APPROVED:
+            raise Conflict("The entitlement was revoked.", code="entitlement_inactive")
+        raise InsufficientBudget(
+            "Not enough left for this booking.",
+            available=budget.available(
+                rule, period, today,
+                spent_cents=entitlement.spent_cents, spent_units=entitlement.spent_units,
+            ),
+        )
+
+    if rule.units_per_day is not None:
+        daily = _insert(session, _daily).values(
+            entitlement_id=entitlement.id,
+            service_date=service_date,
+            issuer_id=card.issuer_id,
+            units=booked_units,
+        )
+        daily = daily.on_conflict_do_update(
+            index_elements=["entitlement_id", "service_date"],
+            set_={"units": _daily.c.units + daily.excluded.units},
+            where=_daily.c.units + daily.excluded.units <= rule.units_per_day,
+        ).returning(_daily.c.units)
+        if session.execute(daily).scalar_one_or_none() is None:
+            raise Conflict(
+                "This child already had what is allowed on that day.", code="daily_limit_reached"
+            )
+
+    audit.record(
+        session,
+        issuer_id=card.issuer_id,
+        actor=f"device:{device_token_id}" if device_token_id else f"partner:{partner_id}",
+        action="booking.create",
+        object_type="booking",
+        object_id=inserted,
+        now=now,
+        data={
+            "entitlement_id": entitlement.id,
+            "amount_cents": amount_cents,
+            "units": booked_units,
+            "service_date": service_date.isoformat(),
+        },
+    )
+    record = BookingRecord(
+        id=inserted,
+        partner_id=partner_id,
+        entitlement_id=entitlement.id,
+        category=category,
+        amount_cents=amount_cents,
+        units=booked_units,
+        service_date=service_date,
+        reference=reference,
+        created_at=now,
+    )
+    left = budget.available(
+        rule, period, today, spent_cents=spent.spent_cents, spent_units=spent.spent_units
+    )
+    return BookingResult(booking=record, available=left, replayed=False)
+
+
+def cancel_booking(
+    session: Session,
+    *,
+    partner_id: int,
+    booking_id: int,
+    now: datetime,
+    device_token_id: int | None = None,
+) -> CancellationResult:
+    """Cancel one of the partner's bookings; gives the budget back exactly once.
+
+    Another partner's booking is "not found" (never "forbidden": no one learns it exists).
+    Cancelling twice is harmless and answers with the first cancellation.
+    """
+    if not _is_int(booking_id):
+        raise NotFound("No such booking.", code="booking_not_found")
+    original = session.execute(
+        select(Booking).where(
+            Booking.id == booking_id,
+            Booking.partner_id == partner_id,
+            Booking.kind == BookingKind.BOOKING,
+        )
+    ).scalar_one_or_none()
+    if original is None:
+        raise NotFound("No such booking.", code="booking_not_found")
+    today = berlin_date(now)
+
+    cancellation_id = session.execute(
+        _insert(session, _bookings)
+        .values(
+            issuer_id=original.issuer_id,
+            partner_id=original.partner_id,
+            entitlement_id=original.entitlement_id,
+            card_id=original.card_id,
+            kind=BookingKind.CANCELLATION,
+            cancels_id=original.id,
+            category=original.category,
+            amount_cents=original.amount_cents,
+            units=original.units,
+            service_date=original.service_date,
+            reference=original.reference,
+            device_token_id=device_token_id,
+            created_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["cancels_id"])
+        .returning(_bookings.c.id)
+    ).scalar_one_or_none()
+    if cancellation_id is None:
+        earlier = aliased(Booking)
+        first = session.scalar(select(earlier.id).where(earlier.cancels_id == original.id))
+        assert first is not None  # the conflicting cancellation is committed and visible now
+        return CancellationResult(
+            booking=_record(original, cancelled=True),
+            cancellation_id=first,
+            available=_current_availability(session, original.entitlement_id, today),
+            already_cancelled=True,
+        )
+
+    session.execute(
+        update(_entitlements)
+        .where(_entitlements.c.id == original.entitlement_id)
+        .values(
+            spent_cents=_entitlements.c.spent_cents - original.amount_cents,
+            spent_units=_entitlements.c.spent_units - original.units,
+        )
+    )
+    if original.units:
+        session.execute(
+            update(_daily)
+            .where(
+                _daily.c.entitlement_id == original.entitlement_id,
+                _daily.c.service_date == original.service_date,
+            )
+            .values(units=_daily.c.units - original.units)
+        )
+    entitlement = session.get(Entitlement, original.entitlement_id)
+    assert entitlement is not None
+    session.expire(entitlement, ["spent_cents", "spent_units"])
+    audit.record(
+        session,
+        issuer_id=original.issuer_id,
+        actor=f"device:{device_token_id}" if device_token_id else f"partner:{partner_id}",
+        action="booking.cancel",
+        object_type="booking",
+        object_id=original.id,
+        now=now,
+        data={"cancellation_id": cancellation_id, "amount_cents": original.amount_cents},
+    )
+    return CancellationResult(
+        booking=_record(original, cancelled=True),
+        cancellation_id=cancellation_id,
+        available=_current_availability(session, original.entitlement_id, today),
+        already_cancelled=False,
+    )

@@ -1,0 +1,241 @@
+"""Record, approve, reject and revoke entitlements (four eyes), and read what is left."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import select
+
+from youcard import audit, budget
+from youcard.budget import BudgetRule, Period
+from youcard.db import Session
+from youcard.enums import Accrual, Category, EntitlementStatus, Role, RuleKind
+from youcard.errors import Conflict, Forbidden, FourEyesViolation, InvalidRequest, NotFound
+from youcard.models import Child, Entitlement, StaffUser
+
+MAX_REASON_LENGTH = 500
+
+DEFAULT_RULES: dict[Category, BudgetRule] = {
+    # 15 EUR per month of the approval period, may be saved up (§ 28 Abs. 7 SGB II).
+    Category.PARTICIPATION: BudgetRule(RuleKind.MONTHLY, 1500, Accrual.ACCRUE),
+    # Actual cost of one meal per day, capped per meal.
+    Category.LUNCH: BudgetRule(RuleKind.UNITS, 500, units_per_day=1),
+    # Tutoring hours at a capped rate, e.g. 35 hours per school year.
+    Category.TUTORING: BudgetRule(RuleKind.UNITS, 2500, units_total=35),
+}
+
+RECORDERS = frozenset({Role.CASEWORKER, Role.ADMINISTRATOR})
+DECIDERS = frozenset({Role.APPROVER, Role.ADMINISTRATOR})
+
+
+def default_rule(category: Category) -> BudgetRule | None:
+    """The usual rule of a category; None for trips, whose total is decided case by case."""
+    return DEFAULT_RULES.get(category)
+
+
+def usable_period(entitlement: Entitlement, birth_date: date) -> Period | None:
+    """The days the entitlement can be used (participation stops before the 18th birthday)."""
+    return budget.effective_period(
+        entitlement.valid_from,
+        entitlement.valid_until,
+        category=entitlement.category,
+        birth_date=birth_date,
+    )
+
+
+def availability(entitlement: Entitlement, birth_date: date, on: date) -> budget.Available:
+    """What is left of the entitlement on day `on` (nothing outside its usable period)."""
+    period = usable_period(entitlement, birth_date)
+    if period is None or on > period.end:
+        return budget.Available(cents=0, units=0 if entitlement.units_total else None)
+    return budget.available(
+        entitlement.budget_rule,
+        period,
+        on,
+        spent_cents=entitlement.spent_cents,
+        spent_units=entitlement.spent_units,
+    )
+
+
+@dataclass(frozen=True)
+class EntitlementView:
+    """An entitlement with what is left on a given day."""
+
+    entitlement: Entitlement
+    available: budget.Available
+
+
+def _require_role(staff: StaffUser, roles: frozenset[Role], what: str) -> None:
+    if not staff.active or staff.role not in roles:
+        raise Forbidden(f"Your role may not {what}.", code="role_not_permitted")
+
+
+def _reason(reason: str | None, *, required: bool) -> str | None:
+    reason = (reason or "").strip() or None
+    if required and reason is None:
+        raise InvalidRequest("A reason is required.", code="reason_required")
+    if reason is not None and len(reason) > MAX_REASON_LENGTH:
+        raise InvalidRequest("The reason is too long.", code="reason_too_long")
+    return reason
+
+
+def record_entitlement(
+    session: Session,
+    *,
+    child_id: int,
+    category: Category,
+    valid_from: date,
+    valid_until: date,
+    recorded_by: StaffUser,
+    now: datetime,
+    rule: BudgetRule | None = None,
+) -> Entitlement:
+    """Record an entitlement for a child (status `recorded`, awaiting another's approval)."""
+    _require_role(recorded_by, RECORDERS, "record entitlements")
+    child = session.get(Child, child_id)
+    if child is None or child.issuer_id != recorded_by.issuer_id:
+        raise NotFound("No such child.", code="child_not_found")
+    rule = rule or default_rule(category)
+    if rule is None:
+        raise InvalidRequest("This category needs an amount.", code="rule_required")
+    if valid_until < valid_from:
+        raise InvalidRequest("The period ends before it starts.", code="invalid_period")
+    period = budget.effective_period(
+        valid_from, valid_until, category=category, birth_date=child.birth_date
+    )
+    if period is None:
+        raise InvalidRequest(
+            "The child is 18 before the period starts.", code="child_too_old"
+        )
+    entitlement = Entitlement(
+        issuer_id=child.issuer_id,
+        child_id=child.id,
+        category=category,
+        status=EntitlementStatus.RECORDED,
+        valid_from=valid_from,
+        valid_until=valid_until,
+        rule=rule.kind,
+        accrual=rule.accrual,
+        amount_cents=rule.amount_cents,
+        units_total=rule.units_total,
+        units_per_day=rule.units_per_day,
+        cap_cents=budget.cap_cents(rule, period),
+        spent_cents=0,
+        spent_units=0,
+        recorded_by_id=recorded_by.id,
+        recorded_at=now,
+    )
+    session.add(entitlement)
+    session.flush()
+    audit.record(
+        session,
+        issuer_id=child.issuer_id,
+        actor=f"staff:{recorded_by.id}",
+        action="entitlement.record",
+        object_type="entitlement",
+        object_id=entitlement.id,
+        now=now,
+        data={
+            "child_id": child.id,
+            "category": category.value,
+            "valid_from": valid_from.isoformat(),
+            "valid_until": valid_until.isoformat(),
+            "rule": rule.kind.value,
+            "amount_cents": rule.amount_cents,
+        },
+    )
+    return entitlement
+
+
+def _load_for_decision(session: Session, entitlement_id: int, staff: StaffUser) -> Entitlement:
+    entitlement = session.scalars(
+        select(Entitlement).where(Entitlement.id == entitlement_id).with_for_update()
+    ).one_or_none()
+    if entitlement is None or entitlement.issuer_id != staff.issuer_id:
+        raise NotFound("No such entitlement.", code="entitlement_not_found")
+    return entitlement
+
+
+def decide_entitlement(
+    session: Session,
+    *,
+    entitlement_id: int,
+    approve: bool,
+    decided_by: StaffUser,
+    now: datetime,
+    reason: str | None = None,
+) -> Entitlement:
+    """Approve or reject a recorded entitlement; never by the one who recorded it."""
+    _require_role(decided_by, DECIDERS, "approve or reject entitlements")
+    entitlement = _load_for_decision(session, entitlement_id, decided_by)
+    if entitlement.recorded_by_id == decided_by.id:
+        raise FourEyesViolation("You recorded this entitlement: another person must decide.")
+    if entitlement.status is not EntitlementStatus.RECORDED:
+        raise Conflict("This entitlement was already decided.", code="already_decided")
+    reason = _reason(reason, required=not approve)
+    entitlement.status = EntitlementStatus.APPROVED if approve else EntitlementStatus.REJECTED
+    entitlement.decided_by_id = decided_by.id
+    entitlement.decided_at = now
+    entitlement.decision_reason = reason
+    session.flush()
+    audit.record(
+        session,
+        issuer_id=entitlement.issuer_id,
+        actor=f"staff:{decided_by.id}",
+        action="entitlement.approve" if approve else "entitlement.reject",
+        object_type="entitlement",
+        object_id=entitlement.id,
+        now=now,
+        data={"reason": reason},
+    )
+    return entitlement
+
+
+def approve_entitlement(
+    session: Session, *, entitlement_id: int, approved_by: StaffUser, now: datetime
+) -> Entitlement:
+    """Approve a recorded entitlement (four eyes)."""
+    return decide_entitlement(
+        session, entitlement_id=entitlement_id, approve=True, decided_by=approved_by, now=now
+    )
+
+
+def reject_entitlement(
+    session: Session, *, entitlement_id: int, rejected_by: StaffUser, reason: str, now: datetime
+) -> Entitlement:
+    """Reject a recorded entitlement with a reason (four eyes)."""
+    return decide_entitlement(
+        session,
+        entitlement_id=entitlement_id,
+        approve=False,
+        decided_by=rejected_by,
+        now=now,
+        reason=reason,
+    )
+
+
+def revoke_entitlement(
+    session: Session, *, entitlement_id: int, revoked_by: StaffUser, reason: str, now: datetime
+) -> Entitlement:
+    """Revoke an approved entitlement: no booking on it from now on."""
+    _require_role(revoked_by, DECIDERS, "revoke entitlements")
+    entitlement = _load_for_decision(session, entitlement_id, revoked_by)
+    if entitlement.status is not EntitlementStatus.APPROVED:
+        raise Conflict("Only an approved entitlement can be revoked.", code="not_approved")
+    entitlement.status = EntitlementStatus.REVOKED
+    entitlement.revoked_by_id = revoked_by.id
+    entitlement.revoked_at = now
+    entitlement.revoke_reason = _reason(reason, required=True)
+    session.flush()
+    audit.record(
+        session,
+        issuer_id=entitlement.issuer_id,
+        actor=f"staff:{revoked_by.id}",
+        action="entitlement.revoke",
+        object_type="entitlement",
+        object_id=entitlement.id,
+        now=now,
+        data={"reason": entitlement.revoke_reason},
+    )
+    return entitlement

@@ -1,0 +1,238 @@
+"""Create issuers, staff, households, children and partners.
+
+These are the building blocks that the issuer service's forms and the demo
+data use; the caller (a view or the CLI) checks who may call them and passes
+its identity as `actor` for the audit log.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from youcard import audit, security
+from youcard.clock import berlin_date
+from youcard.db import Session
+from youcard.enums import Category, PartnerStatus, Role
+from youcard.errors import InvalidRequest, NotFound
+from youcard.models import (
+    Child,
+    DeviceToken,
+    Household,
+    Issuer,
+    Partner,
+    PartnerPermission,
+    PartnerUser,
+    StaffUser,
+)
+
+DEVICE_TOKEN_PREFIX = "ycd"
+
+
+def _text(value: str, field: str, max_length: int) -> str:
+    value = value.strip()
+    if not value:
+        raise InvalidRequest(f"{field} is required.", code="field_required", field=field)
+    if len(value) > max_length:
+        raise InvalidRequest(f"{field} is too long.", code="field_too_long", field=field)
+    return value
+
+
+def create_issuer(session: Session, *, issuer_id: str, name: str, actor: str, now: datetime) -> Issuer:
+    """Register an issuing authority, e.g. `DE-NW-HAMM` "Stadt Hamm"."""
+    issuer = Issuer(id=_text(issuer_id, "issuer_id", 40), name=_text(name, "name", 200), created_at=now)
+    session.add(issuer)
+    session.flush()
+    audit.record(
+        session, issuer_id=issuer.id, actor=actor, action="issuer.create",
+        object_type="issuer", object_id=issuer.id, now=now, data={"name": issuer.name},
+    )
+    return issuer
+
+
+def create_staff_user(
+    session: Session,
+    *,
+    issuer_id: str,
+    username: str,
+    display_name: str,
+    role: Role,
+    password: str,
+    actor: str,
+    now: datetime,
+) -> StaffUser:
+    """A staff account with an argon2id password hash."""
+    if len(password) < 12:
+        raise InvalidRequest("The password needs at least 12 characters.", code="password_too_short")
+    user = StaffUser(
+        issuer_id=issuer_id,
+        username=_text(username, "username", 80).lower(),
+        display_name=_text(display_name, "display_name", 200),
+        role=role,
+        password_hash=security.hash_password(password),
+        active=True,
+        created_at=now,
+    )
+    session.add(user)
+    session.flush()
+    audit.record(
+        session, issuer_id=issuer_id, actor=actor, action="staff.create",
+        object_type="staff_user", object_id=user.id, now=now,
+        data={"username": user.username, "role": role.value},
+    )
+    return user
+
+
+def create_household(
+    session: Session, *, issuer_id: str, reference: str, family_name: str, actor: str, now: datetime
+) -> Household:
+    """A family, known by the issuer's reference number."""
+    household = Household(
+        issuer_id=issuer_id,
+        reference=_text(reference, "reference", 60),
+        family_name=_text(family_name, "family_name", 200),
+        created_at=now,
+    )
+    session.add(household)
+    session.flush()
+    audit.record(
+        session, issuer_id=issuer_id, actor=actor, action="household.create",
+        object_type="household", object_id=household.id, now=now,
+        data={"reference": household.reference},
+    )
+    return household
+
+
+def add_child(
+    session: Session,
+    *,
+    household_id: int,
+    given_name: str,
+    family_name: str,
+    birth_date: date,
+    actor: str,
+    now: datetime,
+) -> Child:
+    """A child of a household (the beneficiary of entitlements)."""
+    household = session.get(Household, household_id)
+    if household is None:
+        raise NotFound("No such household.", code="household_not_found")
+    if birth_date > berlin_date(now):
+        raise InvalidRequest("The birth date is in the future.", code="invalid_birth_date")
+    child = Child(
+        issuer_id=household.issuer_id,
+        household_id=household.id,
+        given_name=_text(given_name, "given_name", 200),
+        family_name=_text(family_name, "family_name", 200),
+        birth_date=birth_date,
+        created_at=now,
+    )
+    session.add(child)
+    session.flush()
+    audit.record(
+        session, issuer_id=household.issuer_id, actor=actor, action="child.create",
+        object_type="child", object_id=child.id, now=now, data={"household_id": household.id},
+    )
+    return child
+
+
+def create_partner(
+    session: Session,
+    *,
+    issuer_id: str,
+    name: str,
+    iban: str,
+    permissions: dict[str, set[Category]],
+    actor: str,
+    now: datetime,
+    active: bool = False,
+) -> Partner:
+    """A provider managed by `issuer_id`, allowed `permissions[issuer] = {categories}`."""
+    partner = Partner(
+        issuer_id=issuer_id,
+        name=_text(name, "name", 200),
+        iban=_text(iban, "iban", 34).replace(" ", "").upper(),
+        status=PartnerStatus.ACTIVE if active else PartnerStatus.PENDING,
+        created_at=now,
+    )
+    partner.permissions = [
+        PartnerPermission(issuer_id=perm_issuer, category=category)
+        for perm_issuer, categories in sorted(permissions.items())
+        for category in sorted(categories)
+    ]
+    session.add(partner)
+    session.flush()
+    audit.record(
+        session, issuer_id=issuer_id, actor=actor, action="partner.create",
+        object_type="partner", object_id=partner.id, now=now,
+        data={
+            "name": partner.name,
+            "status": partner.status.value,
+            "permissions": {k: sorted(c.value for c in v) for k, v in permissions.items()},
+        },
+    )
+    return partner
+
+
+def create_partner_user(
+    session: Session,
+    *,
+    partner_id: int,
+    username: str,
+    display_name: str,
+    password: str,
+    actor: str,
+    now: datetime,
+) -> PartnerUser:
+    """A login for a partner's staff at the scanner page."""
+    partner = session.get(Partner, partner_id)
+    if partner is None:
+        raise NotFound("No such partner.", code="partner_not_found")
+    if len(password) < 12:
+        raise InvalidRequest("The password needs at least 12 characters.", code="password_too_short")
+    user = PartnerUser(
+        partner_id=partner.id,
+        username=_text(username, "username", 80).lower(),
+        display_name=_text(display_name, "display_name", 200),
+        password_hash=security.hash_password(password),
+        active=True,
+        created_at=now,
+    )
+    session.add(user)
+    session.flush()
+    audit.record(
+        session, issuer_id=partner.issuer_id, actor=actor, action="partner_user.create",
+        object_type="partner_user", object_id=user.id, now=now, data={"username": user.username},
+    )
+    return user
+
+
+@dataclass(frozen=True)
+class NewDeviceToken:
+    """A device token as created: `token` is shown once and never stored."""
+
+    device: DeviceToken
+    token: str
+
+
+def create_device_token(
+    session: Session, *, partner_id: int, name: str, actor: str, now: datetime, token: str | None = None
+) -> NewDeviceToken:
+    """A new API token for a partner's scanner device; only its hash is kept."""
+    partner = session.get(Partner, partner_id)
+    if partner is None:
+        raise NotFound("No such partner.", code="partner_not_found")
+    token = token or security.new_token(DEVICE_TOKEN_PREFIX)
+    device = DeviceToken(
+        partner_id=partner.id,
+        name=_text(name, "name", 100),
+        token_hash=security.token_hash(token),
+        created_at=now,
+    )
+    session.add(device)
+    session.flush()
+    audit.record(
+        session, issuer_id=partner.issuer_id, actor=actor, action="device_token.create",
+        object_type="device_token", object_id=device.id, now=now, data={"name": device.name},
+    )
+    return NewDeviceToken(device=device, token=token)
