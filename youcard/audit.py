@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 
 from youcard.db import Session
 from youcard.models import AuditEvent, AuditHead
@@ -37,7 +37,7 @@ def record(
 ) -> None:
     """Append one unsealed event: `actor` did `action` to `object_type` `object_id` at `now`."""
     session.execute(
-        AuditEvent.__table__.insert().values(
+        insert(AuditEvent).values(
             issuer_id=issuer_id,
             occurred_at=now,
             actor=actor,
@@ -135,7 +135,9 @@ def verify(session: Session) -> list[ChainProblem]:
     return problems
 
 
-def _verify_chain(session: Session, issuer_id: str, head: AuditHead | None) -> Iterator[ChainProblem]:
+def _verify_chain(
+    session: Session, issuer_id: str, head: AuditHead | None
+) -> Iterator[ChainProblem]:
     expected_seq, prev = 0, GENESIS
     for event in session.execute(
         select(*_CONTENT, AuditEvent.seq, AuditEvent.hash)
@@ -160,6 +162,7 @@ def _verify_chain(session: Session, issuer_id: str, head: AuditHead | None) -> I
 
 def unsealed_count(session: Session) -> int:
     """Events not yet sealed into a chain."""
-    return session.scalar(
-        select(func.count()).select_from(AuditEvent).where(AuditEvent.seq.is_(None))
-    ) or 0
+    return (
+        session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.seq.is_(None)))
+        or 0
+    )

@@ -156,25 +156,42 @@ def seed(session: Session, *, instance_path: Path, now: datetime) -> bool:
     valid_from, valid_until = demo_period(berlin_date(now))
     for reference, family_name, children in HOUSEHOLDS:
         household = create_household(
-            session, issuer_id=ISSUER_ID, reference=reference, family_name=family_name,
-            actor=ACTOR, now=now,
+            session,
+            issuer_id=ISSUER_ID,
+            reference=reference,
+            family_name=family_name,
+            actor=ACTOR,
+            now=now,
         )
-        for given_name, birth_date, categories in children:
+        for given_name, birth_date, child_categories in children:
             child = add_child(
-                session, household_id=household.id, given_name=given_name,
-                family_name=family_name, birth_date=birth_date, actor=ACTOR, now=now,
+                session,
+                household_id=household.id,
+                given_name=given_name,
+                family_name=family_name,
+                birth_date=birth_date,
+                actor=ACTOR,
+                now=now,
             )
-            for category in categories:
+            for category in child_categories:
                 entitlement = record_entitlement(
-                    session, child_id=child.id, category=category, valid_from=valid_from,
-                    valid_until=valid_until, recorded_by=staff["caseworker"], now=now,
+                    session,
+                    child_id=child.id,
+                    category=category,
+                    valid_from=valid_from,
+                    valid_until=valid_until,
+                    recorded_by=staff["caseworker"],
+                    now=now,
                 )
                 approve_entitlement(
                     session, entitlement_id=entitlement.id, approved_by=staff["approver"], now=now
                 )
             issue_card(
-                session, child_id=child.id, issuer_id=ISSUER_ID,
-                actor=f"staff:{staff['approver'].id}", now=now,
+                session,
+                child_id=child.id,
+                issuer_id=ISSUER_ID,
+                actor=f"staff:{staff['approver'].id}",
+                now=now,
             )
     return True
 
@@ -224,7 +241,9 @@ def describe(
         ).first()
         entitlements = session.scalars(
             select(Entitlement)
-            .where(Entitlement.child_id == child.id, Entitlement.status == EntitlementStatus.APPROVED)
+            .where(
+                Entitlement.child_id == child.id, Entitlement.status == EntitlementStatus.APPROVED
+            )
             .order_by(Entitlement.id)
         )
         data.children.append(

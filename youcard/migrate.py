@@ -9,7 +9,8 @@ from alembic import command
 from alembic.config import Config
 
 MIGRATIONS_PATH = Path(
-    os.environ.get("YOUCARD_MIGRATIONS_PATH") or Path(__file__).resolve().parent.parent / "migrations"
+    os.environ.get("YOUCARD_MIGRATIONS_PATH")
+    or Path(__file__).resolve().parent.parent / "migrations"
 )
 
 

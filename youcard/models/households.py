@@ -24,9 +24,7 @@ class Household(Base):
     access_code_hash: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
-    children: Mapped[list[Child]] = relationship(
-        back_populates="household", order_by="Child.id"
-    )
+    children: Mapped[list[Child]] = relationship(back_populates="household", order_by="Child.id")
 
 
 class Child(Base):

@@ -38,9 +38,7 @@ class PartnerPermission(Base):
 
     partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id"), primary_key=True)
     issuer_id: Mapped[str] = mapped_column(ForeignKey("issuers.id"), primary_key=True)
-    category: Mapped[Category] = mapped_column(
-        value_enum(Category, "category"), primary_key=True
-    )
+    category: Mapped[Category] = mapped_column(value_enum(Category, "category"), primary_key=True)
 
     partner: Mapped[Partner] = relationship(back_populates="permissions")
 

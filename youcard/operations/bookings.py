@@ -23,7 +23,14 @@ from youcard import audit, budget
 from youcard.budget import Available
 from youcard.clock import berlin_date
 from youcard.db import Session
-from youcard.enums import BookingKind, CardStatus, Category, EntitlementStatus, PartnerStatus, RuleKind
+from youcard.enums import (
+    BookingKind,
+    CardStatus,
+    Category,
+    EntitlementStatus,
+    PartnerStatus,
+    RuleKind,
+)
 from youcard.errors import (
     CategoryNotPermitted,
     Conflict,
@@ -110,7 +117,7 @@ def _validate(
     if not isinstance(card_serial, bytes) or len(card_serial) != SERIAL_BYTES:
         raise CredentialInvalid("This is not a card serial.", reason="malformed")
     try:
-        category = Category(category)
+        category = Category(category if isinstance(category, str) else "")
     except ValueError:
         raise InvalidRequest("Unknown category.", code="invalid_category") from None
     if not _is_int(amount_cents) or not 0 < amount_cents <= MAX_AMOUNT_CENTS:  # type: ignore[operator]
@@ -186,9 +193,7 @@ def _record(row: Any, *, cancelled: bool) -> BookingRecord:
 
 
 def _is_cancelled(session: Session, booking_id: int) -> bool:
-    return (
-        session.scalar(select(Booking.id).where(Booking.cancels_id == booking_id)) is not None
-    )
+    return session.scalar(select(Booking.id).where(Booking.cancels_id == booking_id)) is not None
 
 
 def _current_availability(session: Session, entitlement_id: int, on: date) -> Available:
@@ -212,9 +217,7 @@ def _replay(
     if row is None:
         return None
     if row.request_hash != fingerprint:
-        raise IdempotencyKeyReused(
-            "This idempotency key was already used for a different booking."
-        )
+        raise IdempotencyKeyReused("This idempotency key was already used for a different booking.")
     return BookingResult(
         booking=_record(row, cancelled=_is_cancelled(session, row.id)),
         available=_current_availability(session, row.entitlement_id, today),
@@ -343,7 +346,8 @@ def book(
             raise InvalidRequest("This category is booked in units.", code="units_required")
         if amount_cents > budget.max_amount_for_units(rule, units):
             raise InvalidRequest(
-                "The amount is above the cap per unit.", code="unit_cap_exceeded",
+                "The amount is above the cap per unit.",
+                code="unit_cap_exceeded",
                 max_amount_cents=budget.max_amount_for_units(rule, units),
             )
         if rule.units_per_day is not None and units > rule.units_per_day:
@@ -407,8 +411,11 @@ def book(
         raise InsufficientBudget(
             "Not enough left for this booking.",
             available=budget.available(
-                rule, period, today,
-                spent_cents=entitlement.spent_cents, spent_units=entitlement.spent_units,
+                rule,
+                period,
+                today,
+                spent_cents=entitlement.spent_cents,
+                spent_units=entitlement.spent_units,
             ),
         )
 

@@ -64,8 +64,13 @@ def issue_card(
     session.add(card)
     session.flush()
     audit.record(
-        session, issuer_id=child.issuer_id, actor=actor, action="card.issue",
-        object_type="card", object_id=card.id, now=now,
+        session,
+        issuer_id=child.issuer_id,
+        actor=actor,
+        action="card.issue",
+        object_type="card",
+        object_id=card.id,
+        now=now,
         data={"child_id": child.id, "valid_until": card.valid_until.isoformat()},
     )
     return card

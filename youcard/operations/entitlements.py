@@ -105,9 +105,7 @@ def record_entitlement(
         valid_from, valid_until, category=category, birth_date=child.birth_date
     )
     if period is None:
-        raise InvalidRequest(
-            "The child is 18 before the period starts.", code="child_too_old"
-        )
+        raise InvalidRequest("The child is 18 before the period starts.", code="child_too_old")
     entitlement = Entitlement(
         issuer_id=child.issuer_id,
         child_id=child.id,

@@ -26,7 +26,7 @@ from youcard.models import (
     StaffUser,
 )
 
-DEVICE_TOKEN_PREFIX = "ycd"
+DEVICE_TOKEN_PREFIX = "ycd"  # noqa: S105 - a public prefix, not a secret
 
 
 def _text(value: str, field: str, max_length: int) -> str:
@@ -38,14 +38,24 @@ def _text(value: str, field: str, max_length: int) -> str:
     return value
 
 
-def create_issuer(session: Session, *, issuer_id: str, name: str, actor: str, now: datetime) -> Issuer:
+def create_issuer(
+    session: Session, *, issuer_id: str, name: str, actor: str, now: datetime
+) -> Issuer:
     """Register an issuing authority, e.g. `DE-NW-HAMM` "Stadt Hamm"."""
-    issuer = Issuer(id=_text(issuer_id, "issuer_id", 40), name=_text(name, "name", 200), created_at=now)
+    issuer = Issuer(
+        id=_text(issuer_id, "issuer_id", 40), name=_text(name, "name", 200), created_at=now
+    )
     session.add(issuer)
     session.flush()
     audit.record(
-        session, issuer_id=issuer.id, actor=actor, action="issuer.create",
-        object_type="issuer", object_id=issuer.id, now=now, data={"name": issuer.name},
+        session,
+        issuer_id=issuer.id,
+        actor=actor,
+        action="issuer.create",
+        object_type="issuer",
+        object_id=issuer.id,
+        now=now,
+        data={"name": issuer.name},
     )
     return issuer
 
@@ -63,7 +73,9 @@ def create_staff_user(
 ) -> StaffUser:
     """A staff account with an argon2id password hash."""
     if len(password) < 12:
-        raise InvalidRequest("The password needs at least 12 characters.", code="password_too_short")
+        raise InvalidRequest(
+            "The password needs at least 12 characters.", code="password_too_short"
+        )
     user = StaffUser(
         issuer_id=issuer_id,
         username=_text(username, "username", 80).lower(),
@@ -76,8 +88,13 @@ def create_staff_user(
     session.add(user)
     session.flush()
     audit.record(
-        session, issuer_id=issuer_id, actor=actor, action="staff.create",
-        object_type="staff_user", object_id=user.id, now=now,
+        session,
+        issuer_id=issuer_id,
+        actor=actor,
+        action="staff.create",
+        object_type="staff_user",
+        object_id=user.id,
+        now=now,
         data={"username": user.username, "role": role.value},
     )
     return user
@@ -96,8 +113,13 @@ def create_household(
     session.add(household)
     session.flush()
     audit.record(
-        session, issuer_id=issuer_id, actor=actor, action="household.create",
-        object_type="household", object_id=household.id, now=now,
+        session,
+        issuer_id=issuer_id,
+        actor=actor,
+        action="household.create",
+        object_type="household",
+        object_id=household.id,
+        now=now,
         data={"reference": household.reference},
     )
     return household
@@ -130,8 +152,14 @@ def add_child(
     session.add(child)
     session.flush()
     audit.record(
-        session, issuer_id=household.issuer_id, actor=actor, action="child.create",
-        object_type="child", object_id=child.id, now=now, data={"household_id": household.id},
+        session,
+        issuer_id=household.issuer_id,
+        actor=actor,
+        action="child.create",
+        object_type="child",
+        object_id=child.id,
+        now=now,
+        data={"household_id": household.id},
     )
     return child
 
@@ -163,8 +191,13 @@ def create_partner(
     session.add(partner)
     session.flush()
     audit.record(
-        session, issuer_id=issuer_id, actor=actor, action="partner.create",
-        object_type="partner", object_id=partner.id, now=now,
+        session,
+        issuer_id=issuer_id,
+        actor=actor,
+        action="partner.create",
+        object_type="partner",
+        object_id=partner.id,
+        now=now,
         data={
             "name": partner.name,
             "status": partner.status.value,
@@ -189,7 +222,9 @@ def create_partner_user(
     if partner is None:
         raise NotFound("No such partner.", code="partner_not_found")
     if len(password) < 12:
-        raise InvalidRequest("The password needs at least 12 characters.", code="password_too_short")
+        raise InvalidRequest(
+            "The password needs at least 12 characters.", code="password_too_short"
+        )
     user = PartnerUser(
         partner_id=partner.id,
         username=_text(username, "username", 80).lower(),
@@ -201,8 +236,14 @@ def create_partner_user(
     session.add(user)
     session.flush()
     audit.record(
-        session, issuer_id=partner.issuer_id, actor=actor, action="partner_user.create",
-        object_type="partner_user", object_id=user.id, now=now, data={"username": user.username},
+        session,
+        issuer_id=partner.issuer_id,
+        actor=actor,
+        action="partner_user.create",
+        object_type="partner_user",
+        object_id=user.id,
+        now=now,
+        data={"username": user.username},
     )
     return user
 
@@ -216,7 +257,13 @@ class NewDeviceToken:
 
 
 def create_device_token(
-    session: Session, *, partner_id: int, name: str, actor: str, now: datetime, token: str | None = None
+    session: Session,
+    *,
+    partner_id: int,
+    name: str,
+    actor: str,
+    now: datetime,
+    token: str | None = None,
 ) -> NewDeviceToken:
     """A new API token for a partner's scanner device; only its hash is kept."""
     partner = session.get(Partner, partner_id)
@@ -232,7 +279,13 @@ def create_device_token(
     session.add(device)
     session.flush()
     audit.record(
-        session, issuer_id=partner.issuer_id, actor=actor, action="device_token.create",
-        object_type="device_token", object_id=device.id, now=now, data={"name": device.name},
+        session,
+        issuer_id=partner.issuer_id,
+        actor=actor,
+        action="device_token.create",
+        object_type="device_token",
+        object_id=device.id,
+        now=now,
+        data={"name": device.name},
     )
     return NewDeviceToken(device=device, token=token)

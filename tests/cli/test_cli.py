@@ -1,0 +1,135 @@
+"""The `youcard` command: db upgrade, demo (idempotent), ledger check, audit verify."""
+
+from __future__ import annotations
+
+import json
+import stat
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import func, select, update
+
+from tests.conftest import create_postgres_database, drop_postgres_database
+from youcard.cli import main
+from youcard.db import make_engine, make_sessionmaker
+from youcard.models import AuditEvent, Booking, Entitlement
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def env(request, tmp_path, monkeypatch):
+    """A fresh instance folder and database for the command."""
+    instance = tmp_path / "instance"
+    monkeypatch.setenv("YOUCARD_INSTANCE_PATH", str(instance))
+    monkeypatch.delenv("YOUCARD_SECRET_KEY", raising=False)
+    if request.param == "sqlite":
+        monkeypatch.delenv("YOUCARD_DATABASE_URL", raising=False)
+        yield {"instance": instance, "url": f"sqlite:///{instance / 'youcard.sqlite3'}"}
+        return
+    admin_url = request.getfixturevalue("postgres_admin_url")
+    url = create_postgres_database(admin_url)
+    monkeypatch.setenv("YOUCARD_DATABASE_URL", url)
+    yield {"instance": instance, "url": url}
+    drop_postgres_database(admin_url, url)
+
+
+def _run(*args):
+    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+    return result
+
+
+def _counts(url):
+    engine = make_engine(url)
+    try:
+        with make_sessionmaker(engine)() as session:
+            return tuple(
+                session.scalar(select(func.count()).select_from(t))
+                for t in (Entitlement, Booking, AuditEvent)
+            )
+    finally:
+        engine.dispose()
+
+
+def test_demo_seeds_once_and_prints_the_design_keys(env):
+    assert _run("db", "upgrade").exit_code == 0
+    first = _run("demo", "--json")
+    assert first.exit_code == 0, first.output
+    data = json.loads(first.output)
+    assert set(data) >= {"issuer_url", "redeemer_url", "staff", "partners", "children"}
+    assert {(s["username"], s["role"]) for s in data["staff"]} == {
+        ("caseworker", "caseworker"),
+        ("approver", "approver"),
+        ("admin", "administrator"),
+    }
+    assert all(len(s["password"]) >= 12 for s in data["staff"])
+    assert sorted(c for p in data["partners"] for c in p["categories"]) == [
+        "lunch",
+        "participation",
+        "tutoring",
+    ]
+    assert all(p["token"].startswith("ycd_") for p in data["partners"])
+    assert len(data["children"]) >= 3
+    for child in data["children"]:
+        assert {"given_name", "family_name", "card_serial", "credential", "entitlements"} <= set(
+            child
+        )
+        assert len(bytes.fromhex(child["card_serial"])) == 16
+        assert {e["category"] for e in child["entitlements"]} >= {"participation"}
+        assert all("available_cents" in e for e in child["entitlements"])
+    before = _counts(env["url"])
+
+    second = _run("demo", "--json")
+    assert json.loads(second.output) == data
+    assert _counts(env["url"]) == before
+
+    text = _run("demo")
+    assert "already present; nothing changed" in text.output
+    assert data["partners"][0]["token"] in text.output
+
+
+def test_secrets_live_in_the_instance_folder_and_are_never_printed(env):
+    out = _run("demo", "--json").output
+    instance = env["instance"]
+    for name in ("secret_key", "demo-credentials.json"):
+        mode = stat.S_IMODE((instance / name).stat().st_mode)
+        assert mode == 0o600, (name, oct(mode))
+    secret_key = (instance / "secret_key").read_text().strip()
+    assert len(secret_key) >= 40 and secret_key not in out
+    # The demo tokens are stored hashed: the database never contains them.
+    token = json.loads(out)["partners"][0]["token"]
+    engine = make_engine(env["url"])
+    with engine.connect() as conn:
+        from youcard.models import DeviceToken
+
+        hashes = conn.execute(select(DeviceToken.token_hash)).scalars().all()
+    engine.dispose()
+    assert token.encode() not in hashes and len(hashes) == 3
+
+
+def test_ledger_check_is_clean_then_finds_a_difference(env):
+    _run("demo")
+    ok = _run("ledger", "check")
+    assert ok.exit_code == 0 and "consistent" in ok.output
+    engine = make_engine(env["url"])
+    with engine.begin() as conn:
+        conn.execute(update(Entitlement).where(Entitlement.id == 1).values(spent_cents=100))
+    engine.dispose()
+    bad = _run("ledger", "check")
+    assert bad.exit_code == 1
+    assert "entitlement 1: spent_cents is 100, the bookings say 0" in bad.output
+
+
+def test_audit_verify_fails_on_an_edited_event(env):
+    _run("demo")
+    assert _run("audit", "verify").exit_code == 0
+    engine = make_engine(env["url"])
+    with engine.begin() as conn:
+        conn.execute(update(AuditEvent).where(AuditEvent.seq == 3).values(actor="someone else"))
+    engine.dispose()
+    result = _run("audit", "verify")
+    assert result.exit_code == 1
+
+
+def test_audit_seal_seals_new_events(env):
+    _run("demo")
+    result = _run("audit", "seal")
+    assert result.exit_code == 0 and "Sealed 0 event(s)." in result.output

@@ -1,0 +1,126 @@
+"""Test fixtures: every database test runs on SQLite and on PostgreSQL.
+
+The schema is built by the Alembic migrations; each test runs in a transaction
+that is rolled back. PostgreSQL comes from YOUCARD_TEST_POSTGRES_URL (default:
+the local server); each test session makes its own database and drops it after.
+When PostgreSQL cannot be reached its half is skipped loudly, unless
+YOUCARD_REQUIRE_POSTGRES=1, where that is an error.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
+
+from tests.factories import Factory
+from youcard import migrate
+from youcard.db import Session, make_engine
+
+POSTGRES_URL = os.environ.get(
+    "YOUCARD_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+REQUIRE_POSTGRES = os.environ.get("YOUCARD_REQUIRE_POSTGRES") == "1"
+
+_postgres_skipped: list[str] = []
+
+
+def _libpq(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def _postgres_problem() -> str | None:
+    try:
+        with psycopg.connect(_libpq(POSTGRES_URL), connect_timeout=3):
+            return None
+    except psycopg.Error as exc:
+        return str(exc).strip().splitlines()[0]
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url() -> str:
+    """A URL of the PostgreSQL server (skips or fails when it cannot be reached)."""
+    problem = _postgres_problem()
+    if problem is not None:
+        if REQUIRE_POSTGRES:
+            pytest.fail(f"YOUCARD_REQUIRE_POSTGRES=1 but PostgreSQL is unreachable: {problem}")
+        _postgres_skipped.append(problem)
+        pytest.skip(f"PostgreSQL unreachable ({problem}): its half of the suite is SKIPPED")
+    return POSTGRES_URL
+
+
+def create_postgres_database(admin_url: str) -> str:
+    """A new empty database on the server of `admin_url`; returns its URL."""
+    name = f"youcard_test_{secrets.token_hex(4)}"
+    with psycopg.connect(_libpq(admin_url), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_postgres_database(admin_url: str, url: str) -> None:
+    """Drop a database made by `create_postgres_database`."""
+    name = make_url(url).database
+    with psycopg.connect(_libpq(admin_url), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """A migrated database of each kind, for the whole test session."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'youcard.sqlite3'}"
+        migrate.upgrade(url)
+        yield url
+        return
+    admin_url = request.getfixturevalue("postgres_admin_url")
+    url = create_postgres_database(admin_url)
+    try:
+        migrate.upgrade(url)
+        yield url
+    finally:
+        drop_postgres_database(admin_url, url)
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str) -> Iterator[Engine]:
+    """The engine of the session's database."""
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def session(engine: Engine) -> Iterator[Session]:
+    """A session inside a transaction that is rolled back after the test."""
+    connection = engine.connect()
+    transaction = connection.begin()
+    session = Session(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
+    try:
+        yield session
+    finally:
+        session.close()
+        transaction.rollback()
+        connection.close()
+
+
+@pytest.fixture
+def make(session: Session) -> Factory:
+    """Factories that build test data in the test's session."""
+    return Factory(session)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say it loudly when the PostgreSQL half did not run."""
+    if _postgres_skipped:
+        terminalreporter.write_sep("!", "PostgreSQL half of the suite SKIPPED", red=True, bold=True)
+        terminalreporter.write_line(f"reason: {_postgres_skipped[0]}")
+        terminalreporter.write_line("set YOUCARD_REQUIRE_POSTGRES=1 to make this an error")

@@ -1,0 +1,339 @@
+"""The booking ledger's rules, at the operation level, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from tests.factories import NOW
+from youcard import ledger
+from youcard.budget import BudgetRule
+from youcard.enums import (
+    Accrual,
+    BookingKind,
+    CardStatus,
+    Category,
+    EntitlementStatus,
+    PartnerStatus,
+    RuleKind,
+)
+from youcard.models import AuditEvent, Booking, Entitlement
+from youcard.operations.bookings import book, cancel_booking
+
+TODAY = date(2026, 3, 16)
+
+
+def _book(s, **kw):
+    args = dict(
+        partner_id=s.partner.id,
+        card_serial=s.card.serial,
+        category=s.entitlement.category,
+        amount_cents=1500,
+        idempotency_key="key-1",
+        now=NOW,
+    )
+    args.update(kw)
+    return args
+
+
+def test_booking_moves_the_budget_and_records_everything(session, scene):
+    s = scene()
+    result = book(session, **_book(s, amount_cents=2000, reference="Beitrag März"))
+    assert not result.replayed
+    assert result.booking.amount_cents == 2000
+    assert result.booking.service_date == TODAY
+    assert result.booking.reference == "Beitrag März"
+    # January, February and March have begun: 3 × 15 EUR accrued, 20 EUR spent.
+    assert result.available.cents == 4500 - 2000
+    session.refresh(s.entitlement)
+    assert s.entitlement.spent_cents == 2000
+    row = session.get(Booking, result.booking.id)
+    assert row.kind is BookingKind.BOOKING and row.issuer_id == s.issuer.id
+    events = session.scalars(select(AuditEvent).where(AuditEvent.action == "booking.create")).all()
+    assert [e.object_id for e in events] == [str(result.booking.id)]
+    assert ledger.check(session) == []
+
+
+def test_the_whole_accrued_amount_can_be_booked_but_not_a_cent_more(session, scene, refused):
+    s = scene()
+    book(session, **_book(s, amount_cents=4500, idempotency_key="all"))
+    error = refused(book, **_book(s, amount_cents=1, idempotency_key="one-more"))
+    assert error.code == "insufficient_budget"
+    assert error.details["available"].cents == 0
+
+
+def test_upfront_monthly_rule_makes_the_whole_period_available(session, scene, refused):
+    s = scene(rule=BudgetRule(RuleKind.MONTHLY, 1500, Accrual.UPFRONT))
+    assert book(session, **_book(s, amount_cents=18000)).available.cents == 0
+    assert (
+        refused(book, **_book(s, amount_cents=1, idempotency_key="k2")).code
+        == "insufficient_budget"
+    )
+
+
+def test_same_key_same_request_is_the_same_booking(session, scene):
+    s = scene()
+    first = book(session, **_book(s))
+    again = book(session, **_book(s))
+    assert again.replayed and again.booking.id == first.booking.id
+    assert session.scalar(select(func.count()).select_from(Booking)) == 1
+    session.refresh(s.entitlement)
+    assert s.entitlement.spent_cents == 1500
+
+
+def test_same_key_other_request_is_refused(session, scene, refused):
+    s = scene()
+    book(session, **_book(s))
+    assert refused(book, **_book(s, amount_cents=1600)).code == "idempotency_key_reused"
+    assert refused(book, **_book(s, reference="other")).code == "idempotency_key_reused"
+
+
+def test_idempotency_keys_belong_to_one_partner(session, scene, make):
+    s = scene()
+    other = make.partner(s.issuer, {Category.PARTICIPATION})
+    a = book(session, **_book(s))
+    b = book(session, **_book(s, partner_id=other.id))
+    assert a.booking.id != b.booking.id and not b.replayed
+
+
+def test_category_the_partner_may_not_book(session, scene, make, refused):
+    s = scene()
+    lunch_only = make.partner(s.issuer, {Category.LUNCH})
+    error = refused(book, **_book(s, partner_id=lunch_only.id))
+    assert error.code == "category_not_permitted"
+
+
+def test_partner_of_another_issuer_may_not_book(session, scene, make, refused):
+    s = scene()
+    foreign = make.partner(make.issuer(), {Category.PARTICIPATION})
+    assert refused(book, **_book(s, partner_id=foreign.id)).code == "category_not_permitted"
+
+
+def test_suspended_partner_may_not_book(session, scene, refused):
+    s = scene()
+    s.partner.status = PartnerStatus.SUSPENDED
+    session.flush()
+    assert refused(book, **_book(s)).code == "partner_inactive"
+
+
+@pytest.mark.parametrize("status", [CardStatus.REVOKED, CardStatus.REPLACED])
+def test_revoked_or_replaced_card(session, scene, refused, status):
+    s = scene()
+    s.card.status = status
+    session.flush()
+    error = refused(book, **_book(s))
+    assert error.code == "credential_invalid" and error.reason == "revoked"
+
+
+def test_unknown_and_malformed_serials(session, scene, refused):
+    s = scene()
+    assert refused(book, **_book(s, card_serial=bytes(16))).reason == "revoked"
+    assert refused(book, **_book(s, card_serial=b"short")).reason == "malformed"
+    assert refused(book, **_book(s, card_serial="0" * 32)).reason == "malformed"
+
+
+def test_expired_card(session, scene, make, refused):
+    s = scene()
+    s.card.valid_until = TODAY - timedelta(days=1)
+    session.flush()
+    assert refused(book, **_book(s)).reason == "expired"
+
+
+@pytest.mark.parametrize(
+    "status", [EntitlementStatus.RECORDED, EntitlementStatus.REJECTED, EntitlementStatus.REVOKED]
+)
+def test_entitlement_that_is_not_approved(session, scene, refused, status):
+    s = scene(status=status)
+    assert refused(book, **_book(s)).code == "entitlement_inactive"
+
+
+def test_no_entitlement_in_that_category(session, scene, make, refused):
+    s = scene()
+    s.partner.permissions.append(
+        type(s.partner.permissions[0])(issuer_id=s.issuer.id, category=Category.TRIPS)
+    )
+    session.flush()
+    assert refused(book, **_book(s, category=Category.TRIPS)).code == "no_entitlement"
+
+
+def test_service_date_outside_the_period(session, scene, refused):
+    s = scene(period=(date(2026, 2, 1), date(2027, 1, 31)))
+    error = refused(book, **_book(s, service_date=date(2026, 1, 31)))
+    assert error.code == "outside_period"
+
+
+def test_today_outside_the_period(session, scene, refused):
+    s = scene(period=(date(2025, 3, 1), date(2026, 2, 28)))
+    assert refused(book, **_book(s, service_date=date(2026, 2, 20))).code == "outside_period"
+
+
+def test_service_date_in_the_future(session, scene, refused):
+    s = scene()
+    error = refused(book, **_book(s, service_date=TODAY + timedelta(days=1)))
+    assert error.code == "service_date_in_future"
+
+
+def test_participation_ends_the_day_before_the_18th_birthday(session, scene, refused):
+    turns_18_today = scene(birth_date=date(2008, 3, 16))
+    assert refused(book, **_book(turns_18_today)).code == "outside_period"
+    turns_18_tomorrow = scene(birth_date=date(2008, 3, 17))
+    ok = book(session, **_book(turns_18_tomorrow, amount_cents=4500))
+    assert ok.available.cents == 0
+
+
+@pytest.mark.parametrize("amount", [0, -1, 1.5, "15", True, None, 10**12])
+def test_bad_amounts(session, scene, refused, amount):
+    s = scene()
+    assert refused(book, **_book(s, amount_cents=amount)).code == "invalid_amount"
+
+
+@pytest.mark.parametrize("key", ["", "x" * 201, "ä", "line\nbreak", None, 7])
+def test_bad_idempotency_keys(session, scene, refused, key):
+    s = scene()
+    assert refused(book, **_book(s, idempotency_key=key)).code == "invalid_idempotency_key"
+
+
+@pytest.mark.parametrize("reference", ["x" * 141, "tab\tin it", 12])
+def test_bad_references(session, scene, refused, reference):
+    s = scene()
+    assert refused(book, **_book(s, reference=reference)).code == "invalid_reference"
+
+
+def test_unknown_category(session, scene, refused):
+    s = scene()
+    assert refused(book, **_book(s, category="school_supplies")).code == "invalid_category"
+
+
+def test_units_where_the_rule_counts_none(session, scene, refused):
+    s = scene()
+    assert refused(book, **_book(s, units=1)).code == "invalid_units"
+
+
+def test_lunch_one_meal_per_day_with_a_capped_price(session, scene, refused):
+    s = scene(Category.LUNCH)  # 5 EUR per meal, one per day
+    assert refused(book, **_book(s, amount_cents=450)).code == "units_required"
+    assert refused(book, **_book(s, amount_cents=501, units=1)).code == "unit_cap_exceeded"
+    assert refused(book, **_book(s, amount_cents=900, units=2)).code == "daily_limit_reached"
+    first = book(session, **_book(s, amount_cents=450, units=1))
+    assert first.available.units is None and first.available.cents is None
+    second = refused(book, **_book(s, amount_cents=450, units=1, idempotency_key="k2"))
+    assert second.code == "daily_limit_reached"
+    yesterday = book(
+        session,
+        **_book(
+            s,
+            amount_cents=450,
+            units=1,
+            idempotency_key="k3",
+            service_date=TODAY - timedelta(days=1),
+        ),
+    )
+    assert yesterday.booking.units == 1
+    assert ledger.check(session) == []
+
+
+def test_cancelled_lunch_frees_the_day(session, scene):
+    s = scene(Category.LUNCH)
+    first = book(session, **_book(s, amount_cents=450, units=1))
+    cancel_booking(session, partner_id=s.partner.id, booking_id=first.booking.id, now=NOW)
+    again = book(session, **_book(s, amount_cents=450, units=1, idempotency_key="k2"))
+    assert again.booking.units == 1
+    assert ledger.check(session) == []
+
+
+def test_tutoring_hours_are_counted(session, scene, refused):
+    s = scene(Category.TUTORING, rule=BudgetRule(RuleKind.UNITS, 2500, units_total=3))
+    result = book(session, **_book(s, amount_cents=5000, units=2))
+    assert result.available.units == 1 and result.available.cents == 2500
+    assert refused(book, **_book(s, amount_cents=5000, units=2, idempotency_key="k2")).code == (
+        "insufficient_budget"
+    )
+    book(session, **_book(s, amount_cents=2000, units=1, idempotency_key="k3"))
+    session.refresh(s.entitlement)
+    assert (s.entitlement.spent_units, s.entitlement.spent_cents) == (3, 7000)
+
+
+def test_trips_total(session, scene, refused):
+    s = scene(Category.TRIPS, rule=BudgetRule(RuleKind.TOTAL, 12000))
+    assert book(session, **_book(s, amount_cents=12000)).available.cents == 0
+    assert (
+        refused(book, **_book(s, amount_cents=1, idempotency_key="k2")).code
+        == "insufficient_budget"
+    )
+
+
+def test_cancel_gives_the_budget_back_exactly_once(session, scene):
+    s = scene()
+    booked = book(session, **_book(s, amount_cents=4500))
+    first = cancel_booking(session, partner_id=s.partner.id, booking_id=booked.booking.id, now=NOW)
+    assert not first.already_cancelled and first.available.cents == 4500
+    second = cancel_booking(session, partner_id=s.partner.id, booking_id=booked.booking.id, now=NOW)
+    assert second.already_cancelled and second.cancellation_id == first.cancellation_id
+    assert second.available.cents == 4500
+    session.refresh(s.entitlement)
+    assert s.entitlement.spent_cents == 0
+    kinds = session.scalars(select(Booking.kind).order_by(Booking.id)).all()
+    assert kinds == [BookingKind.BOOKING, BookingKind.CANCELLATION]
+    assert ledger.check(session) == []
+    replay = book(session, **_book(s, amount_cents=4500))
+    assert replay.replayed and replay.booking.cancelled
+
+
+def test_cancel_of_another_partners_booking_is_not_found(session, scene, make, refused):
+    s = scene()
+    booked = book(session, **_book(s))
+    other = make.partner(s.issuer, {Category.PARTICIPATION})
+    error = refused(cancel_booking, partner_id=other.id, booking_id=booked.booking.id, now=NOW)
+    assert error.code == "booking_not_found"
+    assert refused(cancel_booking, partner_id=s.partner.id, booking_id=10**9, now=NOW).code == (
+        "booking_not_found"
+    )
+    assert refused(cancel_booking, partner_id=s.partner.id, booking_id="1", now=NOW).code == (
+        "booking_not_found"
+    )
+
+
+def test_a_cancellation_cannot_itself_be_cancelled(session, scene, refused):
+    s = scene()
+    booked = book(session, **_book(s))
+    c = cancel_booking(session, partner_id=s.partner.id, booking_id=booked.booking.id, now=NOW)
+    error = refused(cancel_booking, partner_id=s.partner.id, booking_id=c.cancellation_id, now=NOW)
+    assert error.code == "booking_not_found"
+
+
+def test_cancel_works_on_a_revoked_entitlement(session, scene):
+    s = scene()
+    booked = book(session, **_book(s))
+    s.entitlement.status = EntitlementStatus.REVOKED
+    session.flush()
+    cancel_booking(session, partner_id=s.partner.id, booking_id=booked.booking.id, now=NOW)
+    session.refresh(s.entitlement)
+    assert s.entitlement.spent_cents == 0
+
+
+def test_ledger_check_finds_a_counter_moved_behind_its_back(session, scene):
+    s = scene()
+    book(session, **_book(s, amount_cents=1000))
+    session.execute(
+        Entitlement.__table__.update()
+        .where(Entitlement.id == s.entitlement.id)
+        .values(spent_cents=900)
+    )
+    differences = ledger.check(session)
+    assert [(d.entitlement_id, d.what, d.recorded, d.recomputed) for d in differences] == [
+        (s.entitlement.id, "spent_cents", 900, 1000)
+    ]
+
+
+def test_database_refuses_overspend_even_without_the_guard(session, scene):
+    from sqlalchemy.exc import IntegrityError
+
+    s = scene(Category.TRIPS, rule=BudgetRule(RuleKind.TOTAL, 12000))
+    with pytest.raises(IntegrityError), session.begin_nested():
+        session.execute(
+            Entitlement.__table__.update()
+            .where(Entitlement.id == s.entitlement.id)
+            .values(spent_cents=12001)
+        )

@@ -1,0 +1,220 @@
+"""Recording and deciding entitlements: four eyes, roles, issuers, reasons."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+
+from tests.factories import NOW, PERIOD
+from youcard.enums import Category, EntitlementStatus, Role
+from youcard.models import AuditEvent
+from youcard.operations.bookings import book
+from youcard.operations.entitlements import (
+    approve_entitlement,
+    record_entitlement,
+    reject_entitlement,
+    revoke_entitlement,
+)
+
+
+@pytest.fixture
+def office(make):
+    issuer = make.issuer()
+    return {
+        "issuer": issuer,
+        "child": make.child(issuer),
+        "caseworker": make.staff(issuer, Role.CASEWORKER),
+        "approver": make.staff(issuer, Role.APPROVER),
+        "admin": make.staff(issuer, Role.ADMINISTRATOR),
+    }
+
+
+def _record(session, office, **kw):
+    args = dict(
+        child_id=office["child"].id,
+        category=Category.PARTICIPATION,
+        valid_from=PERIOD[0],
+        valid_until=PERIOD[1],
+        recorded_by=office["caseworker"],
+        now=NOW,
+    )
+    args.update(kw)
+    return record_entitlement(session, **args)
+
+
+def test_record_uses_the_category_defaults(session, office):
+    e = _record(session, office)
+    assert e.status is EntitlementStatus.RECORDED
+    assert (e.rule.value, e.amount_cents, e.accrual.value, e.cap_cents) == (
+        "monthly",
+        1500,
+        "accrue",
+        12 * 1500,
+    )
+    lunch = _record(session, office, category=Category.LUNCH)
+    assert (lunch.rule.value, lunch.units_per_day) == ("units", 1)
+
+
+def test_record_and_approve_by_two_people(session, office):
+    e = _record(session, office)
+    approve_entitlement(session, entitlement_id=e.id, approved_by=office["approver"], now=NOW)
+    assert e.status is EntitlementStatus.APPROVED and e.decided_by_id == office["approver"].id
+    actions = session.scalars(
+        select(AuditEvent.action).where(AuditEvent.object_id == str(e.id)).order_by(AuditEvent.id)
+    ).all()
+    assert actions == ["entitlement.record", "entitlement.approve"]
+
+
+def test_the_recorder_may_not_approve_even_as_administrator(session, office, refused):
+    e = _record(session, office, recorded_by=office["admin"])
+    error = refused(approve_entitlement, entitlement_id=e.id, approved_by=office["admin"], now=NOW)
+    assert error.code == "four_eyes"
+
+
+def test_a_caseworker_may_not_approve(session, office, make, refused):
+    e = _record(session, office)
+    other_caseworker = make.staff(office["issuer"], Role.CASEWORKER)
+    error = refused(approve_entitlement, entitlement_id=e.id, approved_by=other_caseworker, now=NOW)
+    assert error.code == "role_not_permitted"
+
+
+def test_an_approver_may_not_record(session, office, refused):
+    error = refused(
+        record_entitlement,
+        child_id=office["child"].id,
+        category=Category.PARTICIPATION,
+        valid_from=PERIOD[0],
+        valid_until=PERIOD[1],
+        recorded_by=office["approver"],
+        now=NOW,
+    )
+    assert error.code == "role_not_permitted"
+
+
+def test_another_issuers_staff_sees_nothing(session, office, make, refused):
+    e = _record(session, office)
+    stranger = make.staff(make.issuer(), Role.APPROVER)
+    error = refused(approve_entitlement, entitlement_id=e.id, approved_by=stranger, now=NOW)
+    assert error.code == "entitlement_not_found"
+    caseworker = make.staff(make.issuer(), Role.CASEWORKER)
+    error = refused(
+        record_entitlement,
+        child_id=office["child"].id,
+        category=Category.PARTICIPATION,
+        valid_from=PERIOD[0],
+        valid_until=PERIOD[1],
+        recorded_by=caseworker,
+        now=NOW,
+    )
+    assert error.code == "child_not_found"
+
+
+def test_decided_once(session, office, make, refused):
+    e = _record(session, office)
+    approve_entitlement(session, entitlement_id=e.id, approved_by=office["approver"], now=NOW)
+    error = refused(
+        reject_entitlement, entitlement_id=e.id, rejected_by=office["admin"], reason="x", now=NOW
+    )
+    assert error.code == "already_decided"
+
+
+def test_reject_needs_a_reason(session, office, refused):
+    e = _record(session, office)
+    error = refused(
+        reject_entitlement,
+        entitlement_id=e.id,
+        rejected_by=office["approver"],
+        reason="  ",
+        now=NOW,
+    )
+    assert error.code == "reason_required"
+    reject_entitlement(
+        session,
+        entitlement_id=e.id,
+        rejected_by=office["approver"],
+        reason="Kein Anspruch",
+        now=NOW,
+    )
+    assert e.status is EntitlementStatus.REJECTED and e.decision_reason == "Kein Anspruch"
+
+
+def test_bad_periods_and_adults(session, office, make, refused):
+    error = refused(
+        record_entitlement,
+        child_id=office["child"].id,
+        category=Category.PARTICIPATION,
+        valid_from=date(2026, 5, 1),
+        valid_until=date(2026, 4, 30),
+        recorded_by=office["caseworker"],
+        now=NOW,
+    )
+    assert error.code == "invalid_period"
+    adult = make.child(office["issuer"], birth_date=date(2007, 1, 1))
+    error = refused(
+        record_entitlement,
+        child_id=adult.id,
+        category=Category.PARTICIPATION,
+        valid_from=PERIOD[0],
+        valid_until=PERIOD[1],
+        recorded_by=office["caseworker"],
+        now=NOW,
+    )
+    assert error.code == "child_too_old"
+    error = refused(
+        record_entitlement,
+        child_id=adult.id,
+        category=Category.TRIPS,
+        valid_from=PERIOD[0],
+        valid_until=PERIOD[1],
+        recorded_by=office["caseworker"],
+        now=NOW,
+    )
+    assert error.code == "rule_required"
+
+
+def test_participation_cap_stops_at_the_18th_birthday(session, office, make):
+    # 18 on 10 June 2026: January to May begun before → 6 months (June begun on the 1st).
+    child = make.child(office["issuer"], birth_date=date(2008, 6, 10))
+    e = _record(session, office, child_id=child.id)
+    assert e.cap_cents == 6 * 1500
+
+
+def test_revoked_entitlement_books_nothing(session, office, make, refused):
+    e = _record(session, office)
+    approve_entitlement(session, entitlement_id=e.id, approved_by=office["approver"], now=NOW)
+    card = make.card(office["child"])
+    partner = make.partner(office["issuer"], {Category.PARTICIPATION})
+    assert (
+        refused(
+            revoke_entitlement,
+            entitlement_id=e.id,
+            revoked_by=office["approver"],
+            reason="",
+            now=NOW,
+        ).code
+        == "reason_required"
+    )
+    revoke_entitlement(
+        session, entitlement_id=e.id, revoked_by=office["approver"], reason="Umzug", now=NOW
+    )
+    error = refused(
+        book,
+        partner_id=partner.id,
+        card_serial=card.serial,
+        category=Category.PARTICIPATION,
+        amount_cents=100,
+        idempotency_key="k",
+        now=NOW,
+    )
+    assert error.code == "entitlement_inactive"
+
+
+def test_database_refuses_self_approval(session, office):
+    from sqlalchemy.exc import IntegrityError
+
+    e = _record(session, office)
+    e.decided_by_id = office["caseworker"].id
+    with pytest.raises(IntegrityError), session.begin_nested():
+        session.flush()
