@@ -62,7 +62,13 @@ def test_record_and_approve_by_two_people(session, office):
     approve_entitlement(session, entitlement_id=e.id, approved_by=office["approver"], now=NOW)
     assert e.status is EntitlementStatus.APPROVED and e.decided_by_id == office["approver"].id
     actions = session.scalars(
-        select(AuditEvent.action).where(AuditEvent.object_id == str(e.id)).order_by(AuditEvent.id)
+        select(AuditEvent.action)
+        .where(
+            AuditEvent.issuer_id == office["issuer"].id,
+            AuditEvent.object_type == "entitlement",
+            AuditEvent.object_id == str(e.id),
+        )
+        .order_by(AuditEvent.id)
     ).all()
     assert actions == ["entitlement.record", "entitlement.approve"]
 
