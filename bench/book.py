@@ -1,4 +1,4 @@
-"""Bookings per second of the `book` operation on PostgreSQL, beside the same transaction in raw SQL.
+"""Bookings per second of `book` on PostgreSQL, beside the same transaction in raw SQL.
 
 Usage: .venv/bin/python bench/book.py [--seconds 5] [--children 2000]
        (YOUCARD_BENCH_POSTGRES_URL, default the local server; makes and drops its own database)
@@ -25,15 +25,15 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy.engine import make_url
 
-from tests.conftest import create_postgres_database, drop_postgres_database  # noqa: E402
-from tests.factories import NOW, Factory  # noqa: E402
-from youcard import ledger, migrate  # noqa: E402
-from youcard.budget import BudgetRule  # noqa: E402
-from youcard.db import make_engine, make_sessionmaker  # noqa: E402
-from youcard.enums import Category, RuleKind  # noqa: E402
-from youcard.operations.bookings import book, request_fingerprint  # noqa: E402
+from tests.conftest import create_postgres_database, drop_postgres_database
+from tests.factories import NOW, Factory
+from youcard import ledger, migrate
+from youcard.budget import BudgetRule
+from youcard.db import make_engine, make_sessionmaker
+from youcard.enums import Category, RuleKind
+from youcard.operations.bookings import book, request_fingerprint
 
 ADMIN_URL = os.environ.get(
     "YOUCARD_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -86,8 +86,13 @@ def orm_worker(sessions, partner_id, cards):
             serial, _ = rng.choice(cards)
             with sessions.begin() as session:
                 book(
-                    session, partner_id=partner_id, card_serial=serial, category=Category.TRIPS,
-                    amount_cents=rng.randint(1, 500), idempotency_key=secrets.token_hex(12), now=NOW,
+                    session,
+                    partner_id=partner_id,
+                    card_serial=serial,
+                    category=Category.TRIPS,
+                    amount_cents=rng.randint(1, 500),
+                    idempotency_key=secrets.token_hex(12),
+                    now=NOW,
                 )
 
         return step
@@ -136,19 +141,35 @@ def raw_worker(url, partner_id, cards):
                 cur.execute(RAW["entitlements"], (child_id, "trips"))
                 entitlement_id = cur.fetchone()[0]
                 fp = request_fingerprint(
-                    card_serial=serial, category=Category.TRIPS, amount_cents=amount, units=None,
-                    service_date=None, reference=None,
+                    card_serial=serial,
+                    category=Category.TRIPS,
+                    amount_cents=amount,
+                    units=None,
+                    service_date=None,
+                    reference=None,
                 )
                 now = datetime.now(UTC)
                 cur.execute(
                     RAW["insert"],
-                    (issuer_id, partner_id, entitlement_id, card_id, "trips", amount, NOW.date(),
-                     key, fp, now),
+                    (
+                        issuer_id,
+                        partner_id,
+                        entitlement_id,
+                        card_id,
+                        "trips",
+                        amount,
+                        NOW.date(),
+                        key,
+                        fp,
+                        now,
+                    ),
                 )
                 booking_id = cur.fetchone()[0]
                 cur.execute(RAW["guard"], (amount, entitlement_id, amount, 10**9))
                 assert cur.fetchone() is not None
-                cur.execute(RAW["audit"], (issuer_id, now, f"partner:{partner_id}", str(booking_id), "{}"))
+                cur.execute(
+                    RAW["audit"], (issuer_id, now, f"partner:{partner_id}", str(booking_id), "{}")
+                )
 
         return step
 

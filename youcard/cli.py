@@ -87,6 +87,7 @@ def _print_demo(data: demo.DemoData, *, made: bool) -> None:
     click.echo("Demo data " + ("created." if made else "already present; nothing changed."))
     click.echo(f"\nIssuer (staff):   {data.issuer_url}")
     click.echo(f"Redeemer (partners): {data.redeemer_url}")
+    click.echo("(The web services are not served yet: they arrive with their own issues.)")
     click.echo("\nStaff logins:")
     for user in data.staff:
         click.echo(f"  {user['username']:<12} {user['password'] or '(unknown)':<20} {user['role']}")

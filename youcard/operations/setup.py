@@ -38,6 +38,17 @@ def _text(value: str, field: str, max_length: int) -> str:
     return value
 
 
+MIN_PASSWORD_LENGTH = 12
+
+
+def _password_hash(password: str) -> str:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidRequest(
+            "The password needs at least 12 characters.", code="password_too_short"
+        )
+    return security.hash_password(password)
+
+
 def create_issuer(
     session: Session, *, issuer_id: str, name: str, actor: str, now: datetime
 ) -> Issuer:
@@ -72,16 +83,12 @@ def create_staff_user(
     now: datetime,
 ) -> StaffUser:
     """A staff account with an argon2id password hash."""
-    if len(password) < 12:
-        raise InvalidRequest(
-            "The password needs at least 12 characters.", code="password_too_short"
-        )
     user = StaffUser(
         issuer_id=issuer_id,
         username=_text(username, "username", 80).lower(),
         display_name=_text(display_name, "display_name", 200),
         role=role,
-        password_hash=security.hash_password(password),
+        password_hash=_password_hash(password),
         active=True,
         created_at=now,
     )
@@ -221,15 +228,11 @@ def create_partner_user(
     partner = session.get(Partner, partner_id)
     if partner is None:
         raise NotFound("No such partner.", code="partner_not_found")
-    if len(password) < 12:
-        raise InvalidRequest(
-            "The password needs at least 12 characters.", code="password_too_short"
-        )
     user = PartnerUser(
         partner_id=partner.id,
         username=_text(username, "username", 80).lower(),
         display_name=_text(display_name, "display_name", 200),
-        password_hash=security.hash_password(password),
+        password_hash=_password_hash(password),
         active=True,
         created_at=now,
     )
