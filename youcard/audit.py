@@ -13,14 +13,15 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Table, func, select, update
 
 from youcard.db import Session
 from youcard.models import AuditEvent, AuditHead
 
 GENESIS = bytes(32)
+_INSERT = cast(Table, AuditEvent.__table__).insert()  # Core: appending is on every hot path
 SEAL_BATCH = 5000
 
 
@@ -37,15 +38,16 @@ def record(
 ) -> None:
     """Append one unsealed event: `actor` did `action` to `object_type` `object_id` at `now`."""
     session.execute(
-        insert(AuditEvent).values(
-            issuer_id=issuer_id,
-            occurred_at=now,
-            actor=actor,
-            action=action,
-            object_type=object_type,
-            object_id=str(object_id),
-            data=_canonical_json(data or {}),
-        )
+        _INSERT,
+        {
+            "issuer_id": issuer_id,
+            "occurred_at": now,
+            "actor": actor,
+            "action": action,
+            "object_type": object_type,
+            "object_id": str(object_id),
+            "data": _canonical_json(data or {}),
+        },
     )
 
 

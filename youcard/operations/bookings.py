@@ -15,15 +15,17 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import Table, and_, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
+from sqlalchemy.orm.util import identity_key
 
 from youcard import audit, budget
 from youcard.budget import Available
 from youcard.clock import berlin_date
 from youcard.db import Session
 from youcard.enums import (
+    Accrual,
     BookingKind,
     CardStatus,
     Category,
@@ -42,7 +44,7 @@ from youcard.errors import (
     NotFound,
 )
 from youcard.models import Booking, Card, Child, DailyUsage, Entitlement, Partner, PartnerPermission
-from youcard.operations.entitlements import availability, usable_period
+from youcard.operations.entitlements import availability
 
 MAX_AMOUNT_CENTS = 10_000_000  # 100,000 EUR: far above any benefit, far below integer limits
 MAX_UNITS = 1000
@@ -88,6 +90,13 @@ class CancellationResult:
     cancellation_id: int
     available: Available
     already_cancelled: bool
+
+
+def _forget_counters(session: Session, entitlement_id: int) -> None:
+    """Expire a loaded Entitlement's counters: the ledger moved them with Core statements."""
+    cached = session.identity_map.get(identity_key(Entitlement, entitlement_id))
+    if cached is not None:
+        session.expire(cached, ["spent_cents", "spent_units", "status"])
 
 
 def _insert(session: Session, table: Table) -> Any:
@@ -225,29 +234,143 @@ def _replay(
     )
 
 
-def _find_entitlement(
-    session: Session, *, child_id: int, birth_date: date, category: Category, service_date: date
-) -> tuple[Entitlement, budget.Period]:
-    """The approved entitlement of that category whose usable period holds the service date."""
-    candidates = session.scalars(
-        select(Entitlement)
-        .where(Entitlement.child_id == child_id, Entitlement.category == category)
-        .order_by(Entitlement.valid_from)
+@dataclass(frozen=True)
+class _Candidate:
+    """An entitlement of the card's child in the booked category, as read for booking."""
+
+    id: int
+    status: EntitlementStatus
+    rule: budget.BudgetRule
+    period: budget.Period | None
+
+
+@dataclass(frozen=True)
+class _Context:
+    """Everything a booking decides on, read in one query."""
+
+    card_id: int
+    issuer_id: str
+    card_status: CardStatus
+    card_valid_until: date
+    partner_status: PartnerStatus | None
+    permitted: bool
+    replay_hash: bytes | None
+    candidates: list[_Candidate]
+
+
+def _context_query() -> Any:
+    """Built once: card, child, partner, permission, replay and candidates, by bound parameters."""
+    cards, children = Card.__table__, Child.__table__
+    partners, permissions = Partner.__table__, PartnerPermission.__table__
+    earlier = _bookings.alias("earlier")
+    e = _entitlements
+    partner_id = bindparam("partner_id", type_=partners.c.id.type)
+    category = bindparam("category", type_=e.c.category.type)
+    permitted = (
+        select(permissions.c.partner_id)
+        .where(
+            permissions.c.partner_id == partner_id,
+            permissions.c.issuer_id == cards.c.issuer_id,
+            permissions.c.category == category,
+        )
+        .exists()
+    )
+    return (
+        select(
+            cards.c.id,
+            cards.c.issuer_id,
+            cards.c.status,
+            cards.c.valid_until,
+            children.c.birth_date,
+            partners.c.status.label("partner_status"),
+            permitted.label("permitted"),
+            earlier.c.request_hash.label("replay_hash"),
+            e.c.id.label("e_id"),
+            e.c.status.label("e_status"),
+            e.c.valid_from,
+            e.c.valid_until.label("e_valid_until"),
+            e.c.rule,
+            e.c.accrual,
+            e.c.amount_cents,
+            e.c.units_total,
+            e.c.units_per_day,
+        )
+        .select_from(
+            cards.join(children, children.c.id == cards.c.child_id)
+            .outerjoin(partners, partners.c.id == partner_id)
+            .outerjoin(
+                earlier,
+                and_(
+                    earlier.c.partner_id == partner_id,
+                    earlier.c.idempotency_key == bindparam("key"),
+                ),
+            )
+            .outerjoin(e, and_(e.c.child_id == cards.c.child_id, e.c.category == category))
+        )
+        .where(cards.c.serial == bindparam("serial"))
+        .order_by(e.c.valid_from)
+    )
+
+
+_CONTEXT_QUERY = _context_query()
+
+
+def _read_context(
+    session: Session, *, partner_id: int, card_serial: bytes, category: Category, key: str
+) -> _Context | None:
+    """Card, child, partner, permission, an earlier booking with this key and the candidate
+    entitlements in one round trip; None when the serial is unknown."""
+    rows = session.execute(
+        _CONTEXT_QUERY,
+        {"partner_id": partner_id, "serial": card_serial, "category": category, "key": key},
     ).all()
-    covering = []
-    for entitlement in candidates:
-        period = usable_period(entitlement, birth_date)
-        if period is not None and service_date in period:
-            covering.append((entitlement, period))
-    for entitlement, period in covering:
-        if entitlement.status is EntitlementStatus.APPROVED:
-            return entitlement, period
+    if not rows:
+        return None
+    first = rows[0]
+    candidates = [
+        _Candidate(
+            id=row.e_id,
+            status=EntitlementStatus(row.e_status),
+            rule=budget.BudgetRule(
+                kind=RuleKind(row.rule),
+                amount_cents=row.amount_cents,
+                accrual=Accrual(row.accrual),
+                units_total=row.units_total,
+                units_per_day=row.units_per_day,
+            ),
+            period=budget.effective_period(
+                row.valid_from, row.e_valid_until, category=category, birth_date=row.birth_date
+            ),
+        )
+        for row in rows
+        if row.e_id is not None
+    ]
+    return _Context(
+        card_id=first.id,
+        issuer_id=first.issuer_id,
+        card_status=CardStatus(first.status),
+        card_valid_until=first.valid_until,
+        partner_status=None
+        if first.partner_status is None
+        else PartnerStatus(first.partner_status),
+        permitted=bool(first.permitted),
+        replay_hash=first.replay_hash,
+        candidates=candidates,
+    )
+
+
+def _choose_entitlement(candidates: list[_Candidate], service_date: date) -> _Candidate:
+    """The approved entitlement whose usable period holds the service date."""
+    covering = [c for c in candidates if c.period is not None and service_date in c.period]
+    for candidate in covering:
+        if candidate.status is EntitlementStatus.APPROVED:
+            return candidate
     if covering:
         raise Conflict(
             "The entitlement for this service date is not approved or was revoked.",
             code="entitlement_inactive",
         )
-    if any(e.status is EntitlementStatus.APPROVED for e in candidates):
+    if any(c.status is EntitlementStatus.APPROVED for c in candidates):
         raise Conflict("The service date is outside the approval period.", code="outside_period")
     raise NotFound("The child has no entitlement in this category.", code="no_entitlement")
 
@@ -289,58 +412,46 @@ def book(
         service_date=service_date,
         reference=reference,
     )
-    replay = _replay(
+    context = _read_context(
         session,
         partner_id=partner_id,
-        idempotency_key=idempotency_key,
-        fingerprint=fingerprint,
-        today=today,
+        card_serial=card_serial,
+        category=category,
+        key=idempotency_key,
     )
-    if replay is not None:
-        return replay
-
-    partner_status = session.scalar(select(Partner.status).where(Partner.id == partner_id))
-    if partner_status is None:
-        raise NotFound("No such partner.", code="partner_not_found")
-    if partner_status is not PartnerStatus.ACTIVE:
-        raise Forbidden("This partner may not book at present.", code="partner_inactive")
-
-    found = session.execute(
-        select(Card, Child.birth_date)
-        .join(Child, Child.id == Card.child_id)
-        .where(Card.serial == card_serial)
-    ).one_or_none()
-    if found is None:
-        raise CredentialInvalid("This card is not known.", reason="revoked")
-    card, birth_date = found
-    if card.status is not CardStatus.ACTIVE:
-        raise CredentialInvalid("This card is blocked.", reason="revoked")
-    if today > card.valid_until:
-        raise CredentialInvalid("This card has expired.", reason="expired")
-
-    permitted = session.scalar(
-        select(PartnerPermission.partner_id).where(
-            PartnerPermission.partner_id == partner_id,
-            PartnerPermission.issuer_id == card.issuer_id,
-            PartnerPermission.category == category,
+    if context is None or context.replay_hash is not None:
+        replay = _replay(
+            session,
+            partner_id=partner_id,
+            idempotency_key=idempotency_key,
+            fingerprint=fingerprint,
+            today=today,
         )
-    )
-    if permitted is None:
+        if replay is not None:
+            return replay
+    if context is None:
+        raise CredentialInvalid("This card is not known.", reason="revoked")
+
+    if context.partner_status is None:
+        raise NotFound("No such partner.", code="partner_not_found")
+    if context.partner_status is not PartnerStatus.ACTIVE:
+        raise Forbidden("This partner may not book at present.", code="partner_inactive")
+    if context.card_status is not CardStatus.ACTIVE:
+        raise CredentialInvalid("This card is blocked.", reason="revoked")
+    if today > context.card_valid_until:
+        raise CredentialInvalid("This card has expired.", reason="expired")
+    if not context.permitted:
         raise CategoryNotPermitted("This partner may not book this category for this issuer.")
 
     service_date = service_date or today
     if service_date > today:
         raise InvalidRequest("The service date is in the future.", code="service_date_in_future")
-    entitlement, period = _find_entitlement(
-        session,
-        child_id=card.child_id,
-        birth_date=birth_date,
-        category=category,
-        service_date=service_date,
-    )
+    entitlement = _choose_entitlement(context.candidates, service_date)
+    period = entitlement.period
+    assert period is not None  # a chosen entitlement covers the service date
     if today not in period:
         raise Conflict("Today is outside the approval period.", code="outside_period")
-    rule = entitlement.budget_rule
+    rule = entitlement.rule
     if rule.kind is RuleKind.UNITS:
         if units is None:
             raise InvalidRequest("This category is booked in units.", code="units_required")
@@ -359,10 +470,10 @@ def book(
     inserted = session.execute(
         _insert(session, _bookings)
         .values(
-            issuer_id=card.issuer_id,
+            issuer_id=context.issuer_id,
             partner_id=partner_id,
             entitlement_id=entitlement.id,
-            card_id=card.id,
+            card_id=context.card_id,
             kind=BookingKind.BOOKING,
             category=category,
             amount_cents=amount_cents,
@@ -404,18 +515,19 @@ def book(
             spent_units=_entitlements.c.spent_units + booked_units,
         ).returning(_entitlements.c.spent_cents, _entitlements.c.spent_units)
     ).one_or_none()
-    session.expire(entitlement, ["spent_cents", "spent_units", "status"])
+    _forget_counters(session, entitlement.id)
     if spent is None:
-        if entitlement.status is not EntitlementStatus.APPROVED:
+        now_status, spent_cents, spent_units = session.execute(
+            select(
+                _entitlements.c.status, _entitlements.c.spent_cents, _entitlements.c.spent_units
+            ).where(_entitlements.c.id == entitlement.id)
+        ).one()
+        if EntitlementStatus(now_status) is not EntitlementStatus.APPROVED:
             raise Conflict("The entitlement was revoked.", code="entitlement_inactive")
         raise InsufficientBudget(
             "Not enough left for this booking.",
             available=budget.available(
-                rule,
-                period,
-                today,
-                spent_cents=entitlement.spent_cents,
-                spent_units=entitlement.spent_units,
+                rule, period, today, spent_cents=spent_cents, spent_units=spent_units
             ),
         )
 
@@ -423,7 +535,7 @@ def book(
         daily = _insert(session, _daily).values(
             entitlement_id=entitlement.id,
             service_date=service_date,
-            issuer_id=card.issuer_id,
+            issuer_id=context.issuer_id,
             units=booked_units,
         )
         daily = daily.on_conflict_do_update(
@@ -438,7 +550,7 @@ def book(
 
     audit.record(
         session,
-        issuer_id=card.issuer_id,
+        issuer_id=context.issuer_id,
         actor=f"device:{device_token_id}" if device_token_id else f"partner:{partner_id}",
         action="booking.create",
         object_type="booking",
@@ -542,9 +654,7 @@ def cancel_booking(
             )
             .values(units=_daily.c.units - original.units)
         )
-    entitlement = session.get(Entitlement, original.entitlement_id)
-    assert entitlement is not None
-    session.expire(entitlement, ["spent_cents", "spent_units"])
+    _forget_counters(session, original.entitlement_id)
     audit.record(
         session,
         issuer_id=original.issuer_id,
