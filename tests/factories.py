@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import TypeVar
 
-from youcard import budget
+from youcard import budget, keys
 from youcard.budget import BudgetRule
 from youcard.db import Session
 from youcard.enums import CardStatus, Category, EntitlementStatus, PartnerStatus, Role
@@ -21,6 +21,7 @@ from youcard.models import (
     Issuer,
     Partner,
     PartnerPermission,
+    SigningKey,
     StaffUser,
 )
 from youcard.operations.entitlements import default_rule
@@ -29,6 +30,7 @@ from youcard.security import hash_password, token_hash
 NOW = datetime(2026, 3, 16, 9, 30, tzinfo=UTC)  # a Monday in the middle of the demo period
 PERIOD = (date(2026, 1, 1), date(2026, 12, 31))
 PASSWORD = "correct horse battery staple"
+KEK = bytes(range(32))  # a fixed key-encryption key for tests
 
 _numbers = itertools.count(1)
 T = TypeVar("T")
@@ -160,6 +162,9 @@ class Factory:
             for c in (categories if categories is not None else {Category.PARTICIPATION})
         ]
         return self._add(partner)
+
+    def signing_key(self, issuer: Issuer) -> SigningKey:
+        return keys.create_key(self.session, issuer_id=issuer.id, kek=KEK, actor="test", now=NOW)
 
     def device(self, partner: Partner) -> tuple[DeviceToken, str]:
         token = f"ycd_{secrets.token_urlsafe(32)}"

@@ -9,10 +9,11 @@ import sys
 import click
 from sqlalchemy.engine import Engine
 
-from youcard import audit, demo, ledger, migrate
-from youcard.clock import utcnow
+from youcard import audit, credentials, demo, keys, ledger, migrate
+from youcard.clock import berlin_date, utcnow
 from youcard.config import Settings, load_settings
 from youcard.db import make_engine, make_sessionmaker
+from youcard.errors import DomainError
 from youcard.models import Issuer
 
 
@@ -61,7 +62,12 @@ def demo_command(ctx: Context, as_json: bool) -> None:
     now = utcnow()
     sessions = make_sessionmaker(ctx.engine)
     with sessions.begin() as session:
-        made = demo.seed(session, instance_path=ctx.settings.instance_path, now=now)
+        made = demo.seed(
+            session,
+            instance_path=ctx.settings.instance_path,
+            now=now,
+            kek=keys.load_kek(ctx.settings),
+        )
         audit.seal(session, demo.ISSUER_ID)
     with sessions() as session:
         data = demo.describe(
@@ -153,3 +159,56 @@ def audit_verify(ctx: Context) -> None:
     if problems:
         sys.exit(1)
     click.echo(f"Audit chains intact ({unsealed} event(s) not sealed yet).")
+
+
+@main.group("keys")
+def keys_group() -> None:
+    """Signing keys (the issuer's; the private halves stay encrypted)."""
+
+
+@keys_group.command("list")
+@pass_context
+def keys_list(ctx: Context) -> None:
+    """Every key with its status and how long cards signed by it are valid."""
+    with make_sessionmaker(ctx.engine)() as session:
+        infos = keys.list_keys(session)
+    if not infos:
+        click.echo("No signing keys yet.")
+    for info in infos:
+        until = info.last_card_valid_until.isoformat() if info.last_card_valid_until else "-"
+        click.echo(
+            f"{info.issuer_id:<14} {info.kid:<12} {info.status.value:<10}"
+            f" created {info.created_at:%Y-%m-%d}  cards valid until {until}"
+        )
+
+
+@keys_group.command("rotate")
+@click.argument("issuer_id")
+@pass_context
+def keys_rotate(ctx: Context, issuer_id: str) -> None:
+    """Make a new active key for ISSUER_ID; the old one is retired and still verifies."""
+    kek = keys.load_kek(ctx.settings)
+    try:
+        with make_sessionmaker(ctx.engine).begin() as session:
+            key = keys.rotate_key(session, issuer_id=issuer_id, kek=kek, actor="cli", now=utcnow())
+            kid = credentials.b64url(key.kid)
+    except DomainError as error:
+        raise click.ClickException(error.message) from error
+    click.echo(f"New active key {kid} for {issuer_id}.")
+
+
+@keys_group.command("retire")
+@click.argument("issuer_id")
+@click.argument("kid")
+@pass_context
+def keys_retire(ctx: Context, issuer_id: str, kid: str) -> None:
+    """Withdraw a retired key KID from the trust list once no valid card depends on it."""
+    now = utcnow()
+    try:
+        with make_sessionmaker(ctx.engine).begin() as session:
+            keys.withdraw_key(
+                session, issuer_id=issuer_id, kid=kid, actor="cli", now=now, today=berlin_date(now)
+            )
+    except DomainError as error:
+        raise click.ClickException(error.message) from error
+    click.echo(f"Key {kid} of {issuer_id} is withdrawn from the trust list.")

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from youcard import budget
+from youcard import budget, keys
 from youcard.clock import berlin_date
 from youcard.db import Session
 from youcard.enums import CardStatus, Category, EntitlementStatus, Role
@@ -115,12 +115,13 @@ def demo_period(today: date) -> tuple[date, date]:
     return start, budget.add_months(start, 12) - timedelta(days=1)
 
 
-def seed(session: Session, *, instance_path: Path, now: datetime) -> bool:
+def seed(session: Session, *, instance_path: Path, now: datetime, kek: bytes) -> bool:
     """Create the demo data unless the demo issuer exists; True when something was made."""
     if session.get(Issuer, ISSUER_ID) is not None:
         return False
     made = _load_secrets(instance_path)
     create_issuer(session, issuer_id=ISSUER_ID, name=ISSUER_NAME, actor=ACTOR, now=now)
+    keys.create_key(session, issuer_id=ISSUER_ID, kek=kek, actor=ACTOR, now=now)
     staff = {
         username: create_staff_user(
             session,
@@ -192,6 +193,7 @@ def seed(session: Session, *, instance_path: Path, now: datetime) -> bool:
                 issuer_id=ISSUER_ID,
                 actor=f"staff:{staff['approver'].id}",
                 now=now,
+                kek=kek,
             )
     return True
 
@@ -252,7 +254,7 @@ def describe(
                 "family_name": child.family_name,
                 "birth_date": child.birth_date.isoformat(),
                 "card_serial": card.serial.hex() if card else None,
-                "credential": None,  # YC1 credentials arrive with the credential codec
+                "credential": card.credential if card else None,
                 "entitlements": [
                     {
                         "category": e.category.value,

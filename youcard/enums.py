@@ -85,10 +85,15 @@ class PartnerStatus(StrEnum):
 
 
 class KeyStatus(StrEnum):
-    """Signing keys: one active per issuer; retired keys still verify until their cards expire."""
+    """Signing keys: one active per issuer; retired keys still verify until their cards expire.
+
+    A withdrawn key is out of the trust list (after its last card expired); a
+    revoked one was taken out early (compromise).
+    """
 
     ACTIVE = "active"
     RETIRED = "retired"
+    WITHDRAWN = "withdrawn"
     REVOKED = "revoked"
 
 

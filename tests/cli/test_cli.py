@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 import stat
+import time
 
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select, update
 
 from tests.conftest import create_postgres_database, drop_postgres_database
+from youcard import keys
 from youcard.cli import main
+from youcard.credentials import verify
 from youcard.db import make_engine, make_sessionmaker
 from youcard.models import AuditEvent, Booking, Entitlement
 
@@ -28,6 +31,7 @@ def env(request, tmp_path, monkeypatch):
     admin_url = request.getfixturevalue("postgres_admin_url")
     url = create_postgres_database(admin_url)
     monkeypatch.setenv("YOUCARD_DATABASE_URL", url)
+    monkeypatch.setenv("YOUCARD_KEK", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8")
     yield {"instance": instance, "url": url}
     drop_postgres_database(admin_url, url)
 
@@ -68,11 +72,17 @@ def test_demo_seeds_once_and_prints_the_design_keys(env):
     ]
     assert all(p["token"].startswith("ycd_") for p in data["partners"])
     assert len(data["children"]) >= 3
+    engine = make_engine(env["url"])
+    with make_sessionmaker(engine)() as session:
+        trusted = keys.trusted_keys(session)
+    engine.dispose()
     for child in data["children"]:
         assert {"given_name", "family_name", "card_serial", "credential", "entitlements"} <= set(
             child
         )
         assert len(bytes.fromhex(child["card_serial"])) == 16
+        result = verify(child["credential"], trusted=trusted, now=int(time.time()))
+        assert result.valid and result.claims.serial.hex() == child["card_serial"]
         assert {e["category"] for e in child["entitlements"]} >= {"participation"}
         assert all("available_cents" in e for e in child["entitlements"])
     before = _counts(env["url"])
@@ -133,3 +143,18 @@ def test_audit_seal_seals_new_events(env):
     _run("demo")
     result = _run("audit", "seal")
     assert result.exit_code == 0 and "Sealed 0 event(s)." in result.output
+
+
+def test_keys_list_rotate_and_retire(env):
+    _run("demo")
+    listed = _run("keys", "list").output.split()
+    first_kid = listed[1]
+    assert listed[0] == "DE-NW-HAMM" and listed[2] == "active"
+    rotated = _run("keys", "rotate", "DE-NW-HAMM")
+    assert rotated.exit_code == 0 and "New active key" in rotated.output
+    lines = _run("keys", "list").output.splitlines()
+    assert [line.split()[2] for line in lines] == ["retired", "active"]
+    refused = _run("keys", "retire", "DE-NW-HAMM", first_kid)
+    assert refused.exit_code == 1 and "valid until" in refused.output
+    unknown = _run("keys", "retire", "DE-NW-HAMM", "AAAAAAAAAAA")
+    assert unknown.exit_code == 1 and "No such key" in unknown.output

@@ -201,3 +201,43 @@ def test_one_lunch_per_day_in_parallel(sessions):
         "daily_limit_reached": THREADS - 1,
     }
     assert _spent(sessions, scene["entitlement_id"]) == (400, 1)
+
+
+def test_parallel_revocations_get_gapless_numbers_in_commit_order(sessions):
+    from tests.factories import KEK
+    from youcard.operations.cards import issue_card, revocations_since, revoke_card
+
+    with sessions.begin() as session:
+        make = Factory(session)
+        issuer = make.issuer()
+        make.signing_key(issuer)
+        card_ids = []
+        for _ in range(THREADS // 2):
+            child = make.child(issuer)
+            make.entitlement(child)
+            card_ids.append(
+                issue_card(
+                    session, child_id=child.id, issuer_id=issuer.id, actor="t", now=NOW, kek=KEK
+                ).id
+            )
+        issuer_id = issuer.id
+    with sessions() as session:
+        start = max((r.seq for r in revocations_since(session, since=0, limit=10**6)), default=0)
+
+    def work(i):
+        with sessions.begin() as session:
+            return revoke_card(
+                session,
+                card_id=card_ids[i],
+                issuer_id=issuer_id,
+                reason="verloren",
+                actor="t",
+                now=NOW,
+            ).id
+
+    results = _parallel(len(card_ids), work)
+    assert not [r for r in results if isinstance(r, Exception)]
+    with sessions() as session:
+        seen = revocations_since(session, since=start, limit=10**6)
+        assert [r.seq for r in seen] == list(range(start + 1, start + 1 + len(card_ids)))
+        assert {r.card_id for r in seen} == set(card_ids)

@@ -2,7 +2,7 @@
 
 from youcard.models.audit import AuditEvent, AuditHead
 from youcard.models.bookings import Booking
-from youcard.models.cards import Card
+from youcard.models.cards import Card, CardRevocation
 from youcard.models.entitlements import DailyUsage, Entitlement
 from youcard.models.households import Child, Household
 from youcard.models.issuers import Issuer
@@ -16,6 +16,7 @@ __all__ = [
     "AuditHead",
     "Booking",
     "Card",
+    "CardRevocation",
     "Child",
     "DailyUsage",
     "DeviceToken",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, LargeBinary, String
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from youcard.db import Base, BigIntPK, value_enum
@@ -21,6 +21,7 @@ class Card(Base):
         CheckConstraint("length(serial) = 16", name="serial_128_bits"),
         CheckConstraint("version >= 1", name="version_positive"),
         CheckConstraint("valid_from <= valid_until", name="validity_ordered"),
+        CheckConstraint("categories BETWEEN 0 AND 15", name="categories_bitmask"),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
@@ -37,5 +38,29 @@ class Card(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     revoke_reason: Mapped[str | None] = mapped_column(String(500))
     replaced_by_id: Mapped[int | None] = mapped_column(ForeignKey("cards.id"))
+    # The YC1 credential as issued: its categories (bit n-1 for QR number n), the key
+    # that signed it, and the text itself (deterministic, kept so that showing a
+    # card never needs the private key).
+    categories: Mapped[int] = mapped_column(default=0)
+    signing_key_id: Mapped[int | None] = mapped_column(ForeignKey("signing_keys.id"), index=True)
+    credential: Mapped[str | None] = mapped_column(Text())
 
     child: Mapped[Child] = relationship()
+
+
+class CardRevocation(Base):
+    """A revoked or replaced card's serial, numbered so scanners fetch only what is new.
+
+    `seq` is given under a table lock as the next number, so numbers appear in
+    commit order and a scanner that remembers the highest it saw misses none.
+    """
+
+    __tablename__ = "card_revocations"
+    __table_args__ = (CheckConstraint("length(serial) = 16", name="serial_128_bits"),)
+
+    seq: Mapped[int] = mapped_column(BigInteger(), primary_key=True, autoincrement=False)
+    issuer_id: Mapped[str] = mapped_column(ForeignKey("issuers.id"), index=True)
+    card_id: Mapped[int] = mapped_column(ForeignKey("cards.id"), unique=True)
+    serial: Mapped[bytes] = mapped_column(LargeBinary(16))
+    revoked_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    reason: Mapped[str] = mapped_column(String(500))

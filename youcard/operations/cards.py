@@ -1,22 +1,112 @@
-"""Issue cards: a random 128-bit serial per child, valid to the end of its latest approval."""
+"""Cards: issue (signed YC1 credential), revoke, replace a lost card; the revocation list.
+
+A card carries a random 128-bit serial and no personal data. Budgets belong to
+entitlements, so a replacement card simply gets a new serial (version + 1) and
+the old serial goes on the revocation list at once.
+"""
 
 from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select, text
 
-from youcard import audit
-from youcard.clock import berlin_date
+from youcard import audit, credentials, keys, printing
+from youcard.clock import BERLIN, berlin_date
 from youcard.db import Session
 from youcard.enums import CardStatus, EntitlementStatus
-from youcard.errors import Conflict, NotFound
-from youcard.models import Card, Child, Entitlement
+from youcard.errors import Conflict, InvalidRequest, NotFound
+from youcard.models import Card, CardRevocation, Child, Entitlement, Issuer
 from youcard.operations.entitlements import usable_period
 
 SERIAL_BYTES = 16
+MAX_REASON_LENGTH = 500
+REVOCATIONS_PAGE = 1000
+
+
+def card_expiry(valid_until: date) -> int:
+    """The credential's `exp`: the end of the last valid day in Europe/Berlin (unix seconds)."""
+    return int(datetime.combine(valid_until + timedelta(days=1), time(), tzinfo=BERLIN).timestamp())
+
+
+def categories_bitmask(numbers: set[int]) -> int:
+    """Category QR numbers 1..4 as bits 0..3."""
+    return sum(1 << (n - 1) for n in numbers)
+
+
+def categories_of(bitmask: int) -> tuple[int, ...]:
+    """The category QR numbers in a bitmask, ascending."""
+    return tuple(n for n in range(1, 5) if bitmask & (1 << (n - 1)))
+
+
+def card_claims(card: Card) -> credentials.Claims:
+    """The YC1 claims of a card row."""
+    return credentials.Claims(
+        issuer=card.issuer_id,
+        issued_at=int(card.issued_at.timestamp()),
+        expires_at=card_expiry(card.valid_until),
+        serial=card.serial,
+        categories=categories_of(card.categories),
+        version=card.version,
+    )
+
+
+def _current_approvals(session: Session, child: Child, today: date) -> tuple[date, set[int]]:
+    """The last usable day and category numbers of the child's current approved entitlements."""
+    ends: list[date] = []
+    numbers: set[int] = set()
+    for entitlement in session.scalars(
+        select(Entitlement).where(
+            Entitlement.child_id == child.id, Entitlement.status == EntitlementStatus.APPROVED
+        )
+    ):
+        period = usable_period(entitlement, child.birth_date)
+        if period is not None and period.end >= today:
+            ends.append(period.end)
+            numbers.add(entitlement.category.qr_int)
+    if not ends:
+        raise Conflict("The child has no current approved entitlement.", code="nothing_approved")
+    return max(ends), numbers
+
+
+def _new_card(
+    session: Session,
+    *,
+    child: Child,
+    version: int,
+    kek: bytes,
+    now: datetime,
+    random_bytes: Callable[[int], bytes],
+) -> Card:
+    today = berlin_date(now)
+    valid_until, numbers = _current_approvals(session, child, today)
+    signing_key = keys.active_key(session, child.issuer_id)
+    if signing_key is None:
+        raise Conflict("The issuer has no active signing key.", code="no_signing_key")
+    card = Card(
+        issuer_id=child.issuer_id,
+        child_id=child.id,
+        serial=random_bytes(SERIAL_BYTES),
+        version=version,
+        status=CardStatus.ACTIVE,
+        valid_from=today,
+        valid_until=valid_until,
+        issued_at=now.replace(microsecond=0),
+        categories=categories_bitmask(numbers),
+        signing_key_id=signing_key.id,
+    )
+    card.credential = credentials.encode(card_claims(card), keys.private_key_of(signing_key, kek))
+    try:
+        printing.qr_version(card.credential)
+    except printing.QRTooLarge as exc:
+        raise Conflict(
+            "The card's QR code would be too large to scan reliably.", code="credential_too_large"
+        ) from exc
+    session.add(card)
+    session.flush()
+    return card
 
 
 def issue_card(
@@ -26,43 +116,19 @@ def issue_card(
     issuer_id: str,
     actor: str,
     now: datetime,
+    kek: bytes,
     random_bytes: Callable[[int], bytes] = secrets.token_bytes,
 ) -> Card:
     """Issue the child's card; refused while it has an active card or no current approval."""
     child = session.get(Child, child_id)
     if child is None or child.issuer_id != issuer_id:
         raise NotFound("No such child.", code="child_not_found")
-    today = berlin_date(now)
     active = session.scalars(
         select(Card.id).where(Card.child_id == child.id, Card.status == CardStatus.ACTIVE)
     ).first()
     if active is not None:
         raise Conflict("The child already has an active card.", code="card_exists")
-    ends = [
-        period.end
-        for entitlement in session.scalars(
-            select(Entitlement).where(
-                Entitlement.child_id == child.id,
-                Entitlement.status == EntitlementStatus.APPROVED,
-            )
-        )
-        if (period := usable_period(entitlement, child.birth_date)) is not None
-        and period.end >= today
-    ]
-    if not ends:
-        raise Conflict("The child has no current approved entitlement.", code="nothing_approved")
-    card = Card(
-        issuer_id=child.issuer_id,
-        child_id=child.id,
-        serial=random_bytes(SERIAL_BYTES),
-        version=1,
-        status=CardStatus.ACTIVE,
-        valid_from=today,
-        valid_until=max(ends),
-        issued_at=now,
-    )
-    session.add(card)
-    session.flush()
+    card = _new_card(session, child=child, version=1, kek=kek, now=now, random_bytes=random_bytes)
     audit.record(
         session,
         issuer_id=child.issuer_id,
@@ -74,3 +140,140 @@ def issue_card(
         data={"child_id": child.id, "valid_until": card.valid_until.isoformat()},
     )
     return card
+
+
+def _lock_revocation_list(session: Session) -> None:
+    # Numbers must appear in commit order, or a scanner reading "since N" could
+    # skip one committed late: revocations (rare) take turns.
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("LOCK TABLE card_revocations IN SHARE ROW EXCLUSIVE MODE"))
+
+
+def _revoke(
+    session: Session, card: Card, *, status: CardStatus, reason: str, actor: str, now: datetime
+) -> CardRevocation:
+    _lock_revocation_list(session)
+    seq = (session.scalar(select(func.max(CardRevocation.seq))) or 0) + 1
+    card.status = status
+    card.revoked_at = now
+    card.revoke_reason = reason
+    revocation = CardRevocation(
+        seq=seq,
+        issuer_id=card.issuer_id,
+        card_id=card.id,
+        serial=card.serial,
+        revoked_at=now,
+        reason=reason,
+    )
+    session.add(revocation)
+    session.flush()
+    audit.record(
+        session,
+        issuer_id=card.issuer_id,
+        actor=actor,
+        action="card.replace" if status is CardStatus.REPLACED else "card.revoke",
+        object_type="card",
+        object_id=card.id,
+        now=now,
+        data={"reason": reason, "seq": seq},
+    )
+    return revocation
+
+
+def _active_card(session: Session, card_id: int, issuer_id: str) -> Card:
+    card = session.scalars(select(Card).where(Card.id == card_id).with_for_update()).one_or_none()
+    if card is None or card.issuer_id != issuer_id:
+        raise NotFound("No such card.", code="card_not_found")
+    if card.status is not CardStatus.ACTIVE:
+        raise Conflict("This card is already blocked.", code="card_not_active")
+    return card
+
+
+def _reason(reason: str) -> str:
+    reason = reason.strip()
+    if not reason:
+        raise InvalidRequest("A reason is required.", code="reason_required")
+    if len(reason) > MAX_REASON_LENGTH:
+        raise InvalidRequest("The reason is too long.", code="reason_too_long")
+    return reason
+
+
+def revoke_card(
+    session: Session, *, card_id: int, issuer_id: str, reason: str, actor: str, now: datetime
+) -> Card:
+    """Block a card: its QR fails with `revoked` at once online, and offline after a sync."""
+    card = _active_card(session, card_id, issuer_id)
+    _revoke(session, card, status=CardStatus.REVOKED, reason=_reason(reason), actor=actor, now=now)
+    return card
+
+
+def replace_card(
+    session: Session,
+    *,
+    card_id: int,
+    issuer_id: str,
+    reason: str,
+    actor: str,
+    now: datetime,
+    kek: bytes,
+    random_bytes: Callable[[int], bytes] = secrets.token_bytes,
+) -> Card:
+    """A lost card: block the old serial and issue a new one (version + 1); budgets carry over."""
+    old = _active_card(session, card_id, issuer_id)
+    reason = _reason(reason)
+    _revoke(session, old, status=CardStatus.REPLACED, reason=reason, actor=actor, now=now)
+    child = session.get(Child, old.child_id)
+    assert child is not None
+    new = _new_card(
+        session, child=child, version=old.version + 1, kek=kek, now=now, random_bytes=random_bytes
+    )
+    old.replaced_by_id = new.id
+    session.flush()
+    audit.record(
+        session,
+        issuer_id=issuer_id,
+        actor=actor,
+        action="card.issue",
+        object_type="card",
+        object_id=new.id,
+        now=now,
+        data={"child_id": child.id, "replaces": old.id},
+    )
+    return new
+
+
+def revocations_since(
+    session: Session,
+    *,
+    since: int,
+    issuer_ids: list[str] | None = None,
+    limit: int = REVOCATIONS_PAGE,
+) -> list[CardRevocation]:
+    """Revoked serials with a number above `since`, oldest first (a page of `limit`)."""
+    query = select(CardRevocation).where(CardRevocation.seq > since)
+    if issuer_ids is not None:
+        query = query.where(CardRevocation.issuer_id.in_(issuer_ids))
+    return list(session.scalars(query.order_by(CardRevocation.seq).limit(limit)))
+
+
+def check_credential(
+    session: Session, credential: object, *, now: datetime
+) -> credentials.VerifyResult:
+    """Verify a scanned credential online: the trust list and the cards' current status."""
+
+    def is_revoked(serial: bytes) -> bool:
+        status = session.scalar(select(Card.status).where(Card.serial == serial))
+        return status is not CardStatus.ACTIVE
+
+    return credentials.verify(
+        credential,
+        trusted=keys.trusted_keys(session),
+        now=int(now.timestamp()),
+        is_revoked=is_revoked,
+    )
+
+
+def issuer_name(session: Session, issuer_id: str) -> str:
+    """The issuer's display name (printed on cards)."""
+    issuer = session.get(Issuer, issuer_id)
+    return issuer.name if issuer else issuer_id

@@ -7,6 +7,7 @@ its identity as `actor` for the audit log.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -49,10 +50,20 @@ def _password_hash(password: str) -> str:
     return security.hash_password(password)
 
 
+ISSUER_ID_PATTERN = re.compile(r"[A-Z]{2}(-[A-Z0-9]+){1,2}")
+MAX_ISSUER_ID_LENGTH = 12  # the YC1 credential must fit QR version 8 (DESIGN.md)
+
+
 def create_issuer(
     session: Session, *, issuer_id: str, name: str, actor: str, now: datetime
 ) -> Issuer:
     """Register an issuing authority, e.g. `DE-NW-HAMM` "Stadt Hamm"."""
+    if len(issuer_id) > MAX_ISSUER_ID_LENGTH or not ISSUER_ID_PATTERN.fullmatch(issuer_id):
+        raise InvalidRequest(
+            "The issuer id is a country code and up to two parts, e.g. DE-NW-HAMM,"
+            " at most 12 characters (it has to fit the card's QR code).",
+            code="invalid_issuer_id",
+        )
     issuer = Issuer(
         id=_text(issuer_id, "issuer_id", 40), name=_text(name, "name", 200), created_at=now
     )

@@ -1,0 +1,172 @@
+"""The YC1 codec against the independent test vectors, and fuzzed: verify never raises."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import base45
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from youcard import credentials
+from youcard.credentials import Claims, TrustedKeys, b45decode, encode, verify
+
+VECTORS_PATH = Path(__file__).resolve().parents[3] / "shared" / "vectors" / "yc1.json"
+VECTORS = json.loads(VECTORS_PATH.read_text(encoding="utf-8"))
+CASES = VECTORS["cases"]
+TRUSTED = TrustedKeys.from_jwks(VECTORS["trust_list"])
+SIGNING_KEY = Ed25519PrivateKey.from_private_bytes(bytes.fromhex(VECTORS["signing_key_seed_hex"]))
+GENUINE = CASES[0]["credential"]
+NOW = CASES[0]["now"]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
+def test_every_vector_gives_its_expected_result(case):
+    revoked = {bytes.fromhex(s) for s in case.get("revoked_serials_hex", [])}
+    result = verify(
+        case["credential"], trusted=TRUSTED, now=case["now"], is_revoked=revoked.__contains__
+    )
+    assert ("valid" if result.valid else result.reason) == case["expect"]
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if "claims" in c], ids=lambda c: c["name"])
+def test_valid_vectors_are_reproduced_byte_for_byte(case):
+    c = case["claims"]
+    claims = Claims(
+        issuer=c["iss"],
+        issued_at=c["iat"],
+        expires_at=c["exp"],
+        serial=bytes.fromhex(c["serial_hex"]),
+        categories=tuple(c["categories"]),
+        version=c["version"],
+    )
+    text = encode(claims, SIGNING_KEY)
+    assert text == case["credential"]
+    assert base45.b45decode(text[4:]).hex() == case["cose_hex"]
+    result = verify(text, trusted=TRUSTED, now=case["now"])
+    assert result.valid and result.claims == claims
+    assert result.kid == credentials.kid_for(SIGNING_KEY.public_key())
+
+
+def test_the_unlisted_key_is_unknown_and_a_trusted_copy_verifies():
+    unlisted = Ed25519PrivateKey.from_private_bytes(bytes.fromhex(VECTORS["unlisted_key_seed_hex"]))
+    claims = Claims("DE-NW-HAMM", 1, NOW + 10, bytes(range(16)), (3,), 2)
+    text = encode(claims, unlisted)
+    assert verify(text, trusted=TRUSTED, now=NOW).reason == "unknown_key"
+    trusted = TrustedKeys.from_jwks(VECTORS["trust_list"])
+    trusted.add("DE-NW-HAMM", unlisted.public_key())
+    assert verify(text, trusted=trusted, now=NOW).valid
+
+
+def test_kid_is_the_first_8_bytes_of_sha256_of_the_raw_public_key():
+    import hashlib
+
+    raw = credentials.raw_public_key(SIGNING_KEY.public_key())
+    assert credentials.kid_for(raw) == hashlib.sha256(raw).digest()[:8]
+    assert credentials.b64url(credentials.kid_for(raw)) == VECTORS["trust_list"][0]["kid"]
+
+
+def test_a_trust_list_entry_whose_kid_does_not_match_its_key_is_refused():
+    entry = dict(VECTORS["trust_list"][0], kid="AAAAAAAAAAA")
+    with pytest.raises(ValueError, match="does not match"):
+        TrustedKeys.from_jwks([entry])
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        None,
+        0,
+        1.5,
+        [],
+        {},
+        b"",
+        GENUINE.encode(),
+        bytearray(GENUINE.encode()),
+        "YC1:",
+        "YC1:" + "0" * 10_000,
+        GENUINE + " ",
+        GENUINE.lower(),
+        "YC1:" + "Ä" * 10,
+        "\x00" * 50,
+        b"\xff\xfe",
+    ],
+)
+def test_odd_inputs_get_a_typed_answer(value):
+    result = verify(value, trusted=TRUSTED, now=NOW)
+    assert isinstance(result, credentials.VerifyResult)
+    if isinstance(value, bytes | bytearray) and bytes(value) == GENUINE.encode():
+        assert result.valid
+    else:
+        assert not result.valid and result.reason == "malformed"
+
+
+def test_over_long_input_is_refused_before_decoding():
+    huge = "YC1:" + "A" * 5_000_000
+    started = time.perf_counter()
+    assert verify(huge, trusted=TRUSTED, now=NOW).reason == "malformed"
+    assert time.perf_counter() - started < 0.05
+
+
+def _mutations(text: str):
+    alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
+    return st.one_of(
+        st.tuples(st.integers(0, len(text) - 1), st.sampled_from(alphabet)).map(
+            lambda m: text[: m[0]] + m[1] + text[m[0] + 1 :]
+        ),
+        st.integers(0, len(text)).map(lambda n: text[:n]),
+        st.tuples(st.integers(0, len(text)), st.text(alphabet, max_size=20)).map(
+            lambda m: text[: m[0]] + m[1] + text[m[0] :]
+        ),
+    )
+
+
+@settings(max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(value=st.one_of(st.text(max_size=700), st.binary(max_size=700), _mutations(GENUINE)))
+def test_fuzzed_input_never_raises_and_never_passes_unless_untouched(value):
+    started = time.perf_counter()
+    result = verify(value, trusted=TRUSTED, now=NOW)
+    assert time.perf_counter() - started < 0.05
+    assert result.reason in (None, *credentials.REASONS)
+    if result.valid:
+        assert result.claims is not None
+        assert value in (GENUINE, GENUINE.encode())
+
+
+@settings(max_examples=2000, deadline=None)
+@given(payload=st.binary(max_size=300))
+def test_fuzzed_cbor_inside_a_valid_envelope_is_malformed_or_unknown(payload):
+    text = "YC1:" + base45.b45encode(payload).decode()
+    result = verify(text, trusted=TRUSTED, now=NOW)
+    assert not result.valid
+
+
+@settings(max_examples=2000, deadline=None)
+@given(data=st.binary(max_size=200))
+def test_b45decode_agrees_with_the_base45_package_on_valid_text(data):
+    text = base45.b45encode(data).decode()
+    assert b45decode(text) == data
+
+
+@settings(max_examples=3000, deadline=None)
+@given(text=st.text(alphabet="0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:abc~ÄGW", max_size=40))
+def test_b45decode_refuses_what_the_base45_package_refuses(text):
+    try:
+        expected = base45.b45decode(text)
+    except ValueError:
+        expected = None
+    try:
+        got = b45decode(text)
+    except ValueError:
+        got = None
+    assert got == expected
+
+
+def test_trailing_bytes_after_the_message_are_malformed():
+    # Found by the fuzz test: a decoder that reads one CBOR item ignored what followed.
+    assert verify(GENUINE, trusted=TRUSTED, now=NOW).valid
+    assert verify(GENUINE + "00000000", trusted=TRUSTED, now=NOW).reason == "malformed"
