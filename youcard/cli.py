@@ -9,7 +9,7 @@ import sys
 import click
 from sqlalchemy.engine import Engine
 
-from youcard import audit, credentials, demo, keys, ledger, migrate
+from youcard import audit, credentials, demo, keys, ledger, migrate, trust
 from youcard.clock import berlin_date, utcnow
 from youcard.config import Settings, load_settings
 from youcard.db import make_engine, make_sessionmaker
@@ -93,7 +93,7 @@ def _print_demo(data: demo.DemoData, *, made: bool) -> None:
     click.echo("Demo data " + ("created." if made else "already present; nothing changed."))
     click.echo(f"\nIssuer (staff):   {data.issuer_url}")
     click.echo(f"Redeemer (partners): {data.redeemer_url}")
-    click.echo("(The web services are not served yet: they arrive with their own issues.)")
+    click.echo("(bin/run serves both; the issuer's staff pages arrive with their own issue.)")
     click.echo("\nStaff logins:")
     for user in data.staff:
         click.echo(f"  {user['username']:<12} {user['password'] or '(unknown)':<20} {user['role']}")
@@ -171,7 +171,7 @@ def keys_group() -> None:
 def keys_list(ctx: Context) -> None:
     """Every key with its status and how long cards signed by it are valid."""
     with make_sessionmaker(ctx.engine)() as session:
-        infos = keys.list_keys(session)
+        infos = trust.list_keys(session)
     if not infos:
         click.echo("No signing keys yet.")
     for info in infos:
@@ -202,7 +202,10 @@ def keys_rotate(ctx: Context, issuer_id: str) -> None:
 @click.argument("kid")
 @pass_context
 def keys_retire(ctx: Context, issuer_id: str, kid: str) -> None:
-    """Withdraw a retired key KID from the trust list once no valid card depends on it."""
+    """Withdraw a retired key KID from the trust list once no valid card depends on it.
+
+    A kid may begin with "-": write `youcard keys retire -- ISSUER_ID KID`.
+    """
     now = utcnow()
     try:
         with make_sessionmaker(ctx.engine).begin() as session:
@@ -212,3 +215,21 @@ def keys_retire(ctx: Context, issuer_id: str, kid: str) -> None:
     except DomainError as error:
         raise click.ClickException(error.message) from error
     click.echo(f"Key {kid} of {issuer_id} is withdrawn from the trust list.")
+
+
+SERVICES = {"issuer": 5001, "redeemer": 5002}
+
+
+@main.command("serve")
+@click.argument("service", type=click.Choice(sorted(SERVICES)))
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=None, help="default: issuer 5001, redeemer 5002")
+def serve(service: str, host: str, port: int | None) -> None:
+    """Development server for SERVICE (production: gunicorn "SERVICE:create_app()")."""
+    import importlib
+
+    from werkzeug.serving import run_simple
+
+    # Imported by name: the core never imports an app module (import-linter contract).
+    app = importlib.import_module(service).create_app()
+    run_simple(host, port or SERVICES[service], app, threaded=True, use_reloader=False)

@@ -1,5 +1,8 @@
 """Signing keys per issuer: made, rotated and withdrawn here; private halves encrypted.
 
+Only the issuer (and the operator's CLI) imports this module; what verifiers need
+(the trust list, public keys) is in `youcard.trust`.
+
 The private key is stored encrypted with AES-256-GCM under the key-encryption
 key (KEK), with the issuer and kid as associated data so that a ciphertext
 cannot be moved to another key's row. Only the issuer process loads the KEK
@@ -10,10 +13,8 @@ from __future__ import annotations
 
 import os
 import secrets
-from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -29,7 +30,6 @@ from youcard.models import Card, SigningKey
 
 KEK_BYTES = 32
 NONCE_BYTES = 12
-LISTED = (KeyStatus.ACTIVE, KeyStatus.RETIRED)
 
 
 class KeyEncryptionKeyMissing(DomainError):
@@ -199,82 +199,6 @@ def withdraw_key(
         data={"kid": kid},
     )
     return key
-
-
-@dataclass(frozen=True)
-class KeyInfo:
-    """A key as the trust list and `youcard keys list` show it."""
-
-    issuer_id: str
-    kid: str
-    status: KeyStatus
-    created_at: datetime
-    retired_at: datetime | None
-    last_card_valid_until: date | None
-    public_key: bytes
-
-    def jwk(self) -> dict[str, Any]:
-        """The trust-list entry: JWK OKP/Ed25519 (RFC 8037) with issuer, status and validity."""
-        return {
-            "iss": self.issuer_id,
-            "kid": self.kid,
-            "kty": "OKP",
-            "crv": "Ed25519",
-            "x": credentials.b64url(self.public_key),
-            "status": self.status.value,
-            "nbf": int(self.created_at.timestamp()),
-            "valid_until": (
-                self.last_card_valid_until.isoformat() if self.last_card_valid_until else None
-            ),
-        }
-
-
-def list_keys(session: Session, *, listed_only: bool = False) -> list[KeyInfo]:
-    """Every key (or only those in the trust list), by issuer and age."""
-    last = (
-        select(Card.signing_key_id, func.max(Card.valid_until).label("until"))
-        .where(Card.status == CardStatus.ACTIVE)
-        .group_by(Card.signing_key_id)
-        .subquery()
-    )
-    query = (
-        select(SigningKey, last.c.until)
-        .outerjoin(last, last.c.signing_key_id == SigningKey.id)
-        .order_by(SigningKey.issuer_id, SigningKey.created_at, SigningKey.id)
-    )
-    if listed_only:
-        query = query.where(SigningKey.status.in_(LISTED))
-    return [
-        KeyInfo(
-            issuer_id=key.issuer_id,
-            kid=credentials.b64url(key.kid),
-            status=key.status,
-            created_at=key.created_at,
-            retired_at=key.retired_at,
-            last_card_valid_until=until,
-            public_key=key.public_key,
-        )
-        for key, until in session.execute(query)
-    ]
-
-
-def trust_list(session: Session, *, now: datetime) -> dict[str, Any]:
-    """The public trust list (`/.well-known/youcard/trust-list.json`)."""
-    return {
-        "format": "youcard-trust-list/1",
-        "generated_at": now.isoformat(),
-        "keys": [info.jwk() for info in list_keys(session, listed_only=True)],
-    }
-
-
-def trusted_keys(session: Session) -> credentials.TrustedKeys:
-    """The verifier's view: every listed key of every issuer."""
-    trusted = credentials.TrustedKeys()
-    for issuer_id, public in session.execute(
-        select(SigningKey.issuer_id, SigningKey.public_key).where(SigningKey.status.in_(LISTED))
-    ):
-        trusted.add(issuer_id, public)
-    return trusted
 
 
 def kek_file(settings: Settings) -> Path:

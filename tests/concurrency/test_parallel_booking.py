@@ -205,7 +205,8 @@ def test_one_lunch_per_day_in_parallel(sessions):
 
 def test_parallel_revocations_get_gapless_numbers_in_commit_order(sessions):
     from tests.factories import KEK
-    from youcard.operations.cards import issue_card, revocations_since, revoke_card
+    from youcard.operations.cards import issue_card, revoke_card
+    from youcard.operations.verification import revocations_since
 
     with sessions.begin() as session:
         make = Factory(session)

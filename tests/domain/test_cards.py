@@ -10,19 +10,18 @@ import pytest
 from cryptography.exceptions import InvalidTag
 
 from tests.factories import KEK, NOW, PERIOD
-from youcard import credentials, keys
+from youcard import credentials, keys, trust
 from youcard.config import load_settings
 from youcard.enums import CardStatus, Category, KeyStatus
 from youcard.models import SigningKey
 from youcard.operations.bookings import book
 from youcard.operations.cards import (
     card_expiry,
-    check_credential,
     issue_card,
     replace_card,
-    revocations_since,
     revoke_card,
 )
+from youcard.operations.verification import check_credential, revocations_since
 
 
 @pytest.fixture
@@ -226,7 +225,7 @@ def test_rotation_keeps_old_cards_valid_and_signs_new_ones_with_the_new_key(
     )
     listed = {
         e["kid"]
-        for e in keys.trust_list(session, now=NOW)["keys"]
+        for e in trust.trust_list(session, now=NOW)["keys"]
         if e["iss"] == family["issuer"].id
     }
     assert listed == {credentials.b64url(new_key.kid)}
@@ -235,7 +234,7 @@ def test_rotation_keeps_old_cards_valid_and_signs_new_ones_with_the_new_key(
 
 def test_the_trust_list_is_jwk_and_verifies_cards_after_a_json_round_trip(session, family):
     card = _issue(session, family)
-    document = json.loads(json.dumps(keys.trust_list(session, now=NOW)))
+    document = json.loads(json.dumps(trust.trust_list(session, now=NOW)))
     (entry,) = [e for e in document["keys"] if e["iss"] == family["issuer"].id]
     assert {k: entry[k] for k in ("kty", "crv", "status")} == {
         "kty": "OKP",

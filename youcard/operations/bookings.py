@@ -51,6 +51,7 @@ MAX_UNITS = 1000
 MAX_IDEMPOTENCY_KEY_LENGTH = 200
 MAX_REFERENCE_LENGTH = 140
 SERIAL_BYTES = 16
+MAX_ID = 2**63 - 1  # ids are BIGINT: anything larger is no id of ours
 
 _bookings: Table = Booking.__table__  # type: ignore[assignment]
 _entitlements: Table = Entitlement.__table__  # type: ignore[assignment]
@@ -388,8 +389,12 @@ def book(
     service_date: date | None = None,
     reference: str | None = None,
     device_token_id: int | None = None,
+    card_issuer_id: str | None = None,
 ) -> BookingResult:
     """Book `amount_cents` (and `units`) for the card's child in `category`, exactly once per key.
+
+    `card_issuer_id`, when given, is the issuer the credential named: a card of
+    another issuer is refused (one issuer's key cannot book another's cards).
 
     Raises a DomainError (with the API's code) and writes nothing when the
     booking is not allowed; the caller rolls the transaction back.
@@ -436,7 +441,9 @@ def book(
         raise NotFound("No such partner.", code="partner_not_found")
     if context.partner_status is not PartnerStatus.ACTIVE:
         raise Forbidden("This partner may not book at present.", code="partner_inactive")
-    if context.card_status is not CardStatus.ACTIVE:
+    if context.card_status is not CardStatus.ACTIVE or (
+        card_issuer_id is not None and card_issuer_id != context.issuer_id
+    ):
         raise CredentialInvalid("This card is blocked.", reason="revoked")
     if today > context.card_valid_until:
         raise CredentialInvalid("This card has expired.", reason="expired")
@@ -593,7 +600,7 @@ def cancel_booking(
     Another partner's booking is "not found" (never "forbidden": no one learns it exists).
     Cancelling twice is harmless and answers with the first cancellation.
     """
-    if not _is_int(booking_id):
+    if not _is_int(booking_id) or not 0 < booking_id <= MAX_ID:
         raise NotFound("No such booking.", code="booking_not_found")
     original = session.execute(
         select(Booking).where(

@@ -23,7 +23,6 @@ from youcard.operations.entitlements import usable_period
 
 SERIAL_BYTES = 16
 MAX_REASON_LENGTH = 500
-REVOCATIONS_PAGE = 1000
 
 
 def card_expiry(valid_until: date) -> int:
@@ -240,37 +239,6 @@ def replace_card(
         data={"child_id": child.id, "replaces": old.id},
     )
     return new
-
-
-def revocations_since(
-    session: Session,
-    *,
-    since: int,
-    issuer_ids: list[str] | None = None,
-    limit: int = REVOCATIONS_PAGE,
-) -> list[CardRevocation]:
-    """Revoked serials with a number above `since`, oldest first (a page of `limit`)."""
-    query = select(CardRevocation).where(CardRevocation.seq > since)
-    if issuer_ids is not None:
-        query = query.where(CardRevocation.issuer_id.in_(issuer_ids))
-    return list(session.scalars(query.order_by(CardRevocation.seq).limit(limit)))
-
-
-def check_credential(
-    session: Session, credential: object, *, now: datetime
-) -> credentials.VerifyResult:
-    """Verify a scanned credential online: the trust list and the cards' current status."""
-
-    def is_revoked(serial: bytes) -> bool:
-        status = session.scalar(select(Card.status).where(Card.serial == serial))
-        return status is not CardStatus.ACTIVE
-
-    return credentials.verify(
-        credential,
-        trusted=keys.trusted_keys(session),
-        now=int(now.timestamp()),
-        is_revoked=is_revoked,
-    )
 
 
 def issuer_name(session: Session, issuer_id: str) -> str:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from flask import Flask, g, jsonify
+from flask import Flask, current_app, g, jsonify
 from flask.typing import ResponseReturnValue
 from sqlalchemy import text
 
+from youcard.clock import utcnow
 from youcard.config import Settings, load_settings
 from youcard.db import Session, make_engine, make_sessionmaker
+from youcard.web.problems import init_problems
+from youcard.web.requestlog import init_request_log
 
 EXTENSION = "youcard"
 
@@ -24,13 +28,15 @@ def create_base_app(import_name: str, service: str, config: dict[str, Any] | Non
         SESSION_COOKIE_SECURE=True,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        MAX_CONTENT_LENGTH=64 * 1024,
+        MAX_CONTENT_LENGTH=16 * 1024,
     )
     app.config.from_prefixed_env("YOUCARD")
     if config:
         app.config.update(config)
     engine = make_engine(app.config["DATABASE_URL"])
     app.extensions[EXTENSION] = make_sessionmaker(engine)
+    init_problems(app)
+    init_request_log(app, service)
 
     @app.teardown_appcontext
     def _close_session(_exc: BaseException | None) -> None:
@@ -46,11 +52,16 @@ def create_base_app(import_name: str, service: str, config: dict[str, Any] | Non
     return app
 
 
+def now() -> datetime:
+    """The current time for this request; tests may fix it with config `CLOCK` (a callable)."""
+    clock = current_app.config.get("CLOCK")
+    value: datetime = clock() if clock is not None else utcnow()
+    return value
+
+
 def db_session() -> Session:
     """The request's database session (one per request, closed at teardown)."""
     if "db_session" not in g:
-        from flask import current_app
-
         g.db_session = current_app.extensions[EXTENSION]()
     session: Session = g.db_session
     return session

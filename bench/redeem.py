@@ -1,0 +1,259 @@
+"""The partner API under load: gunicorn on PostgreSQL, 16 concurrent connections (wrk).
+
+Usage: .venv/bin/python bench/redeem.py [--seconds 10] [--children 2000] [--workers 4]
+Needs `wrk` and `pgbench` (Debian packages wrk, postgresql-client). Makes and drops its
+own database on YOUCARD_BENCH_POSTGRES_URL (default: the local server).
+
+Prints requests/s, p50 and p99 for verify and for bookings, the overspend count
+(entitlements whose spending passed their budget: must be 0), `ledger check`,
+and the raw-SQL ceiling: the same booking transaction by pgbench with 16 clients,
+measured in the same run. DESIGN.md's target: >= 1,000 bookings/s, p99 < 50 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import func, select  # noqa: E402
+
+from tests.conftest import _libpq, create_postgres_database, drop_postgres_database  # noqa: E402
+from tests.factories import KEK, Factory  # noqa: E402
+from youcard import ledger, migrate  # noqa: E402
+from youcard.budget import BudgetRule  # noqa: E402
+from youcard.clock import berlin_date, utcnow  # noqa: E402
+from youcard.db import make_engine, make_sessionmaker  # noqa: E402
+from youcard.enums import Category, RuleKind  # noqa: E402
+from youcard.models import Entitlement  # noqa: E402
+from youcard.operations.cards import issue_card  # noqa: E402
+
+ADMIN_URL = os.environ.get(
+    "YOUCARD_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+CONNECTIONS = 16
+TIGHT_BUDGET = 5_000  # the hot cards: 50 bookings of 1 EUR, then 409
+
+
+def seed(url: str, children: int) -> tuple[str, list[str], int]:
+    """Children with trips budgets (most large, 1 in 10 tight), cards, one partner and token."""
+    engine = make_engine(url)
+    now = utcnow()
+    today = berlin_date(now)
+    period = (today - timedelta(days=30), today + timedelta(days=300))
+    with make_sessionmaker(engine).begin() as session:
+        make = Factory(session)
+        issuer = make.issuer("DE-BENCH")
+        make.signing_key(issuer)
+        credentials = []
+        for i in range(children):
+            child = make.child(issuer)
+            total = TIGHT_BUDGET if i % 10 == 0 else 10**9
+            make.entitlement(
+                child, Category.TRIPS, rule=BudgetRule(RuleKind.TOTAL, total), period=period
+            )
+            card = issue_card(
+                session, child_id=child.id, issuer_id=issuer.id, actor="bench", now=now, kek=KEK
+            )
+            credentials.append(card.credential)
+        partner = make.partner(issuer, {Category.TRIPS})
+        _, token = make.device(partner)
+        partner_id = partner.id
+    engine.dispose()
+    return token, credentials, partner_id
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wrk(script: str, url: str, seconds: float, env: dict[str, str]) -> dict[str, float]:
+    out = subprocess.run(
+        [
+            "wrk",
+            "-t",
+            "4",
+            "-c",
+            str(CONNECTIONS),
+            "-d",
+            f"{seconds:.0f}s",
+            "--latency",
+            "-s",
+            str(ROOT / "bench" / "wrk" / script),
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        check=True,
+    ).stdout
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    percentiles = {}
+    for label, value, unit in re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)$", out, re.M):
+        factor = {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+        percentiles[label] = float(value) * factor
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {
+        "rate": rate,
+        "p50": percentiles["50"],
+        "p99": percentiles["99"],
+        "non_2xx": int(non_2xx.group(1)) if non_2xx else 0,
+    }
+
+
+PGBENCH_SCRIPT = r"""
+\set card random(1, :cards)
+BEGIN;
+SELECT c.id AS card_id, c.issuer_id, c.child_id, e.id AS eid FROM cards c
+  JOIN children ch ON ch.id = c.child_id
+  LEFT JOIN partners p ON p.id = :partner
+  LEFT JOIN bookings b ON b.partner_id = :partner AND b.idempotency_key = 'none'
+  LEFT JOIN entitlements e ON e.child_id = c.child_id AND e.category = 'trips'
+  WHERE c.id = :card \gset
+INSERT INTO bookings (issuer_id, partner_id, entitlement_id, card_id, kind, category, amount_cents,
+  units, service_date, idempotency_key, request_hash, created_at)
+  VALUES (:'issuer_id', :partner, :eid, :card_id, 'booking', 'trips', 1, 0, current_date,
+  'pgb-' || :client_id || '-' || random(), '\x00', now())
+  ON CONFLICT (partner_id, idempotency_key) DO NOTHING RETURNING id \gset
+UPDATE entitlements SET spent_cents = spent_cents + 1
+  WHERE id = :eid AND status = 'approved' AND spent_cents + 1 <= 1000000000;
+INSERT INTO audit_events (issuer_id, occurred_at, actor, action, object_type, object_id, data)
+  VALUES (:'issuer_id', now(), 'bench', 'booking.create', 'booking', :id, '{}');
+COMMIT;
+"""
+
+
+def pgbench(url: str, seconds: float, cards: int, partner_id: int) -> float:
+    with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as fh:
+        fh.write(PGBENCH_SCRIPT)
+    out = subprocess.run(
+        [
+            "pgbench",
+            "-n",
+            "-c",
+            str(CONNECTIONS),
+            "-j",
+            "2",
+            "-T",
+            f"{seconds:.0f}",
+            "-D",
+            f"cards={cards}",
+            "-D",
+            f"partner={partner_id}",
+            "-f",
+            fh.name,
+            _libpq(url),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return float(re.search(r"tps = ([\d.]+)", out).group(1))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--children", type=int, default=2000)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args()
+    url = create_postgres_database(ADMIN_URL)
+    server = None
+    try:
+        migrate.upgrade(url)
+        token, credentials, partner_id = seed(url, args.children)
+        cred_file = Path(tempfile.mkdtemp()) / "credentials.txt"
+        cred_file.write_text("\n".join(credentials) + "\n")
+        port = free_port()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("YOUCARD_")}
+        env.update(
+            YOUCARD_DATABASE_URL=url,
+            YOUCARD_SECRET_KEY="bench",
+            YOUCARD_INSTANCE_PATH=tempfile.mkdtemp(),
+            YOUCARD_RATE_LIMIT="100000000/minute",
+        )
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "--workers",
+                str(args.workers),
+                "--threads",
+                str(args.threads),
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--log-level",
+                "warning",
+                "redeemer:create_app()",
+            ],
+            env=env,
+            cwd=ROOT,
+        )
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(150):
+            try:
+                requests.get(base + "/api/v1/openapi.json", timeout=5)
+                break
+            except requests.RequestException:
+                time.sleep(0.2)
+        load_env = {"CREDENTIALS_FILE": str(cred_file), "DEVICE_TOKEN": token}
+        wrk("verify.lua", base, 2, load_env)  # warm up every worker's connections
+        print(
+            f"gunicorn {args.workers} workers x {args.threads} threads, {CONNECTIONS} connections "
+            f"(wrk), {args.children} children, {args.seconds:.0f} s per run"
+        )
+        verify = wrk("verify.lua", base, args.seconds, load_env)
+        print(
+            f"verify    {verify['rate']:>8,.0f} req/s   p50 {verify['p50']:6.1f} ms   "
+            f"p99 {verify['p99']:6.1f} ms   non-2xx {verify['non_2xx']}"
+        )
+        booking = wrk("book.lua", base, args.seconds, load_env)
+        print(
+            f"bookings  {booking['rate']:>8,.0f} req/s   p50 {booking['p50']:6.1f} ms   "
+            f"p99 {booking['p99']:6.1f} ms   non-2xx {booking['non_2xx']} (409 on used-up cards)"
+        )
+        server.terminate()
+        server.wait(timeout=30)
+        server = None
+        ceiling = pgbench(url, args.seconds, len(credentials), partner_id)
+        print(
+            f"raw SQL   {ceiling:>8,.0f} tx/s    (pgbench, same transaction, {CONNECTIONS} clients)"
+            f"   HTTP/raw {booking['rate'] / ceiling:.2f}"
+        )
+        engine = make_engine(url)
+        with make_sessionmaker(engine)() as session:
+            overspent = session.scalar(
+                select(func.count())
+                .select_from(Entitlement)
+                .where(Entitlement.spent_cents > Entitlement.cap_cents)
+            )
+            differences = ledger.check(session)
+        engine.dispose()
+        print(
+            f"overspend {overspent} entitlement(s)   ledger check: "
+            f"{'clean' if not differences else f'{len(differences)} differences'}"
+        )
+    finally:
+        if server is not None:
+            server.kill()
+        drop_postgres_database(ADMIN_URL, url)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,95 @@
+"""Device tokens: `Authorization: Bearer <token>`, looked up by its SHA-256."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import g, request
+from sqlalchemy import select, update
+
+from youcard.clock import utcnow
+from youcard.enums import Category, PartnerStatus
+from youcard.errors import DomainError, Forbidden
+from youcard.models import DeviceToken, Partner, PartnerPermission
+from youcard.security import token_hash
+from youcard.web import db_session
+
+LAST_USE_RESOLUTION = timedelta(minutes=5)  # write "last used" at most this often per device
+MAX_TOKEN_LENGTH = 200
+
+
+class Unauthorized(DomainError):
+    """No valid device token."""
+
+    code = "unauthorized"
+    http_status = 401
+
+
+@dataclass(frozen=True)
+class Device:
+    """The calling scanner device and its partner."""
+
+    device_id: int
+    partner_id: int
+    partner_name: str
+    permissions: frozenset[tuple[str, Category]]
+
+    @property
+    def issuers(self) -> list[str]:
+        """The issuers whose cards this partner accepts."""
+        return sorted({issuer for issuer, _ in self.permissions})
+
+    def categories_for(self, issuer_id: str) -> set[Category]:
+        """What the partner may book on that issuer's cards."""
+        return {category for issuer, category in self.permissions if issuer == issuer_id}
+
+
+def bearer_token() -> str | None:
+    """The token of the Authorization header, if it is a well-formed Bearer token."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token or len(token) > MAX_TOKEN_LENGTH:
+        return None
+    return token
+
+
+def authenticate() -> Device:
+    """The device of this request, or Unauthorized / Forbidden."""
+    token = bearer_token()
+    if token is None:
+        raise Unauthorized("A device token is required: Authorization: Bearer <token>.")
+    session = db_session()
+    now = utcnow()
+    with session.begin():
+        found = session.execute(
+            select(
+                DeviceToken.id,
+                DeviceToken.partner_id,
+                DeviceToken.last_used_at,
+                Partner.status,
+                Partner.name,
+            )
+            .join(Partner, Partner.id == DeviceToken.partner_id)
+            .where(DeviceToken.token_hash == token_hash(token), DeviceToken.revoked_at.is_(None))
+        ).one_or_none()
+        if found is None:
+            raise Unauthorized("This device token is not valid.")
+        device_id, partner_id, last_used_at, status, name = found
+        if status is not PartnerStatus.ACTIVE:
+            raise Forbidden("This partner may not book at present.", code="partner_inactive")
+        permissions = frozenset(
+            (issuer_id, Category(category))
+            for issuer_id, category in session.execute(
+                select(PartnerPermission.issuer_id, PartnerPermission.category).where(
+                    PartnerPermission.partner_id == partner_id
+                )
+            )
+        )
+        if last_used_at is None or now - last_used_at > LAST_USE_RESOLUTION:
+            session.execute(
+                update(DeviceToken).where(DeviceToken.id == device_id).values(last_used_at=now)
+            )
+    g.partner_id, g.device_id = partner_id, device_id
+    return Device(device_id, partner_id, name, permissions)

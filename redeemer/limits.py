@@ -1,0 +1,51 @@
+"""Rate limits per device token (Flask-Limiter; Redis when YOUCARD_REDIS_URL is set)."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import time
+
+from flask import Flask, g, request
+from flask.typing import ResponseReturnValue
+from flask_limiter import Limiter, RateLimitExceeded
+
+from redeemer.auth import bearer_token
+from youcard.web.problems import problem
+
+
+def _key() -> str:
+    """Limits count per token (hashed here too: no token in Redis keys), else per address."""
+    token = bearer_token()
+    if token:
+        return "token:" + hashlib.sha256(token.encode()).hexdigest()[:32]
+    return "addr:" + (request.remote_addr or "unknown")
+
+
+def init_limits(app: Flask) -> Limiter:
+    """Limits per device from YOUCARD_RATE_LIMIT (default 300 a minute); shared via Redis
+    (YOUCARD_REDIS_URL) between workers and instances, else counted in this process."""
+    limiter = Limiter(
+        key_func=_key,
+        app=app,
+        default_limits=[app.config.get("RATE_LIMIT", "300/minute")],
+        storage_uri=app.config.get("REDIS_URL") or "memory://",
+        key_prefix=app.config.get("RATELIMIT_KEY_PREFIX", "youcard-redeemer"),
+        headers_enabled=True,
+        enabled=app.config.get("RATELIMIT_ENABLED", True),
+    )
+
+    @app.errorhandler(RateLimitExceeded)
+    def _too_many(error: RateLimitExceeded) -> ResponseReturnValue:
+        reset = getattr(getattr(g, "view_rate_limit", None), "reset_at", None)
+        retry_after = max(1, math.ceil(reset - time.time())) if reset else 60
+        response = problem(
+            429,
+            "rate_limited",
+            "Too many requests",
+            f"This device may make {error.description} requests; try again later.",
+        )
+        response.headers["Retry-After"] = str(retry_after)  # type: ignore[union-attr]
+        return response
+
+    return limiter

@@ -1,0 +1,1 @@
+"""Marshmallow wire formats shared by both apps."""

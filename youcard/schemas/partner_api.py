@@ -1,0 +1,179 @@
+"""The partner API's wire formats (DESIGN.md, "Partner API"). Unknown fields are refused."""
+
+from __future__ import annotations
+
+from marshmallow import RAISE, Schema, fields, validate
+
+from youcard.credentials import MAX_CREDENTIAL_LENGTH, REASONS
+from youcard.enums import Category
+
+CATEGORIES = [c.value for c in Category]
+
+
+class StrictSchema(Schema):
+    """Refuses fields it does not know."""
+
+    class Meta:
+        unknown = RAISE
+
+
+class ProblemSchema(Schema):
+    """RFC 9457 problem details with a machine `code`."""
+
+    type = fields.String(required=True)
+    title = fields.String(required=True)
+    status = fields.Integer(required=True)
+    detail = fields.String()
+    code = fields.String(required=True)
+    reason = fields.String(metadata={"description": "for credential_invalid: why"})
+    errors = fields.Dict(
+        metadata={"description": "for invalid_request: the fields and what is wrong"}
+    )
+    request_id = fields.String()
+
+
+class CredentialSchema(StrictSchema):
+    """A scanned QR text: any text; one that is no credential is answered `malformed`."""
+
+    credential = fields.String(required=True, validate=validate.Length(max=4096))
+
+
+class CardSchema(Schema):
+    """The card as the credential names it."""
+
+    serial = fields.String(metadata={"description": "128-bit serial, hex"})
+    issuer = fields.String()
+    version = fields.Integer()
+    expires_at = fields.DateTime()
+
+
+class HolderSchema(Schema):
+    """Only what a partner needs to match the person at the counter."""
+
+    given_name = fields.String()
+    birth_year = fields.Integer()
+
+
+class EntitlementViewSchema(Schema):
+    """What is left in one category this partner may book."""
+
+    id = fields.Integer()
+    category = fields.String(validate=validate.OneOf(CATEGORIES))
+    available_cents = fields.Integer(allow_none=True)
+    available_units = fields.Integer(allow_none=True)
+    units_per_day = fields.Integer(allow_none=True)
+    max_cents_per_unit = fields.Integer(allow_none=True)
+    valid_until = fields.Date()
+
+
+class VerifyResponseSchema(Schema):
+    """Valid with card, holder and entitlements; or not valid with a reason."""
+
+    valid = fields.Boolean(required=True)
+    reason = fields.String(validate=validate.OneOf(REASONS))
+    card = fields.Nested(CardSchema)
+    holder = fields.Nested(HolderSchema)
+    entitlements = fields.List(fields.Nested(EntitlementViewSchema))
+
+
+class BookingRequestSchema(StrictSchema):
+    """A booking: the card shown, what and how much."""
+
+    credential = fields.String(
+        required=True, validate=validate.Length(min=1, max=MAX_CREDENTIAL_LENGTH)
+    )
+    category = fields.String(required=True, validate=validate.OneOf(CATEGORIES))
+    amount_cents = fields.Integer(
+        required=True, strict=True, validate=validate.Range(min=1, max=10_000_000)
+    )
+    units = fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=1, max=1000))
+    service_date = fields.Date(allow_none=True)
+    reference = fields.String(allow_none=True, validate=validate.Length(max=140))
+
+
+class BookingSchema(Schema):
+    """A booking as its partner sees it."""
+
+    id = fields.Integer(required=True)
+    category = fields.String(required=True)
+    amount_cents = fields.Integer(required=True)
+    units = fields.Integer(required=True)
+    service_date = fields.Date(required=True)
+    reference = fields.String(allow_none=True)
+    created_at = fields.DateTime(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(["booked", "cancelled"]))
+
+
+class BookingResultSchema(BookingSchema):
+    """A booking just made (or found again by its idempotency key), with what is left."""
+
+    available_cents_after = fields.Integer(allow_none=True)
+    available_units_after = fields.Integer(allow_none=True)
+
+
+class BookingQuerySchema(StrictSchema):
+    """Filters of the booking list (dates of creation, Europe/Berlin, inclusive)."""
+
+    from_ = fields.Date(data_key="from")
+    to = fields.Date()
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+    cursor = fields.String(validate=validate.Length(max=40))
+
+
+class BookingPageSchema(Schema):
+    """One page of bookings, newest first; `next_cursor` fetches the next."""
+
+    items = fields.List(fields.Nested(BookingSchema), required=True)
+    next_cursor = fields.String(allow_none=True, required=True)
+
+
+class StatementLineSchema(Schema):
+    """One category's month."""
+
+    category = fields.String()
+    bookings = fields.Integer()
+    booked_cents = fields.Integer()
+    cancellations = fields.Integer()
+    cancelled_cents = fields.Integer()
+    net_cents = fields.Integer()
+
+
+class StatementSchema(Schema):
+    """A partner's month: what was booked, what was cancelled, what is owed."""
+
+    month = fields.String()
+    partner = fields.String()
+    status = fields.String(metadata={"description": "provisional until the month is settled"})
+    lines = fields.List(fields.Nested(StatementLineSchema))
+    total_cents = fields.Integer()
+
+
+class RevocationQuerySchema(StrictSchema):
+    """Fetch revocations numbered above `since`."""
+
+    since = fields.Integer(load_default=0, validate=validate.Range(min=0, max=2**63 - 1))
+    limit = fields.Integer(load_default=1000, validate=validate.Range(min=1, max=5000))
+
+
+class RevocationSchema(Schema):
+    """A revoked serial and its number."""
+
+    seq = fields.Integer()
+    issuer = fields.String()
+    serial = fields.String()
+    revoked_at = fields.DateTime()
+
+
+class RevocationPageSchema(Schema):
+    """Revoked serials; ask again with `since` = `last_seq` until `items` is empty."""
+
+    items = fields.List(fields.Nested(RevocationSchema))
+    last_seq = fields.Integer()
+
+
+class TrustListSchema(Schema):
+    """The public keys (JWK, RFC 8037) of the issuers this partner accepts."""
+
+    format = fields.String()
+    generated_at = fields.String()
+    keys = fields.List(fields.Dict())

@@ -1,0 +1,123 @@
+"""Every error as RFC 9457 problem+json with a stable machine `code`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, g, jsonify
+from flask.typing import ResponseReturnValue
+from werkzeug.exceptions import HTTPException
+
+from youcard.errors import (
+    Conflict,
+    CredentialInvalid,
+    DomainError,
+    Forbidden,
+    IdempotencyKeyReused,
+    InvalidRequest,
+    NotFound,
+)
+
+PROBLEM_TYPE = "https://youcard.example/problems/"
+MEDIA_TYPE = "application/problem+json"
+
+STATUS_BY_CLASS: list[tuple[type[DomainError], int]] = [
+    (NotFound, 404),
+    (Forbidden, 403),
+    (Conflict, 409),
+    (IdempotencyKeyReused, 422),
+    (CredentialInvalid, 422),
+    (InvalidRequest, 422),
+]
+
+HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    413: "body_too_large",
+    415: "unsupported_media_type",
+    422: "invalid_request",
+    429: "rate_limited",
+    500: "internal_error",
+}
+
+
+def problem(
+    status: int, code: str, title: str, detail: str | None = None, **extra: Any
+) -> ResponseReturnValue:
+    """A problem+json response."""
+    body: dict[str, Any] = {
+        "type": PROBLEM_TYPE + code,
+        "title": title,
+        "status": status,
+        "code": code,
+    }
+    if detail:
+        body["detail"] = detail
+    if "request_id" in g:
+        body["request_id"] = g.request_id
+    body.update({k: v for k, v in extra.items() if v is not None})
+    response = jsonify(body)
+    response.status_code = status
+    response.mimetype = MEDIA_TYPE
+    return response
+
+
+def status_of(error: DomainError) -> int:
+    """The HTTP status of a domain error (its own `http_status`, else by its class)."""
+    own = getattr(error, "http_status", None)
+    if isinstance(own, int):
+        return own
+    for cls, status in STATUS_BY_CLASS:
+        if isinstance(error, cls):
+            return status
+    return 400
+
+
+def domain_problem(error: DomainError) -> ResponseReturnValue:
+    """A refused operation as a problem."""
+    extra: dict[str, Any] = {}
+    if isinstance(error, CredentialInvalid):
+        extra["reason"] = error.reason
+    for key in ("available_cents", "available_units", "max_amount_cents"):
+        if key in error.details:
+            extra[key] = error.details[key]
+    available = error.details.get("available")
+    if available is not None:
+        extra["available_cents"] = available.cents
+        extra["available_units"] = available.units
+    response = problem(status_of(error), error.code, error.message, **extra)
+    g.problem_code = error.code
+    if status_of(error) == 401:
+        response.headers["WWW-Authenticate"] = "Bearer"  # type: ignore[union-attr]
+    return response
+
+
+def http_problem(error: HTTPException) -> ResponseReturnValue:
+    """A werkzeug HTTP error (404, 405, 413, ...) as a problem; validation messages included."""
+    status = error.code or 500
+    data = getattr(error, "data", None) or {}
+    messages = data.get("messages") if isinstance(data, dict) else None
+    code = HTTP_CODES.get(status, "http_error")
+    if messages and "json" in messages and messages["json"] == ["Invalid JSON body."]:
+        return problem(400, "invalid_json", "The body is not valid JSON.")
+    response = problem(
+        status, code, error.name, error.description if status != 422 else None, errors=messages
+    )
+    for header, value in getattr(error, "get_headers", lambda: [])():
+        if header.lower() in ("retry-after", "allow", "www-authenticate"):
+            response.headers[header] = value  # type: ignore[union-attr]
+    return response
+
+
+def init_problems(app: Flask) -> None:
+    """Answer every error of `app` with problem+json."""
+    app.register_error_handler(DomainError, domain_problem)
+    app.register_error_handler(HTTPException, http_problem)
+
+    @app.errorhandler(500)
+    def _internal(_error: Exception) -> ResponseReturnValue:
+        return problem(500, "internal_error", "Internal error", "Something went wrong on our side.")

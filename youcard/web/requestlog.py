@@ -1,0 +1,46 @@
+"""JSON request logs with a request id; never bodies, credentials or names."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+import uuid
+
+from flask import Flask, g, request
+from werkzeug.wrappers import Response
+
+logger = logging.getLogger("youcard.requests")
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
+
+
+def init_request_log(app: Flask, service: str) -> None:
+    """Give each request an id (X-Request-Id, ours or the caller's) and log one JSON line."""
+
+    @app.before_request
+    def _start() -> None:
+        given = request.headers.get("X-Request-Id", "")
+        g.request_id = given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+        g.request_started = time.perf_counter()
+
+    @app.after_request
+    def _finish(response: Response) -> Response:
+        response.headers["X-Request-Id"] = g.get("request_id", "")
+        if logger.isEnabledFor(logging.INFO):
+            logger.info(
+                json.dumps(
+                    {
+                        "service": service,
+                        "request_id": g.get("request_id"),
+                        "method": request.method,
+                        "route": request.url_rule.rule if request.url_rule else None,
+                        "status": response.status_code,
+                        "ms": round((time.perf_counter() - g.get("request_started", 0)) * 1000, 1),
+                        "partner_id": g.get("partner_id"),
+                        "device_id": g.get("device_id"),
+                        "code": g.get("problem_code"),
+                    }
+                )
+            )
+        return response
