@@ -118,7 +118,7 @@ def wrk(script: str, url: str, seconds: float, env: dict[str, str]) -> dict[str,
 PGBENCH_SCRIPT = r"""
 \set card random(1, :cards)
 BEGIN;
-SELECT c.id AS card_id, c.issuer_id, c.child_id, e.id AS eid FROM cards c
+SELECT c.id AS card_id, c.child_id, e.id AS eid FROM cards c
   JOIN children ch ON ch.id = c.child_id
   LEFT JOIN partners p ON p.id = :partner
   LEFT JOIN bookings b ON b.partner_id = :partner AND b.idempotency_key = 'none'
@@ -126,13 +126,14 @@ SELECT c.id AS card_id, c.issuer_id, c.child_id, e.id AS eid FROM cards c
   WHERE c.id = :card \gset
 INSERT INTO bookings (issuer_id, partner_id, entitlement_id, card_id, kind, category, amount_cents,
   units, service_date, idempotency_key, request_hash, created_at)
-  VALUES (:'issuer_id', :partner, :eid, :card_id, 'booking', 'trips', 1, 0, current_date,
-  'pgb-' || :client_id || '-' || random(), '\x00', now())
+  SELECT c.issuer_id, :partner, :eid, c.id, 'booking', 'trips', 1, 0, current_date,
+  'pgb-' || :client_id || '-' || random(), '\x00', now() FROM cards c WHERE c.id = :card
   ON CONFLICT (partner_id, idempotency_key) DO NOTHING RETURNING id \gset
 UPDATE entitlements SET spent_cents = spent_cents + 1
   WHERE id = :eid AND status = 'approved' AND spent_cents + 1 <= 1000000000;
 INSERT INTO audit_events (issuer_id, occurred_at, actor, action, object_type, object_id, data)
-  VALUES (:'issuer_id', now(), 'bench', 'booking.create', 'booking', :id, '{}');
+  SELECT c.issuer_id, now(), 'bench', 'booking.create', 'booking', :id, '{}' FROM cards c
+  WHERE c.id = :card;
 COMMIT;
 """
 
@@ -140,7 +141,7 @@ COMMIT;
 def pgbench(url: str, seconds: float, cards: int, partner_id: int) -> float:
     with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as fh:
         fh.write(PGBENCH_SCRIPT)
-    out = subprocess.run(
+    done = subprocess.run(
         [
             "pgbench",
             "-n",
@@ -160,9 +161,11 @@ def pgbench(url: str, seconds: float, cards: int, partner_id: int) -> float:
         ],
         capture_output=True,
         text=True,
-        check=True,
-    ).stdout
-    return float(re.search(r"tps = ([\d.]+)", out).group(1))
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError("pgbench failed: " + done.stderr[-1500:])
+    return float(re.search(r"tps = ([\d.]+)", done.stdout).group(1))
 
 
 def main() -> None:
@@ -171,6 +174,12 @@ def main() -> None:
     parser.add_argument("--children", type=int, default=2000)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument(
+        "--redis",
+        default="redis://127.0.0.1:6379/0",
+        help="rate-limit storage as in production ('' for per-process memory)",
+    )
+    parser.add_argument("--no-pre-ping", dest="pre_ping", action="store_false")
     args = parser.parse_args()
     url = create_postgres_database(ADMIN_URL)
     server = None
@@ -186,6 +195,9 @@ def main() -> None:
             YOUCARD_SECRET_KEY="bench",
             YOUCARD_INSTANCE_PATH=tempfile.mkdtemp(),
             YOUCARD_RATE_LIMIT="100000000/minute",
+            YOUCARD_REDIS_URL=args.redis,
+            YOUCARD_DB_PRE_PING="1" if args.pre_ping else "0",
+            YOUCARD_REQUEST_LOG="0",
         )
         server = subprocess.Popen(
             [
@@ -215,8 +227,9 @@ def main() -> None:
         load_env = {"CREDENTIALS_FILE": str(cred_file), "DEVICE_TOKEN": token}
         wrk("verify.lua", base, 2, load_env)  # warm up every worker's connections
         print(
-            f"gunicorn {args.workers} workers x {args.threads} threads, {CONNECTIONS} connections "
-            f"(wrk), {args.children} children, {args.seconds:.0f} s per run"
+            f"gunicorn {args.workers} workers x {args.threads} threads, {CONNECTIONS} connections"
+            f" (wrk), {args.children} children, {args.seconds:.0f} s per run, rate limits in"
+            f" {args.redis or 'memory'}, pool pre-ping {'on' if args.pre_ping else 'off'}"
         )
         verify = wrk("verify.lua", base, args.seconds, load_env)
         print(

@@ -70,8 +70,7 @@ def _trusted() -> credentials.TrustedKeys:
     """The trust list, cached a few seconds per process (card revocation is checked live)."""
     cache = current_app.extensions.setdefault("youcard_trust_cache", {})
     if cache.get("until", 0) < time.monotonic():
-        with db_session().begin():
-            cache["keys"] = trust.trusted_keys(db_session())
+        cache["keys"] = trust.trusted_keys(db_session())
         cache["until"] = time.monotonic() + TRUST_CACHE_SECONDS
     keys: credentials.TrustedKeys = cache["keys"]
     return keys
@@ -139,25 +138,24 @@ class Verify(MethodView):
             return {"valid": False, "reason": result.reason}
         claims = result.claims
         assert claims is not None
-        with session.begin():
-            if card_is_revoked(session, claims.serial, claims.issuer):
-                return {"valid": False, "reason": "revoked"}
-            card, child = session.execute(
-                select(Card, Child)
-                .join(Child, Child.id == Card.child_id)
-                .where(Card.serial == claims.serial)
-            ).one()
-            return {
-                "valid": True,
-                "card": {
-                    "serial": claims.serial.hex(),
-                    "issuer": claims.issuer,
-                    "version": claims.version,
-                    "expires_at": datetime.fromtimestamp(claims.expires_at, UTC),
-                },
-                "holder": {"given_name": child.given_name, "birth_year": child.birth_date.year},
-                "entitlements": _entitlement_views(device, card, child.birth_date, berlin_date(at)),
-            }
+        if card_is_revoked(session, claims.serial, claims.issuer):
+            return {"valid": False, "reason": "revoked"}
+        card, child = session.execute(
+            select(Card, Child)
+            .join(Child, Child.id == Card.child_id)
+            .where(Card.serial == claims.serial)
+        ).one()
+        return {
+            "valid": True,
+            "card": {
+                "serial": claims.serial.hex(),
+                "issuer": claims.issuer,
+                "version": claims.version,
+                "expires_at": datetime.fromtimestamp(claims.expires_at, UTC),
+            },
+            "holder": {"given_name": child.given_name, "birth_year": child.birth_date.year},
+            "entitlements": _entitlement_views(device, card, child.birth_date, berlin_date(at)),
+        }
 
 
 def _booking_json(record: BookingRecord, result: BookingResult | None = None) -> dict[str, Any]:
@@ -208,21 +206,20 @@ class Bookings(MethodView):
         device, at = _device(), now()
         claims = _claims(body["credential"], at)
         session = db_session()
-        with session.begin():
-            result = book(
-                session,
-                partner_id=device.partner_id,
-                card_serial=claims.serial,
-                card_issuer_id=claims.issuer,
-                category=body["category"],
-                amount_cents=body["amount_cents"],
-                units=body.get("units"),
-                service_date=body.get("service_date"),
-                reference=body.get("reference"),
-                idempotency_key=key,
-                device_token_id=device.device_id,
-                now=at,
-            )
+        result = book(
+            session,
+            partner_id=device.partner_id,
+            card_serial=claims.serial,
+            card_issuer_id=claims.issuer,
+            category=body["category"],
+            amount_cents=body["amount_cents"],
+            units=body.get("units"),
+            service_date=body.get("service_date"),
+            reference=body.get("reference"),
+            idempotency_key=key,
+            device_token_id=device.device_id,
+            now=at,
+        )
         headers = {"Idempotent-Replayed": "true" if result.replayed else "false"}
         return _booking_json(result.booking, result), 201, headers
 
@@ -246,8 +243,7 @@ class Bookings(MethodView):
             stmt = stmt.where(Booking.created_at < _start_of(query["to"] + timedelta(days=1)))
         if "cursor" in query:
             stmt = stmt.where(Booking.id < _decode_cursor(query["cursor"]))
-        with db_session().begin():
-            rows = db_session().execute(stmt).all()
+        rows = db_session().execute(stmt).all()
         page = rows[: query["limit"]]
         items = [
             _booking_json(
@@ -302,14 +298,13 @@ class CancelBooking(MethodView):
         """
         device = _device()
         session = db_session()
-        with session.begin():
-            result = cancel_booking(
-                session,
-                partner_id=device.partner_id,
-                booking_id=booking_id,
-                device_token_id=device.device_id,
-                now=now(),
-            )
+        result = cancel_booking(
+            session,
+            partner_id=device.partner_id,
+            booking_id=booking_id,
+            device_token_id=device.device_id,
+            now=now(),
+        )
         data = _booking_json(result.booking)
         data["available_cents_after"] = result.available.cents
         data["available_units_after"] = result.available.units
@@ -333,25 +328,24 @@ class Statement(MethodView):
         device = _device()
         is_booking = Booking.kind == BookingKind.BOOKING
         session = db_session()
-        with session.begin():
-            rows = session.execute(
-                select(
-                    Booking.category,
-                    func.sum(case((is_booking, 1), else_=0)),
-                    func.sum(case((is_booking, Booking.amount_cents), else_=0)),
-                    func.sum(case((is_booking, 0), else_=1)),
-                    func.sum(case((is_booking, 0), else_=Booking.amount_cents)),
+        rows = session.execute(
+            select(
+                Booking.category,
+                func.sum(case((is_booking, 1), else_=0)),
+                func.sum(case((is_booking, Booking.amount_cents), else_=0)),
+                func.sum(case((is_booking, 0), else_=1)),
+                func.sum(case((is_booking, 0), else_=Booking.amount_cents)),
+            )
+            .where(
+                and_(
+                    Booking.partner_id == device.partner_id,
+                    Booking.created_at >= _start_of(first),
+                    Booking.created_at < _start_of(budget.add_months(first, 1)),
                 )
-                .where(
-                    and_(
-                        Booking.partner_id == device.partner_id,
-                        Booking.created_at >= _start_of(first),
-                        Booking.created_at < _start_of(budget.add_months(first, 1)),
-                    )
-                )
-                .group_by(Booking.category)
-                .order_by(Booking.category)
-            ).all()
+            )
+            .group_by(Booking.category)
+            .order_by(Booking.category)
+        ).all()
         lines = [
             {
                 "category": Category(category).value,
@@ -381,8 +375,7 @@ class TrustList(MethodView):
     def get(self) -> dict[str, Any]:
         """The public keys of the issuers whose cards this partner accepts."""
         issuers = set(_device().issuers)
-        with db_session().begin():
-            document = trust.trust_list(db_session(), now=now())
+        document = trust.trust_list(db_session(), now=now())
         document["keys"] = [k for k in document["keys"] if k["iss"] in issuers]
         return document
 
@@ -396,13 +389,12 @@ class Revocations(MethodView):
     @blp.alt_response(401, schema=ProblemSchema, content_type=PROBLEM)
     def get(self, query: dict[str, Any]) -> dict[str, Any]:
         """Revoked serials numbered above `since` (of the issuers this partner accepts)."""
-        with db_session().begin():
-            rows = revocations_since(
-                db_session(),
-                since=query["since"],
-                issuer_ids=_device().issuers,
-                limit=query["limit"],
-            )
+        rows = revocations_since(
+            db_session(),
+            since=query["since"],
+            issuer_ids=_device().issuers,
+            limit=query["limit"],
+        )
         return {
             "items": [
                 {

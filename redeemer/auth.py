@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import g, request
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from youcard.clock import utcnow
 from youcard.enums import Category, PartnerStatus
@@ -55,6 +55,22 @@ def bearer_token() -> str | None:
     return token
 
 
+_DEVICE_QUERY = (
+    select(
+        DeviceToken.id,
+        DeviceToken.partner_id,
+        DeviceToken.last_used_at,
+        Partner.status,
+        Partner.name,
+        PartnerPermission.issuer_id,
+        PartnerPermission.category,
+    )
+    .join(Partner, Partner.id == DeviceToken.partner_id)
+    .outerjoin(PartnerPermission, PartnerPermission.partner_id == Partner.id)
+    .where(DeviceToken.token_hash == bindparam("token_hash"), DeviceToken.revoked_at.is_(None))
+)
+
+
 def authenticate() -> Device:
     """The device of this request, or Unauthorized / Forbidden."""
     token = bearer_token()
@@ -62,34 +78,18 @@ def authenticate() -> Device:
         raise Unauthorized("A device token is required: Authorization: Bearer <token>.")
     session = db_session()
     now = utcnow()
-    with session.begin():
-        found = session.execute(
-            select(
-                DeviceToken.id,
-                DeviceToken.partner_id,
-                DeviceToken.last_used_at,
-                Partner.status,
-                Partner.name,
-            )
-            .join(Partner, Partner.id == DeviceToken.partner_id)
-            .where(DeviceToken.token_hash == token_hash(token), DeviceToken.revoked_at.is_(None))
-        ).one_or_none()
-        if found is None:
-            raise Unauthorized("This device token is not valid.")
-        device_id, partner_id, last_used_at, status, name = found
-        if status is not PartnerStatus.ACTIVE:
-            raise Forbidden("This partner may not book at present.", code="partner_inactive")
-        permissions = frozenset(
-            (issuer_id, Category(category))
-            for issuer_id, category in session.execute(
-                select(PartnerPermission.issuer_id, PartnerPermission.category).where(
-                    PartnerPermission.partner_id == partner_id
-                )
-            )
+    rows = session.execute(_DEVICE_QUERY, {"token_hash": token_hash(token)}).all()
+    if not rows:
+        raise Unauthorized("This device token is not valid.")
+    device_id, partner_id, last_used_at, status, name = rows[0][:5]
+    if status is not PartnerStatus.ACTIVE:
+        raise Forbidden("This partner may not book at present.", code="partner_inactive")
+    permissions = frozenset(
+        (row.issuer_id, Category(row.category)) for row in rows if row.issuer_id is not None
+    )
+    if last_used_at is None or now - last_used_at > LAST_USE_RESOLUTION:
+        session.execute(
+            update(DeviceToken).where(DeviceToken.id == device_id).values(last_used_at=now)
         )
-        if last_used_at is None or now - last_used_at > LAST_USE_RESOLUTION:
-            session.execute(
-                update(DeviceToken).where(DeviceToken.id == device_id).values(last_used_at=now)
-            )
     g.partner_id, g.device_id = partner_id, device_id
     return Device(device_id, partner_id, name, permissions)

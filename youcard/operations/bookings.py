@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Table, and_, bindparam, select, update
+from sqlalchemy import Integer, Table, and_, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.util import identity_key
@@ -98,6 +98,36 @@ def _forget_counters(session: Session, entitlement_id: int) -> None:
     cached = session.identity_map.get(identity_key(Entitlement, entitlement_id))
     if cached is not None:
         session.expire(cached, ["spent_cents", "spent_units", "status"])
+
+
+def _dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
+
+
+def _guard(*, cents: bool, units: bool) -> Any:
+    """The overspend guard: one conditional UPDATE, built once per shape."""
+    e = _entitlements
+    amount = bindparam("amount", type_=Integer())
+    booked_units = bindparam("booked_units", type_=Integer())
+    stmt = update(e).where(e.c.id == bindparam("e_id"), e.c.status == EntitlementStatus.APPROVED)
+    if cents:
+        stmt = stmt.where(e.c.spent_cents + amount <= bindparam("entitled", type_=Integer()))
+    if units:
+        stmt = stmt.where(
+            e.c.spent_units + booked_units <= bindparam("b_units_total", type_=Integer())
+        )
+    return stmt.values(
+        spent_cents=e.c.spent_cents + amount, spent_units=e.c.spent_units + booked_units
+    ).returning(e.c.spent_cents, e.c.spent_units)
+
+
+_GUARDS = {(c, u): _guard(cents=c, units=u) for c in (True, False) for u in (True, False)}
+_BOOKING_INSERT = {
+    name: module.insert(_bookings)
+    .on_conflict_do_nothing(index_elements=["partner_id", "idempotency_key"])
+    .returning(_bookings.c.id)
+    for name, module in (("postgresql", postgresql), ("sqlite", sqlite))
+}
 
 
 def _insert(session: Session, table: Table) -> Any:
@@ -475,25 +505,23 @@ def book(
     booked_units = units or 0
 
     inserted = session.execute(
-        _insert(session, _bookings)
-        .values(
-            issuer_id=context.issuer_id,
-            partner_id=partner_id,
-            entitlement_id=entitlement.id,
-            card_id=context.card_id,
-            kind=BookingKind.BOOKING,
-            category=category,
-            amount_cents=amount_cents,
-            units=booked_units,
-            service_date=service_date,
-            reference=reference,
-            idempotency_key=idempotency_key,
-            request_hash=fingerprint,
-            device_token_id=device_token_id,
-            created_at=now,
-        )
-        .on_conflict_do_nothing(index_elements=["partner_id", "idempotency_key"])
-        .returning(_bookings.c.id)
+        _BOOKING_INSERT[_dialect(session)],
+        {
+            "issuer_id": context.issuer_id,
+            "partner_id": partner_id,
+            "entitlement_id": entitlement.id,
+            "card_id": context.card_id,
+            "kind": BookingKind.BOOKING,
+            "category": category,
+            "amount_cents": amount_cents,
+            "units": booked_units,
+            "service_date": service_date,
+            "reference": reference,
+            "idempotency_key": idempotency_key,
+            "request_hash": fingerprint,
+            "device_token_id": device_token_id,
+            "created_at": now,
+        },
     ).scalar_one_or_none()
     if inserted is None:
         # A twin request with the same key committed while we were checking.
@@ -508,19 +536,15 @@ def book(
         return replay
 
     entitled = budget.entitled_cents(rule, period, today)
-    guard = update(_entitlements).where(
-        _entitlements.c.id == entitlement.id,
-        _entitlements.c.status == EntitlementStatus.APPROVED,
-    )
-    if entitled is not None:
-        guard = guard.where(_entitlements.c.spent_cents + amount_cents <= entitled)
-    if rule.units_total is not None:
-        guard = guard.where(_entitlements.c.spent_units + booked_units <= rule.units_total)
     spent = session.execute(
-        guard.values(
-            spent_cents=_entitlements.c.spent_cents + amount_cents,
-            spent_units=_entitlements.c.spent_units + booked_units,
-        ).returning(_entitlements.c.spent_cents, _entitlements.c.spent_units)
+        _GUARDS[(entitled is not None, rule.units_total is not None)],
+        {
+            "e_id": entitlement.id,
+            "amount": amount_cents,
+            "booked_units": booked_units,
+            "entitled": entitled,
+            "b_units_total": rule.units_total,
+        },
     ).one_or_none()
     _forget_counters(session, entitlement.id)
     if spent is None:

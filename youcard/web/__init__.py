@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import Flask, current_app, g, jsonify
+from flask import Flask, Response, current_app, g, jsonify
 from flask.typing import ResponseReturnValue
 from sqlalchemy import text
 
@@ -33,10 +33,22 @@ def create_base_app(import_name: str, service: str, config: dict[str, Any] | Non
     app.config.from_prefixed_env("YOUCARD")
     if config:
         app.config.update(config)
-    engine = make_engine(app.config["DATABASE_URL"])
+    engine = make_engine(app.config["DATABASE_URL"], **_pool_options(app.config))
     app.extensions[EXTENSION] = make_sessionmaker(engine)
     init_problems(app)
     init_request_log(app, service)
+
+    @app.after_request
+    def _end_transaction(response: Response) -> Response:
+        # One transaction per request: committed when the answer is a success,
+        # rolled back when it is an error, so a refused request changes nothing.
+        session = g.get("db_session")
+        if session is not None and session.in_transaction():
+            if response.status_code < 400:
+                session.commit()
+            else:
+                session.rollback()
+        return response
 
     @app.teardown_appcontext
     def _close_session(_exc: BaseException | None) -> None:
@@ -50,6 +62,15 @@ def create_base_app(import_name: str, service: str, config: dict[str, Any] | Non
         return jsonify(status="ok", service=service)
 
     return app
+
+
+def _pool_options(config: dict[str, Any]) -> dict[str, Any]:
+    """Pool settings: YOUCARD_DB_PRE_PING=0 saves a round trip per request (then a request
+    after a database restart may fail once and be retried by the client)."""
+    if str(config["DATABASE_URL"]).startswith("sqlite"):
+        return {}
+    pre_ping = str(config.get("DB_PRE_PING", "1")).lower() not in ("0", "false", "no")
+    return {"pool_pre_ping": pre_ping, "pool_size": int(config.get("DB_POOL_SIZE", 5))}
 
 
 def now() -> datetime:

@@ -16,7 +16,18 @@ _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
 
 
 def init_request_log(app: Flask, service: str) -> None:
-    """Give each request an id (X-Request-Id, ours or the caller's) and log one JSON line."""
+    """Give each request an id (X-Request-Id, ours or the caller's) and log one JSON line.
+
+    The lines go to stderr (gunicorn collects them) unless logging is configured otherwise;
+    YOUCARD_REQUEST_LOG=0 turns them off.
+    """
+    enabled = str(app.config.get("REQUEST_LOG", "1")).lower() not in ("0", "false", "no")
+    if enabled and not app.testing and not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
 
     @app.before_request
     def _start() -> None:
