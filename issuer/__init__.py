@@ -4,11 +4,88 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask
+from flask import Flask, render_template, request, session
+from flask.typing import ResponseReturnValue
+from flask_babel import Babel, get_locale
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response
 
 from youcard.web import create_base_app
+from youcard.web.problems import http_problem
+
+LANGUAGES = ("de", "en")
+CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'"
+)
+
+
+def select_locale() -> str:
+    """German first; English when chosen (remembered in the session) or preferred by the browser."""
+    chosen = request.args.get("lang")
+    if chosen in LANGUAGES:
+        session["lang"] = chosen
+    remembered = session.get("lang")
+    if remembered in LANGUAGES:
+        return str(remembered)
+    return request.accept_languages.best_match(LANGUAGES, default="de") or "de"
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """The issuer WSGI app (gunicorn: `issuer:create_app()`)."""
-    return create_base_app(__name__, "issuer", config)
+    app = create_base_app(__name__, "issuer", config)
+    app.config.setdefault("WTF_CSRF_TIME_LIMIT", 8 * 3600)
+    app.config.setdefault("BABEL_DEFAULT_LOCALE", "de")
+    app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "Europe/Berlin")
+    app.config.setdefault("PERMANENT_SESSION_LIFETIME", 8 * 3600)
+    Babel(app, locale_selector=select_locale)
+    app.jinja_env.globals["get_locale"] = get_locale
+    CSRFProtect(app)
+    limiter = Limiter(
+        key_func=get_remote_address,
+        app=app,
+        storage_uri=app.config.get("REDIS_URL") or "memory://",
+        key_prefix="youcard-issuer",
+        enabled=app.config.get("RATELIMIT_ENABLED", True),
+    )
+
+    app.extensions["youcard_limiter"] = limiter  # the decorator below holds it only weakly
+
+    from issuer import auth, pages
+
+    auth.login_manager.init_app(app)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(pages.bp)
+    # Guessing passwords from one address is slowed down here; per account, sign_in locks.
+    app.view_functions["auth.login"] = limiter.limit(
+        app.config.get("LOGIN_RATE_LIMIT", "20/minute"), methods=["POST"]
+    )(app.view_functions["auth.login"])
+
+    @app.after_request
+    def _security_headers(response: Response) -> Response:
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        if response.mimetype == "text/html":
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    @app.errorhandler(CSRFError)
+    def _csrf(error: CSRFError) -> ResponseReturnValue:
+        return _error_page(error, 400)
+
+    @app.errorhandler(HTTPException)
+    def _http(error: HTTPException) -> ResponseReturnValue:
+        if request.path.startswith("/api/"):
+            return http_problem(error)
+        return _error_page(error, error.code or 500)
+
+    return app
+
+
+def _error_page(error: HTTPException, status: int) -> ResponseReturnValue:
+    return render_template("error.html", status=status, error=error), status

@@ -48,4 +48,5 @@ def init_limits(app: Flask) -> Limiter:
         response.headers["Retry-After"] = str(retry_after)  # type: ignore[union-attr]
         return response
 
+    app.extensions["youcard_limiter"] = limiter
     return limiter

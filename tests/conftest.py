@@ -17,10 +17,11 @@ import psycopg
 import pytest
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import sessionmaker
 
 from tests.factories import Factory
 from youcard import migrate
-from youcard.db import Session, make_engine
+from youcard.db import Session, make_engine, make_sessionmaker
 
 POSTGRES_URL = os.environ.get(
     "YOUCARD_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -93,6 +94,14 @@ def engine(database_url: str) -> Iterator[Engine]:
     """The engine of the session's database."""
     engine = make_engine(database_url)
     yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def committed(database_url: str) -> Iterator[sessionmaker[Session]]:
+    """A session factory whose work is committed (for tests that go through an app)."""
+    engine = make_engine(database_url)
+    yield make_sessionmaker(engine)
     engine.dispose()
 
 

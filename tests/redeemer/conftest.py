@@ -13,17 +13,8 @@ import redeemer
 from tests.factories import KEK, NOW, Factory
 from youcard import keys
 from youcard.budget import BudgetRule
-from youcard.db import make_engine, make_sessionmaker
 from youcard.enums import Category
 from youcard.operations.cards import issue_card
-
-
-@pytest.fixture(scope="session")
-def committed(database_url):
-    """A session factory whose work is committed (the app sees it)."""
-    engine = make_engine(database_url)
-    yield make_sessionmaker(engine)
-    engine.dispose()
 
 
 @dataclass

@@ -1,0 +1,197 @@
+"""Staff sign-in, lockout, CSRF, language, security headers, roles, and the public trust list."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+import issuer
+from tests.factories import NOW, PASSWORD, Factory
+from youcard.enums import Role
+from youcard.models import AuditEvent, StaffUser
+
+HTTPS = "https://localhost"
+SAME_ORIGIN = {"Referer": "https://localhost/login"}  # browsers send it; CSRF checks it over HTTPS
+
+
+@pytest.fixture
+def app(database_url, tmp_path, monkeypatch):
+    monkeypatch.setenv("YOUCARD_INSTANCE_PATH", str(tmp_path))
+    return issuer.create_app(
+        {
+            "DATABASE_URL": database_url,
+            "TESTING": True,
+            "CLOCK": lambda: NOW,
+            "RATELIMIT_ENABLED": False,
+        }
+    )
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def staff(committed):
+    """Make a staff member of a new issuer; returns (username, issuer id)."""
+
+    def build(role: Role = Role.CASEWORKER) -> tuple[str, str]:
+        with committed.begin() as session:
+            make = Factory(session)
+            issuer_row = make.issuer()
+            user = make.staff(issuer_row, role)
+            return user.username, issuer_row.id
+
+    return build
+
+
+def _csrf(client, path="/login") -> str:
+    html = client.get(path, base_url=HTTPS).get_data(as_text=True)
+    return re.search(r'name="csrf_token"[^>]*?value="([^"]+)"', html).group(1)
+
+
+def _login(client, username, password=PASSWORD, **extra):
+    return client.post(
+        "/login",
+        data={"username": username, "password": password, "csrf_token": _csrf(client), **extra},
+        base_url=HTTPS,
+        headers=SAME_ORIGIN,
+    )
+
+
+def test_the_login_page_is_german_first_and_english_on_request(client):
+    de = client.get("/login", base_url=HTTPS)
+    assert de.status_code == 200 and '<html lang="de">' in de.get_data(as_text=True)
+    assert "Anmelden" in de.get_data(as_text=True) and "Benutzername" in de.get_data(as_text=True)
+    en = client.get("/login?lang=en", base_url=HTTPS).get_data(as_text=True)
+    assert '<html lang="en">' in en and "Username" in en
+    assert "Username" in client.get("/login", base_url=HTTPS).get_data(as_text=True)  # remembered
+    browser = client.application.test_client().get(
+        "/login", base_url=HTTPS, headers={"Accept-Language": "en-GB,en;q=0.9"}
+    )
+    assert "Username" in browser.get_data(as_text=True)
+
+
+def test_sign_in_shows_the_overview_in_the_users_role(client, staff):
+    username, _ = staff(Role.APPROVER)
+    anonymous = client.get("/", base_url=HTTPS)
+    assert anonymous.status_code == 302 and "/login" in anonymous.headers["Location"]
+    r = _login(client, username)
+    assert r.status_code == 302 and r.headers["Location"].endswith("/")
+    page = client.get("/", base_url=HTTPS).get_data(as_text=True)
+    assert "Übersicht" in page and "(Freigabe)" in page
+
+
+def test_wrong_password_and_unknown_user_get_the_same_answer(client, staff):
+    username, _ = staff()
+    wrong = _login(client, username, "not the password")
+    unknown = _login(client, "nobody-at-all", "not the password")
+    assert wrong.status_code == unknown.status_code == 401
+    assert "Benutzername oder Passwort ist falsch." in wrong.get_data(as_text=True)
+    assert "Benutzername oder Passwort ist falsch." in unknown.get_data(as_text=True)
+
+
+def test_five_failures_lock_the_account_even_for_the_right_password(client, staff, committed):
+    username, issuer_id = staff()
+    codes = [_login(client, username, "wrong").status_code for _ in range(5)]
+    assert codes == [401, 401, 401, 401, 429]
+    locked = _login(client, username)
+    assert locked.status_code == 429 and "15 Minuten" in locked.get_data(as_text=True)
+    with committed() as session:
+        user = session.scalars(select(StaffUser).where(StaffUser.username == username)).one()
+        assert user.locked_until is not None
+        actions = session.scalars(
+            select(AuditEvent.action)
+            .where(AuditEvent.issuer_id == issuer_id)
+            .order_by(AuditEvent.id)
+        ).all()
+    assert actions == ["staff.login_failed"] * 4 + ["staff.lockout"]
+
+
+def test_forms_without_a_csrf_token_are_refused(client, staff):
+    username, _ = staff()
+    r = client.post("/login", data={"username": username, "password": PASSWORD}, base_url=HTTPS)
+    assert r.status_code == 400
+    assert client.get("/", base_url=HTTPS).status_code == 302  # not signed in
+    _login(client, username)
+    assert client.post("/logout", base_url=HTTPS).status_code == 400
+    assert client.get("/logout", base_url=HTTPS).status_code == 405
+    out = client.post(
+        "/logout", data={"csrf_token": _csrf(client, "/")}, base_url=HTTPS, headers=SAME_ORIGIN
+    )
+    assert out.status_code == 302
+    assert client.get("/", base_url=HTTPS).status_code == 302
+
+
+def test_no_open_redirect_after_sign_in(client, staff):
+    username, _ = staff()
+    r = client.post(
+        "/login?next=//evil.example/x",
+        data={"username": username, "password": PASSWORD, "csrf_token": _csrf(client)},
+        base_url=HTTPS,
+        headers=SAME_ORIGIN,
+    )
+    assert r.headers["Location"] in ("/", "https://localhost/")
+
+
+def test_cookies_and_headers(client, staff):
+    username, _ = staff()
+    r = _login(client, username)
+    cookie = r.headers["Set-Cookie"]
+    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    page = client.get("/", base_url=HTTPS)
+    assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
+    assert page.headers["X-Content-Type-Options"] == "nosniff"
+    assert page.headers["X-Frame-Options"] == "DENY"
+
+
+def test_login_attempts_from_one_address_are_rate_limited(
+    database_url, tmp_path, monkeypatch, staff
+):
+    monkeypatch.setenv("YOUCARD_INSTANCE_PATH", str(tmp_path))
+    app = issuer.create_app(
+        {
+            "DATABASE_URL": database_url,
+            "TESTING": True,
+            "CLOCK": lambda: NOW,
+            "LOGIN_RATE_LIMIT": "3/minute",
+        }
+    )
+    client = app.test_client()
+    codes = [_login(client, f"nobody{i}", "x").status_code for i in range(4)]
+    assert codes == [401, 401, 401, 429]
+
+
+ROUTES = [("GET", "/")]
+
+
+@pytest.mark.parametrize("role", list(Role))
+@pytest.mark.parametrize(("method", "path"), ROUTES)
+def test_role_matrix(client, staff, role, method, path):
+    """Every page and every role: allowed or refused (the matrix grows with the pages)."""
+    allowed = {"/": set(Role)}
+    username, _ = staff(role)
+    _login(client, username)
+    r = client.open(path, method=method, base_url=HTTPS)
+    assert r.status_code == (200 if role in allowed[path] else 403)
+
+
+def test_the_public_trust_list_has_an_etag_and_caching(client, committed):
+    with committed.begin() as session:
+        make = Factory(session)
+        make.signing_key(make.issuer())
+    r = client.get("/.well-known/youcard/trust-list.json")
+    assert r.status_code == 200 and r.is_json
+    assert r.headers["Cache-Control"] == "public, max-age=300"
+    assert r.json["keys"] and {"kty", "crv", "x", "kid", "iss", "status"} <= set(r.json["keys"][0])
+    etag = r.headers["ETag"]
+    again = client.get("/.well-known/youcard/trust-list.json", headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.get_data() == b""
+    with committed.begin() as session:
+        make = Factory(session)
+        make.signing_key(make.issuer())
+    changed = client.get("/.well-known/youcard/trust-list.json", headers={"If-None-Match": etag})
+    assert changed.status_code == 200 and changed.headers["ETag"] != etag
