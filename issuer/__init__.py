@@ -54,11 +54,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     app.extensions["youcard_limiter"] = limiter  # the decorator below holds it only weakly
 
-    from issuer import auth, pages
+    from issuer import auth, households, pages
 
     auth.login_manager.init_app(app)
     app.register_blueprint(auth.bp)
     app.register_blueprint(pages.bp)
+    app.register_blueprint(households.bp)
     # Guessing passwords from one address is slowed down here; per account, sign_in locks.
     app.view_functions["auth.login"] = limiter.limit(
         app.config.get("LOGIN_RATE_LIMIT", "20/minute"), methods=["POST"]

@@ -16,38 +16,6 @@ HTTPS = "https://localhost"
 SAME_ORIGIN = {"Referer": "https://localhost/login"}  # browsers send it; CSRF checks it over HTTPS
 
 
-@pytest.fixture
-def app(database_url, tmp_path, monkeypatch):
-    monkeypatch.setenv("YOUCARD_INSTANCE_PATH", str(tmp_path))
-    return issuer.create_app(
-        {
-            "DATABASE_URL": database_url,
-            "TESTING": True,
-            "CLOCK": lambda: NOW,
-            "RATELIMIT_ENABLED": False,
-        }
-    )
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
-
-
-@pytest.fixture
-def staff(committed):
-    """Make a staff member of a new issuer; returns (username, issuer id)."""
-
-    def build(role: Role = Role.CASEWORKER) -> tuple[str, str]:
-        with committed.begin() as session:
-            make = Factory(session)
-            issuer_row = make.issuer()
-            user = make.staff(issuer_row, role)
-            return user.username, issuer_row.id
-
-    return build
-
-
 def _csrf(client, path="/login") -> str:
     html = client.get(path, base_url=HTTPS).get_data(as_text=True)
     return re.search(r'name="csrf_token"[^>]*?value="([^"]+)"', html).group(1)
