@@ -25,6 +25,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import or_, select
 from wtforms import DateField, DecimalField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from issuer.auth import ALL_STAFF, require_roles
@@ -79,7 +80,7 @@ class ChildForm(FlaskForm):  # type: ignore[misc]
 class EntitlementForm(FlaskForm):  # type: ignore[misc]
     category = SelectField(
         _l("Benefit"),
-        choices=[(c.value, CATEGORY_NAMES[c]) for c in Category],
+        choices=[SelectChoice(c.value, CATEGORY_NAMES[c]) for c in Category],
         validators=[DataRequired()],
     )
     valid_from = DateField(_l("Approved from"), validators=[DataRequired()])

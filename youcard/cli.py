@@ -74,8 +74,8 @@ def demo_command(ctx: Context, as_json: bool) -> None:
             session,
             instance_path=ctx.settings.instance_path,
             now=now,
-            issuer_url=os.environ.get("YOUCARD_ISSUER_URL", "http://127.0.0.1:5001"),
-            redeemer_url=os.environ.get("YOUCARD_REDEEMER_URL", "http://127.0.0.1:5002"),
+            issuer_url=os.environ.get("YOUCARD_ISSUER_URL", "http://localhost:5001"),
+            redeemer_url=os.environ.get("YOUCARD_REDEEMER_URL", "http://localhost:5002"),
         )
     if as_json:
         click.echo(json.dumps(data.as_dict(), ensure_ascii=False, indent=2))
