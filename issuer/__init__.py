@@ -54,12 +54,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     app.extensions["youcard_limiter"] = limiter  # the decorator below holds it only weakly
 
-    from issuer import auth, households, pages
+    from issuer import admin, auth, households, pages
 
     auth.login_manager.init_app(app)
     app.register_blueprint(auth.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(households.bp)
+    app.register_blueprint(admin.bp)
     # Guessing passwords from one address is slowed down here; per account, sign_in locks.
     app.view_functions["auth.login"] = limiter.limit(
         app.config.get("LOGIN_RATE_LIMIT", "20/minute"), methods=["POST"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -18,7 +18,7 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from flask_babel import format_currency, format_date
+from flask_babel import format_currency, format_date, format_datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -106,9 +106,31 @@ def _day(value: date | None) -> str:
     return "" if value is None else str(format_date(value, "medium"))
 
 
+PARTNER_STATUS_NAMES = {
+    "pending": _l("awaiting approval"),
+    "active": _l("approved"),
+    "suspended": _l("suspended"),
+}
+
+
+@bp.app_template_filter("category_name")
+def _category_name(category: Category) -> str:
+    return str(CATEGORY_NAMES[category])
+
+
+@bp.app_template_filter("datetime_berlin")
+def _datetime_berlin(value: datetime) -> str:
+    return str(format_datetime(value, "short"))
+
+
 @bp.app_context_processor
 def _names() -> dict[str, Any]:
-    return {"category_names": CATEGORY_NAMES, "status_names": STATUS_NAMES, "Role": Role}
+    return {
+        "category_names": CATEGORY_NAMES,
+        "status_names": STATUS_NAMES,
+        "partner_status_names": PARTNER_STATUS_NAMES,
+        "Role": Role,
+    }
 
 
 def _staff() -> StaffUser:

@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from schwifty import IBAN
+
 from youcard import audit, security
 from youcard.clock import berlin_date
 from youcard.db import Session
@@ -182,6 +184,64 @@ def add_child(
     return child
 
 
+def valid_iban(text: str) -> str:
+    """The IBAN in compact form, checked (country format and check digits) by schwifty."""
+    try:
+        return str(IBAN(text).compact)
+    except ValueError:
+        raise InvalidRequest("This IBAN is not valid.", code="invalid_iban") from None
+
+
+def set_partner_status(
+    session: Session,
+    *,
+    partner_id: int,
+    issuer_id: str,
+    status: PartnerStatus,
+    actor: str,
+    now: datetime,
+) -> Partner:
+    """Approve (activate) or suspend a partner of this issuer."""
+    partner = session.get(Partner, partner_id)
+    if partner is None or partner.issuer_id != issuer_id:
+        raise NotFound("No such partner.", code="partner_not_found")
+    partner.status = status
+    session.flush()
+    audit.record(
+        session,
+        issuer_id=issuer_id,
+        actor=actor,
+        action=f"partner.{status.value}",
+        object_type="partner",
+        object_id=partner.id,
+        now=now,
+    )
+    return partner
+
+
+def revoke_device_token(
+    session: Session, *, device_id: int, issuer_id: str, actor: str, now: datetime
+) -> DeviceToken:
+    """A device token stops working at once (revoking twice is harmless)."""
+    device = session.get(DeviceToken, device_id)
+    partner = session.get(Partner, device.partner_id) if device else None
+    if device is None or partner is None or partner.issuer_id != issuer_id:
+        raise NotFound("No such device.", code="device_not_found")
+    if device.revoked_at is None:
+        device.revoked_at = now
+        session.flush()
+        audit.record(
+            session,
+            issuer_id=issuer_id,
+            actor=actor,
+            action="device_token.revoke",
+            object_type="device_token",
+            object_id=device.id,
+            now=now,
+        )
+    return device
+
+
 def create_partner(
     session: Session,
     *,
@@ -197,7 +257,7 @@ def create_partner(
     partner = Partner(
         issuer_id=issuer_id,
         name=_text(name, "name", 200),
-        iban=_text(iban, "iban", 34).replace(" ", "").upper(),
+        iban=valid_iban(iban),
         status=PartnerStatus.ACTIVE if active else PartnerStatus.PENDING,
         created_at=now,
     )

@@ -1,0 +1,287 @@
+"""Administration: partners (categories, IBAN, staff, device tokens), audit log, signing keys."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import PasswordField, SelectMultipleField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from issuer.auth import require_roles
+from issuer.households import CATEGORY_NAMES, _kek, _refused
+from youcard import audit, keys, trust
+from youcard.clock import BERLIN
+from youcard.enums import Category, PartnerStatus, Role
+from youcard.errors import DomainError
+from youcard.models import AuditEvent, DeviceToken, Partner, PartnerUser
+from youcard.operations import setup
+from youcard.web import db_session, now
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+AUDIT_PAGE = 200
+
+
+class PartnerForm(FlaskForm):  # type: ignore[misc]
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    iban = StringField(_l("IBAN"), validators=[DataRequired(), Length(max=42)])
+    categories = SelectMultipleField(
+        _l("May book"),
+        choices=[SelectChoice(c.value, CATEGORY_NAMES[c]) for c in Category],
+        option_widget=CheckboxInput(),
+        widget=ListWidget(prefix_label=False),
+        validators=[DataRequired()],
+    )
+
+
+class PartnerUserForm(FlaskForm):  # type: ignore[misc]
+    username = StringField(_l("Username"), validators=[DataRequired(), Length(max=80)])
+    display_name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(min=12, max=200)])
+
+
+def _actor() -> str:
+    return f"staff:{current_user.id}"
+
+
+def _partner(partner_id: int) -> Partner:
+    partner = db_session().get(Partner, partner_id)
+    if partner is None or partner.issuer_id != current_user.issuer_id:
+        abort(404)
+    return partner
+
+
+@bp.get("/partners")
+@require_roles(Role.ADMINISTRATOR)
+def partners() -> ResponseReturnValue:
+    """Every partner of this issuer."""
+    rows = (
+        db_session()
+        .scalars(
+            select(Partner)
+            .where(Partner.issuer_id == current_user.issuer_id)
+            .order_by(Partner.name)
+        )
+        .all()
+    )
+    return render_template("admin/partners.html", partners=rows)
+
+
+@bp.route("/partners/new", methods=["GET", "POST"])
+@require_roles(Role.ADMINISTRATOR)
+def new_partner() -> ResponseReturnValue:
+    """Register a partner (pending until approved)."""
+    form = PartnerForm()
+    if form.validate_on_submit():
+        try:
+            partner = setup.create_partner(
+                db_session(),
+                issuer_id=current_user.issuer_id,
+                name=form.name.data,
+                iban=form.iban.data,
+                permissions={current_user.issuer_id: {Category(c) for c in form.categories.data}},
+                actor=_actor(),
+                now=now(),
+            )
+        except DomainError as error:
+            db_session().rollback()
+            form.iban.errors.append(
+                _("This IBAN is not valid.") if error.code == "invalid_iban" else error.message
+            )
+        else:
+            db_session().commit()
+            flash(_("Partner registered; approve it to let it book."), "info")
+            return redirect(url_for("admin.partner", partner_id=partner.id))
+    status = 422 if request.method == "POST" else 200
+    return render_template("admin/partner_new.html", form=form), status
+
+
+@bp.get("/partners/<int:partner_id>")
+@require_roles(Role.ADMINISTRATOR)
+def partner(partner_id: int) -> ResponseReturnValue:
+    """A partner with its categories, staff accounts and device tokens."""
+    row = _partner(partner_id)
+    devices = (
+        db_session()
+        .scalars(
+            select(DeviceToken).where(DeviceToken.partner_id == row.id).order_by(DeviceToken.id)
+        )
+        .all()
+    )
+    users = (
+        db_session()
+        .scalars(
+            select(PartnerUser).where(PartnerUser.partner_id == row.id).order_by(PartnerUser.id)
+        )
+        .all()
+    )
+    return render_template(
+        "admin/partner.html",
+        partner=row,
+        devices=devices,
+        users=users,
+        user_form=PartnerUserForm(),
+        new_token=None,
+    )
+
+
+@bp.post("/partners/<int:partner_id>/<any(active, suspended):status>")
+@require_roles(Role.ADMINISTRATOR)
+def partner_status(partner_id: int, status: str) -> ResponseReturnValue:
+    """Approve or suspend a partner."""
+    setup.set_partner_status(
+        db_session(),
+        partner_id=_partner(partner_id).id,
+        issuer_id=current_user.issuer_id,
+        status=PartnerStatus(status),
+        actor=_actor(),
+        now=now(),
+    )
+    db_session().commit()
+    flash(_("Partner approved.") if status == "active" else _("Partner suspended."), "info")
+    return redirect(url_for("admin.partner", partner_id=partner_id)), 303
+
+
+@bp.post("/partners/<int:partner_id>/tokens")
+@require_roles(Role.ADMINISTRATOR)
+def new_token(partner_id: int) -> ResponseReturnValue:
+    """Create a device token; it is shown this once and stored only as a hash."""
+    row = _partner(partner_id)
+    name = (request.form.get("name") or "").strip()
+    try:
+        made = setup.create_device_token(
+            db_session(), partner_id=row.id, name=name, actor=_actor(), now=now()
+        )
+    except DomainError as error:
+        _refused(error)
+        return redirect(url_for("admin.partner", partner_id=row.id)), 303
+    db_session().commit()
+    devices = (
+        db_session()
+        .scalars(
+            select(DeviceToken).where(DeviceToken.partner_id == row.id).order_by(DeviceToken.id)
+        )
+        .all()
+    )
+    users = db_session().scalars(select(PartnerUser).where(PartnerUser.partner_id == row.id)).all()
+    return render_template(
+        "admin/partner.html",
+        partner=row,
+        devices=devices,
+        users=users,
+        user_form=PartnerUserForm(),
+        new_token=made.token,
+    )
+
+
+@bp.post("/devices/<int:device_id>/revoke")
+@require_roles(Role.ADMINISTRATOR)
+def revoke_token(device_id: int) -> ResponseReturnValue:
+    """Revoke a device token: it stops working at once."""
+    try:
+        device = setup.revoke_device_token(
+            db_session(),
+            device_id=device_id,
+            issuer_id=current_user.issuer_id,
+            actor=_actor(),
+            now=now(),
+        )
+    except DomainError:
+        abort(404)
+    db_session().commit()
+    flash(_("Device token revoked."), "info")
+    return redirect(url_for("admin.partner", partner_id=device.partner_id)), 303
+
+
+@bp.post("/partners/<int:partner_id>/users")
+@require_roles(Role.ADMINISTRATOR)
+def new_partner_user(partner_id: int) -> ResponseReturnValue:
+    """A sign-in for the partner's staff at the scanner page."""
+    row = _partner(partner_id)
+    form = PartnerUserForm()
+    if not form.validate_on_submit():
+        flash(_("Username, name and a password of at least 12 characters are needed."), "error")
+        return redirect(url_for("admin.partner", partner_id=row.id)), 303
+    taken = db_session().scalar(
+        select(PartnerUser.id).where(PartnerUser.username == form.username.data.strip().lower())
+    )
+    if taken:
+        flash(_("This username is already in use."), "error")
+        return redirect(url_for("admin.partner", partner_id=row.id)), 303
+    setup.create_partner_user(
+        db_session(),
+        partner_id=row.id,
+        username=form.username.data,
+        display_name=form.display_name.data,
+        password=form.password.data,
+        actor=_actor(),
+        now=now(),
+    )
+    db_session().commit()
+    flash(_("Staff account created."), "info")
+    return redirect(url_for("admin.partner", partner_id=row.id)), 303
+
+
+def _day_start(text: str | None) -> datetime | None:
+    try:
+        day = datetime.strptime(text or "", "%Y-%m-%d").date()  # noqa: DTZ007 - a date, zoned below
+    except ValueError:
+        return None
+    return datetime.combine(day, time(), tzinfo=BERLIN).astimezone(UTC)
+
+
+@bp.get("/audit")
+@require_roles(Role.ADMINISTRATOR)
+def audit_log() -> ResponseReturnValue:
+    """The audit log of this issuer, filterable by object, actor and date; and the chain's state."""
+    store = db_session()
+    query = select(AuditEvent).where(AuditEvent.issuer_id == current_user.issuer_id)
+    filters = {
+        k: (request.args.get(k) or "").strip()[:80] for k in ("object_type", "object_id", "actor")
+    }
+    for key, value in filters.items():
+        if value:
+            query = query.where(getattr(AuditEvent, key) == value)
+    since, until = _day_start(request.args.get("from")), _day_start(request.args.get("to"))
+    if since:
+        query = query.where(AuditEvent.occurred_at >= since)
+    if until:
+        query = query.where(AuditEvent.occurred_at < until + timedelta(days=1))
+    events = store.scalars(query.order_by(AuditEvent.id.desc()).limit(AUDIT_PAGE)).all()
+    problems = [p for p in audit.verify(store) if p.issuer_id == current_user.issuer_id]
+    return render_template(
+        "admin/audit.html",
+        events=events,
+        filters=filters,
+        problems=problems,
+        since=request.args.get("from", ""),
+        until=request.args.get("to", ""),
+    )
+
+
+@bp.get("/keys")
+@require_roles(Role.ADMINISTRATOR)
+def key_list() -> ResponseReturnValue:
+    """The issuer's signing keys."""
+    infos = [k for k in trust.list_keys(db_session()) if k.issuer_id == current_user.issuer_id]
+    return render_template("admin/keys.html", keys=infos)
+
+
+@bp.post("/keys/rotate")
+@require_roles(Role.ADMINISTRATOR)
+def rotate() -> ResponseReturnValue:
+    """A new active key; the old one keeps verifying the cards it signed."""
+    keys.rotate_key(
+        db_session(), issuer_id=current_user.issuer_id, kek=_kek(), actor=_actor(), now=now()
+    )
+    db_session().commit()
+    flash(_("New signing key made; the old one still verifies its cards."), "info")
+    return redirect(url_for("admin.key_list")), 303

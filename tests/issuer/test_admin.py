@@ -1,0 +1,156 @@
+"""Administration pages: partners with IBAN, tokens shown once, the audit log, key rotation."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from tests.factories import Factory
+from tests.issuer.test_households import _as, _post
+from tests.issuer.test_staff_login import HTTPS
+from youcard.enums import KeyStatus, PartnerStatus, Role
+from youcard.models import DeviceToken, Partner, PartnerUser, SigningKey
+from youcard.security import token_hash
+
+
+@pytest.fixture
+def admin_office(committed):
+    with committed.begin() as session:
+        make = Factory(session)
+        issuer = make.issuer()
+        make.signing_key(issuer)
+        return {
+            "issuer_id": issuer.id,
+            "admin": make.staff(issuer, Role.ADMINISTRATOR).username,
+            "approver": make.staff(issuer, Role.APPROVER).username,
+        }
+
+
+def _partner_id(committed, issuer_id, name):
+    with committed() as session:
+        return session.scalar(
+            select(Partner.id).where(Partner.issuer_id == issuer_id, Partner.name == name)
+        )
+
+
+def test_register_approve_and_equip_a_partner(app, admin_office, committed):
+    admin = _as(app, admin_office["admin"])
+    bad = _post(
+        admin,
+        "/admin/partners/new",
+        {"name": "TuS", "iban": "DE89370400440532013001", "categories": ["participation"]},
+    )
+    assert bad.status_code == 422 and "IBAN ist nicht gültig" in bad.get_data(as_text=True)
+    assert _partner_id(committed, admin_office["issuer_id"], "TuS") is None
+    ok = _post(
+        admin,
+        "/admin/partners/new",
+        {
+            "name": "TuS",
+            "iban": "de89 3704 0044 0532 0130 00",
+            "categories": ["participation", "trips"],
+        },
+    )
+    assert ok.status_code == 302
+    partner_id = _partner_id(committed, admin_office["issuer_id"], "TuS")
+    with committed() as session:
+        partner = session.get(Partner, partner_id)
+        assert partner.iban == "DE89370400440532013000" and partner.status is PartnerStatus.PENDING
+        assert {p.category.value for p in partner.permissions} == {"participation", "trips"}
+
+    assert _post(admin, f"/admin/partners/{partner_id}/active").status_code == 303
+    page = _post(admin, f"/admin/partners/{partner_id}/tokens", {"name": "Kasse 1"})
+    token = re.search(r"<code>(ycd_[^<]+)</code>", page.get_data(as_text=True)).group(1)
+    with committed() as session:
+        device = session.scalars(
+            select(DeviceToken).where(DeviceToken.partner_id == partner_id)
+        ).one()
+        assert device.token_hash == token_hash(token)
+        assert session.get(Partner, partner_id).status is PartnerStatus.ACTIVE
+    again = admin.get(f"/admin/partners/{partner_id}", base_url=HTTPS).get_data(as_text=True)
+    assert token not in again  # shown once
+    assert _post(admin, f"/admin/devices/{device.id}/revoke").status_code == 303
+    with committed() as session:
+        assert session.get(DeviceToken, device.id).revoked_at is not None
+
+    _post(
+        admin,
+        f"/admin/partners/{partner_id}/users",
+        {"username": "kasse.tus", "display_name": "Kasse TuS", "password": "lang genug und geheim"},
+    )
+    _post(
+        admin,
+        f"/admin/partners/{partner_id}/users",
+        {"username": "zu.kurz", "display_name": "K", "password": "kurz"},
+    )
+    with committed() as session:
+        users = session.scalars(
+            select(PartnerUser).where(PartnerUser.partner_id == partner_id)
+        ).all()
+        assert [u.username for u in users] == ["kasse.tus"]
+        assert users[0].password_hash.startswith("$argon2id$")
+
+
+def test_audit_log_shows_and_filters_this_issuers_events(app, admin_office):
+    admin = _as(app, admin_office["admin"])
+    _post(
+        admin,
+        "/admin/partners/new",
+        {"name": "Mensa", "iban": "DE89370400440532013000", "categories": ["lunch"]},
+    )
+    page = admin.get("/admin/audit?object_type=partner", base_url=HTTPS).get_data(as_text=True)
+    assert "partner.create" in page and "staff.login" not in page
+    assert "Die Hash-Kette ist intakt." in page
+    assert "staff.login" in admin.get("/admin/audit?from=2000-01-01", base_url=HTTPS).get_data(
+        as_text=True
+    )
+
+
+def test_rotate_keys_from_the_keys_page(app, admin_office, committed):
+    admin = _as(app, admin_office["admin"])
+    assert _post(admin, "/admin/keys/rotate").status_code == 303
+    with committed() as session:
+        statuses = session.scalars(
+            select(SigningKey.status)
+            .where(SigningKey.issuer_id == admin_office["issuer_id"])
+            .order_by(SigningKey.id)
+        ).all()
+    assert statuses == [KeyStatus.RETIRED, KeyStatus.ACTIVE]
+    assert "retired" in admin.get("/admin/keys", base_url=HTTPS).get_data(as_text=True)
+
+
+ADMIN_ONLY = [
+    ("GET", "/admin/partners"),
+    ("GET", "/admin/partners/new"),
+    ("GET", "/admin/audit"),
+    ("GET", "/admin/keys"),
+    ("POST", "/admin/keys/rotate"),
+]
+
+
+@pytest.mark.parametrize("role", list(Role))
+@pytest.mark.parametrize("route", ADMIN_ONLY)
+def test_administration_is_for_administrators_only(app, committed, role, route):
+    with committed.begin() as session:
+        make = Factory(session)
+        issuer = make.issuer()
+        make.signing_key(issuer)
+        username = make.staff(issuer, role).username
+    client = _as(app, username)
+    method, path = route
+    r = _post(client, path) if method == "POST" else client.get(path, base_url=HTTPS)
+    assert (r.status_code != 403) == (role is Role.ADMINISTRATOR), (role, route, r.status_code)
+
+
+def test_another_issuers_partner_is_not_found(app, admin_office, committed):
+    with committed.begin() as session:
+        make = Factory(session)
+        foreign = make.partner(make.issuer())
+        foreign_id = foreign.id
+    admin = _as(app, admin_office["admin"])
+    assert admin.get(f"/admin/partners/{foreign_id}", base_url=HTTPS).status_code == 404
+    assert _post(admin, f"/admin/partners/{foreign_id}/suspended").status_code == 404
+    with committed() as session:
+        assert session.get(Partner, foreign_id).status is PartnerStatus.ACTIVE
