@@ -180,6 +180,12 @@ def main() -> None:
         help="rate-limit storage as in production ('' for per-process memory)",
     )
     parser.add_argument("--no-pre-ping", dest="pre_ping", action="store_false")
+    parser.add_argument(
+        "--no-limits",
+        dest="limits",
+        action="store_false",
+        help="switch rate limiting off (to see what it costs)",
+    )
     args = parser.parse_args()
     url = create_postgres_database(ADMIN_URL)
     server = None
@@ -198,6 +204,7 @@ def main() -> None:
             YOUCARD_REDIS_URL=args.redis,
             YOUCARD_DB_PRE_PING="1" if args.pre_ping else "0",
             YOUCARD_REQUEST_LOG="0",
+            YOUCARD_RATELIMIT_ENABLED="true" if args.limits else "false",
         )
         server = subprocess.Popen(
             [

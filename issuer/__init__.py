@@ -9,11 +9,14 @@ from flask.typing import ResponseReturnValue
 from flask_babel import Babel, get_locale
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
-from youcard.web import create_base_app
+from youcard import audit
+from youcard.db import Session
+from youcard.web import AFTER_COMMIT, create_base_app
 from youcard.web.problems import http_problem
 
 LANGUAGES = ("de", "en")
@@ -66,6 +69,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.config.get("LOGIN_RATE_LIMIT", "20/minute"), methods=["POST"]
     )(app.view_functions["auth.login"])
 
+    app.extensions.setdefault(AFTER_COMMIT, []).append(_seal_after_staff_changes)
+
     @app.after_request
     def _security_headers(response: Response) -> Response:
         response.headers.setdefault("Content-Security-Policy", CSP)
@@ -87,6 +92,18 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         return _error_page(error, error.code or 500)
 
     return app
+
+
+def _seal_after_staff_changes(session: Session) -> None:
+    """Chain the audit events right after a staff member changed something.
+
+    Bookings (redeemer) stay unsealed until the next staff change or `youcard audit seal`
+    from a timer: they never wait for the chain's lock.
+    """
+    if request.method != "POST" or not current_user.is_authenticated:
+        return
+    with session.begin():
+        audit.seal(session, current_user.issuer_id)
 
 
 def _error_page(error: HTTPException, status: int) -> ResponseReturnValue:

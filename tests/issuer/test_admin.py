@@ -154,3 +154,26 @@ def test_another_issuers_partner_is_not_found(app, admin_office, committed):
     assert _post(admin, f"/admin/partners/{foreign_id}/suspended").status_code == 404
     with committed() as session:
         assert session.get(Partner, foreign_id).status is PartnerStatus.ACTIVE
+
+
+def test_staff_changes_are_sealed_into_the_chain_at_once(app, admin_office, committed):
+    from youcard.models import AuditEvent
+
+    admin = _as(app, admin_office["admin"])
+    _post(
+        admin,
+        "/admin/partners/new",
+        {"name": "Sealed", "iban": "DE89370400440532013000", "categories": ["lunch"]},
+    )
+    with committed() as session:
+        unsealed = session.scalars(
+            select(AuditEvent.action).where(
+                AuditEvent.issuer_id == admin_office["issuer_id"], AuditEvent.seq.is_(None)
+            )
+        ).all()
+        sealed = session.scalars(
+            select(AuditEvent.action).where(
+                AuditEvent.issuer_id == admin_office["issuer_id"], AuditEvent.seq.is_not(None)
+            )
+        ).all()
+    assert unsealed == [] and "partner.create" in sealed

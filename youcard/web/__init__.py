@@ -16,6 +16,7 @@ from youcard.web.problems import init_problems
 from youcard.web.requestlog import init_request_log
 
 EXTENSION = "youcard"
+AFTER_COMMIT = "youcard_after_commit"  # callables(session) run after a request's commit
 
 
 def create_base_app(import_name: str, service: str, config: dict[str, Any] | None = None) -> Flask:
@@ -43,11 +44,15 @@ def create_base_app(import_name: str, service: str, config: dict[str, Any] | Non
         # One transaction per request: committed when the answer is a success,
         # rolled back when it is an error, so a refused request changes nothing.
         session = g.get("db_session")
-        if session is not None and session.in_transaction():
-            if response.status_code < 400:
-                session.commit()
-            else:
-                session.rollback()
+        if session is None:
+            return response
+        if response.status_code >= 400:
+            session.rollback()
+            return response
+        if session.in_transaction():
+            session.commit()
+        for callback in app.extensions.get(AFTER_COMMIT, []):
+            callback(session)
         return response
 
     @app.teardown_appcontext
