@@ -160,11 +160,30 @@ def _kek() -> bytes:
     return kek
 
 
+REFUSALS = {
+    "four_eyes": _l("you recorded this entitlement; a colleague has to decide on it."),
+    "already_decided": _l("this entitlement was already decided."),
+    "not_approved": _l("only an approved entitlement can be revoked."),
+    "role_not_permitted": _l("your role does not allow this."),
+    "reason_required": _l("please give a reason."),
+    "reason_too_long": _l("the reason is too long."),
+    "child_too_old": _l("the child is 18 before the period starts."),
+    "invalid_period": _l("the period ends before it starts."),
+    "invalid_birth_date": _l("the date of birth lies in the future."),
+    "card_exists": _l("the child already has a valid card."),
+    "nothing_approved": _l("the child has no current approved benefit."),
+    "no_signing_key": _l("there is no signing key; an administrator has to make one."),
+    "card_not_active": _l("this card is already blocked."),
+    "nothing_to_print": _l("no card is waiting to be printed."),
+}
+
+
 def _refused(error: DomainError, *, rollback: bool = True) -> None:
-    """Tell why the operation was refused; nothing of it stays written."""
+    """Tell why the operation was refused (in the page's language); nothing of it stays written."""
     if rollback:
         db_session().rollback()
-    flash(_("Not possible: %(reason)s", reason=error.message), "error")
+    reason = REFUSALS.get(error.code, error.message)
+    flash(_("Not possible: %(reason)s", reason=reason), "error")
 
 
 @bp.get("/households")
@@ -493,4 +512,31 @@ def download(card_id: int, kind: str) -> ResponseReturnValue:
     response.headers["Cache-Control"] = "private, no-store"
     if kind == "pdf":
         response.headers["Content-Disposition"] = f'attachment; filename="youcard-{card.id}.pdf"'
+    return response
+
+
+@bp.get("/cards/print")
+@require_roles(*DECIDERS)
+def print_queue() -> ResponseReturnValue:
+    """Cards issued but not printed yet."""
+    cards = card_ops.pending_print(db_session(), issuer_id=current_user.issuer_id)
+    children = {c.id: db_session().get(Child, c.child_id) for c in cards}
+    return render_template("households/print.html", cards=cards, children=children)
+
+
+@bp.post("/cards/print.pdf")
+@require_roles(*DECIDERS)
+def print_pending() -> ResponseReturnValue:
+    """All pending cards on A4 sheets (ten a page, backs mirrored for duplex), marked printed."""
+    try:
+        pdf, count = card_ops.print_sheet(
+            db_session(), issuer_id=current_user.issuer_id, actor=_actor(), now=now()
+        )
+    except DomainError as error:
+        _refused(error)
+        return redirect(url_for("households.print_queue")), 303
+    db_session().commit()
+    response = Response(pdf, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'attachment; filename="youcard-cards-{count}.pdf"'
+    response.headers["Cache-Control"] = "private, no-store"
     return response

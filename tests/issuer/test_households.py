@@ -122,9 +122,8 @@ def test_an_administrator_cannot_approve_what_they_recorded(app, office, committ
     )
     r = _post(admin, f"/entitlements/{entitlement.id}/approve")
     assert r.status_code == 303
-    assert "Nicht möglich" in admin.get(f"/households/{household_id}", base_url=HTTPS).get_data(
-        as_text=True
-    )
+    page = admin.get(f"/households/{household_id}", base_url=HTTPS).get_data(as_text=True)
+    assert "Nicht möglich: Sie haben diese Leistung erfasst" in page
     (entitlement,) = _entitlements(committed, household_id)
     assert entitlement.status is EntitlementStatus.RECORDED
 
@@ -297,3 +296,39 @@ def test_role_matrix_of_the_family_pages(app, office, role, route):
     client = _as(app, office[role.value])
     r = _post(client, path) if method == "POST" else client.get(path, base_url=HTTPS)
     assert (r.status_code != 403) == (role in PAGES[route]), (role, route, r.status_code)
+
+
+def test_print_all_pending_cards_once_as_one_a4_pdf(app, office, committed):
+    from tests.factories import KEK
+    from youcard.operations.cards import issue_card
+
+    with committed.begin() as session:
+        make = Factory(session)
+        from youcard.models import Issuer
+
+        issuer_row = session.get(Issuer, office["issuer_id"])
+        credentials = []
+        for _ in range(3):
+            child = make.child(issuer_row)
+            make.entitlement(child)
+            credentials.append(
+                issue_card(
+                    session, child_id=child.id, issuer_id=issuer_row.id, actor="t", now=NOW, kek=KEK
+                ).credential
+            )
+    approver = _as(app, office["approver"])
+    queue = approver.get("/cards/print", base_url=HTTPS).get_data(as_text=True)
+    assert "3 Karte(n) warten auf den Druck." in queue
+    r = _post(approver, "/cards/print.pdf")
+    assert r.status_code == 200 and r.mimetype == "application/pdf"
+    document = pypdfium2.PdfDocument(r.data)
+    assert len(document) == 2  # fronts, backs
+    front = document[0].render(scale=200 / 72).to_pil()
+    assert sorted(b.text for b in zxingcpp.read_barcodes(front)) == sorted(credentials)
+    again = _post(approver, "/cards/print.pdf")
+    assert again.status_code == 303  # nothing left: each card is printed once
+    assert "Keine Karte wartet auf den Druck." in approver.get(
+        "/cards/print", base_url=HTTPS
+    ).get_data(as_text=True)
+    caseworker = _as(app, office["caseworker"])
+    assert _post(caseworker, "/cards/print.pdf").status_code == 403

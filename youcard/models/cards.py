@@ -44,6 +44,7 @@ class Card(Base):
     categories: Mapped[int] = mapped_column(default=0)
     signing_key_id: Mapped[int | None] = mapped_column(ForeignKey("signing_keys.id"), index=True)
     credential: Mapped[str | None] = mapped_column(Text())
+    printed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     child: Mapped[Child] = relationship()
 

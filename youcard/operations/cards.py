@@ -245,3 +245,57 @@ def issuer_name(session: Session, issuer_id: str) -> str:
     """The issuer's display name (printed on cards)."""
     issuer = session.get(Issuer, issuer_id)
     return issuer.name if issuer else issuer_id
+
+
+def pending_print(session: Session, *, issuer_id: str, limit: int = 1000) -> list[Card]:
+    """Active cards of the issuer that were never printed, oldest first."""
+    return list(
+        session.scalars(
+            select(Card)
+            .where(
+                Card.issuer_id == issuer_id,
+                Card.status == CardStatus.ACTIVE,
+                Card.printed_at.is_(None),
+                Card.credential.is_not(None),
+            )
+            .order_by(Card.issued_at, Card.id)
+            .limit(limit)
+        )
+    )
+
+
+def print_sheet(
+    session: Session, *, issuer_id: str, actor: str, now: datetime
+) -> tuple[bytes, int]:
+    """One A4 PDF of every pending card (marked printed); the PDF and how many cards it holds."""
+    cards = pending_print(session, issuer_id=issuer_id)
+    if not cards:
+        raise Conflict("No card is waiting to be printed.", code="nothing_to_print")
+    name = issuer_name(session, issuer_id)
+    printed = []
+    for card in cards:
+        child = session.get(Child, card.child_id)
+        assert child is not None and card.credential is not None
+        printed.append(
+            printing.PrintedCard(
+                issuer_name=name,
+                given_name=child.given_name,
+                family_name=child.family_name,
+                valid_until=card.valid_until,
+                credential=card.credential,
+                card_number=card.serial.hex()[:8].upper(),
+            )
+        )
+        card.printed_at = now
+    session.flush()
+    audit.record(
+        session,
+        issuer_id=issuer_id,
+        actor=actor,
+        action="cards.print",
+        object_type="issuer",
+        object_id=issuer_id,
+        now=now,
+        data={"cards": [c.id for c in cards]},
+    )
+    return printing.sheet_pdf(printed), len(cards)
