@@ -175,6 +175,10 @@ REFUSALS = {
     "no_signing_key": _l("there is no signing key; an administrator has to make one."),
     "card_not_active": _l("this card is already blocked."),
     "nothing_to_print": _l("no card is waiting to be printed."),
+    "reference_taken": _l("this reference number is already in use."),
+    "birth_date_conflicts_with_bookings": _l(
+        "with this date of birth more would have been booked than the budget allows."
+    ),
 }
 
 
@@ -540,3 +544,70 @@ def print_pending() -> ResponseReturnValue:
     response.headers["Content-Disposition"] = f'attachment; filename="youcard-cards-{count}.pdf"'
     response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+@bp.route("/households/<int:household_id>/edit", methods=["GET", "POST"])
+@require_roles(*RECORDERS)
+def edit(household_id: int) -> ResponseReturnValue:
+    """Correct a family's reference number or name."""
+    household = _mine(Household, household_id)
+    form = HouseholdForm(obj=household)
+    if form.validate_on_submit():
+        try:
+            setup.update_household(
+                db_session(),
+                household_id=household.id,
+                issuer_id=household.issuer_id,
+                reference=form.reference.data,
+                family_name=form.family_name.data,
+                actor=_actor(),
+                now=now(),
+            )
+        except DomainError as error:
+            db_session().rollback()
+            form.reference.errors.append(REFUSALS.get(error.code, error.message))
+        else:
+            db_session().commit()
+            flash(_("Saved."), "info")
+            return redirect(url_for("households.show", household_id=household_id))
+    status = 422 if request.method == "POST" else 200
+    return render_template(
+        "households/edit.html",
+        form=form,
+        title=_("Edit family"),
+        back=url_for("households.show", household_id=household_id),
+    ), status
+
+
+@bp.route("/children/<int:child_id>/edit", methods=["GET", "POST"])
+@require_roles(*RECORDERS)
+def edit_child(child_id: int) -> ResponseReturnValue:
+    """Correct a child's name or date of birth (budgets that depend on the age follow)."""
+    child = _mine(Child, child_id)
+    form = ChildForm(obj=child)
+    if form.validate_on_submit():
+        try:
+            setup.update_child(
+                db_session(),
+                child_id=child.id,
+                issuer_id=child.issuer_id,
+                given_name=form.given_name.data,
+                family_name=form.family_name.data,
+                birth_date=form.birth_date.data,
+                actor=_actor(),
+                now=now(),
+            )
+        except DomainError as error:
+            db_session().rollback()
+            form.birth_date.errors.append(REFUSALS.get(error.code, error.message))
+        else:
+            db_session().commit()
+            flash(_("Saved."), "info")
+            return redirect(url_for("households.show", household_id=child.household_id))
+    status = 422 if request.method == "POST" else 200
+    return render_template(
+        "households/edit.html",
+        form=form,
+        title=_("Edit child"),
+        back=url_for("households.show", household_id=child.household_id),
+    ), status

@@ -101,3 +101,77 @@ def test_children_need_a_name_and_a_past_birth_date(session, make, refused):
     )
     child = add_child(session, given_name="Ali", birth_date=date(2015, 1, 1), **kwargs)
     assert child.issuer_id == issuer.id
+
+
+def test_a_corrected_birth_date_moves_the_participation_budget(session, make, refused):
+    from youcard.operations.bookings import book
+    from youcard.operations.setup import update_child
+
+    issuer = make.issuer()
+    child = make.child(issuer, birth_date=date(2012, 5, 1))
+    entitlement = make.entitlement(child)
+    assert entitlement.cap_cents == 12 * 1500
+    kwargs = dict(
+        child_id=child.id,
+        issuer_id=issuer.id,
+        given_name=child.given_name,
+        family_name=child.family_name,
+        actor="staff:1",
+        now=NOW,
+    )
+    update_child(session, birth_date=date(2008, 6, 10), **kwargs)  # 18 on 10 June 2026
+    session.refresh(entitlement)
+    assert entitlement.cap_cents == 6 * 1500
+    update_child(session, birth_date=date(2012, 5, 1), **kwargs)
+    session.refresh(entitlement)
+    assert entitlement.cap_cents == 12 * 1500
+    card = make.card(child)
+    partner = make.partner(issuer)
+    book(
+        session,
+        partner_id=partner.id,
+        card_serial=card.serial,
+        category="participation",
+        amount_cents=4500,
+        idempotency_key="k",
+        now=NOW,
+    )
+    error = refused(update_child, birth_date=date(2008, 2, 10), **kwargs)  # cap would be 3000
+    assert error.code == "birth_date_conflicts_with_bookings"
+    assert refused(update_child, birth_date=date(2030, 1, 1), **kwargs).code == "invalid_birth_date"
+    other = make.issuer()
+    assert refused(
+        update_child, **{**kwargs, "issuer_id": other.id, "birth_date": date(2012, 5, 1)}
+    ).code == ("child_not_found")
+
+
+def test_a_household_keeps_its_reference_unique(session, make, refused):
+    from youcard.operations.setup import create_household, update_household
+
+    issuer = make.issuer()
+    a = create_household(
+        session, issuer_id=issuer.id, reference="A-1", family_name="A", actor="x", now=NOW
+    )
+    create_household(
+        session, issuer_id=issuer.id, reference="B-1", family_name="B", actor="x", now=NOW
+    )
+    error = refused(
+        update_household,
+        household_id=a.id,
+        issuer_id=issuer.id,
+        reference="B-1",
+        family_name="A",
+        actor="x",
+        now=NOW,
+    )
+    assert error.code == "reference_taken"
+    update_household(
+        session,
+        household_id=a.id,
+        issuer_id=issuer.id,
+        reference="A-2",
+        family_name="Anders",
+        actor="x",
+        now=NOW,
+    )
+    assert (a.reference, a.family_name) == ("A-2", "Anders")

@@ -332,3 +332,35 @@ def test_print_all_pending_cards_once_as_one_a4_pdf(app, office, committed):
     ).get_data(as_text=True)
     caseworker = _as(app, office["caseworker"])
     assert _post(caseworker, "/cards/print.pdf").status_code == 403
+
+
+def test_edit_a_family_and_a_child(app, office, committed, make_child):
+    caseworker = _as(app, office["caseworker"])
+    household_id, child_id = make_child(office)
+    form = caseworker.get(f"/households/{household_id}/edit", base_url=HTTPS).get_data(as_text=True)
+    assert 'value="Muster"' in form
+    r = _post(
+        caseworker,
+        f"/households/{household_id}/edit",
+        {"reference": "HAM-NEU", "family_name": "Neu"},
+    )
+    assert r.status_code == 302
+    r = _post(
+        caseworker,
+        f"/children/{child_id}/edit",
+        {"given_name": "Mia", "family_name": "Neu", "birth_date": "2099-01-01"},
+    )
+    assert r.status_code == 422 and "Geburtsdatum liegt in der Zukunft" in r.get_data(as_text=True)
+    r = _post(
+        caseworker,
+        f"/children/{child_id}/edit",
+        {"given_name": "Mia", "family_name": "Neu", "birth_date": "2016-06-02"},
+    )
+    assert r.status_code == 302
+    with committed() as session:
+        household = session.get(Household, household_id)
+        child = session.get(Child, child_id)
+        assert (household.reference, household.family_name) == ("HAM-NEU", "Neu")
+        assert (child.family_name, child.birth_date) == ("Neu", date(2016, 6, 2))
+    approver = _as(app, office["approver"])
+    assert approver.get(f"/children/{child_id}/edit", base_url=HTTPS).status_code == 403

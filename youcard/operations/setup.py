@@ -12,15 +12,17 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from schwifty import IBAN
+from sqlalchemy import select
 
-from youcard import audit, security
+from youcard import audit, budget, security
 from youcard.clock import berlin_date
 from youcard.db import Session
 from youcard.enums import Category, PartnerStatus, Role
-from youcard.errors import InvalidRequest, NotFound
+from youcard.errors import Conflict, InvalidRequest, NotFound
 from youcard.models import (
     Child,
     DeviceToken,
+    Entitlement,
     Household,
     Issuer,
     Partner,
@@ -363,3 +365,100 @@ def create_device_token(
         data={"name": device.name},
     )
     return NewDeviceToken(device=device, token=token)
+
+
+def update_household(
+    session: Session,
+    *,
+    household_id: int,
+    issuer_id: str,
+    reference: str,
+    family_name: str,
+    actor: str,
+    now: datetime,
+) -> Household:
+    """Correct a family's reference number or name."""
+    household = session.get(Household, household_id)
+    if household is None or household.issuer_id != issuer_id:
+        raise NotFound("No such household.", code="household_not_found")
+    reference = _text(reference, "reference", 60)
+    taken = session.scalar(
+        select(Household.id).where(
+            Household.issuer_id == issuer_id,
+            Household.reference == reference,
+            Household.id != household.id,
+        )
+    )
+    if taken is not None:
+        raise Conflict("This reference number is already in use.", code="reference_taken")
+    before = {"reference": household.reference, "family_name": household.family_name}
+    household.reference = reference
+    household.family_name = _text(family_name, "family_name", 200)
+    session.flush()
+    audit.record(
+        session,
+        issuer_id=issuer_id,
+        actor=actor,
+        action="household.update",
+        object_type="household",
+        object_id=household.id,
+        now=now,
+        data={"before": before},
+    )
+    return household
+
+
+def update_child(
+    session: Session,
+    *,
+    child_id: int,
+    issuer_id: str,
+    given_name: str,
+    family_name: str,
+    birth_date: date,
+    actor: str,
+    now: datetime,
+) -> Child:
+    """Correct a child's name or date of birth; budgets that depend on the age follow."""
+    child = session.get(Child, child_id)
+    if child is None or child.issuer_id != issuer_id:
+        raise NotFound("No such child.", code="child_not_found")
+    if birth_date > berlin_date(now):
+        raise InvalidRequest("The birth date is in the future.", code="invalid_birth_date")
+    if birth_date != child.birth_date:
+        for entitlement in session.scalars(
+            select(Entitlement).where(Entitlement.child_id == child.id).with_for_update()
+        ):
+            period = budget.effective_period(
+                entitlement.valid_from,
+                entitlement.valid_until,
+                category=entitlement.category,
+                birth_date=birth_date,
+            )
+            cap = budget.cap_cents(entitlement.budget_rule, period) if period else 0
+            if cap is not None and entitlement.spent_cents > cap:
+                raise Conflict(
+                    "With this date of birth more would have been booked than the budget allows.",
+                    code="birth_date_conflicts_with_bookings",
+                )
+            entitlement.cap_cents = cap
+    before = {
+        "given_name": child.given_name,
+        "family_name": child.family_name,
+        "birth_date": child.birth_date.isoformat(),
+    }
+    child.given_name = _text(given_name, "given_name", 200)
+    child.family_name = _text(family_name, "family_name", 200)
+    child.birth_date = birth_date
+    session.flush()
+    audit.record(
+        session,
+        issuer_id=issuer_id,
+        actor=actor,
+        action="child.update",
+        object_type="child",
+        object_id=child.id,
+        now=now,
+        data={"before": before},
+    )
+    return child
