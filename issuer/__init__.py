@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, render_template, request, session
+from flask import Flask, g, render_template, request, session
 from flask.typing import ResponseReturnValue
 from flask_babel import Babel, get_locale
 from flask_limiter import Limiter
@@ -17,7 +17,8 @@ from werkzeug.wrappers import Response
 from youcard import audit
 from youcard.db import Session
 from youcard.web import AFTER_COMMIT, create_base_app
-from youcard.web.problems import http_problem
+from youcard.web.problems import http_problem, init_problems
+from youcard.web.smorest import ProblemApi
 
 LANGUAGES = ("de", "en")
 CSP = (
@@ -46,7 +47,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.setdefault("PERMANENT_SESSION_LIFETIME", 8 * 3600)
     Babel(app, locale_selector=select_locale)
     app.jinja_env.globals["get_locale"] = get_locale
-    CSRFProtect(app)
+    csrf = CSRFProtect(app)
     limiter = Limiter(
         key_func=get_remote_address,
         app=app,
@@ -57,13 +58,27 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     app.extensions["youcard_limiter"] = limiter  # the decorator below holds it only weakly
 
-    from issuer import admin, auth, households, pages
+    from issuer import admin, api, auth, households, pages
 
     auth.login_manager.init_app(app)
     app.register_blueprint(auth.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(households.bp)
     app.register_blueprint(admin.bp)
+    app.config.update(
+        API_TITLE="YouCard issuer API",
+        API_VERSION="1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api/v1",
+        OPENAPI_JSON_PATH="openapi.json",
+        API_SPEC_OPTIONS={
+            "components": {"securitySchemes": {"staffToken": {"type": "http", "scheme": "bearer"}}},
+            "security": [{"staffToken": []}],
+        },
+    )
+    IssuerApi(app).register_blueprint(api.blp)
+    csrf.exempt(api.blp)  # token-authenticated JSON, no cookies: nothing to forge
+    init_problems(app)  # smorest registered its own handlers; ours (by path) must win
     # Guessing passwords from one address is slowed down here; per account, sign_in locks.
     app.view_functions["auth.login"] = limiter.limit(
         app.config.get("LOGIN_RATE_LIMIT", "20/minute"), methods=["POST"]
@@ -87,9 +102,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException) -> ResponseReturnValue:
-        if request.path.startswith("/api/"):
-            return http_problem(error)
-        return _error_page(error, error.code or 500)
+        return _http_error(error)
 
     return app
 
@@ -100,10 +113,27 @@ def _seal_after_staff_changes(session: Session) -> None:
     Bookings (redeemer) stay unsealed until the next staff change or `youcard audit seal`
     from a timer: they never wait for the chain's lock.
     """
-    if request.method != "POST" or not current_user.is_authenticated:
+    if request.method != "POST":
+        return
+    staff = g.get("api_staff") or (current_user if current_user.is_authenticated else None)
+    if staff is None:
         return
     with session.begin():
-        audit.seal(session, current_user.issuer_id)
+        audit.seal(session, staff.issuer_id)
+
+
+class IssuerApi(ProblemApi):
+    """The API answers problem+json; the pages keep their HTML error pages."""
+
+    def handle_http_exception(self, error: HTTPException) -> ResponseReturnValue:
+        """Problem+json under /api/, an HTML page elsewhere."""
+        return _http_error(error)
+
+
+def _http_error(error: HTTPException) -> ResponseReturnValue:
+    if request.path.startswith("/api/"):
+        return http_problem(error)
+    return _error_page(error, error.code or 500)
 
 
 def _error_page(error: HTTPException, status: int) -> ResponseReturnValue:

@@ -233,3 +233,27 @@ def serve(service: str, host: str, port: int | None) -> None:
     # Imported by name: the core never imports an app module (import-linter contract).
     app = importlib.import_module(service).create_app()
     run_simple(host, port or SERVICES[service], app, threaded=True, use_reloader=False)
+
+
+@main.group("staff-token")
+def staff_token_group() -> None:
+    """API tokens for the issuer's JSON API (the city's case-management system)."""
+
+
+@staff_token_group.command("create")
+@click.argument("username")
+@click.argument("name")
+@pass_context
+def staff_token_create(ctx: Context, username: str, name: str) -> None:
+    """A token acting as staff member USERNAME, labelled NAME; printed once, stored hashed."""
+    from youcard.operations.setup import create_staff_token
+
+    try:
+        with make_sessionmaker(ctx.engine).begin() as session:
+            made = create_staff_token(
+                session, username=username, name=name, actor="cli", now=utcnow()
+            )
+            token = made.token
+    except DomainError as error:
+        raise click.ClickException(error.message) from error
+    click.echo(token)

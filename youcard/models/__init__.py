@@ -9,7 +9,7 @@ from youcard.models.issuers import Issuer
 from youcard.models.keys import SigningKey
 from youcard.models.partners import DeviceToken, Partner, PartnerPermission, PartnerUser
 from youcard.models.settlements import Settlement
-from youcard.models.staff import StaffUser
+from youcard.models.staff import StaffToken, StaffUser
 
 __all__ = [
     "AuditEvent",
@@ -28,5 +28,6 @@ __all__ = [
     "PartnerUser",
     "Settlement",
     "SigningKey",
+    "StaffToken",
     "StaffUser",
 ]

@@ -28,6 +28,7 @@ from youcard.models import (
     Partner,
     PartnerPermission,
     PartnerUser,
+    StaffToken,
     StaffUser,
 )
 
@@ -462,3 +463,44 @@ def update_child(
         data={"before": before},
     )
     return child
+
+
+STAFF_TOKEN_PREFIX = "ycs"  # noqa: S105 - a public prefix, not a secret
+
+
+@dataclass(frozen=True)
+class NewStaffToken:
+    """A staff API token as created: `token` is shown once and never stored."""
+
+    row: StaffToken
+    token: str
+
+
+def create_staff_token(
+    session: Session, *, username: str, name: str, actor: str, now: datetime
+) -> NewStaffToken:
+    """A new API token acting as the staff member `username` (with that member's role)."""
+    user = session.scalars(select(StaffUser).where(StaffUser.username == username.lower())).first()
+    if user is None or not user.active:
+        raise NotFound("No such staff member.", code="staff_not_found")
+    token = security.new_token(STAFF_TOKEN_PREFIX)
+    row = StaffToken(
+        issuer_id=user.issuer_id,
+        staff_user_id=user.id,
+        name=_text(name, "name", 100),
+        token_hash=security.token_hash(token),
+        created_at=now,
+    )
+    session.add(row)
+    session.flush()
+    audit.record(
+        session,
+        issuer_id=user.issuer_id,
+        actor=actor,
+        action="staff_token.create",
+        object_type="staff_token",
+        object_id=row.id,
+        now=now,
+        data={"name": row.name},
+    )
+    return NewStaffToken(row=row, token=token)

@@ -1,0 +1,392 @@
+"""The issuer's JSON API under /api/v1 for the city's case-management system.
+
+Staff API tokens (`Authorization: Bearer ycs_…`) act with their staff member's
+role; every change goes through the same operations as the pages.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from flask import g, request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import RAISE, Schema, fields, validate
+from sqlalchemy import or_, select, update
+
+from issuer.households import _kek
+from youcard.budget import BudgetRule
+from youcard.clock import berlin_date
+from youcard.enums import Category, Role, RuleKind
+from youcard.errors import Conflict, DomainError, Forbidden, NotFound
+from youcard.models import Card, Child, Entitlement, Household, StaffToken, StaffUser
+from youcard.operations import cards as card_ops
+from youcard.operations import setup
+from youcard.operations.entitlements import (
+    availability,
+    decide_entitlement,
+    record_entitlement,
+    revoke_entitlement,
+)
+from youcard.schemas.partner_api import ProblemSchema
+from youcard.security import token_hash
+from youcard.web import db_session, now
+from youcard.web.problems import MEDIA_TYPE as PROBLEM
+
+blp = Blueprint("staff_api", __name__, url_prefix="/api/v1", description="Case management")
+RECORDERS = {Role.CASEWORKER, Role.ADMINISTRATOR}
+DECIDERS = {Role.APPROVER, Role.ADMINISTRATOR}
+
+
+class Unauthorized(DomainError):
+    code = "unauthorized"
+    http_status = 401
+
+
+class Strict(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class HouseholdIn(Strict):
+    reference = fields.String(required=True, validate=validate.Length(min=1, max=60))
+    family_name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
+class ChildIn(Strict):
+    given_name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    family_name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    birth_date = fields.Date(required=True)
+
+
+class EntitlementIn(Strict):
+    category = fields.String(required=True, validate=validate.OneOf([c.value for c in Category]))
+    valid_from = fields.Date(required=True)
+    valid_until = fields.Date(required=True)
+    amount_cents = fields.Integer(strict=True, validate=validate.Range(min=1, max=10_000_000))
+
+
+class ReasonIn(Strict):
+    reason = fields.String(validate=validate.Length(max=500))
+
+
+class SearchIn(Strict):
+    q = fields.String(validate=validate.Length(max=100))
+
+
+class EntitlementOut(Schema):
+    id = fields.Integer()
+    category = fields.String()
+    status = fields.String()
+    valid_from = fields.Date()
+    valid_until = fields.Date()
+    available_cents = fields.Integer(allow_none=True)
+    available_units = fields.Integer(allow_none=True)
+
+
+class CardOut(Schema):
+    id = fields.Integer()
+    serial = fields.String()
+    version = fields.Integer()
+    status = fields.String()
+    valid_until = fields.Date()
+    credential = fields.String(allow_none=True)
+
+
+class ChildOut(Schema):
+    id = fields.Integer()
+    given_name = fields.String()
+    family_name = fields.String()
+    birth_date = fields.Date()
+    entitlements = fields.List(fields.Nested(EntitlementOut))
+    cards = fields.List(fields.Nested(CardOut))
+
+
+class HouseholdOut(Schema):
+    id = fields.Integer()
+    reference = fields.String()
+    family_name = fields.String()
+    children = fields.List(fields.Nested(ChildOut))
+
+
+@blp.before_request
+def _authenticate() -> None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip() or len(token) > 200:
+        raise Unauthorized("A staff API token is required: Authorization: Bearer <token>.")
+    found = (
+        db_session()
+        .execute(
+            select(StaffToken, StaffUser)
+            .join(StaffUser, StaffUser.id == StaffToken.staff_user_id)
+            .where(
+                StaffToken.token_hash == token_hash(token.strip()), StaffToken.revoked_at.is_(None)
+            )
+        )
+        .one_or_none()
+    )
+    if found is None or not found[1].active:
+        raise Unauthorized("This staff API token is not valid.")
+    row, user = found
+    at = now()
+    if row.last_used_at is None or at - row.last_used_at > timedelta(minutes=5):
+        db_session().execute(
+            update(StaffToken).where(StaffToken.id == row.id).values(last_used_at=at)
+        )
+    g.api_staff = user
+
+
+def _staff(*roles: Role) -> StaffUser:
+    user: StaffUser = g.api_staff
+    if roles and user.role not in roles:
+        raise Forbidden("Your role may not do this.", code="role_not_permitted")
+    return user
+
+
+def _mine(model: Any, object_id: int, what: str) -> Any:
+    row = db_session().get(model, object_id)
+    if row is None or row.issuer_id != g.api_staff.issuer_id:
+        raise NotFound(f"No such {what}.", code=f"{what}_not_found")
+    return row
+
+
+def _actor() -> str:
+    return f"staff:{g.api_staff.id}"
+
+
+def _household_json(household: Household) -> dict[str, Any]:
+    today = berlin_date(now())
+    children = []
+    for child in household.children:
+        entitlements = db_session().scalars(
+            select(Entitlement).where(Entitlement.child_id == child.id).order_by(Entitlement.id)
+        )
+        cards = db_session().scalars(
+            select(Card).where(Card.child_id == child.id).order_by(Card.id)
+        )
+        children.append(
+            {
+                "id": child.id,
+                "given_name": child.given_name,
+                "family_name": child.family_name,
+                "birth_date": child.birth_date,
+                "entitlements": [
+                    {
+                        "id": e.id,
+                        "category": e.category.value,
+                        "status": e.status.value,
+                        "valid_from": e.valid_from,
+                        "valid_until": e.valid_until,
+                        "available_cents": availability(e, child.birth_date, today).cents,
+                        "available_units": availability(e, child.birth_date, today).units,
+                    }
+                    for e in entitlements
+                ],
+                "cards": [_card_json(c) for c in cards],
+            }
+        )
+    return {
+        "id": household.id,
+        "reference": household.reference,
+        "family_name": household.family_name,
+        "children": children,
+    }
+
+
+def _card_json(card: Card) -> dict[str, Any]:
+    return {
+        "id": card.id,
+        "serial": card.serial.hex(),
+        "version": card.version,
+        "status": card.status.value,
+        "valid_until": card.valid_until,
+        "credential": card.credential if card.status.value == "active" else None,
+    }
+
+
+ERRORS = [401, 403, 404, 409, 422]
+
+
+def _errors(view: Any) -> Any:
+    for status in ERRORS:
+        view = blp.alt_response(status, schema=ProblemSchema, content_type=PROBLEM)(view)
+    return view
+
+
+@blp.route("/households")
+class Households(MethodView):
+    @blp.arguments(SearchIn, location="query", unknown=RAISE)
+    @blp.response(200, HouseholdOut(many=True))
+    @_errors
+    def get(self, query: dict[str, Any]) -> list[dict[str, Any]]:
+        """Search families by reference number or family name (at most 100)."""
+        _staff()
+        stmt = select(Household).where(Household.issuer_id == g.api_staff.issuer_id)
+        if query.get("q"):
+            like = f"%{query['q'].lower()}%"
+            stmt = stmt.where(
+                or_(Household.reference.ilike(like), Household.family_name.ilike(like))
+            )
+        return [
+            _household_json(h) for h in db_session().scalars(stmt.order_by(Household.id).limit(100))
+        ]
+
+    @blp.arguments(HouseholdIn)
+    @blp.response(201, HouseholdOut)
+    @_errors
+    def post(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Record a family (caseworker, administrator)."""
+        user = _staff(*RECORDERS)
+        taken = db_session().scalar(
+            select(Household.id).where(
+                Household.issuer_id == user.issuer_id,
+                Household.reference == body["reference"].strip(),
+            )
+        )
+        if taken:
+            raise Conflict("This reference number is already in use.", code="reference_taken")
+        household = setup.create_household(
+            db_session(), issuer_id=user.issuer_id, actor=_actor(), now=now(), **body
+        )
+        return _household_json(household)
+
+
+@blp.route("/households/<int:household_id>")
+class HouseholdOne(MethodView):
+    @blp.response(200, HouseholdOut)
+    @_errors
+    def get(self, household_id: int) -> dict[str, Any]:
+        """A family with children, entitlements (what is left) and cards."""
+        _staff()
+        return _household_json(_mine(Household, household_id, "household"))
+
+
+@blp.route("/households/<int:household_id>/children")
+class Children(MethodView):
+    @blp.arguments(ChildIn)
+    @blp.response(201, HouseholdOut)
+    @_errors
+    def post(self, body: dict[str, Any], household_id: int) -> dict[str, Any]:
+        """Add a child (caseworker, administrator)."""
+        _staff(*RECORDERS)
+        household = _mine(Household, household_id, "household")
+        setup.add_child(db_session(), household_id=household.id, actor=_actor(), now=now(), **body)
+        db_session().refresh(household)
+        return _household_json(household)
+
+
+@blp.route("/children/<int:child_id>/entitlements")
+class Entitlements(MethodView):
+    @blp.arguments(EntitlementIn)
+    @blp.response(201, EntitlementOut)
+    @_errors
+    def post(self, body: dict[str, Any], child_id: int) -> dict[str, Any]:
+        """Record an entitlement; another person approves it (four eyes)."""
+        user = _staff(*RECORDERS)
+        child = _mine(Child, child_id, "child")
+        rule = BudgetRule(RuleKind.TOTAL, body["amount_cents"]) if "amount_cents" in body else None
+        e = record_entitlement(
+            db_session(),
+            child_id=child.id,
+            category=Category(body["category"]),
+            valid_from=body["valid_from"],
+            valid_until=body["valid_until"],
+            recorded_by=user,
+            now=now(),
+            rule=rule,
+        )
+        return {
+            "id": e.id,
+            "category": e.category.value,
+            "status": e.status.value,
+            "valid_from": e.valid_from,
+            "valid_until": e.valid_until,
+        }
+
+
+@blp.route("/entitlements/<int:entitlement_id>/<any(approve, reject, revoke):action>")
+class Decide(MethodView):
+    @blp.arguments(ReasonIn)
+    @blp.response(200, EntitlementOut)
+    @_errors
+    def post(self, body: dict[str, Any], entitlement_id: int, action: str) -> dict[str, Any]:
+        """Approve, reject (reason) or revoke (reason): never what you recorded yourself."""
+        user = _staff(*DECIDERS)
+        _mine(Entitlement, entitlement_id, "entitlement")
+        if action == "revoke":
+            e = revoke_entitlement(
+                db_session(),
+                entitlement_id=entitlement_id,
+                revoked_by=user,
+                reason=body.get("reason", ""),
+                now=now(),
+            )
+        else:
+            e = decide_entitlement(
+                db_session(),
+                entitlement_id=entitlement_id,
+                approve=action == "approve",
+                decided_by=user,
+                now=now(),
+                reason=body.get("reason"),
+            )
+        return {
+            "id": e.id,
+            "category": e.category.value,
+            "status": e.status.value,
+            "valid_from": e.valid_from,
+            "valid_until": e.valid_until,
+        }
+
+
+@blp.route("/children/<int:child_id>/cards")
+class Cards(MethodView):
+    @blp.response(201, CardOut)
+    @_errors
+    def post(self, child_id: int) -> dict[str, Any]:
+        """Issue the child's card (approver, administrator): with its YC1 credential."""
+        _staff(*DECIDERS)
+        child = _mine(Child, child_id, "child")
+        card = card_ops.issue_card(
+            db_session(),
+            child_id=child.id,
+            issuer_id=child.issuer_id,
+            actor=_actor(),
+            now=now(),
+            kek=_kek(),
+        )
+        return _card_json(card)
+
+
+@blp.route("/cards/<int:card_id>/<any(revoke, replace):action>")
+class CardBlock(MethodView):
+    @blp.arguments(ReasonIn)
+    @blp.response(200, CardOut)
+    @_errors
+    def post(self, body: dict[str, Any], card_id: int, action: str) -> dict[str, Any]:
+        """Block a card, or replace a lost one (the answer is the new card)."""
+        _staff(*DECIDERS)
+        card = _mine(Card, card_id, "card")
+        reason = body.get("reason", "")
+        if action == "revoke":
+            result = card_ops.revoke_card(
+                db_session(),
+                card_id=card.id,
+                issuer_id=card.issuer_id,
+                reason=reason,
+                actor=_actor(),
+                now=now(),
+            )
+        else:
+            result = card_ops.replace_card(
+                db_session(),
+                card_id=card.id,
+                issuer_id=card.issuer_id,
+                reason=reason,
+                actor=_actor(),
+                now=now(),
+                kek=_kek(),
+            )
+        return _card_json(result)

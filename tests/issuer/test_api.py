@@ -1,0 +1,179 @@
+"""The issuer's JSON API: staff tokens, the same rules as the pages, problem+json errors."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import select, update
+
+from tests.factories import NOW, Factory
+from youcard.enums import Role
+from youcard.models import StaffToken
+from youcard.operations.setup import create_staff_token
+from youcard.operations.verification import check_credential
+
+HTTPS = "https://localhost"
+
+
+@pytest.fixture
+def tokens(committed):
+    with committed.begin() as session:
+        make = Factory(session)
+        issuer = make.issuer()
+        make.signing_key(issuer)
+        result = {"issuer_id": issuer.id}
+        for role in Role:
+            user = make.staff(issuer, role)
+            result[role.value] = create_staff_token(
+                session, username=user.username, name="Fachverfahren", actor="test", now=NOW
+            ).token
+        return result
+
+
+def _call(client, method, path, token, json=None):
+    return client.open(
+        path,
+        method=method,
+        json=json,
+        base_url=HTTPS,
+        headers={"Authorization": f"Bearer {token}"} if token else {},
+    )
+
+
+def test_case_management_flow_through_the_api(client, tokens, committed):
+    cw, ap, ad = tokens["caseworker"], tokens["approver"], tokens["administrator"]
+    r = _call(
+        client, "POST", "/api/v1/households", cw, {"reference": "FV-1", "family_name": "Nowak"}
+    )
+    assert r.status_code == 201
+    household_id = r.json["id"]
+    r = _call(
+        client,
+        "POST",
+        f"/api/v1/households/{household_id}/children",
+        cw,
+        {"given_name": "Lena", "family_name": "Nowak", "birth_date": "2012-01-30"},
+    )
+    child_id = r.json["children"][0]["id"]
+    r = _call(
+        client,
+        "POST",
+        f"/api/v1/children/{child_id}/entitlements",
+        cw,
+        {
+            "category": "trips",
+            "valid_from": "2026-01-01",
+            "valid_until": "2026-12-31",
+            "amount_cents": 25000,
+        },
+    )
+    assert r.status_code == 201 and r.json["status"] == "recorded"
+    entitlement_id = r.json["id"]
+    r = _call(client, "POST", f"/api/v1/entitlements/{entitlement_id}/approve", cw, {})
+    assert (r.status_code, r.json["code"]) == (403, "role_not_permitted")
+    r = _call(client, "POST", f"/api/v1/entitlements/{entitlement_id}/approve", ap, {})
+    assert r.status_code == 200 and r.json["status"] == "approved"
+    r = _call(client, "POST", f"/api/v1/children/{child_id}/cards", ap)
+    assert r.status_code == 201
+    card = r.json
+    with committed() as session:
+        assert check_credential(session, card["credential"], now=NOW).valid
+    detail = _call(client, "GET", f"/api/v1/households/{household_id}", ad).json
+    (entitlement,) = detail["children"][0]["entitlements"]
+    assert entitlement["available_cents"] == 25000
+    r = _call(client, "POST", f"/api/v1/cards/{card['id']}/replace", ap, {"reason": "verloren"})
+    assert r.status_code == 200 and r.json["version"] == 2
+    with committed() as session:
+        assert check_credential(session, card["credential"], now=NOW).reason == "revoked"
+    found = _call(client, "GET", "/api/v1/households?q=fv-1", cw).json
+    assert [h["id"] for h in found] == [household_id]
+
+
+def test_four_eyes_through_the_api(client, tokens):
+    ad = tokens["administrator"]
+    household_id = _call(
+        client, "POST", "/api/v1/households", ad, {"reference": "FV-2", "family_name": "A"}
+    ).json["id"]
+    child_id = _call(
+        client,
+        "POST",
+        f"/api/v1/households/{household_id}/children",
+        ad,
+        {"given_name": "B", "family_name": "A", "birth_date": "2015-01-01"},
+    ).json["children"][0]["id"]
+    entitlement_id = _call(
+        client,
+        "POST",
+        f"/api/v1/children/{child_id}/entitlements",
+        ad,
+        {"category": "lunch", "valid_from": "2026-01-01", "valid_until": "2026-12-31"},
+    ).json["id"]
+    r = _call(client, "POST", f"/api/v1/entitlements/{entitlement_id}/approve", ad, {})
+    assert (r.status_code, r.json["code"]) == (403, "four_eyes")
+
+
+def test_tokens_and_bad_input(client, tokens, committed):
+    cw = tokens["caseworker"]
+    assert _call(client, "GET", "/api/v1/households", None).status_code == 401
+    assert _call(client, "GET", "/api/v1/households", "ycs_wrong").status_code == 401
+    r = _call(
+        client, "POST", "/api/v1/households", cw, {"reference": "", "family_name": "x", "extra": 1}
+    )
+    assert r.status_code == 422 and r.content_type == "application/problem+json"
+    assert set(r.json["errors"]["json"]) == {"reference", "extra"}
+    _call(client, "POST", "/api/v1/households", cw, {"reference": "FV-3", "family_name": "x"})
+    r = _call(client, "POST", "/api/v1/households", cw, {"reference": "FV-3", "family_name": "y"})
+    assert (r.status_code, r.json["code"]) == (409, "reference_taken")
+    r = _call(
+        client,
+        "POST",
+        "/api/v1/children/999999/entitlements",
+        cw,
+        {"category": "lunch", "valid_from": "2026-01-01", "valid_until": "2026-12-31"},
+    )
+    assert (r.status_code, r.json["code"]) == (404, "child_not_found")
+    r = _call(
+        client,
+        "POST",
+        "/api/v1/households/1/children",
+        cw,
+        {"given_name": "X", "family_name": "Y", "birth_date": "01.02.2015"},
+    )
+    assert r.status_code == 422
+    with committed.begin() as session:
+        session.execute(
+            update(StaffToken)
+            .values(revoked_at=NOW)
+            .where(StaffToken.issuer_id == tokens["issuer_id"])
+        )
+    assert _call(client, "GET", "/api/v1/households", cw).status_code == 401
+
+
+def test_another_issuers_household_is_not_found(client, tokens, committed):
+    with committed.begin() as session:
+        make = Factory(session)
+        other = make.issuer()
+        child = make.child(other)
+        household_id = child.household_id
+    r = _call(client, "GET", f"/api/v1/households/{household_id}", tokens["administrator"])
+    assert (r.status_code, r.json["code"]) == (404, "household_not_found")
+
+
+def test_the_api_is_documented_and_its_cli_token_works(
+    client, committed, database_url, monkeypatch, tmp_path
+):
+    spec = client.get("/api/v1/openapi.json", base_url=HTTPS).json
+    assert "/api/v1/children/{child_id}/cards" in spec["paths"]
+    assert spec["components"]["securitySchemes"]["staffToken"]["scheme"] == "bearer"
+    with committed.begin() as session:
+        username = Factory(session).staff(Factory(session).issuer(), Role.CASEWORKER).username
+    from youcard.cli import main
+
+    monkeypatch.setenv("YOUCARD_DATABASE_URL", database_url)
+    monkeypatch.setenv("YOUCARD_INSTANCE_PATH", str(tmp_path))
+    out = CliRunner().invoke(main, ["staff-token", "create", username, "Fachverfahren"])
+    token = out.output.strip()
+    assert out.exit_code == 0 and token.startswith("ycs_")
+    assert _call(client, "GET", "/api/v1/households", token).status_code == 200
+    with committed() as session:
+        assert token.encode() not in session.scalars(select(StaffToken.token_hash)).all()
