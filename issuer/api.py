@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from flask import g, request
+from flask import g
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import RAISE, Schema, fields, validate
@@ -31,7 +31,7 @@ from youcard.operations.entitlements import (
 )
 from youcard.schemas.partner_api import ProblemSchema
 from youcard.security import token_hash
-from youcard.web import db_session, now
+from youcard.web import bearer_token, db_session, now
 from youcard.web.problems import MEDIA_TYPE as PROBLEM
 
 blp = Blueprint("staff_api", __name__, url_prefix="/api/v1", description="Case management")
@@ -112,9 +112,8 @@ class HouseholdOut(Schema):
 
 @blp.before_request
 def _authenticate() -> None:
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip() or len(token) > 200:
+    token = bearer_token()
+    if token is None:
         raise Unauthorized("A staff API token is required: Authorization: Bearer <token>.")
     found = (
         db_session()

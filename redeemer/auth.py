@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from flask import g, request
+from flask import g
 from sqlalchemy import bindparam, select, update
 
 from youcard.clock import utcnow
@@ -13,10 +13,9 @@ from youcard.enums import Category, PartnerStatus
 from youcard.errors import DomainError, Forbidden
 from youcard.models import DeviceToken, Partner, PartnerPermission
 from youcard.security import token_hash
-from youcard.web import db_session
+from youcard.web import bearer_token, db_session
 
 LAST_USE_RESOLUTION = timedelta(minutes=5)  # write "last used" at most this often per device
-MAX_TOKEN_LENGTH = 200
 
 
 class Unauthorized(DomainError):
@@ -43,16 +42,6 @@ class Device:
     def categories_for(self, issuer_id: str) -> set[Category]:
         """What the partner may book on that issuer's cards."""
         return {category for issuer, category in self.permissions if issuer == issuer_id}
-
-
-def bearer_token() -> str | None:
-    """The token of the Authorization header, if it is a well-formed Bearer token."""
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    token = token.strip()
-    if scheme.lower() != "bearer" or not token or len(token) > MAX_TOKEN_LENGTH:
-        return None
-    return token
 
 
 _DEVICE_QUERY = (

@@ -10,7 +10,7 @@ from flask import Flask, g, request
 from flask.typing import ResponseReturnValue
 from flask_limiter import Limiter, RateLimitExceeded
 
-from redeemer.auth import bearer_token
+from youcard.web import bearer_token
 from youcard.web.problems import problem
 
 

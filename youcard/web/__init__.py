@@ -78,6 +78,20 @@ def _pool_options(config: dict[str, Any]) -> dict[str, Any]:
     return {"pool_pre_ping": pre_ping, "pool_size": int(config.get("DB_POOL_SIZE", 5))}
 
 
+MAX_TOKEN_LENGTH = 200
+
+
+def bearer_token() -> str | None:
+    """The token of a well-formed `Authorization: Bearer <token>` header, else None."""
+    from flask import request
+
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token or len(token) > MAX_TOKEN_LENGTH:
+        return None
+    return token
+
+
 def now() -> datetime:
     """The current time for this request; tests may fix it with config `CLOCK` (a callable)."""
     clock = current_app.config.get("CLOCK")
