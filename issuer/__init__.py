@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, g, render_template, request, session
+from flask import Flask, current_app, g, render_template, request, session
 from flask.typing import ResponseReturnValue
 from flask_babel import Babel, get_locale
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
@@ -118,8 +119,12 @@ def _seal_after_staff_changes(session: Session) -> None:
     staff = g.get("api_staff") or (current_user if current_user.is_authenticated else None)
     if staff is None:
         return
-    with session.begin():
-        audit.seal(session, staff.issuer_id)
+    try:
+        with session.begin():
+            audit.seal(session, staff.issuer_id)
+    except SQLAlchemyError:
+        # The change itself is committed; a later seal (or the timer) chains its events.
+        current_app.logger.warning("audit seal deferred", exc_info=True)
 
 
 class IssuerApi(ProblemApi):

@@ -1,0 +1,69 @@
+"""axe-core (WCAG 2.1 A/AA) finds nothing on the staff pages, in German and in English."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.browser.test_issuer_e2e import _sign_in
+from tests.factories import NOW, Factory
+from youcard.enums import Role
+
+AXE = Path(__file__).resolve().parent / "vendor" / "axe-core" / "axe.min.js"
+WCAG_AA = "{runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}}"
+
+
+def _violations(page) -> list[dict]:
+    page.add_script_tag(path=str(AXE))
+    return page.evaluate(f"async () => (await axe.run(document, {WCAG_AA})).violations")
+
+
+@pytest.mark.parametrize("lang", ["de", "en"])
+def test_staff_pages_have_no_wcag_aa_violations(browser, server, committed, lang):
+    with committed.begin() as session:
+        make = Factory(session)
+        issuer = make.issuer()
+        make.signing_key(issuer)
+        admin = make.staff(issuer, Role.ADMINISTRATOR).username
+        child = make.child(issuer)
+        make.entitlement(child)
+        household_id = child.household_id
+        make.partner(issuer)
+    # bypass_csp only lets the test inject axe; the pages' own CSP stays as it is
+    page = browser.new_context(locale="de-DE", bypass_csp=True).new_page()
+    page.goto(f"{server}/login?lang={lang}")
+    found = {"/login": _violations(page)}
+    page.goto(f"{server}/login")
+    _sign_in(page, server, admin) if lang == "de" else _sign_in_en(page, server, admin)
+    for path in (
+        "/",
+        "/households",
+        f"/households/{household_id}",
+        "/households/new",
+        "/approvals",
+        "/cards/print",
+        "/admin/partners",
+        "/admin/partners/new",
+        "/admin/audit",
+        "/admin/keys",
+    ):
+        page.goto(server + path)
+        found[path] = _violations(page)
+    problems = {
+        path: [(v["id"], v["help"], len(v["nodes"])) for v in violations]
+        for path, violations in found.items()
+        if violations
+    }
+    assert problems == {}
+    assert NOW  # the data above is dated like the rest of the suite
+
+
+def _sign_in_en(page, base, username):
+    from tests.factories import PASSWORD
+
+    page.goto(base + "/login")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(base + "/")
