@@ -62,7 +62,7 @@ def _partner(partner_id: int) -> Partner:
 @bp.get("/partners")
 @require_roles(Role.ADMINISTRATOR)
 def partners() -> ResponseReturnValue:
-    """Every partner of this issuer."""
+    """This issuer's partners, and other issuers' partners it may accept for its cards."""
     rows = (
         db_session()
         .scalars(
@@ -72,7 +72,55 @@ def partners() -> ResponseReturnValue:
         )
         .all()
     )
-    return render_template("admin/partners.html", partners=rows)
+    others = (
+        db_session()
+        .scalars(
+            select(Partner)
+            .where(
+                Partner.issuer_id != current_user.issuer_id, Partner.status == PartnerStatus.ACTIVE
+            )
+            .order_by(Partner.name)
+        )
+        .all()
+    )
+    return render_template("admin/partners.html", partners=rows, others=others)
+
+
+class PermissionsForm(FlaskForm):  # type: ignore[misc]
+    categories = SelectMultipleField(
+        _l("May book on our cards"),
+        choices=[SelectChoice(c.value, CATEGORY_NAMES[c]) for c in Category],
+        option_widget=CheckboxInput(),
+        widget=ListWidget(prefix_label=False),
+    )
+
+
+@bp.route("/partners/<int:partner_id>/permissions", methods=["GET", "POST"])
+@require_roles(Role.ADMINISTRATOR)
+def permissions(partner_id: int) -> ResponseReturnValue:
+    """What a partner (ours or another issuer's) may book on this issuer's cards."""
+    row = db_session().get(Partner, partner_id)
+    if row is None or (
+        row.issuer_id != current_user.issuer_id and row.status != PartnerStatus.ACTIVE
+    ):
+        abort(404)
+    ours = sorted(
+        p.category.value for p in row.permissions if p.issuer_id == current_user.issuer_id
+    )
+    form = PermissionsForm(data={"categories": ours})
+    if form.validate_on_submit():
+        setup.set_partner_permissions(
+            db_session(),
+            partner_id=row.id,
+            issuer_id=current_user.issuer_id,
+            categories={Category(c) for c in form.categories.data},
+            actor=_actor(),
+            now=now(),
+        )
+        db_session().commit()
+        flash(_("Saved."), "info")
+        return redirect(url_for("admin.partners")), 303
+    return render_template("admin/permissions.html", partner=row, form=form)
 
 
 @bp.route("/partners/new", methods=["GET", "POST"])

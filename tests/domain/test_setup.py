@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
 from sqlalchemy import select
 
 from tests.factories import NOW
@@ -175,3 +176,48 @@ def test_a_household_keeps_its_reference_unique(session, make, refused):
         now=NOW,
     )
     assert (a.reference, a.family_name) == ("A-2", "Anders")
+
+
+def test_an_issuer_accepts_another_issuers_partner_for_its_own_cards(session, make):
+    from youcard.enums import Category
+    from youcard.operations.bookings import book
+    from youcard.operations.setup import set_partner_permissions
+
+    home, neighbour = make.issuer(), make.issuer()
+    partner = make.partner(home, {Category.PARTICIPATION})
+    child = make.child(neighbour)
+    make.entitlement(child)
+    card = make.card(child)
+    args = dict(
+        partner_id=partner.id,
+        card_serial=card.serial,
+        category="participation",
+        amount_cents=100,
+        now=NOW,
+    )
+    from youcard.errors import CategoryNotPermitted
+
+    with pytest.raises(CategoryNotPermitted), session.begin_nested():
+        book(session, idempotency_key="before", **args)
+    set_partner_permissions(
+        session,
+        partner_id=partner.id,
+        issuer_id=neighbour.id,
+        categories={Category.PARTICIPATION},
+        actor="staff:9",
+        now=NOW,
+    )
+    assert book(session, idempotency_key="after", **args).booking.amount_cents == 100
+    assert {(p.issuer_id, p.category) for p in partner.permissions} == {
+        (home.id, Category.PARTICIPATION),
+        (neighbour.id, Category.PARTICIPATION),
+    }
+    set_partner_permissions(
+        session,
+        partner_id=partner.id,
+        issuer_id=neighbour.id,
+        categories=set(),
+        actor="staff:9",
+        now=NOW,
+    )
+    assert {p.issuer_id for p in partner.permissions} == {home.id}

@@ -177,3 +177,34 @@ def test_staff_changes_are_sealed_into_the_chain_at_once(app, admin_office, comm
             )
         ).all()
     assert unsealed == [] and "partner.create" in sealed
+
+
+def test_accept_another_issuers_partner_for_our_cards(app, admin_office, committed):
+    from youcard.enums import Category
+
+    with committed.begin() as session:
+        make = Factory(session)
+        neighbours_partner = make.partner(make.issuer(), {Category.PARTICIPATION})
+        partner_id, home = neighbours_partner.id, neighbours_partner.issuer_id
+    admin = _as(app, admin_office["admin"])
+    listing = admin.get("/admin/partners", base_url=HTTPS).get_data(as_text=True)
+    assert "Partner anderer Träger" in listing and "nicht zugelassen" in listing
+    r = _post(
+        admin, f"/admin/partners/{partner_id}/permissions", {"categories": ["lunch", "trips"]}
+    )
+    assert r.status_code == 303
+    with committed() as session:
+        granted = {
+            (p.issuer_id, p.category.value) for p in session.get(Partner, partner_id).permissions
+        }
+    assert granted == {
+        (home, "participation"),
+        (admin_office["issuer_id"], "lunch"),
+        (admin_office["issuer_id"], "trips"),
+    }
+    _post(admin, f"/admin/partners/{partner_id}/permissions", {})
+    with committed() as session:
+        granted = {
+            (p.issuer_id, p.category.value) for p in session.get(Partner, partner_id).permissions
+        }
+    assert granted == {(home, "participation")}  # only our own acceptance was withdrawn

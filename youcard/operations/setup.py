@@ -504,3 +504,38 @@ def create_staff_token(
         data={"name": row.name},
     )
     return NewStaffToken(row=row, token=token)
+
+
+def set_partner_permissions(
+    session: Session,
+    *,
+    partner_id: int,
+    issuer_id: str,
+    categories: set[Category],
+    actor: str,
+    now: datetime,
+) -> Partner:
+    """What the partner may book on `issuer_id`'s cards: only that issuer decides this.
+
+    A partner registered by another issuer can be accepted here too (a club in the
+    neighbouring town); an empty set withdraws the acceptance.
+    """
+    partner = session.get(Partner, partner_id)
+    if partner is None:
+        raise NotFound("No such partner.", code="partner_not_found")
+    kept = [p for p in partner.permissions if p.issuer_id != issuer_id]
+    partner.permissions = kept + [
+        PartnerPermission(issuer_id=issuer_id, category=c) for c in sorted(categories)
+    ]
+    session.flush()
+    audit.record(
+        session,
+        issuer_id=issuer_id,
+        actor=actor,
+        action="partner.permissions",
+        object_type="partner",
+        object_id=partner.id,
+        now=now,
+        data={"categories": sorted(c.value for c in categories)},
+    )
+    return partner
