@@ -1,0 +1,126 @@
+"""Every page and API route of the issuer and every role: allowed or refused (403).
+
+The table must name every route the app has: a new route without a row fails here.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.factories import Factory
+from tests.issuer.test_households import _as, _post
+from tests.issuer.test_staff_login import HTTPS
+from youcard.enums import Role
+from youcard.operations.setup import create_staff_token
+
+ALL = set(Role)
+RECORD = {Role.CASEWORKER, Role.ADMINISTRATOR}
+DECIDE = {Role.APPROVER, Role.ADMINISTRATOR}
+ADMIN = {Role.ADMINISTRATOR}
+PUBLIC = None  # no sign-in needed
+
+# (method, rule) -> roles allowed
+MATRIX = {
+    ("GET", "/login"): PUBLIC,
+    ("POST", "/login"): PUBLIC,
+    ("POST", "/logout"): PUBLIC,
+    ("GET", "/.well-known/youcard/trust-list.json"): PUBLIC,
+    ("GET", "/healthz"): PUBLIC,
+    ("GET", "/"): ALL,
+    ("GET", "/households"): ALL,
+    ("GET", "/households/new"): RECORD,
+    ("POST", "/households/new"): RECORD,
+    ("GET", "/households/<int:household_id>"): ALL,
+    ("GET", "/households/<int:household_id>/edit"): RECORD,
+    ("POST", "/households/<int:household_id>/edit"): RECORD,
+    ("POST", "/households/<int:household_id>/children"): RECORD,
+    ("GET", "/children/<int:child_id>/edit"): RECORD,
+    ("POST", "/children/<int:child_id>/edit"): RECORD,
+    ("POST", "/children/<int:child_id>/entitlements"): RECORD,
+    ("GET", "/approvals"): DECIDE,
+    ("POST", "/approvals"): DECIDE,
+    ("POST", "/entitlements/<int:entitlement_id>/<any(approve, reject, revoke):action>"): DECIDE,
+    ("POST", "/children/<int:child_id>/card"): DECIDE,
+    ("POST", "/cards/<int:card_id>/<any(revoke, replace):action>"): DECIDE,
+    ("GET", "/cards/<int:card_id>.<any(png, svg, pdf):kind>"): ALL,
+    ("GET", "/cards/print"): DECIDE,
+    ("POST", "/cards/print.pdf"): DECIDE,
+    ("GET", "/admin/partners"): ADMIN,
+    ("GET", "/admin/partners/new"): ADMIN,
+    ("POST", "/admin/partners/new"): ADMIN,
+    ("GET", "/admin/partners/<int:partner_id>"): ADMIN,
+    ("POST", "/admin/partners/<int:partner_id>/<any(active, suspended):status>"): ADMIN,
+    ("POST", "/admin/partners/<int:partner_id>/tokens"): ADMIN,
+    ("POST", "/admin/devices/<int:device_id>/revoke"): ADMIN,
+    ("POST", "/admin/partners/<int:partner_id>/users"): ADMIN,
+    ("GET", "/admin/partners/<int:partner_id>/permissions"): ADMIN,
+    ("POST", "/admin/partners/<int:partner_id>/permissions"): ADMIN,
+    ("GET", "/admin/audit"): ADMIN,
+    ("GET", "/admin/keys"): ADMIN,
+    ("POST", "/admin/keys/rotate"): ADMIN,
+    ("GET", "/api/v1/openapi.json"): PUBLIC,
+    ("GET", "/api/v1/households"): ALL,
+    ("POST", "/api/v1/households"): RECORD,
+    ("GET", "/api/v1/households/<int:household_id>"): ALL,
+    ("POST", "/api/v1/households/<int:household_id>/children"): RECORD,
+    ("POST", "/api/v1/children/<int:child_id>/entitlements"): RECORD,
+    (
+        "POST",
+        "/api/v1/entitlements/<int:entitlement_id>/<any(approve, reject, revoke):action>",
+    ): DECIDE,
+    ("POST", "/api/v1/children/<int:child_id>/cards"): DECIDE,
+    ("POST", "/api/v1/cards/<int:card_id>/<any(revoke, replace):action>"): DECIDE,
+}
+
+
+def _routes(app):
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static":
+            continue
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            yield method, rule.rule
+
+
+def test_the_matrix_names_every_route(app):
+    assert set(_routes(app)) == set(MATRIX)
+
+
+def _concrete(rule: str) -> str:
+    """A path for a rule: ids that exist nowhere, the first choice of every `any(...)`."""
+    import re
+
+    path = re.sub(r"<int:\w+>", "999999999", rule)
+    return re.sub(r"<any\((\w+)[^>]*>", r"\1", path)
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_each_role_is_allowed_or_refused_on_each_route(app, committed, role):
+    with committed.begin() as session:
+        make = Factory(session)
+        issuer = make.issuer()
+        make.signing_key(issuer)
+        user = make.staff(issuer, role)
+        token = create_staff_token(
+            session, username=user.username, name="t", actor="t", now=user.created_at
+        ).token
+    client = _as(app, user.username)
+    wrong = []
+    for (method, rule), allowed in MATRIX.items():
+        if allowed is PUBLIC or rule in ("/logout",):
+            continue
+        path = _concrete(rule)
+        if path.startswith("/api/"):
+            r = client.open(
+                path,
+                method=method,
+                json={},
+                base_url=HTTPS,
+                headers={"Authorization": f"Bearer {token}"},
+            )
+        elif method == "POST":
+            r = _post(client, path)
+        else:
+            r = client.get(path, base_url=HTTPS)
+        if (r.status_code == 403) == (role in allowed):
+            wrong.append((method, rule, r.status_code))
+    assert wrong == []
