@@ -17,11 +17,22 @@ from marshmallow import RAISE, Schema, fields, validate
 from sqlalchemy import or_, select, update
 
 from issuer.households import _kek
+from youcard import keys, trust
 from youcard.budget import BudgetRule
 from youcard.clock import berlin_date
-from youcard.enums import Category, Role, RuleKind
+from youcard.credentials import b64url
+from youcard.enums import Category, PartnerStatus, Role, RuleKind
 from youcard.errors import Conflict, DomainError, Forbidden, NotFound
-from youcard.models import Card, Child, Entitlement, Household, StaffToken, StaffUser
+from youcard.models import (
+    AuditEvent,
+    Card,
+    Child,
+    Entitlement,
+    Household,
+    Partner,
+    StaffToken,
+    StaffUser,
+)
 from youcard.operations import cards as card_ops
 from youcard.operations import setup
 from youcard.operations.entitlements import (
@@ -410,3 +421,238 @@ class CardBlock(MethodView):
                 kek=_kek(),
             )
         return _card_json(result)
+
+
+ADMINS = {Role.ADMINISTRATOR}
+
+
+class PartnerIn(Strict):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    iban = fields.String(required=True, validate=validate.Length(min=1, max=42))
+    categories = fields.List(
+        fields.String(validate=validate.OneOf([c.value for c in Category])),
+        required=True,
+        validate=validate.Length(min=1, max=4),
+    )
+
+
+class PermissionsIn(Strict):
+    categories = fields.List(
+        fields.String(validate=validate.OneOf([c.value for c in Category])),
+        required=True,
+        validate=validate.Length(max=4),
+    )
+
+
+class NameIn(Strict):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+
+
+class PartnerOut(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    iban = fields.String(allow_none=True)
+    status = fields.String()
+    issuer = fields.String()
+    categories = fields.List(fields.String(), metadata={"description": "on this issuer's cards"})
+
+
+class DeviceOut(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    token = fields.String(metadata={"description": "shown only in this answer"})
+
+
+class KeyOut(Schema):
+    kid = fields.String()
+    status = fields.String()
+    created_at = fields.DateTime()
+    last_card_valid_until = fields.Date(allow_none=True)
+
+
+class AuditQuery(Strict):
+    object_type = fields.String(validate=validate.Length(max=40))
+    object_id = fields.String(validate=validate.Length(max=80))
+    actor = fields.String(validate=validate.Length(max=80))
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+
+
+class AuditOut(Schema):
+    id = fields.Integer()
+    seq = fields.Integer(allow_none=True)
+    occurred_at = fields.DateTime()
+    actor = fields.String()
+    action = fields.String()
+    object_type = fields.String()
+    object_id = fields.String()
+
+
+def _partner_json(partner: Partner) -> dict[str, Any]:
+    issuer_id = g.api_staff.issuer_id
+    return {
+        "id": partner.id,
+        "name": partner.name,
+        "status": partner.status.value,
+        "issuer": partner.issuer_id,
+        "iban": partner.iban if partner.issuer_id == issuer_id else None,
+        "categories": sorted(
+            p.category.value for p in partner.permissions if p.issuer_id == issuer_id
+        ),
+    }
+
+
+@blp.route("/partners")
+class Partners(MethodView):
+    @blp.response(200, PartnerOut(many=True))
+    @_errors
+    def get(self) -> list[dict[str, Any]]:
+        """This issuer's partners (administrators)."""
+        user = _staff(*ADMINS)
+        rows = db_session().scalars(
+            select(Partner).where(Partner.issuer_id == user.issuer_id).order_by(Partner.name)
+        )
+        return [_partner_json(p) for p in rows]
+
+    @_roles(*ADMINS)
+    @blp.arguments(PartnerIn)
+    @blp.response(201, PartnerOut)
+    @_errors
+    def post(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Register a partner (pending until approved); the IBAN is checked."""
+        user = _staff(*ADMINS)
+        partner = setup.create_partner(
+            db_session(),
+            issuer_id=user.issuer_id,
+            name=body["name"],
+            iban=body["iban"],
+            permissions={user.issuer_id: {Category(c) for c in body["categories"]}},
+            actor=_actor(),
+            now=now(),
+        )
+        return _partner_json(partner)
+
+
+@blp.route("/partners/<int:partner_id>/<any(active, suspended):status>")
+class PartnerStatusRoute(MethodView):
+    @_roles(*ADMINS)
+    @blp.response(200, PartnerOut)
+    @_errors
+    def post(self, partner_id: int, status: str) -> dict[str, Any]:
+        """Approve (active) or suspend one of this issuer's partners."""
+        partner = setup.set_partner_status(
+            db_session(),
+            partner_id=partner_id,
+            issuer_id=g.api_staff.issuer_id,
+            status=PartnerStatus(status),
+            actor=_actor(),
+            now=now(),
+        )
+        return _partner_json(partner)
+
+
+@blp.route("/partners/<int:partner_id>/permissions")
+class PartnerPermissionsRoute(MethodView):
+    @_roles(*ADMINS)
+    @blp.arguments(PermissionsIn)
+    @blp.response(200, PartnerOut)
+    @_errors
+    def post(self, body: dict[str, Any], partner_id: int) -> dict[str, Any]:
+        """What a partner (ours or another issuer's active one) may book on our cards."""
+        partner = db_session().get(Partner, partner_id)
+        if partner is None or (
+            partner.issuer_id != g.api_staff.issuer_id and partner.status != PartnerStatus.ACTIVE
+        ):
+            raise NotFound("No such partner.", code="partner_not_found")
+        setup.set_partner_permissions(
+            db_session(),
+            partner_id=partner.id,
+            issuer_id=g.api_staff.issuer_id,
+            categories={Category(c) for c in body["categories"]},
+            actor=_actor(),
+            now=now(),
+        )
+        return _partner_json(partner)
+
+
+@blp.route("/partners/<int:partner_id>/tokens")
+class PartnerTokens(MethodView):
+    @_roles(*ADMINS)
+    @blp.arguments(NameIn)
+    @blp.response(201, DeviceOut)
+    @_errors
+    def post(self, body: dict[str, Any], partner_id: int) -> dict[str, Any]:
+        """A device token for one of our partners: in this answer only, stored hashed."""
+        partner = _mine(Partner, partner_id, "partner")
+        made = setup.create_device_token(
+            db_session(), partner_id=partner.id, name=body["name"], actor=_actor(), now=now()
+        )
+        return {"id": made.device.id, "name": made.device.name, "token": made.token}
+
+
+@blp.route("/devices/<int:device_id>/revoke")
+class DeviceRevoke(MethodView):
+    @_roles(*ADMINS)
+    @blp.response(200, DeviceOut)
+    @_errors
+    def post(self, device_id: int) -> dict[str, Any]:
+        """Revoke a device token: it stops working at once."""
+        device = setup.revoke_device_token(
+            db_session(),
+            device_id=device_id,
+            issuer_id=g.api_staff.issuer_id,
+            actor=_actor(),
+            now=now(),
+        )
+        return {"id": device.id, "name": device.name}
+
+
+@blp.route("/keys")
+class Keys(MethodView):
+    @blp.response(200, KeyOut(many=True))
+    @_errors
+    def get(self) -> list[dict[str, Any]]:
+        """This issuer's signing keys (administrators)."""
+        user = _staff(*ADMINS)
+        return [
+            {
+                "kid": k.kid,
+                "status": k.status.value,
+                "created_at": k.created_at,
+                "last_card_valid_until": k.last_card_valid_until,
+            }
+            for k in trust.list_keys(db_session())
+            if k.issuer_id == user.issuer_id
+        ]
+
+
+@blp.route("/keys/rotate")
+class KeyRotate(MethodView):
+    @_roles(*ADMINS)
+    @blp.response(201, KeyOut)
+    @_errors
+    def post(self) -> dict[str, Any]:
+        """A new active signing key; the old one keeps verifying its cards."""
+        key = keys.rotate_key(
+            db_session(), issuer_id=g.api_staff.issuer_id, kek=_kek(), actor=_actor(), now=now()
+        )
+        return {
+            "kid": b64url(key.kid),
+            "status": key.status.value,
+            "created_at": key.created_at,
+            "last_card_valid_until": None,
+        }
+
+
+@blp.route("/audit")
+class AuditLog(MethodView):
+    @blp.arguments(AuditQuery, location="query", unknown=RAISE)
+    @blp.response(200, AuditOut(many=True))
+    @_errors
+    def get(self, query: dict[str, Any]) -> list[AuditEvent]:
+        """This issuer's audit events, newest first, filtered by object and actor."""
+        user = _staff(*ADMINS)
+        stmt = select(AuditEvent).where(AuditEvent.issuer_id == user.issuer_id)
+        for key in ("object_type", "object_id", "actor"):
+            if query.get(key):
+                stmt = stmt.where(getattr(AuditEvent, key) == query[key])
+        return list(db_session().scalars(stmt.order_by(AuditEvent.id.desc()).limit(query["limit"])))

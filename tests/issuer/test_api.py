@@ -177,3 +177,61 @@ def test_the_api_is_documented_and_its_cli_token_works(
     assert _call(client, "GET", "/api/v1/households", token).status_code == 200
     with committed() as session:
         assert token.encode() not in session.scalars(select(StaffToken.token_hash)).all()
+
+
+def test_partners_keys_and_audit_through_the_api(client, tokens, committed):
+    from youcard.models import DeviceToken, Partner
+    from youcard.security import token_hash
+
+    ad = tokens["administrator"]
+    bad = _call(
+        client,
+        "POST",
+        "/api/v1/partners",
+        ad,
+        {"name": "TuS", "iban": "DE89370400440532013001", "categories": ["participation"]},
+    )
+    assert (bad.status_code, bad.json["code"]) == (422, "invalid_iban")
+    r = _call(
+        client,
+        "POST",
+        "/api/v1/partners",
+        ad,
+        {"name": "TuS", "iban": "DE89 3704 0044 0532 0130 00", "categories": ["participation"]},
+    )
+    assert (
+        r.status_code == 201
+        and r.json["status"] == "pending"
+        and r.json["iban"] == "DE89370400440532013000"
+    )
+    partner_id = r.json["id"]
+    assert (
+        _call(client, "POST", f"/api/v1/partners/{partner_id}/active", ad).json["status"]
+        == "active"
+    )
+    r = _call(
+        client, "POST", f"/api/v1/partners/{partner_id}/permissions", ad, {"categories": ["lunch"]}
+    )
+    assert r.json["categories"] == ["lunch"]
+    made = _call(
+        client, "POST", f"/api/v1/partners/{partner_id}/tokens", ad, {"name": "Kasse"}
+    ).json
+    with committed() as session:
+        assert session.get(DeviceToken, made["id"]).token_hash == token_hash(made["token"])
+    assert _call(client, "POST", f"/api/v1/devices/{made['id']}/revoke", ad).status_code == 200
+    assert [p["name"] for p in _call(client, "GET", "/api/v1/partners", ad).json] == ["TuS"]
+    rotated = _call(client, "POST", "/api/v1/keys/rotate", ad)
+    assert rotated.status_code == 201 and rotated.json["status"] == "active"
+    assert [k["status"] for k in _call(client, "GET", "/api/v1/keys", ad).json] == [
+        "retired",
+        "active",
+    ]
+    events = _call(client, "GET", "/api/v1/audit?object_type=partner", ad).json
+    assert {e["action"] for e in events} >= {
+        "partner.create",
+        "partner.active",
+        "partner.permissions",
+    }
+    assert _call(client, "GET", "/api/v1/audit?colour=red", ad).status_code == 422
+    with committed() as session:
+        assert session.get(Partner, partner_id).status.value == "active"

@@ -70,6 +70,15 @@ MATRIX = {
     ): DECIDE,
     ("POST", "/api/v1/children/<int:child_id>/cards"): DECIDE,
     ("POST", "/api/v1/cards/<int:card_id>/<any(revoke, replace):action>"): DECIDE,
+    ("GET", "/api/v1/partners"): ADMIN,
+    ("POST", "/api/v1/partners"): ADMIN,
+    ("POST", "/api/v1/partners/<int:partner_id>/<any(active, suspended):status>"): ADMIN,
+    ("POST", "/api/v1/partners/<int:partner_id>/permissions"): ADMIN,
+    ("POST", "/api/v1/partners/<int:partner_id>/tokens"): ADMIN,
+    ("POST", "/api/v1/devices/<int:device_id>/revoke"): ADMIN,
+    ("GET", "/api/v1/keys"): ADMIN,
+    ("POST", "/api/v1/keys/rotate"): ADMIN,
+    ("GET", "/api/v1/audit"): ADMIN,
 }
 
 
