@@ -7,7 +7,7 @@ from click.testing import CliRunner
 from sqlalchemy import select, update
 
 from tests.factories import NOW, Factory
-from youcard.enums import Role
+from youcard.enums import EntitlementStatus, Role
 from youcard.models import StaffToken
 from youcard.operations.setup import create_staff_token
 from youcard.operations.verification import check_credential
@@ -235,3 +235,88 @@ def test_partners_keys_and_audit_through_the_api(client, tokens, committed):
     assert _call(client, "GET", "/api/v1/audit?colour=red", ad).status_code == 422
     with committed() as session:
         assert session.get(Partner, partner_id).status.value == "active"
+
+
+BAD_BODIES = [
+    ("/api/v1/households", {"reference": 7, "family_name": ["x"]}),
+    ("/api/v1/households", {"reference": "R" * 61, "family_name": "x"}),
+    ("/api/v1/households", {"family_name": "missing reference"}),
+    (
+        "/api/v1/households/{household}/children",
+        {"given_name": "A", "family_name": "B", "birth_date": "2015-13-01"},
+    ),
+    (
+        "/api/v1/households/{household}/children",
+        {"given_name": "", "family_name": "B", "birth_date": "2015-01-01"},
+    ),
+    (
+        "/api/v1/children/{child}/entitlements",
+        {"category": "school_supplies", "valid_from": "2026-01-01", "valid_until": "2026-12-31"},
+    ),
+    (
+        "/api/v1/children/{child}/entitlements",
+        {
+            "category": "trips",
+            "valid_from": "2026-01-01",
+            "valid_until": "2026-12-31",
+            "amount_cents": 12.5,
+        },
+    ),
+    (
+        "/api/v1/children/{child}/entitlements",
+        {"category": "lunch", "valid_from": "2026-12-31", "valid_until": "2026-01-01"},
+    ),
+    ("/api/v1/entitlements/{entitlement}/reject", {"reason": 5}),
+    ("/api/v1/entitlements/{entitlement}/reject", {}),
+    ("/api/v1/cards/{card}/revoke", {"reason": "x" * 501}),
+    ("/api/v1/cards/{card}/revoke", {"reason": "", "extra": True}),
+    ("/api/v1/partners", {"name": "P", "iban": "DE89370400440532013000", "categories": []}),
+    ("/api/v1/partners", {"name": "P", "iban": "DE89370400440532013000", "categories": ["cash"]}),
+    ("/api/v1/partners/{partner}/tokens", {"name": ""}),
+    ("/api/v1/partners/{partner}/permissions", {"categories": "lunch"}),
+]
+
+
+def test_bad_bodies_on_every_api_route_are_422_and_change_nothing(client, tokens, committed):
+    from sqlalchemy import func
+
+    from youcard.models import AuditEvent, Card, Child, Entitlement, Household, Partner
+    from youcard.operations.cards import issue_card
+
+    with committed.begin() as session:
+        make = Factory(session)
+        from youcard.models import Issuer
+
+        issuer = session.get(Issuer, tokens["issuer_id"])
+        child = make.child(issuer)
+        make.entitlement(child)  # approved: the card needs it
+        recorded = make.entitlement(child, status=EntitlementStatus.RECORDED)
+        from tests.factories import KEK
+
+        card = issue_card(
+            session, child_id=child.id, issuer_id=issuer.id, actor="t", now=NOW, kek=KEK
+        )
+        partner = make.partner(issuer)
+        ids = {
+            "household": child.household_id,
+            "child": child.id,
+            "entitlement": recorded.id,
+            "card": card.id,
+            "partner": partner.id,
+        }
+
+    def snapshot():
+        with committed() as session:
+            return tuple(
+                session.scalar(
+                    select(func.count()).select_from(t).where(t.issuer_id == tokens["issuer_id"])
+                )
+                for t in (AuditEvent, Household, Child, Entitlement, Card, Partner)
+            )
+
+    before = snapshot()
+    for path, body in BAD_BODIES:
+        r = _call(client, "POST", path.format(**ids), tokens["administrator"], body)
+        assert r.status_code == 422, (path, body, r.status_code, r.get_data(as_text=True)[:200])
+        assert r.content_type == "application/problem+json" and r.json["code"]
+    assert snapshot() == before
