@@ -199,15 +199,12 @@ def _household_json(household: Household) -> dict[str, Any]:
                 "birth_date": child.birth_date,
                 "entitlements": [
                     {
-                        "id": e.id,
-                        "category": e.category.value,
-                        "status": e.status.value,
-                        "valid_from": e.valid_from,
-                        "valid_until": e.valid_until,
-                        "available_cents": availability(e, child.birth_date, today).cents,
-                        "available_units": availability(e, child.birth_date, today).units,
+                        **_entitlement_json(e),
+                        "available_cents": left.cents,
+                        "available_units": left.units,
                     }
                     for e in entitlements
+                    for left in [availability(e, child.birth_date, today)]
                 ],
                 "cards": [_card_json(c) for c in cards],
             }
@@ -217,6 +214,16 @@ def _household_json(household: Household) -> dict[str, Any]:
         "reference": household.reference,
         "family_name": household.family_name,
         "children": children,
+    }
+
+
+def _entitlement_json(e: Entitlement) -> dict[str, Any]:
+    return {
+        "id": e.id,
+        "category": e.category.value,
+        "status": e.status.value,
+        "valid_from": e.valid_from,
+        "valid_until": e.valid_until,
     }
 
 
@@ -325,13 +332,7 @@ class Entitlements(MethodView):
             now=now(),
             rule=rule,
         )
-        return {
-            "id": e.id,
-            "category": e.category.value,
-            "status": e.status.value,
-            "valid_from": e.valid_from,
-            "valid_until": e.valid_until,
-        }
+        return _entitlement_json(e)
 
 
 @blp.route("/entitlements/<int:entitlement_id>/<any(approve, reject, revoke):action>")
@@ -361,13 +362,7 @@ class Decide(MethodView):
                 now=now(),
                 reason=body.get("reason"),
             )
-        return {
-            "id": e.id,
-            "category": e.category.value,
-            "status": e.status.value,
-            "valid_from": e.valid_from,
-            "valid_until": e.valid_until,
-        }
+        return _entitlement_json(e)
 
 
 @blp.route("/children/<int:child_id>/cards")

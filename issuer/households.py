@@ -500,17 +500,7 @@ def download(card_id: int, kind: str) -> ResponseReturnValue:
     elif kind == "svg":
         body, mimetype = printing.qr_svg(card.credential).encode(), "image/svg+xml"
     else:
-        child = db_session().get(Child, card.child_id)
-        body = printing.card_pdf(
-            printing.PrintedCard(
-                issuer_name=card_ops.issuer_name(db_session(), card.issuer_id),
-                given_name=child.given_name,
-                family_name=child.family_name,
-                valid_until=card.valid_until,
-                credential=card.credential,
-                card_number=card.serial.hex()[:8].upper(),
-            )
-        )
+        body = printing.card_pdf(card_ops.printed_card(db_session(), card))
         mimetype = "application/pdf"
     response = Response(body, mimetype=mimetype)
     response.headers["Cache-Control"] = "private, no-store"

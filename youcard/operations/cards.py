@@ -247,6 +247,22 @@ def issuer_name(session: Session, issuer_id: str) -> str:
     return issuer.name if issuer else issuer_id
 
 
+def printed_card(
+    session: Session, card: Card, *, issuer: str | None = None
+) -> printing.PrintedCard:
+    """What goes on the printed card: issuer, child's name, validity, QR, short card number."""
+    child = session.get(Child, card.child_id)
+    assert child is not None and card.credential is not None
+    return printing.PrintedCard(
+        issuer_name=issuer or issuer_name(session, card.issuer_id),
+        given_name=child.given_name,
+        family_name=child.family_name,
+        valid_until=card.valid_until,
+        credential=card.credential,
+        card_number=card.serial.hex()[:8].upper(),
+    )
+
+
 def pending_print(session: Session, *, issuer_id: str, limit: int = 1000) -> list[Card]:
     """Active cards of the issuer that were never printed, oldest first."""
     return list(
@@ -274,18 +290,7 @@ def print_sheet(
     name = issuer_name(session, issuer_id)
     printed = []
     for card in cards:
-        child = session.get(Child, card.child_id)
-        assert child is not None and card.credential is not None
-        printed.append(
-            printing.PrintedCard(
-                issuer_name=name,
-                given_name=child.given_name,
-                family_name=child.family_name,
-                valid_until=card.valid_until,
-                credential=card.credential,
-                card_number=card.serial.hex()[:8].upper(),
-            )
-        )
+        printed.append(printed_card(session, card, issuer=name))
         card.printed_at = now
     session.flush()
     audit.record(
