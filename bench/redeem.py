@@ -22,6 +22,7 @@ import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import requests
 
@@ -81,7 +82,35 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds() -> dict[str, float]:
+    """CPU time so far of the processes that share this machine's two cores, by kind."""
+    totals: dict[str, float] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)
+            comm = fields[0].split("(", 1)[1]
+            cmdline = (stat.parent / "cmdline").read_bytes()
+        except OSError:
+            continue
+        rest = fields[1].split()
+        ticks = int(rest[11]) + int(rest[12])  # utime + stime
+        if b"gunicorn" in cmdline:
+            kind = "python"
+        elif comm.startswith("postgres") or comm == "postmaster":
+            kind = "postgres"
+        elif comm in ("wrk", "redis-server"):
+            kind = comm
+        else:
+            continue
+        totals[kind] = totals.get(kind, 0.0) + ticks / TICK
+    return totals
+
+
 def wrk(script: str, url: str, seconds: float, env: dict[str, str]) -> dict[str, float]:
+    before = cpu_seconds()
     out = subprocess.run(
         [
             "wrk",
@@ -107,7 +136,12 @@ def wrk(script: str, url: str, seconds: float, env: dict[str, str]) -> dict[str,
         factor = {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
         percentiles[label] = float(value) * factor
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    after = cpu_seconds()
+    requests_done = int(re.search(r"(\d+) requests in", out).group(1))
+    cpu = {k: (after[k] - before.get(k, 0.0)) * 1000 / requests_done for k in after}
     return {
+        "cpu": "CPU ms/request: "  # type: ignore[dict-item]
+        + ", ".join(f"{k} {v:.2f}" for k, v in sorted(cpu.items())),
         "rate": rate,
         "p50": percentiles["50"],
         "p99": percentiles["99"],
@@ -168,6 +202,37 @@ def pgbench(url: str, seconds: float, cards: int, partner_id: int) -> float:
     return float(re.search(r"tps = ([\d.]+)", done.stdout).group(1))
 
 
+def serve(app: str, env: dict[str, str], workers: int, threads: int) -> tuple[Any, str]:
+    """gunicorn serving `app` on a free port, once it answers."""
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--workers",
+            str(workers),
+            "--threads",
+            str(threads),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            app,
+        ],
+        env=env,
+        cwd=ROOT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(150):
+        try:
+            requests.get(base + "/", timeout=5)
+            break
+        except requests.RequestException:
+            time.sleep(0.2)
+    return server, base
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10)
@@ -194,7 +259,6 @@ def main() -> None:
         token, credentials, partner_id = seed(url, args.children)
         cred_file = Path(tempfile.mkdtemp()) / "credentials.txt"
         cred_file.write_text("\n".join(credentials) + "\n")
-        port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith("YOUCARD_")}
         env.update(
             YOUCARD_DATABASE_URL=url,
@@ -206,31 +270,7 @@ def main() -> None:
             YOUCARD_REQUEST_LOG="0",
             YOUCARD_RATELIMIT_ENABLED="true" if args.limits else "false",
         )
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "--workers",
-                str(args.workers),
-                "--threads",
-                str(args.threads),
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--log-level",
-                "warning",
-                "redeemer:create_app()",
-            ],
-            env=env,
-            cwd=ROOT,
-        )
-        base = f"http://127.0.0.1:{port}"
-        for _ in range(150):
-            try:
-                requests.get(base + "/api/v1/openapi.json", timeout=5)
-                break
-            except requests.RequestException:
-                time.sleep(0.2)
+        server, base = serve("redeemer:create_app()", env, args.workers, args.threads)
         load_env = {"CREDENTIALS_FILE": str(cred_file), "DEVICE_TOKEN": token}
         wrk("verify.lua", base, 2, load_env)  # warm up every worker's connections
         print(
@@ -243,11 +283,27 @@ def main() -> None:
             f"verify    {verify['rate']:>8,.0f} req/s   p50 {verify['p50']:6.1f} ms   "
             f"p99 {verify['p99']:6.1f} ms   non-2xx {verify['non_2xx']}"
         )
+        print(f"          {verify['cpu']}")
         booking = wrk("book.lua", base, args.seconds, load_env)
         print(
             f"bookings  {booking['rate']:>8,.0f} req/s   p50 {booking['p50']:6.1f} ms   "
             f"p99 {booking['p99']:6.1f} ms   non-2xx {booking['non_2xx']} (409 on used-up cards)"
         )
+        print(f"          {booking['cpu']}")
+        server.terminate()
+        server.wait(timeout=30)
+        server, base = serve(
+            "bench.bare:create_app()", {**env, "BARE_PARTNER_ID": str(partner_id)}, args.workers, 1
+        )
+        wrk("book.lua", base, 2, load_env)
+        bare = wrk("book.lua", base, args.seconds, load_env)
+        print(
+            f"bare      {bare['rate']:>8,.0f} req/s   p50 {bare['p50']:6.1f} ms   "
+            f"p99 {bare['p99']:6.1f} ms   non-2xx {bare['non_2xx']}   (bench/bare.py: Flask +"
+            f" psycopg, the same transaction, no rules)   bookings/bare"
+            f" {booking['rate'] / bare['rate']:.2f}"
+        )
+        print(f"          {bare['cpu']}")
         server.terminate()
         server.wait(timeout=30)
         server = None

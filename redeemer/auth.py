@@ -67,7 +67,7 @@ def authenticate() -> Device:
         raise Unauthorized("A device token is required: Authorization: Bearer <token>.")
     session = db_session()
     now = utcnow()
-    rows = session.execute(_DEVICE_QUERY, {"token_hash": token_hash(token)}).all()
+    rows = session.connection().execute(_DEVICE_QUERY, {"token_hash": token_hash(token)}).all()
     if not rows:
         raise Unauthorized("This device token is not valid.")
     device_id, partner_id, last_used_at, status, name = rows[0][:5]

@@ -37,7 +37,7 @@ def record(
     data: dict[str, Any] | None = None,
 ) -> None:
     """Append one unsealed event: `actor` did `action` to `object_type` `object_id` at `now`."""
-    session.execute(
+    session.connection().execute(  # Core on the connection: no ORM overhead on the hot path
         _INSERT,
         {
             "issuer_id": issuer_id,
