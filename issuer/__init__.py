@@ -4,51 +4,27 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, current_app, g, render_template, request, session
+from flask import Flask, current_app, g, render_template, request
 from flask.typing import ResponseReturnValue
-from flask_babel import Babel, get_locale
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
-from flask_wtf.csrf import CSRFError, CSRFProtect
+from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
-from werkzeug.wrappers import Response
 
 from youcard import audit
 from youcard.db import Session
 from youcard.web import AFTER_COMMIT, create_base_app
+from youcard.web.html import init_html
 from youcard.web.problems import http_problem, init_problems
 from youcard.web.smorest import ProblemApi
-
-LANGUAGES = ("de", "en")
-CSP = (
-    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-    "frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'"
-)
-
-
-def select_locale() -> str:
-    """German first; English when chosen (remembered in the session) or preferred by the browser."""
-    chosen = request.args.get("lang")
-    if chosen in LANGUAGES:
-        session["lang"] = chosen
-    remembered = session.get("lang")
-    if remembered in LANGUAGES:
-        return str(remembered)
-    return request.accept_languages.best_match(LANGUAGES, default="de") or "de"
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """The issuer WSGI app (gunicorn: `issuer:create_app()`)."""
     app = create_base_app(__name__, "issuer", config)
-    app.config.setdefault("WTF_CSRF_TIME_LIMIT", 8 * 3600)
-    app.config.setdefault("BABEL_DEFAULT_LOCALE", "de")
-    app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "Europe/Berlin")
-    app.config.setdefault("PERMANENT_SESSION_LIFETIME", 8 * 3600)
-    Babel(app, locale_selector=select_locale)
-    app.jinja_env.globals["get_locale"] = get_locale
-    csrf = CSRFProtect(app)
+    csrf = init_html(app)
     limiter = Limiter(
         key_func=get_remote_address,
         app=app,
@@ -86,16 +62,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     )(app.view_functions["auth.login"])
 
     app.extensions.setdefault(AFTER_COMMIT, []).append(_seal_after_staff_changes)
-
-    @app.after_request
-    def _security_headers(response: Response) -> Response:
-        response.headers.setdefault("Content-Security-Policy", CSP)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        if response.mimetype == "text/html":
-            response.headers.setdefault("Cache-Control", "no-store")
-        return response
 
     @app.errorhandler(CSRFError)
     def _csrf(error: CSRFError) -> ResponseReturnValue:

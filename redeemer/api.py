@@ -5,24 +5,18 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-import time
-from datetime import UTC, date, datetime, timedelta
-from datetime import time as dtime
+from datetime import date, datetime
 from typing import Any
 
-from flask import Response, current_app, g, request
+from flask import Response, g, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import RAISE
-from sqlalchemy import and_, case, func, select
-from sqlalchemy.orm import aliased
 
-from redeemer.auth import Device, authenticate
-from youcard import budget, credentials, trust
-from youcard.clock import BERLIN, berlin_date
-from youcard.enums import BookingKind, Category, EntitlementStatus
+from redeemer.auth import authenticate
+from redeemer.counter import Counter, check_card, list_bookings, statement, trusted
+from youcard import credentials, trust
 from youcard.errors import CredentialInvalid, InvalidRequest, NotFound
-from youcard.models import Booking, Card, Child, Entitlement
 from youcard.operations.bookings import (
     MAX_ID,
     BookingRecord,
@@ -30,8 +24,7 @@ from youcard.operations.bookings import (
     book,
     cancel_booking,
 )
-from youcard.operations.entitlements import availability, usable_period
-from youcard.operations.verification import card_is_revoked, revocations_since
+from youcard.operations.verification import revocations_since
 from youcard.schemas.partner_api import (
     BookingPageSchema,
     BookingQuerySchema,
@@ -61,60 +54,18 @@ def _authenticate() -> None:
     g.device = authenticate()
 
 
-def _device() -> Device:
-    device: Device = g.device
+def _device() -> Counter:
+    device: Counter = g.device
     return device
-
-
-def _trusted() -> credentials.TrustedKeys:
-    """The trust list, cached a few seconds per process (card revocation is checked live)."""
-    cache = current_app.extensions.setdefault("youcard_trust_cache", {})
-    if cache.get("until", 0) < time.monotonic():
-        cache["keys"] = trust.trusted_keys(db_session())
-        cache["until"] = time.monotonic() + TRUST_CACHE_SECONDS
-    keys: credentials.TrustedKeys = cache["keys"]
-    return keys
 
 
 def _claims(credential: str, at: datetime) -> credentials.Claims:
     """The credential's claims if its signature holds (revocation is the ledger's to check)."""
-    result = credentials.verify(credential, trusted=_trusted(), now=int(at.timestamp()))
+    result = credentials.verify(credential, trusted=trusted(db_session()), now=int(at.timestamp()))
     if result.valid or result.reason == "expired":
         assert result.claims is not None
         return result.claims
     raise CredentialInvalid("The card cannot be used.", reason=result.reason or "malformed")
-
-
-def _entitlement_views(
-    device: Device, card: Card, birth_date: date, today: date
-) -> list[dict[str, Any]]:
-    allowed = device.categories_for(card.issuer_id)
-    views = []
-    for e in db_session().scalars(
-        select(Entitlement)
-        .where(
-            Entitlement.child_id == card.child_id,
-            Entitlement.status == EntitlementStatus.APPROVED,
-            Entitlement.category.in_(allowed),
-        )
-        .order_by(Entitlement.category, Entitlement.valid_from)
-    ):
-        period = usable_period(e, birth_date)
-        if period is None or today not in period:
-            continue
-        left = availability(e, birth_date, today)
-        views.append(
-            {
-                "id": e.id,
-                "category": e.category.value,
-                "available_cents": left.cents,
-                "available_units": left.units,
-                "units_per_day": e.units_per_day,
-                "max_cents_per_unit": e.amount_cents if e.rule.value == "units" else None,
-                "valid_until": period.end,
-            }
-        )
-    return views
 
 
 @blp.route("/verify")
@@ -131,31 +82,7 @@ class Verify(MethodView):
         A credential that fails is still 200 with `valid: false` and a reason.
         Only the categories this partner may book are listed.
         """
-        device, at = _device(), now()
-        session = db_session()
-        result = credentials.verify(body["credential"], trusted=_trusted(), now=int(at.timestamp()))
-        if not result.valid:
-            return {"valid": False, "reason": result.reason}
-        claims = result.claims
-        assert claims is not None
-        if card_is_revoked(session, claims.serial, claims.issuer):
-            return {"valid": False, "reason": "revoked"}
-        card, child = session.execute(
-            select(Card, Child)
-            .join(Child, Child.id == Card.child_id)
-            .where(Card.serial == claims.serial)
-        ).one()
-        return {
-            "valid": True,
-            "card": {
-                "serial": claims.serial.hex(),
-                "issuer": claims.issuer,
-                "version": claims.version,
-                "expires_at": datetime.fromtimestamp(claims.expires_at, UTC),
-            },
-            "holder": {"given_name": child.given_name, "birth_year": child.birth_date.year},
-            "entitlements": _entitlement_views(device, card, child.birth_date, berlin_date(at)),
-        }
+        return check_card(db_session(), _device(), body["credential"], now())
 
 
 def _booking_json(record: BookingRecord, result: BookingResult | None = None) -> dict[str, Any]:
@@ -228,46 +155,16 @@ class Bookings(MethodView):
     @blp.alt_response(401, schema=ProblemSchema, content_type=PROBLEM)
     def get(self, query: dict[str, Any]) -> dict[str, Any]:
         """The partner's own bookings, newest first, by creation date (Europe/Berlin)."""
-        device = _device()
-        cancellation = aliased(Booking)
-        stmt = (
-            select(Booking, cancellation.id.is_not(None).label("cancelled"))
-            .outerjoin(cancellation, cancellation.cancels_id == Booking.id)
-            .where(Booking.partner_id == device.partner_id, Booking.kind == BookingKind.BOOKING)
-            .order_by(Booking.id.desc())
-            .limit(query["limit"] + 1)
+        records, more = list_bookings(
+            db_session(),
+            _device().partner_id,
+            limit=query["limit"],
+            from_=query.get("from_"),
+            to=query.get("to"),
+            before_id=_decode_cursor(query["cursor"]) if "cursor" in query else None,
         )
-        if "from_" in query:
-            stmt = stmt.where(Booking.created_at >= _start_of(query["from_"]))
-        if "to" in query:
-            stmt = stmt.where(Booking.created_at < _start_of(query["to"] + timedelta(days=1)))
-        if "cursor" in query:
-            stmt = stmt.where(Booking.id < _decode_cursor(query["cursor"]))
-        rows = db_session().execute(stmt).all()
-        page = rows[: query["limit"]]
-        items = [
-            _booking_json(
-                BookingRecord(
-                    id=b.id,
-                    partner_id=b.partner_id,
-                    entitlement_id=b.entitlement_id,
-                    category=b.category,
-                    amount_cents=b.amount_cents,
-                    units=b.units,
-                    service_date=b.service_date,
-                    reference=b.reference,
-                    created_at=b.created_at,
-                    cancelled=bool(cancelled),
-                )
-            )
-            for b, cancelled in page
-        ]
-        more = len(rows) > query["limit"]
-        return {"items": items, "next_cursor": _encode_cursor(page[-1][0].id) if more else None}
-
-
-def _start_of(day: date) -> datetime:
-    return datetime.combine(day, dtime(), tzinfo=BERLIN).astimezone(UTC)
+        items = [_booking_json(record) for record in records]
+        return {"items": items, "next_cursor": _encode_cursor(records[-1].id) if more else None}
 
 
 def _encode_cursor(booking_id: int) -> str:
@@ -323,47 +220,8 @@ class Statement(MethodView):
         match = _MONTH.fullmatch(month)
         if match is None:
             raise NotFound("Months look like 2026-03.", code="invalid_month")
-        year, number = int(match.group(1)), int(match.group(2))
-        first = date(year, number, 1)
-        device = _device()
-        is_booking = Booking.kind == BookingKind.BOOKING
-        session = db_session()
-        rows = session.execute(
-            select(
-                Booking.category,
-                func.sum(case((is_booking, 1), else_=0)),
-                func.sum(case((is_booking, Booking.amount_cents), else_=0)),
-                func.sum(case((is_booking, 0), else_=1)),
-                func.sum(case((is_booking, 0), else_=Booking.amount_cents)),
-            )
-            .where(
-                and_(
-                    Booking.partner_id == device.partner_id,
-                    Booking.created_at >= _start_of(first),
-                    Booking.created_at < _start_of(budget.add_months(first, 1)),
-                )
-            )
-            .group_by(Booking.category)
-            .order_by(Booking.category)
-        ).all()
-        lines = [
-            {
-                "category": Category(category).value,
-                "bookings": int(count),
-                "booked_cents": int(booked),
-                "cancellations": int(cancels),
-                "cancelled_cents": int(cancelled),
-                "net_cents": int(booked) - int(cancelled),
-            }
-            for category, count, booked, cancels, cancelled in rows
-        ]
-        return {
-            "month": month,
-            "partner": device.partner_name,
-            "status": "provisional",
-            "lines": lines,
-            "total_cents": sum(line["net_cents"] for line in lines),
-        }
+        first = date(int(match.group(1)), int(match.group(2)), 1)
+        return statement(db_session(), _device(), first)
 
 
 @blp.route("/trust-list")

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import g
 from sqlalchemy import bindparam, select, update
 
+from redeemer.counter import Counter
 from youcard.clock import utcnow
 from youcard.enums import Category, PartnerStatus
 from youcard.errors import DomainError, Forbidden
@@ -23,25 +23,6 @@ class Unauthorized(DomainError):
 
     code = "unauthorized"
     http_status = 401
-
-
-@dataclass(frozen=True)
-class Device:
-    """The calling scanner device and its partner."""
-
-    device_id: int
-    partner_id: int
-    partner_name: str
-    permissions: frozenset[tuple[str, Category]]
-
-    @property
-    def issuers(self) -> list[str]:
-        """The issuers whose cards this partner accepts."""
-        return sorted({issuer for issuer, _ in self.permissions})
-
-    def categories_for(self, issuer_id: str) -> set[Category]:
-        """What the partner may book on that issuer's cards."""
-        return {category for issuer, category in self.permissions if issuer == issuer_id}
 
 
 _DEVICE_QUERY = (
@@ -60,7 +41,7 @@ _DEVICE_QUERY = (
 )
 
 
-def authenticate() -> Device:
+def authenticate() -> Counter:
     """The device of this request, or Unauthorized / Forbidden."""
     token = bearer_token()
     if token is None:
@@ -81,4 +62,4 @@ def authenticate() -> Device:
             update(DeviceToken).where(DeviceToken.id == device_id).values(last_used_at=now)
         )
     g.partner_id, g.device_id = partner_id, device_id
-    return Device(device_id, partner_id, name, permissions)
+    return Counter(partner_id, name, permissions, device_id=device_id)

@@ -55,6 +55,12 @@ class PartnerUser(Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Guessing is stopped: after too many failed logins the account waits until locked_until.
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    partner: Mapped[Partner] = relationship()
 
 
 class DeviceToken(Base):

@@ -410,6 +410,10 @@ def _choose_entitlement(candidates: list[_Candidate], service_date: date) -> _Ca
     raise NotFound("The child has no entitlement in this category.", code="no_entitlement")
 
 
+def _actor(partner_id: int, device_token_id: int | None) -> str:
+    return f"device:{device_token_id}" if device_token_id else f"partner:{partner_id}"
+
+
 def book(
     session: Session,
     *,
@@ -424,11 +428,13 @@ def book(
     reference: str | None = None,
     device_token_id: int | None = None,
     card_issuer_id: str | None = None,
+    actor: str | None = None,
 ) -> BookingResult:
     """Book `amount_cents` (and `units`) for the card's child in `category`, exactly once per key.
 
     `card_issuer_id`, when given, is the issuer the credential named: a card of
     another issuer is refused (one issuer's key cannot book another's cards).
+    `actor` names who booked in the audit log (default: the device, else the partner).
 
     Raises a DomainError (with the API's code) and writes nothing when the
     booking is not allowed; the caller rolls the transaction back.
@@ -589,7 +595,7 @@ def book(
     audit.record(
         session,
         issuer_id=context.issuer_id,
-        actor=f"device:{device_token_id}" if device_token_id else f"partner:{partner_id}",
+        actor=actor or _actor(partner_id, device_token_id),
         action="booking.create",
         object_type="booking",
         object_id=inserted,
@@ -625,6 +631,7 @@ def cancel_booking(
     booking_id: int,
     now: datetime,
     device_token_id: int | None = None,
+    actor: str | None = None,
 ) -> CancellationResult:
     """Cancel one of the partner's bookings; gives the budget back exactly once.
 
@@ -696,7 +703,7 @@ def cancel_booking(
     audit.record(
         session,
         issuer_id=original.issuer_id,
-        actor=f"device:{device_token_id}" if device_token_id else f"partner:{partner_id}",
+        actor=actor or _actor(partner_id, device_token_id),
         action="booking.cancel",
         object_type="booking",
         object_id=original.id,

@@ -1,4 +1,4 @@
-"""Staff sign-in: argon2id passwords, a lockout after repeated failures, audit events."""
+"""Staff and partner-staff sign-in: argon2id, a lockout after repeated failures, audit."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from sqlalchemy import func, select
 
 from youcard import audit, security
 from youcard.db import Session
+from youcard.enums import PartnerStatus
 from youcard.errors import DomainError
-from youcard.models import StaffUser
+from youcard.models import PartnerUser, StaffUser
 
 MAX_FAILED_LOGINS = 5
 LOCKOUT = timedelta(minutes=15)
@@ -36,9 +37,42 @@ def sign_in(session: Session, *, username: str, password: str, now: datetime) ->
     user = session.scalars(
         select(StaffUser).where(func.lower(StaffUser.username) == username.strip().lower())
     ).one_or_none()
-    if user is None or not user.active:
+    active = user is not None and user.active
+    _check(session, user if active else None, password, now, kind="staff")
+    assert user is not None
+    return user
+
+
+def sign_in_partner_user(
+    session: Session, *, username: str, password: str, now: datetime
+) -> PartnerUser:
+    """A partner's staff member at the scanner page: the same checks and lockout as staff,
+    and only while the partner is allowed to book."""
+    user = session.scalars(
+        select(PartnerUser).where(func.lower(PartnerUser.username) == username.strip().lower())
+    ).one_or_none()
+    active = user is not None and user.active and user.partner.status is PartnerStatus.ACTIVE
+    _check(session, user if active else None, password, now, kind="partner_user")
+    assert user is not None
+    return user
+
+
+_OBJECT_TYPES = {"staff": "staff_user", "partner_user": "partner_user"}
+
+
+def _check(
+    session: Session,
+    user: StaffUser | PartnerUser | None,
+    password: str,
+    now: datetime,
+    *,
+    kind: str,
+) -> None:
+    """Password and lockout check; failures are counted and audited under the user's issuer."""
+    if user is None:
         security.check_password(_DUMMY_HASH, password)
         raise LoginFailed("Username or password is wrong.")
+    issuer_id = user.issuer_id if isinstance(user, StaffUser) else user.partner.issuer_id
     if user.locked_until is not None and user.locked_until > now:
         raise AccountLocked(
             "Too many failed attempts: this account is locked for a while.", until=user.locked_until
@@ -51,10 +85,10 @@ def sign_in(session: Session, *, username: str, password: str, now: datetime) ->
             user.failed_logins = 0
         audit.record(
             session,
-            issuer_id=user.issuer_id,
+            issuer_id=issuer_id,
             actor="anonymous",
-            action="staff.lockout" if locked else "staff.login_failed",
-            object_type="staff_user",
+            action=f"{kind}.lockout" if locked else f"{kind}.login_failed",
+            object_type=_OBJECT_TYPES[kind],
             object_id=user.id,
             now=now,
         )
@@ -67,12 +101,11 @@ def sign_in(session: Session, *, username: str, password: str, now: datetime) ->
     user.last_login_at = now
     audit.record(
         session,
-        issuer_id=user.issuer_id,
-        actor=f"staff:{user.id}",
-        action="staff.login",
-        object_type="staff_user",
+        issuer_id=issuer_id,
+        actor=f"{kind}:{user.id}",
+        action=f"{kind}.login",
+        object_type=_OBJECT_TYPES[kind],
         object_id=user.id,
         now=now,
     )
     session.flush()
-    return user

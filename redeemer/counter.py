@@ -1,0 +1,253 @@
+"""What happens at a partner's counter, for the API and the scanner page alike.
+
+A `Counter` is who books: a scanner device (API, device token) or a partner's staff
+member (scanner page, signed in). Checking a card, listing bookings and the monthly
+statement are the same for both; every change goes through the ledger operations.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as dtime
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import and_, case, func, select
+from sqlalchemy.orm import aliased
+
+from youcard import budget, credentials, trust
+from youcard.clock import BERLIN, berlin_date
+from youcard.db import Session
+from youcard.enums import BookingKind, Category, EntitlementStatus, PartnerStatus
+from youcard.models import (
+    Booking,
+    Card,
+    Child,
+    Entitlement,
+    Partner,
+    PartnerPermission,
+    PartnerUser,
+)
+from youcard.operations.bookings import BookingRecord
+from youcard.operations.entitlements import availability, usable_period
+from youcard.operations.verification import card_is_revoked
+
+TRUST_CACHE_SECONDS = 10
+
+
+@dataclass(frozen=True)
+class Counter:
+    """Who books: a partner, through one of its devices or one of its staff."""
+
+    partner_id: int
+    partner_name: str
+    permissions: frozenset[tuple[str, Category]]
+    device_id: int | None = None
+    partner_user_id: int | None = None
+
+    @property
+    def actor(self) -> str:
+        """The audit log's name for this counter."""
+        if self.device_id is not None:
+            return f"device:{self.device_id}"
+        if self.partner_user_id is not None:
+            return f"partner_user:{self.partner_user_id}"
+        return f"partner:{self.partner_id}"
+
+    @property
+    def issuers(self) -> list[str]:
+        """The issuers whose cards this partner accepts."""
+        return sorted({issuer for issuer, _ in self.permissions})
+
+    def categories_for(self, issuer_id: str) -> set[Category]:
+        """What the partner may book on that issuer's cards."""
+        return {category for issuer, category in self.permissions if issuer == issuer_id}
+
+
+def staff_counter(session: Session, partner_user_id: int) -> Counter | None:
+    """The counter of a signed-in partner staff member, or None if they may not book now."""
+    user = session.get(PartnerUser, partner_user_id)
+    if user is None or not user.active:
+        return None
+    partner = session.get(Partner, user.partner_id)
+    if partner is None or partner.status is not PartnerStatus.ACTIVE:
+        return None
+    permissions = session.execute(
+        select(PartnerPermission.issuer_id, PartnerPermission.category).where(
+            PartnerPermission.partner_id == partner.id
+        )
+    ).all()
+    return Counter(
+        partner_id=partner.id,
+        partner_name=partner.name,
+        permissions=frozenset((issuer, Category(category)) for issuer, category in permissions),
+        partner_user_id=user.id,
+    )
+
+
+def trusted(session: Session) -> credentials.TrustedKeys:
+    """The trust list, cached a few seconds per process (card revocation is checked live)."""
+    cache = current_app.extensions.setdefault("youcard_trust_cache", {})
+    if cache.get("until", 0) < time.monotonic():
+        cache["keys"] = trust.trusted_keys(session)
+        cache["until"] = time.monotonic() + TRUST_CACHE_SECONDS
+    keys: credentials.TrustedKeys = cache["keys"]
+    return keys
+
+
+def check_card(session: Session, counter: Counter, credential: str, at: datetime) -> dict[str, Any]:
+    """Verify a scanned credential; for a valid one the holder and what is left.
+
+    The answer has DESIGN.md's verify shape: `valid`, and `reason` or `card`, `holder`
+    (given name and birth year only) and `entitlements` (the partner's categories only).
+    """
+    result = credentials.verify(credential, trusted=trusted(session), now=int(at.timestamp()))
+    if not result.valid:
+        return {"valid": False, "reason": result.reason}
+    claims = result.claims
+    assert claims is not None
+    if card_is_revoked(session, claims.serial, claims.issuer):
+        return {"valid": False, "reason": "revoked"}
+    card, child = session.execute(
+        select(Card, Child)
+        .join(Child, Child.id == Card.child_id)
+        .where(Card.serial == claims.serial)
+    ).one()
+    return {
+        "valid": True,
+        "card": {
+            "serial": claims.serial.hex(),
+            "issuer": claims.issuer,
+            "version": claims.version,
+            "expires_at": datetime.fromtimestamp(claims.expires_at, UTC),
+        },
+        "holder": {"given_name": child.given_name, "birth_year": child.birth_date.year},
+        "entitlements": _entitlement_views(
+            session, counter, card, child.birth_date, berlin_date(at)
+        ),
+    }
+
+
+def _entitlement_views(
+    session: Session, counter: Counter, card: Card, birth_date: date, today: date
+) -> list[dict[str, Any]]:
+    allowed = counter.categories_for(card.issuer_id)
+    views = []
+    for e in session.scalars(
+        select(Entitlement)
+        .where(
+            Entitlement.child_id == card.child_id,
+            Entitlement.status == EntitlementStatus.APPROVED,
+            Entitlement.category.in_(allowed),
+        )
+        .order_by(Entitlement.category, Entitlement.valid_from)
+    ):
+        period = usable_period(e, birth_date)
+        if period is None or today not in period:
+            continue
+        left = availability(e, birth_date, today)
+        views.append(
+            {
+                "id": e.id,
+                "category": e.category.value,
+                "available_cents": left.cents,
+                "available_units": left.units,
+                "units_per_day": e.units_per_day,
+                "max_cents_per_unit": e.amount_cents if e.rule.value == "units" else None,
+                "valid_until": period.end,
+            }
+        )
+    return views
+
+
+def start_of(day: date) -> datetime:
+    """Midnight in Berlin at the start of `day`, in UTC."""
+    return datetime.combine(day, dtime(), tzinfo=BERLIN).astimezone(UTC)
+
+
+def list_bookings(
+    session: Session,
+    partner_id: int,
+    *,
+    limit: int,
+    from_: date | None = None,
+    to: date | None = None,
+    before_id: int | None = None,
+) -> tuple[list[BookingRecord], bool]:
+    """The partner's own bookings, newest first, by creation date (Europe/Berlin), and
+    whether there are more."""
+    cancellation = aliased(Booking)
+    stmt = (
+        select(Booking, cancellation.id.is_not(None).label("cancelled"))
+        .outerjoin(cancellation, cancellation.cancels_id == Booking.id)
+        .where(Booking.partner_id == partner_id, Booking.kind == BookingKind.BOOKING)
+        .order_by(Booking.id.desc())
+        .limit(limit + 1)
+    )
+    if from_ is not None:
+        stmt = stmt.where(Booking.created_at >= start_of(from_))
+    if to is not None:
+        stmt = stmt.where(Booking.created_at < start_of(to + timedelta(days=1)))
+    if before_id is not None:
+        stmt = stmt.where(Booking.id < before_id)
+    rows = session.execute(stmt).all()
+    records = [
+        BookingRecord(
+            id=b.id,
+            partner_id=b.partner_id,
+            entitlement_id=b.entitlement_id,
+            category=b.category,
+            amount_cents=b.amount_cents,
+            units=b.units,
+            service_date=b.service_date,
+            reference=b.reference,
+            created_at=b.created_at,
+            cancelled=bool(cancelled),
+        )
+        for b, cancelled in rows[:limit]
+    ]
+    return records, len(rows) > limit
+
+
+def statement(session: Session, counter: Counter, first: date) -> dict[str, Any]:
+    """Bookings and cancellations made in the month starting `first` (Europe/Berlin),
+    per category: provisional until the month is settled."""
+    is_booking = Booking.kind == BookingKind.BOOKING
+    rows = session.execute(
+        select(
+            Booking.category,
+            func.sum(case((is_booking, 1), else_=0)),
+            func.sum(case((is_booking, Booking.amount_cents), else_=0)),
+            func.sum(case((is_booking, 0), else_=1)),
+            func.sum(case((is_booking, 0), else_=Booking.amount_cents)),
+        )
+        .where(
+            and_(
+                Booking.partner_id == counter.partner_id,
+                Booking.created_at >= start_of(first),
+                Booking.created_at < start_of(budget.add_months(first, 1)),
+            )
+        )
+        .group_by(Booking.category)
+        .order_by(Booking.category)
+    ).all()
+    lines = [
+        {
+            "category": Category(category).value,
+            "bookings": int(count),
+            "booked_cents": int(booked),
+            "cancellations": int(cancels),
+            "cancelled_cents": int(cancelled),
+            "net_cents": int(booked) - int(cancelled),
+        }
+        for category, count, booked, cancels, cancelled in rows
+    ]
+    return {
+        "month": first.strftime("%Y-%m"),
+        "partner": counter.partner_name,
+        "status": "provisional",
+        "lines": lines,
+        "total_cents": sum(line["net_cents"] for line in lines),
+    }

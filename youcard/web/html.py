@@ -1,0 +1,49 @@
+"""What both services' HTML pages share: languages, CSRF, security headers."""
+
+from __future__ import annotations
+
+from flask import Flask, request, session
+from flask_babel import Babel, get_locale
+from flask_wtf.csrf import CSRFProtect
+from werkzeug.wrappers import Response
+
+LANGUAGES = ("de", "en")
+CSP = (
+    "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
+    "media-src 'self' blob:; connect-src 'self'; "
+    "frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'"
+)
+
+
+def select_locale() -> str:
+    """German first; English when chosen (remembered in the session) or preferred by the browser."""
+    chosen = request.args.get("lang")
+    if chosen in LANGUAGES:
+        session["lang"] = chosen
+    remembered = session.get("lang")
+    if remembered in LANGUAGES:
+        return str(remembered)
+    return request.accept_languages.best_match(LANGUAGES, default="de") or "de"
+
+
+def init_html(app: Flask) -> CSRFProtect:
+    """German-first Babel, CSRF on every form, and the security headers of every page."""
+    app.config.setdefault("WTF_CSRF_TIME_LIMIT", 8 * 3600)
+    app.config.setdefault("BABEL_DEFAULT_LOCALE", "de")
+    app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "Europe/Berlin")
+    app.config.setdefault("PERMANENT_SESSION_LIFETIME", 8 * 3600)
+    Babel(app, locale_selector=select_locale)
+    app.jinja_env.globals["get_locale"] = get_locale
+    csrf = CSRFProtect(app)
+
+    @app.after_request
+    def _security_headers(response: Response) -> Response:
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        if response.mimetype == "text/html":
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    return csrf
