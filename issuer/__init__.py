@@ -4,21 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, current_app, g, render_template, request
-from flask.typing import ResponseReturnValue
+from flask import Flask, current_app, g, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
-from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import SQLAlchemyError
-from werkzeug.exceptions import HTTPException
 
 from youcard import audit
 from youcard.db import Session
 from youcard.web import AFTER_COMMIT, create_base_app
-from youcard.web.html import init_html
-from youcard.web.problems import http_problem, init_problems
-from youcard.web.smorest import ProblemApi
+from youcard.web.html import PagesApi, init_error_pages, init_html
+from youcard.web.problems import init_problems
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -53,7 +49,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
             "security": [{"staffToken": []}],
         },
     )
-    IssuerApi(app).register_blueprint(api.blp)
+    PagesApi(app).register_blueprint(api.blp)
     csrf.exempt(api.blp)  # token-authenticated JSON, no cookies: nothing to forge
     init_problems(app)  # smorest registered its own handlers; ours (by path) must win
     # Guessing passwords from one address is slowed down here; per account, sign_in locks.
@@ -63,14 +59,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     app.extensions.setdefault(AFTER_COMMIT, []).append(_seal_after_staff_changes)
 
-    @app.errorhandler(CSRFError)
-    def _csrf(error: CSRFError) -> ResponseReturnValue:
-        return _error_page(error, 400)
-
-    @app.errorhandler(HTTPException)
-    def _http(error: HTTPException) -> ResponseReturnValue:
-        return _http_error(error)
-
+    init_error_pages(app)
     return app
 
 
@@ -91,21 +80,3 @@ def _seal_after_staff_changes(session: Session) -> None:
     except SQLAlchemyError:
         # The change itself is committed; a later seal (or the timer) chains its events.
         current_app.logger.warning("audit seal deferred", exc_info=True)
-
-
-class IssuerApi(ProblemApi):
-    """The API answers problem+json; the pages keep their HTML error pages."""
-
-    def handle_http_exception(self, error: HTTPException) -> ResponseReturnValue:
-        """Problem+json under /api/, an HTML page elsewhere."""
-        return _http_error(error)
-
-
-def _http_error(error: HTTPException) -> ResponseReturnValue:
-    if request.path.startswith("/api/"):
-        return http_problem(error)
-    return _error_page(error, error.code or 500)
-
-
-def _error_page(error: HTTPException, status: int) -> ResponseReturnValue:
-    return render_template("error.html", status=status, error=error), status

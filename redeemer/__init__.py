@@ -9,12 +9,12 @@ from flask import Flask
 
 from redeemer.limits import init_limits
 from youcard.web import create_base_app
+from youcard.web.html import PagesApi, init_error_pages, init_html
 from youcard.web.problems import init_problems
-from youcard.web.smorest import ProblemApi
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
-    """The redeemer WSGI app (gunicorn: `redeemer:create_app()`)."""
+    """The redeemer WSGI app (gunicorn: `redeemer:create_app()`): partner API and scanner page."""
     app = create_base_app(__name__, "redeemer", config)
     if os.environ.get("YOUCARD_KEK"):
         app.logger.warning("YOUCARD_KEK is set for the redeemer: it never needs it; remove it.")
@@ -35,11 +35,21 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
             },
         },
     )
-    api = ProblemApi(app)
+    csrf = init_html(app)
+    api = PagesApi(app)
     from redeemer import api as partner_api
+    from redeemer import scanner
 
-    init_limits(app)
+    limiter = init_limits(app)
     api.register_blueprint(partner_api.blp)
+    csrf.exempt(partner_api.blp)  # device-token JSON, no cookies: nothing to forge
+    scanner.login_manager.init_app(app)
+    app.register_blueprint(scanner.bp)
+    # Guessing passwords from one address is slowed down; per account, the sign-in locks.
+    app.view_functions["scanner.login"] = limiter.limit(
+        app.config.get("LOGIN_RATE_LIMIT", "20/minute"), methods=["POST"]
+    )(app.view_functions["scanner.login"])
     init_problems(app)  # again: smorest registers its own handlers; ours must win
+    init_error_pages(app)  # and HTML error pages outside /api/
     app.after_request(partner_api.add_security_headers)
     return app

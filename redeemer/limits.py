@@ -6,11 +6,12 @@ import hashlib
 import math
 import time
 
-from flask import Flask, request
+from flask import Flask, make_response, request
 from flask.typing import ResponseReturnValue
 from flask_limiter import Limiter, RateLimitExceeded
 
 from youcard.web import bearer_token
+from youcard.web.html import error_page
 from youcard.web.problems import problem
 
 
@@ -42,12 +43,16 @@ def init_limits(app: Flask) -> Limiter:
         current = limiter.current_limit  # read from Redis only now, on the refusal
         reset = current.reset_at if current is not None else None
         retry_after = max(1, math.ceil(reset - time.time())) if reset else 60
-        response = problem(
-            429,
-            "rate_limited",
-            "Too many requests",
-            f"This device may make {error.description} requests; try again later.",
-        )
+        if request.path.startswith("/api/"):
+            response = problem(
+                429,
+                "rate_limited",
+                "Too many requests",
+                f"This device may make {error.description} requests; try again later.",
+            )
+        else:
+            page, _status = error_page(429)  # type: ignore[misc]
+            response = make_response(page, 429)
         response.headers["Retry-After"] = str(retry_after)  # type: ignore[union-attr]
         return response
 

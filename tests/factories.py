@@ -21,6 +21,7 @@ from youcard.models import (
     Issuer,
     Partner,
     PartnerPermission,
+    PartnerUser,
     SigningKey,
     StaffUser,
 )
@@ -65,6 +66,19 @@ class Factory:
                 username=f"staff{n}",
                 display_name=f"Staff {n}",
                 role=role,
+                password_hash=password_hash(),
+                active=True,
+                created_at=NOW,
+            )
+        )
+
+    def partner_user(self, partner: Partner) -> PartnerUser:
+        n = next(_numbers)
+        return self._add(
+            PartnerUser(
+                partner_id=partner.id,
+                username=f"counter{n}-{secrets.token_hex(3)}",
+                display_name=f"Counter {n}",
                 password_hash=password_hash(),
                 active=True,
                 created_at=NOW,

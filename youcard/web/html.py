@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
-from flask import Flask, request, session
+from typing import Any
+
+from flask import Flask, render_template, request, session
+from flask.typing import ResponseReturnValue
 from flask_babel import Babel, get_locale
-from flask_wtf.csrf import CSRFProtect
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
+
+from youcard.web.problems import http_problem, problem
+from youcard.web.smorest import ProblemApi
 
 LANGUAGES = ("de", "en")
 CSP = (
@@ -47,3 +54,41 @@ def init_html(app: Flask) -> CSRFProtect:
         return response
 
     return csrf
+
+
+def error_page(status: int) -> ResponseReturnValue:
+    """The app's own `error.html` for a status."""
+    return render_template("error.html", status=status), status
+
+
+def http_error(error: HTTPException) -> ResponseReturnValue:
+    """Problem+json under /api/, an HTML page elsewhere."""
+    if request.path.startswith("/api/"):
+        return http_problem(error)
+    return error_page(error.code or 500)
+
+
+class PagesApi(ProblemApi):
+    """An Api in an app that also has pages: problem+json for the API, HTML for the pages."""
+
+    def handle_http_exception(self, error: HTTPException) -> Any:
+        """Problem+json under /api/, an HTML page elsewhere."""
+        return http_error(error)
+
+
+def init_error_pages(app: Flask) -> None:
+    """HTML error pages outside /api/ (register last: it overrides the problem handlers)."""
+
+    @app.errorhandler(CSRFError)
+    def _csrf(_error: CSRFError) -> ResponseReturnValue:
+        return error_page(400)
+
+    @app.errorhandler(HTTPException)
+    def _http(error: HTTPException) -> ResponseReturnValue:
+        return http_error(error)
+
+    @app.errorhandler(500)
+    def _internal(_error: Exception) -> ResponseReturnValue:
+        if request.path.startswith("/api/"):
+            return problem(500, "internal_error", "Internal error", "Something went wrong.")
+        return error_page(500)

@@ -1,0 +1,36 @@
+"""German is complete and the compiled catalog is the one the .po says."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+
+ROOT = Path(__file__).resolve().parents[2]
+SERVICES = ("issuer", "redeemer")
+
+
+def _de(service: str) -> Path:
+    return ROOT / service / "translations" / "de" / "LC_MESSAGES"
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_every_message_has_a_german_translation(service):
+    with (_de(service) / "messages.po").open("rb") as fh:
+        catalog = read_po(fh, locale="de")
+    missing = [m.id for m in catalog if m.id and (not m.string or "fuzzy" in m.flags)]
+    assert missing == []
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_the_compiled_catalog_matches_the_po_file(service):
+    with (_de(service) / "messages.po").open("rb") as fh:
+        catalog = read_po(fh, locale="de")
+    compiled = io.BytesIO()
+    write_mo(compiled, catalog)
+    assert compiled.getvalue() == (_de(service) / "messages.mo").read_bytes(), (
+        f"run: pybabel compile -d {service}/translations"
+    )
