@@ -93,13 +93,14 @@ def _print_demo(data: demo.DemoData, *, made: bool) -> None:
     click.echo("Demo data " + ("created." if made else "already present; nothing changed."))
     click.echo(f"\nIssuer (staff):   {data.issuer_url}")
     click.echo(f"Redeemer (partners): {data.redeemer_url}")
-    click.echo("(bin/run serves both; the issuer's staff pages arrive with their own issue.)")
+    click.echo(f"Scanner page (partner staff): {data.redeemer_url}/scan")
     click.echo("\nStaff logins:")
     for user in data.staff:
         click.echo(f"  {user['username']:<12} {user['password'] or '(unknown)':<20} {user['role']}")
-    click.echo("\nPartners and their device tokens:")
+    click.echo("\nPartners: scanner-page login and device token (API):")
     for partner in data.partners:
         click.echo(f"  {partner['name']} ({', '.join(partner['categories'])})")
+        click.echo(f"    login: {partner['login']} / {partner['password'] or '(unknown)'}")
         click.echo(f"    token: {partner['token'] or '(unknown)'}")
     click.echo("\nChildren and their cards:")
     for child in data.children:

@@ -35,6 +35,7 @@ from youcard.operations.setup import (
     create_household,
     create_issuer,
     create_partner,
+    create_partner_user,
     create_staff_user,
 )
 
@@ -54,6 +55,12 @@ PARTNERS = [
     ("Schulmensa Friedensschule", "DE37410400180098765432", {Category.LUNCH}),
     ("Lernstudio Hamm-Mitte", "DE24440501990004711081", {Category.TUTORING}),
 ]
+# One scanner-page login per partner (partner name -> username).
+PARTNER_LOGINS = {
+    "TuS Hamm 1898 e. V.": "tus-kasse",
+    "Schulmensa Friedensschule": "mensa-kasse",
+    "Lernstudio Hamm-Mitte": "lernstudio-kasse",
+}
 
 HOUSEHOLDS = [
     (
@@ -97,11 +104,14 @@ def _load_secrets(instance_path: Path) -> dict[str, dict[str, str]]:
     path = instance_path / SECRETS_FILE
     if path.exists():
         loaded: dict[str, dict[str, str]] = json.loads(path.read_text(encoding="utf-8"))
-        return loaded
+        if "partner_users" in loaded:
+            return loaded
+        path.unlink()  # made before the scanner page had logins: make them all anew
     instance_path.mkdir(parents=True, exist_ok=True)
     made = {
         "staff": {username: secrets.token_urlsafe(12) for username, _, _ in STAFF},
         "partners": {name: f"ycd_{secrets.token_urlsafe(32)}" for name, _, _ in PARTNERS},
+        "partner_users": {login: secrets.token_urlsafe(12) for login in PARTNER_LOGINS.values()},
     }
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
@@ -153,6 +163,16 @@ def seed(session: Session, *, instance_path: Path, now: datetime, kek: bytes) ->
             actor=ACTOR,
             now=now,
             token=made["partners"][name],
+        )
+        login = PARTNER_LOGINS[name]
+        create_partner_user(
+            session,
+            partner_id=partner.id,
+            username=login,
+            display_name=f"Kasse {name}",
+            password=made["partner_users"][login],
+            actor=ACTOR,
+            now=now,
         )
     valid_from, valid_until = demo_period(berlin_date(now))
     for reference, family_name, children in HOUSEHOLDS:
@@ -230,6 +250,8 @@ def describe(
                 "name": partner.name,
                 "categories": sorted(p.category.value for p in partner.permissions),
                 "token": made.get("partners", {}).get(partner.name),
+                "login": PARTNER_LOGINS.get(partner.name),
+                "password": made.get("partner_users", {}).get(PARTNER_LOGINS.get(partner.name, "")),
             }
         )
     for child in session.scalars(

@@ -67,3 +67,43 @@ def _sign_in_en(page, base, username):
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(base + "/")
+
+
+@pytest.mark.parametrize("lang", ["de", "en"])
+def test_scanner_pages_have_no_wcag_aa_violations(browser, redeemer_server, committed, lang):
+    from tests.browser.test_scanner_e2e import _counter
+    from tests.factories import PASSWORD
+
+    counter = _counter(committed)
+    page = browser.new_context(locale="de-DE", bypass_csp=True).new_page()
+    base = redeemer_server
+    page.goto(f"{base}/login?lang={lang}")
+    found = {"/login": _violations(page)}
+    page.locator("#username").fill(counter.username)
+    page.locator("#password").fill(PASSWORD)
+    page.locator("form.stack button[type=submit]").click()
+    page.wait_for_url(base + "/scan")
+    found["/scan"] = _violations(page)
+    page.locator("#credential").fill(counter.credential)
+    page.locator("#scan-form button[type=submit]").click()
+    page.locator("#book-form").wait_for()
+    found["result"] = _violations(page)
+    page.locator("#amount").fill("15,00")
+    page.locator("#book-button").click()
+    page.locator("#booking-number").wait_for()
+    found["receipt"] = _violations(page)
+    for path in ("/bookings", "/statement", "/receipts/999999999"):
+        page.goto(base + path)
+        found[path] = _violations(page)
+    page.goto(base + "/scan")
+    page.locator("#credential").fill("not a card")
+    page.locator("#scan-form button[type=submit]").click()
+    page.locator("#verdict").wait_for()
+    found["invalid card"] = _violations(page)
+    problems = {
+        path: [(v["id"], v["help"], len(v["nodes"])) for v in violations]
+        for path, violations in found.items()
+        if violations
+    }
+    assert problems == {}
+    assert page.evaluate("document.documentElement.lang") == lang

@@ -13,9 +13,11 @@ from sqlalchemy import func, select, update
 from tests.conftest import create_postgres_database, drop_postgres_database
 from youcard import trust
 from youcard.cli import main
+from youcard.clock import utcnow
 from youcard.credentials import verify
 from youcard.db import make_engine, make_sessionmaker
 from youcard.models import AuditEvent, Booking, Entitlement
+from youcard.operations.staff import sign_in_partner_user
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -71,6 +73,16 @@ def test_demo_seeds_once_and_prints_the_design_keys(env):
         "tutoring",
     ]
     assert all(p["token"].startswith("ycd_") for p in data["partners"])
+    assert len({p["login"] for p in data["partners"]}) == 3
+    engine = make_engine(env["url"])
+    with make_sessionmaker(engine)() as session:
+        for p in data["partners"]:  # every printed scanner-page login signs in
+            user = sign_in_partner_user(
+                session, username=p["login"], password=p["password"], now=utcnow()
+            )
+            assert user.partner.name == p["name"]
+        session.rollback()
+    engine.dispose()
     assert len(data["children"]) >= 3
     engine = make_engine(env["url"])
     with make_sessionmaker(engine)() as session:
@@ -94,6 +106,9 @@ def test_demo_seeds_once_and_prints_the_design_keys(env):
     text = _run("demo")
     assert "already present; nothing changed" in text.output
     assert data["partners"][0]["token"] in text.output
+    assert f"login: {data['partners'][0]['login']} / {data['partners'][0]['password']}" in (
+        text.output
+    )
 
 
 def test_secrets_live_in_the_instance_folder_and_are_never_printed(env):

@@ -320,3 +320,10 @@ def test_the_credential_never_reaches_a_url(client, signed_in):
     assert "?credential=" not in html
     assert signed_in.credential in html  # only in the hidden field of the POST form
     assert re.search(r'<form method="post" action="/book"', html)
+
+
+def test_the_scanner_session_cookie_is_its_own_and_locked_down(client, world, counter_user):
+    username, _ = counter_user(world().partner_id)
+    cookie = _login(client, username).headers["Set-Cookie"]
+    assert cookie.startswith("youcard_redeemer=")  # not the issuer's cookie on the same host
+    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie

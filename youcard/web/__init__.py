@@ -26,6 +26,8 @@ def create_base_app(import_name: str, service: str, config: dict[str, Any] | Non
     app.config.update(
         SECRET_KEY=settings.secret_key,
         DATABASE_URL=settings.database_url,
+        # Distinct per service: on one host, cookies of both ports would overwrite each other.
+        SESSION_COOKIE_NAME=f"youcard_{service}",
         SESSION_COOKIE_SECURE=True,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",

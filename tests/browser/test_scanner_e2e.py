@@ -1,0 +1,139 @@
+"""The scanner page in headless Chromium with a fake camera that shows a card's QR code:
+scan, see the child, book 15 EUR, get the receipt; a blocked card; a double click and a
+lost answer each book once. Prints the times from the first camera frame to the result
+and from pressing "Buchen" to the receipt."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from tests.factories import KEK, NOW, PASSWORD, Factory
+from youcard.budget import BudgetRule, RuleKind
+from youcard.enums import Category
+from youcard.models import Booking, Child
+from youcard.operations.cards import issue_card, revoke_card
+
+
+@dataclass
+class Counter:
+    credential: str
+    username: str
+    partner_id: int
+    given_name: str
+    card_id: int
+    issuer_id: str
+
+
+def _counter(committed) -> Counter:
+    with committed.begin() as session:
+        make = Factory(session)
+        issuer = make.issuer()
+        make.signing_key(issuer)
+        child = make.child(issuer)
+        make.entitlement(child, Category.PARTICIPATION, rule=BudgetRule(RuleKind.TOTAL, 10_000))
+        card = issue_card(
+            session, child_id=child.id, issuer_id=issuer.id, actor="test", now=NOW, kek=KEK
+        )
+        partner = make.partner(issuer, {Category.PARTICIPATION})
+        user = make.partner_user(partner)
+        return Counter(
+            card.credential,
+            user.username,
+            partner.id,
+            session.get(Child, child.id).given_name,
+            card.id,
+            issuer.id,
+        )
+
+
+def _bookings(committed, partner_id: int) -> list[Booking]:
+    with committed() as session:
+        return list(session.scalars(select(Booking).where(Booking.partner_id == partner_id)))
+
+
+def _scan(chromium, base: str, counter: Counter):
+    """Sign in; the scanner page reads the card from the camera and shows the result."""
+    page = chromium.new_context(locale="de-DE").new_page()
+    page.goto(base + "/login")
+    page.get_by_label("Benutzername").fill(counter.username)
+    page.get_by_label("Passwort").fill(PASSWORD)
+    page.get_by_role("button", name="Anmelden").click()
+    page.wait_for_url(base + "/scan")
+    page.locator("#verdict").wait_for(timeout=15_000)
+    return page
+
+
+def _figure(page, name: str) -> int | None:
+    value = page.evaluate(f"() => document.documentElement.dataset.{name}")
+    return int(value) if value is not None else None
+
+
+def test_scan_from_the_camera_book_15_euros_and_get_the_receipt(
+    camera_browser, redeemer_server, committed
+):
+    counter = _counter(committed)
+    page = _scan(camera_browser(counter.credential), redeemer_server, counter)
+    assert "Karte gültig" in page.locator("#verdict").inner_text()
+    assert page.locator("#holder-name").inner_text() == counter.given_name
+    scan_ms = _figure(page, "scanToResultMs")
+    page.get_by_label("Betrag in Euro").fill("15,00")
+    page.get_by_role("button", name="Buchen").click()
+    page.locator("#booking-number").wait_for()
+    book_ms = _figure(page, "bookToReceiptMs")
+    [booking] = _bookings(committed, counter.partner_id)
+    assert booking.amount_cents == 1500
+    assert page.locator("#booking-number").inner_text() == str(booking.id)
+    assert "15,00" in page.locator("#booked-amount").inner_text()
+    assert "85,00" in page.locator("#left-now").inner_text()  # 100 EUR budget, 15 booked
+    assert scan_ms is not None and book_ms is not None
+    print(f"\nscanner: first camera frame -> result {scan_ms} ms; Buchen -> receipt {book_ms} ms")
+
+
+def test_a_blocked_card_shows_gesperrt(camera_browser, redeemer_server, committed):
+    counter = _counter(committed)
+    with committed.begin() as session:
+        revoke_card(
+            session,
+            card_id=counter.card_id,
+            issuer_id=counter.issuer_id,
+            reason="lost",
+            actor="test",
+            now=NOW,
+        )
+    page = _scan(camera_browser(counter.credential), redeemer_server, counter)
+    assert "Karte gesperrt" in page.locator("#verdict").inner_text()
+    assert page.locator("#book-form").count() == 0
+
+
+def test_a_double_click_books_once(camera_browser, redeemer_server, committed):
+    counter = _counter(committed)
+    page = _scan(camera_browser(counter.credential), redeemer_server, counter)
+    page.get_by_label("Betrag in Euro").fill("15,00")
+    page.get_by_role("button", name="Buchen").dblclick()
+    page.locator("#booking-number").wait_for()
+    assert len(_bookings(committed, counter.partner_id)) == 1
+
+
+def test_a_lost_answer_then_a_retry_books_once(camera_browser, redeemer_server, committed):
+    counter = _counter(committed)
+    page = _scan(camera_browser(counter.credential), redeemer_server, counter)
+    lost = []
+
+    def lose_the_answer(route):
+        route.fetch()  # the server books ...
+        lost.append(True)
+        route.abort("internetdisconnected")  # ... but the answer never reaches the page
+
+    page.route("**/book", lose_the_answer)
+    page.get_by_label("Betrag in Euro").fill("15,00")
+    page.get_by_role("button", name="Buchen").click()
+    error = page.locator("#book-error")
+    error.filter(has_text="Keine Verbindung").wait_for()
+    assert lost == [True] and len(_bookings(committed, counter.partner_id)) == 1
+    page.unroute("**/book")
+    page.get_by_role("button", name="Buchen").click()  # the same attempt, sent again
+    page.locator("#booking-number").wait_for()
+    [booking] = _bookings(committed, counter.partner_id)
+    assert page.locator("#booking-number").inner_text() == str(booking.id)
