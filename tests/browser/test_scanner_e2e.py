@@ -14,6 +14,7 @@ from youcard.budget import BudgetRule, RuleKind
 from youcard.enums import Category
 from youcard.models import Booking, Child
 from youcard.operations.cards import issue_card, revoke_card
+from youcard.printing import qr_png
 
 
 @dataclass
@@ -137,3 +138,50 @@ def test_a_lost_answer_then_a_retry_books_once(camera_browser, redeemer_server, 
     page.locator("#booking-number").wait_for()
     [booking] = _bookings(committed, counter.partner_id)
     assert page.locator("#booking-number").inner_text() == str(booking.id)
+
+
+def test_on_a_phone_with_the_keyboard_alone_from_a_photo(browser, redeemer_server, committed):
+    """No camera: a photo of the card is read in the page; then every step by keyboard, on a
+    phone-sized screen without sideways scrolling."""
+    counter = _counter(committed)
+    base = redeemer_server
+    context = browser.new_context(
+        locale="de-DE", viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True
+    )
+    page = context.new_page()
+    page.goto(base + "/login")
+    page.keyboard.press("Tab")  # skip link first
+    focused = []
+    for _ in range(12):
+        page.keyboard.press("Tab")
+        focused.append(page.evaluate("document.activeElement.id || document.activeElement.name"))
+        if focused[-1] == "username":
+            break
+    assert "username" in focused
+    page.keyboard.type(counter.username)
+    page.keyboard.press("Tab")
+    page.keyboard.type(PASSWORD)
+    page.keyboard.press("Enter")
+    page.wait_for_url(base + "/scan")
+    photo = qr_png(counter.credential, box_size=6)
+    page.locator("#photo").set_input_files(
+        {"name": "karte.png", "mimeType": "image/png", "buffer": photo}
+    )
+    page.locator("#verdict").wait_for()
+    assert page.locator("#holder-name").inner_text() == counter.given_name
+    page.locator("#amount").focus()
+    page.keyboard.type("15,00")
+    page.keyboard.press("Enter")  # submits the booking form
+    page.locator("#booking-number").wait_for()
+    assert [b.amount_cents for b in _bookings(committed, counter.partner_id)] == [1500]
+    for path in ("/scan", page.url, "/bookings", "/statement"):
+        page.goto(path if path.startswith("http") else base + path)
+        overflow = page.evaluate(
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        wide = page.evaluate(
+            "[...document.querySelectorAll('body *')]"
+            ".filter(e => e.scrollWidth > e.clientWidth + 1)"
+            ".map(e => e.tagName + '.' + e.className + ':' + e.scrollWidth + '>' + e.clientWidth)"
+        )
+        assert overflow <= 0, (path, wide)
