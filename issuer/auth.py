@@ -7,18 +7,16 @@ from dataclasses import dataclass
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, flash, redirect, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
-from flask_wtf import FlaskForm
-from wtforms import PasswordField, StringField
-from wtforms.validators import DataRequired, Length
+from flask_login import LoginManager, UserMixin, current_user, logout_user
 
 from youcard.enums import Role
 from youcard.models import StaffUser
-from youcard.operations.staff import AccountLocked, LoginFailed, sign_in
+from youcard.operations.staff import sign_in
 from youcard.web import db_session, now
+from youcard.web.signin import sign_in_page
 
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
@@ -75,51 +73,18 @@ def require_roles(*roles: Role) -> Callable[[F], F]:
 ALL_STAFF = (Role.CASEWORKER, Role.APPROVER, Role.ADMINISTRATOR)
 
 
-class LoginForm(FlaskForm):  # type: ignore[misc]
-    """Username and password."""
-
-    username = StringField("username", validators=[DataRequired(), Length(max=80)])
-    password = PasswordField("password", validators=[DataRequired(), Length(max=200)])
-
-
-def _safe_next(target: str | None) -> str:
-    """Only a path on this site (no open redirect)."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return url_for("pages.dashboard")
-
-
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> ResponseReturnValue:
     """The sign-in form."""
-    form = LoginForm()
-    status = 200
-    if form.validate_on_submit():
-        store = db_session()
-        try:
-            user = sign_in(
-                store, username=form.username.data, password=form.password.data, now=now()
-            )
-        except (LoginFailed, AccountLocked) as error:
-            store.commit()  # the failed attempt counts, although the answer is an error
-            locked = isinstance(error, AccountLocked)
-            flash(
-                _("Too many failed attempts. Please wait 15 minutes and try again.")
-                if locked
-                else _("Username or password is wrong."),
-                "error",
-            )
-            status = 429 if locked else 401
-        else:
-            store.commit()
-            session.clear()  # no session fixation: a fresh session for the signed-in user
-            login_user(
-                StaffPrincipal(user.id, user.username, user.display_name, user.role, user.issuer_id)
-            )
-            return redirect(_safe_next(request.args.get("next")))
-    elif request.method == "POST":
-        status = 400
-    return render_template("login.html", form=form), status
+    return sign_in_page(
+        lambda store, username, password: sign_in(
+            store, username=username, password=password, now=now()
+        ),
+        lambda user: StaffPrincipal(
+            user.id, user.username, user.display_name, user.role, user.issuer_id
+        ),
+        lambda: url_for("pages.dashboard"),
+    )
 
 
 @bp.route("/logout", methods=["POST"])

@@ -34,12 +34,9 @@ from flask.typing import ResponseReturnValue
 from flask_babel import format_currency, format_datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
-from flask_wtf import FlaskForm
+from flask_login import LoginManager, UserMixin, current_user, logout_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
-from wtforms import PasswordField, StringField
-from wtforms.validators import DataRequired, Length
 
 from redeemer.counter import (
     Counter,
@@ -54,12 +51,13 @@ from youcard import budget, credentials
 from youcard.clock import berlin_date
 from youcard.enums import BookingKind, Category
 from youcard.errors import DomainError
-from youcard.models import Booking, Child, Entitlement
+from youcard.models import Booking, Child, Entitlement, PartnerUser
 from youcard.operations.bookings import book, cancel_booking
 from youcard.operations.entitlements import availability
-from youcard.operations.staff import AccountLocked, LoginFailed, sign_in_partner_user
+from youcard.operations.staff import sign_in_partner_user
 from youcard.web import db_session, now
 from youcard.web.problems import status_of
+from youcard.web.signin import sign_in_page
 
 bp = Blueprint("scanner", __name__)
 login_manager = LoginManager()
@@ -121,7 +119,9 @@ def _load(user_id: str) -> PartnerStaff | None:
     if counter is None:
         return None  # deactivated user or suspended partner: signed out at once
     g.counter = counter
-    return PartnerStaff(int(user_id), session.get("display_name", ""))
+    user = db_session().get(PartnerUser, counter.partner_user_id)  # loaded just now: no query
+    assert user is not None
+    return PartnerStaff(user.id, user.display_name)
 
 
 @login_manager.unauthorized_handler
@@ -171,20 +171,6 @@ def _helpers() -> dict[str, Any]:
     return {"euro": euro, "category_name": lambda c: CATEGORY_NAMES[Category(c)]}
 
 
-class LoginForm(FlaskForm):  # type: ignore[misc]
-    """Username and password."""
-
-    username = StringField("username", validators=[DataRequired(), Length(max=80)])
-    password = PasswordField("password", validators=[DataRequired(), Length(max=200)])
-
-
-def _safe_next(target: str | None) -> str:
-    """Only a path on this site (no open redirect)."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return url_for("scanner.scan")
-
-
 @bp.get("/")
 def index() -> ResponseReturnValue:
     """Straight to the scanner (or the sign-in)."""
@@ -194,36 +180,13 @@ def index() -> ResponseReturnValue:
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> ResponseReturnValue:
     """Partner staff sign in (argon2id, lockout after 5 failures, rate limit per address)."""
-    form = LoginForm()
-    status = 200
-    if form.validate_on_submit():
-        store = db_session()
-        try:
-            user = sign_in_partner_user(
-                store, username=form.username.data, password=form.password.data, now=now()
-            )
-        except (LoginFailed, AccountLocked) as error:
-            store.commit()  # the failed attempt counts, although the answer is an error
-            locked = isinstance(error, AccountLocked)
-            flash(
-                _("Too many failed attempts. Please wait 15 minutes and try again.")
-                if locked
-                else _("Username or password is wrong."),
-                "error",
-            )
-            status = 429 if locked else 401
-        else:
-            store.commit()
-            lang = session.get("lang")
-            session.clear()  # no session fixation: a fresh session for the signed-in user
-            if lang:
-                session["lang"] = lang
-            session["display_name"] = user.display_name
-            login_user(PartnerStaff(user.id, user.display_name))
-            return redirect(_safe_next(request.args.get("next")))
-    elif request.method == "POST":
-        status = 400
-    return render_template("login.html", form=form), status
+    return sign_in_page(
+        lambda store, username, password: sign_in_partner_user(
+            store, username=username, password=password, now=now()
+        ),
+        lambda user: PartnerStaff(user.id, user.display_name),
+        lambda: url_for("scanner.scan"),
+    )
 
 
 @bp.post("/logout")

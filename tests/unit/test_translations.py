@@ -34,3 +34,23 @@ def test_the_compiled_catalog_matches_the_po_file(service):
     assert compiled.getvalue() == (_de(service) / "messages.mo").read_bytes(), (
         f"run: pybabel compile -d {service}/translations"
     )
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_every_text_in_the_code_is_in_the_catalog(service):
+    from babel.messages.extract import extract_from_dir
+    from babel.messages.frontend import parse_mapping_cfg
+
+    with (ROOT / service / "babel.cfg").open() as fh:
+        method_map, options_map = parse_mapping_cfg(fh)
+    keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None}
+    found = set()
+    for _file, _line, message, _comments, _context in extract_from_dir(
+        ROOT, method_map, options_map, keywords=keywords
+    ):
+        found.add(message if isinstance(message, str) else message[0])
+    with (_de(service) / "messages.po").open("rb") as fh:
+        catalog = read_po(fh, locale="de")
+    assert found - {m.id for m in catalog if m.id} == set(), (
+        f"run pybabel extract/update/compile for {service} (README, Layout)"
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, render_template, request, session
+from flask import Blueprint, Flask, render_template, request, session
 from flask.typing import ResponseReturnValue
 from flask_babel import Babel, get_locale
 from flask_wtf.csrf import CSRFError, CSRFProtect
@@ -20,6 +20,9 @@ CSP = (
     "media-src 'self' blob:; connect-src 'self'; "
     "frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'"
 )
+
+
+_shared = Blueprint("youcard_web", __name__, template_folder="templates")
 
 
 def select_locale() -> str:
@@ -42,6 +45,7 @@ def init_html(app: Flask) -> CSRFProtect:
     Babel(app, locale_selector=select_locale)
     app.jinja_env.globals["get_locale"] = get_locale
     csrf = CSRFProtect(app)
+    app.register_blueprint(_shared)  # templates both services include (youcard/*.html)
 
     @app.after_request
     def _security_headers(response: Response) -> Response:
