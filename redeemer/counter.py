@@ -10,7 +10,6 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from datetime import time as dtime
 from typing import Any
 
 from flask import current_app
@@ -18,7 +17,7 @@ from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import aliased
 
 from youcard import budget, credentials, trust
-from youcard.clock import BERLIN, berlin_date
+from youcard.clock import berlin_date, berlin_midnight
 from youcard.db import Session
 from youcard.enums import BookingKind, Category, EntitlementStatus, PartnerStatus
 from youcard.models import (
@@ -162,9 +161,7 @@ def _entitlement_views(
     return views
 
 
-def start_of(day: date) -> datetime:
-    """Midnight in Berlin at the start of `day`, in UTC."""
-    return datetime.combine(day, dtime(), tzinfo=BERLIN).astimezone(UTC)
+start_of = berlin_midnight  # midnight in Berlin at the start of a day, in UTC
 
 
 def list_bookings(

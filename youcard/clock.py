@@ -18,3 +18,8 @@ def berlin_date(now: datetime) -> date:
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     return now.astimezone(BERLIN).date()
+
+
+def berlin_midnight(day: date) -> datetime:
+    """The instant `day` begins in Europe/Berlin, in UTC."""
+    return datetime.combine(day, datetime.min.time(), tzinfo=BERLIN).astimezone(UTC)

@@ -8,7 +8,7 @@ from youcard.models.households import Child, Household
 from youcard.models.issuers import Issuer
 from youcard.models.keys import SigningKey
 from youcard.models.partners import DeviceToken, Partner, PartnerPermission, PartnerUser
-from youcard.models.settlements import Settlement
+from youcard.models.settlements import Settlement, SettlementLine, SettlementPayment
 from youcard.models.staff import StaffToken, StaffUser
 
 __all__ = [
@@ -27,6 +27,8 @@ __all__ = [
     "PartnerPermission",
     "PartnerUser",
     "Settlement",
+    "SettlementLine",
+    "SettlementPayment",
     "SigningKey",
     "StaffToken",
     "StaffUser",

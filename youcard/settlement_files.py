@@ -1,0 +1,183 @@
+"""A settlement run's files: CSV (a line per partner and category, a line per booking) and
+the SEPA credit transfer (pain.001.001.09, made and XSD-validated by sepaxml).
+
+The bookings CSV streams: rows are read in batches, so a run of a million bookings is
+written with flat memory.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Iterator
+from datetime import date
+
+from sepaxml import SepaTransfer
+from sqlalchemy import select
+
+from youcard.db import Session
+from youcard.errors import Conflict
+from youcard.models import Booking, Issuer, Partner, Settlement, SettlementLine, SettlementPayment
+from youcard.operations.settlements import run_selection
+
+SEPA_SCHEMA = "pain.001.001.09"  # accepted by German banks (DFÜ-Abkommen Anlage 3, since 2023)
+BATCH = 10_000
+
+
+def euros(cents: int) -> str:
+    """Cents as German-style euros for spreadsheets: 1234 -> "12,34", -50 -> "-0,50"."""
+    sign = "-" if cents < 0 else ""
+    return f"{sign}{abs(cents) // 100},{abs(cents) % 100:02d}"
+
+
+def _csv_text(text: str) -> str:
+    """No formula injection: a cell never starts with = + - @ in a spreadsheet."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def _rows_to_csv(rows: Iterable[list[object]]) -> Iterator[str]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";")
+    for row in rows:
+        writer.writerow(row)
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+
+
+def lines_csv(session: Session, run: Settlement) -> str:
+    """A line per partner and category, then a line per partner's payment."""
+    names = dict(session.execute(select(Partner.id, Partner.name)).all())
+
+    def rows() -> Iterator[list[object]]:
+        yield ["month", "partner_id", "partner", "category", "bookings", "booked_eur",
+               "cancellations", "cancelled_eur", "net_eur"]  # fmt: skip
+        for line in session.scalars(
+            select(SettlementLine)
+            .where(SettlementLine.settlement_id == run.id)
+            .order_by(SettlementLine.partner_id, SettlementLine.category)
+        ):
+            yield [
+                f"{run.month:%Y-%m}",
+                line.partner_id,
+                _csv_text(names.get(line.partner_id, "")),
+                line.category.value,
+                line.bookings,
+                euros(line.booked_cents),
+                line.cancellations,
+                euros(line.cancelled_cents),
+                euros(line.net_cents),
+            ]
+
+    return "".join(_rows_to_csv(rows()))
+
+
+def payments_csv(session: Session, run: Settlement) -> str:
+    """A line per partner: net, carried over, paid, IBAN."""
+
+    def rows() -> Iterator[list[object]]:
+        yield ["month", "partner_id", "partner", "iban", "net_eur", "carried_in_eur",
+               "paid_eur", "carried_out_eur", "end_to_end_id"]  # fmt: skip
+        for p in _payments(session, run):
+            yield [
+                f"{run.month:%Y-%m}",
+                p.partner_id,
+                _csv_text(p.partner_name),
+                p.iban,
+                euros(p.net_cents),
+                euros(p.carried_in_cents),
+                euros(p.amount_cents),
+                euros(p.carried_out_cents),
+                p.end_to_end_id,
+            ]
+
+    return "".join(_rows_to_csv(rows()))
+
+
+def bookings_csv(session: Session, run: Settlement) -> Iterator[str]:
+    """A line per booking and cancellation of the run, streamed in batches."""
+    columns = (
+        Booking.id,
+        Booking.kind,
+        Booking.cancels_id,
+        Booking.partner_id,
+        Booking.category,
+        Booking.amount_cents,
+        Booking.units,
+        Booking.service_date,
+        Booking.created_at,
+        Booking.reference,
+    )
+
+    def rows() -> Iterator[list[object]]:
+        yield ["booking", "kind", "cancels", "partner_id", "category", "amount_eur", "units",
+               "service_date", "created_at", "reference"]  # fmt: skip
+        result = session.execute(
+            select(*columns).where(run_selection(run)).order_by(Booking.id),
+            execution_options={"yield_per": BATCH},
+        )
+        for row in result:
+            sign = 1 if row.kind.value == "booking" else -1
+            yield [
+                row.id,
+                row.kind.value,
+                row.cancels_id or "",
+                row.partner_id,
+                row.category.value,
+                euros(sign * row.amount_cents),
+                row.units,
+                row.service_date.isoformat(),
+                row.created_at.isoformat(),
+                _csv_text(row.reference or ""),
+            ]
+
+    return _rows_to_csv(rows())
+
+
+def _payments(session: Session, run: Settlement) -> list[SettlementPayment]:
+    return list(
+        session.scalars(
+            select(SettlementPayment)
+            .where(SettlementPayment.settlement_id == run.id)
+            .order_by(SettlementPayment.partner_id)
+        )
+    )
+
+
+def sepa_xml(session: Session, run: Settlement, *, execution_date: date) -> bytes:
+    """The run's payments as one SEPA credit transfer batch from the city's account.
+
+    Only a finalized run is paid; partners with nothing to be paid are left out.
+    """
+    if run.status.value != "finalized":
+        raise Conflict("Only a finalized run is paid.", code="not_finalized")
+    issuer = session.get(Issuer, run.issuer_id)
+    assert issuer is not None
+    if not issuer.iban:
+        raise Conflict(
+            "The city's account (IBAN) for paying partners is not set.", code="no_debtor_account"
+        )
+    config = {
+        "name": issuer.name[:70],
+        "IBAN": issuer.iban,
+        "batch": True,
+        "currency": "EUR",
+    }
+    if issuer.bic:
+        config["BIC"] = issuer.bic
+    transfer = SepaTransfer(config, schema=SEPA_SCHEMA, clean=True)
+    for payment in _payments(session, run):
+        if payment.amount_cents <= 0:
+            continue
+        transfer.add_payment(
+            {
+                "name": payment.partner_name[:70],
+                "IBAN": payment.iban,
+                "amount": payment.amount_cents,
+                "execution_date": execution_date,
+                "description": f"{run.reference} Gutschrift {payment.end_to_end_id}",
+                "endtoend_id": payment.end_to_end_id,
+            }
+        )
+    xml: bytes = transfer.export(validate=True, pretty_print=True)
+    return xml
