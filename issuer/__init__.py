@@ -31,13 +31,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     app.extensions["youcard_limiter"] = limiter  # the decorator below holds it only weakly
 
-    from issuer import admin, api, auth, households, pages
+    from issuer import admin, api, auth, households, pages, settlements
 
     auth.login_manager.init_app(app)
     app.register_blueprint(auth.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(households.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(settlements.bp)
     app.config.update(
         API_TITLE="YouCard issuer API",
         API_VERSION="1",

@@ -176,6 +176,17 @@ REFUSALS = {
     "card_not_active": _l("this card is already blocked."),
     "nothing_to_print": _l("no card is waiting to be printed."),
     "reference_taken": _l("this reference number is already in use."),
+    "month_not_ended": _l("only a month that has ended can be settled."),
+    "invalid_month": _l("please choose one of the months offered."),
+    "earlier_month_open": _l("an earlier month is still a draft; finalize it first."),
+    "later_month_finalized": _l("a later month is already finalized and holds these bookings."),
+    "changed_since_review": _l(
+        "bookings arrived since you reviewed this month; the numbers below are new."
+    ),
+    "not_finalized": _l("only a finalized month is paid."),
+    "no_debtor_account": _l("the city's account for paying partners is not set yet."),
+    "invalid_iban": _l("this IBAN is not valid."),
+    "invalid_bic": _l("this BIC is not valid."),
     "birth_date_conflicts_with_bookings": _l(
         "with this date of birth more would have been booked than the budget allows."
     ),

@@ -47,6 +47,7 @@ def test_staff_pages_have_no_wcag_aa_violations(browser, server, committed, lang
         "/admin/partners/new",
         "/admin/audit",
         "/admin/keys",
+        "/admin/settlements",
     ):
         page.goto(server + path)
         found[path] = _violations(page)

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from schwifty import IBAN
+from schwifty import BIC, IBAN
 from sqlalchemy import select
 
 from youcard import audit, budget, security
@@ -193,6 +193,35 @@ def valid_iban(text: str) -> str:
         return str(IBAN(text).compact)
     except ValueError:
         raise InvalidRequest("This IBAN is not valid.", code="invalid_iban") from None
+
+
+def set_issuer_account(
+    session: Session, *, issuer_id: str, iban: str, bic: str | None, actor: str, now: datetime
+) -> Issuer:
+    """The city's account that pays the partners (the debtor of the SEPA transfers)."""
+    issuer = session.get(Issuer, issuer_id)
+    if issuer is None:
+        raise NotFound("No such issuer.", code="issuer_not_found")
+    issuer.iban = valid_iban(iban)
+    bic = (bic or "").strip().upper() or None
+    if bic is not None:
+        try:
+            bic = str(BIC(bic).compact)
+        except ValueError:
+            raise InvalidRequest("This BIC is not valid.", code="invalid_bic") from None
+    issuer.bic = bic
+    session.flush()
+    audit.record(
+        session,
+        issuer_id=issuer_id,
+        actor=actor,
+        action="issuer.account",
+        object_type="issuer",
+        object_id=issuer_id,
+        now=now,
+        data={"iban": issuer.iban, "bic": issuer.bic},
+    )
+    return issuer
 
 
 def set_partner_status(

@@ -1,0 +1,253 @@
+"""Monthly settlement for administrators: prepare a month, review it, finalize, download
+the CSVs and the SEPA payment file; the city's paying account."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, timedelta
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from issuer.auth import require_roles
+from issuer.households import _refused
+from youcard import budget, settlement_files
+from youcard.clock import berlin_date
+from youcard.db import Session
+from youcard.enums import Role, SettlementStatus
+from youcard.errors import DomainError
+from youcard.models import Issuer, Partner, Settlement, SettlementLine, SettlementPayment
+from youcard.operations import settlements
+from youcard.operations.setup import set_issuer_account
+from youcard.web import db_session, now
+
+bp = Blueprint("settlements", __name__, url_prefix="/admin/settlements")
+MONTHS_OFFERED = 12
+
+
+def _actor() -> str:
+    return f"staff:{current_user.id}"
+
+
+def _run(settlement_id: int) -> Settlement:
+    try:
+        return settlements.get_run(
+            db_session(), settlement_id=settlement_id, issuer_id=current_user.issuer_id
+        )
+    except DomainError:
+        abort(404)  # another issuer's run is not found
+
+
+def _ended_months() -> list[date]:
+    this_month = berlin_date(now()).replace(day=1)
+    return [budget.add_months(this_month, -n) for n in range(1, MONTHS_OFFERED + 1)]
+
+
+def next_working_day(day: date) -> date:
+    """The next day from Monday to Friday after `day` (the payment's execution date)."""
+    day += timedelta(days=1)
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    return day
+
+
+@bp.get("")
+@require_roles(Role.ADMINISTRATOR)
+def index() -> ResponseReturnValue:
+    """The runs, a month to prepare, and the paying account."""
+    store = db_session()
+    runs = store.scalars(
+        select(Settlement)
+        .where(Settlement.issuer_id == current_user.issuer_id)
+        .order_by(Settlement.month.desc())
+    ).all()
+    issuer = store.get(Issuer, current_user.issuer_id)
+    return render_template(
+        "admin/settlements.html", runs=runs, months=_ended_months(), issuer=issuer
+    )
+
+
+@bp.post("")
+@require_roles(Role.ADMINISTRATOR)
+def prepare() -> ResponseReturnValue:
+    """Compute a month's run as a draft (or again)."""
+    text = request.form.get("month") or ""
+    try:
+        month = date.fromisoformat(text + "-01") if len(text) == 7 else None
+    except ValueError:
+        month = None
+    if month is None:
+        flash(_("Please choose a month."), "error")
+        return redirect(url_for("settlements.index"))
+    try:
+        run = settlements.prepare(
+            db_session(),
+            issuer_id=current_user.issuer_id,
+            month=month,
+            actor=_actor(),
+            now=now(),
+        )
+    except DomainError as error:
+        _refused(error)
+        return redirect(url_for("settlements.index"))
+    return redirect(url_for("settlements.show", settlement_id=run.id))
+
+
+@bp.get("/<int:settlement_id>")
+@require_roles(Role.ADMINISTRATOR)
+def show(settlement_id: int) -> ResponseReturnValue:
+    """Review a run: what each partner is paid, and its lines per category."""
+    run = _run(settlement_id)
+    store = db_session()
+    payments = store.scalars(
+        select(SettlementPayment)
+        .where(SettlementPayment.settlement_id == run.id)
+        .order_by(SettlementPayment.partner_name)
+    ).all()
+    lines = store.execute(
+        select(SettlementLine, Partner.name)
+        .join(Partner, Partner.id == SettlementLine.partner_id)
+        .where(SettlementLine.settlement_id == run.id)
+        .order_by(Partner.name, SettlementLine.category)
+    ).all()
+    return render_template(
+        "admin/settlement.html",
+        run=run,
+        payments=payments,
+        lines=lines,
+        execution_date=next_working_day(berlin_date(now())),
+        issuer=store.get(Issuer, current_user.issuer_id),
+    )
+
+
+@bp.post("/<int:settlement_id>/recompute")
+@require_roles(Role.ADMINISTRATOR)
+def recompute(settlement_id: int) -> ResponseReturnValue:
+    """Compute a draft again (bookings may have arrived)."""
+    run = _run(settlement_id)
+    try:
+        settlements.prepare(
+            db_session(),
+            issuer_id=current_user.issuer_id,
+            month=run.month,
+            actor=_actor(),
+            now=now(),
+        )
+    except DomainError as error:
+        _refused(error)
+    return redirect(url_for("settlements.show", settlement_id=settlement_id))
+
+
+@bp.post("/<int:settlement_id>/finalize")
+@require_roles(Role.ADMINISTRATOR)
+def finalize(settlement_id: int) -> ResponseReturnValue:
+    """Finalize what was reviewed: the bookings are locked and the payment file can be made."""
+    run = _run(settlement_id)
+    expected = request.form.get("expected_net_cents", "")
+    if not expected.lstrip("-").isdigit():
+        abort(400)
+    try:
+        settlements.finalize(
+            db_session(),
+            settlement_id=run.id,
+            issuer_id=current_user.issuer_id,
+            actor=_actor(),
+            now=now(),
+            expected_net_cents=int(expected),
+        )
+    except DomainError as error:
+        _refused(error)
+        if error.code == "changed_since_review":
+            settlements.prepare(  # show the new numbers to review
+                db_session(),
+                issuer_id=current_user.issuer_id,
+                month=run.month,
+                actor=_actor(),
+                now=now(),
+            )
+    else:
+        flash(_("The month is finalized. Its bookings can no longer change."), "info")
+    return redirect(url_for("settlements.show", settlement_id=settlement_id))
+
+
+def _closing(store: Session, chunks: Iterator[str]) -> Iterator[str]:
+    """Stream `chunks`, then close their session: the body is read after the request's
+    teardown has let go of it (and on SQLite an open read would block every writer)."""
+    try:
+        yield from chunks
+    finally:
+        store.close()
+
+
+def _download(body: object, name: str, mimetype: str) -> Response:
+    response = Response(body, mimetype=mimetype)  # type: ignore[arg-type]
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+@bp.get("/<int:settlement_id>/<any(lines, payments, bookings):kind>.csv")
+@require_roles(Role.ADMINISTRATOR)
+def csv_file(settlement_id: int, kind: str) -> ResponseReturnValue:
+    """A CSV of the run (semicolons, German decimal commas)."""
+    run = _run(settlement_id)
+    store = db_session()
+    body: object
+    if kind == "lines":
+        body = settlement_files.lines_csv(store, run)
+    elif kind == "payments":
+        body = settlement_files.payments_csv(store, run)
+    else:
+        body = _closing(store, settlement_files.bookings_csv(store, run))  # streamed
+    status = "" if run.status is SettlementStatus.FINALIZED else "-draft"
+    return _download(body, f"youcard-{run.month:%Y-%m}{status}-{kind}.csv", "text/csv")
+
+
+@bp.get("/<int:settlement_id>/sepa.xml")
+@require_roles(Role.ADMINISTRATOR)
+def sepa(settlement_id: int) -> ResponseReturnValue:
+    """The SEPA credit transfer file of a finalized run, for the chosen execution date."""
+    run = _run(settlement_id)
+    try:
+        execution = date.fromisoformat(request.args.get("execution_date", ""))
+    except ValueError:
+        execution = next_working_day(berlin_date(now()))
+    if execution < berlin_date(now()):
+        execution = next_working_day(berlin_date(now()))
+    try:
+        xml = settlement_files.sepa_xml(db_session(), run, execution_date=execution)
+    except DomainError as error:
+        _refused(error, rollback=False)
+        return redirect(url_for("settlements.show", settlement_id=settlement_id))
+    return _download(xml, f"youcard-{run.month:%Y-%m}-sepa.xml", "application/xml")
+
+
+@bp.post("/account")
+@require_roles(Role.ADMINISTRATOR)
+def account() -> ResponseReturnValue:
+    """Set the city's account that pays the partners."""
+    try:
+        set_issuer_account(
+            db_session(),
+            issuer_id=current_user.issuer_id,
+            iban=request.form.get("iban", "")[:42],
+            bic=request.form.get("bic", "")[:11],
+            actor=_actor(),
+            now=now(),
+        )
+    except DomainError as error:
+        _refused(error)
+    else:
+        flash(_("The account is saved."), "info")
+    return redirect(url_for("settlements.index"))
