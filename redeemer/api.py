@@ -16,6 +16,7 @@ from marshmallow import RAISE
 from redeemer.auth import authenticate
 from redeemer.counter import Counter, check_card, list_bookings, statement, trusted
 from youcard import credentials, trust
+from youcard.credit_notes import CreditNote, credit_note, credit_note_pdf, credit_notes
 from youcard.errors import CredentialInvalid, InvalidRequest, NotFound
 from youcard.operations.bookings import (
     MAX_ID,
@@ -31,6 +32,7 @@ from youcard.schemas.partner_api import (
     BookingRequestSchema,
     BookingResultSchema,
     CredentialSchema,
+    CreditNoteListSchema,
     ProblemSchema,
     RevocationPageSchema,
     RevocationQuerySchema,
@@ -222,6 +224,52 @@ class Statement(MethodView):
             raise NotFound("Months look like 2026-03.", code="invalid_month")
         first = date(int(match.group(1)), int(match.group(2)), 1)
         return statement(db_session(), _device(), first)
+
+
+def credit_note_json(note: CreditNote) -> dict[str, Any]:
+    """A credit note as the API shows it."""
+    return {
+        "id": note.payment_id,
+        "issuer": note.issuer_id,
+        "month": f"{note.month:%Y-%m}",
+        "reference": note.reference,
+        "number": note.number,
+        "net_cents": note.net_cents,
+        "carried_in_cents": note.carried_in_cents,
+        "amount_cents": note.amount_cents,
+        "carried_out_cents": note.carried_out_cents,
+        "finalized_on": note.finalized,
+    }
+
+
+@blp.route("/credit-notes")
+class CreditNotes(MethodView):
+    """What the city pays the partner, month by month."""
+
+    @blp.response(200, CreditNoteListSchema)
+    @blp.alt_response(401, schema=ProblemSchema, content_type=PROBLEM)
+    def get(self) -> dict[str, Any]:
+        """The partner's credit notes from finalized settlement runs, newest first."""
+        notes = credit_notes(db_session(), partner_id=_device().partner_id)
+        return {"items": [credit_note_json(note) for note in notes]}
+
+
+@blp.route("/credit-notes/<int:payment_id>.pdf")
+class CreditNotePdf(MethodView):
+    """One credit note as PDF."""
+
+    @blp.response(200, content_type="application/pdf")
+    @blp.alt_response(401, schema=ProblemSchema, content_type=PROBLEM)
+    @blp.alt_response(404, schema=ProblemSchema, content_type=PROBLEM)
+    def get(self, payment_id: int) -> Response:
+        """The credit note with its bookings (another partner's is 404)."""
+        session = db_session()
+        note = credit_note(session, partner_id=_device().partner_id, payment_id=payment_id)
+        response = Response(credit_note_pdf(session, note), mimetype="application/pdf")
+        response.headers["Content-Disposition"] = (
+            f'attachment; filename="gutschrift-{note.number}.pdf"'
+        )
+        return response
 
 
 @blp.route("/trust-list")

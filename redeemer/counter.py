@@ -19,7 +19,13 @@ from sqlalchemy.orm import aliased
 from youcard import budget, credentials, trust
 from youcard.clock import berlin_date, berlin_midnight
 from youcard.db import Session
-from youcard.enums import BookingKind, Category, EntitlementStatus, PartnerStatus
+from youcard.enums import (
+    BookingKind,
+    Category,
+    EntitlementStatus,
+    PartnerStatus,
+    SettlementStatus,
+)
 from youcard.models import (
     Booking,
     Card,
@@ -28,6 +34,7 @@ from youcard.models import (
     Partner,
     PartnerPermission,
     PartnerUser,
+    Settlement,
 )
 from youcard.operations.bookings import BookingRecord
 from youcard.operations.entitlements import availability, usable_period
@@ -208,6 +215,33 @@ def list_bookings(
     return records, len(rows) > limit
 
 
+def _settled(session: Session, partner_id: int, first: date) -> bool:
+    """Whether every issuer with bookings of the partner in the month has finalized it."""
+    issuers = set(
+        session.scalars(
+            select(Booking.issuer_id)
+            .where(
+                Booking.partner_id == partner_id,
+                Booking.created_at >= start_of(first),
+                Booking.created_at < start_of(budget.add_months(first, 1)),
+            )
+            .distinct()
+        )
+    )
+    if not issuers:
+        return False
+    finalized = set(
+        session.scalars(
+            select(Settlement.issuer_id).where(
+                Settlement.issuer_id.in_(issuers),
+                Settlement.month == first,
+                Settlement.status == SettlementStatus.FINALIZED,
+            )
+        )
+    )
+    return finalized == issuers
+
+
 def statement(session: Session, counter: Counter, first: date) -> dict[str, Any]:
     """Bookings and cancellations made in the month starting `first` (Europe/Berlin),
     per category: provisional until the month is settled."""
@@ -244,7 +278,7 @@ def statement(session: Session, counter: Counter, first: date) -> dict[str, Any]
     return {
         "month": first.strftime("%Y-%m"),
         "partner": counter.partner_name,
-        "status": "provisional",
+        "status": "final" if _settled(session, counter.partner_id, first) else "provisional",
         "lines": lines,
         "total_cents": sum(line["net_cents"] for line in lines),
     }

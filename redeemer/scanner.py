@@ -49,6 +49,7 @@ from redeemer.counter import (
 )
 from youcard import budget, credentials
 from youcard.clock import berlin_date
+from youcard.credit_notes import credit_note, credit_note_pdf, credit_notes
 from youcard.enums import BookingKind, Category
 from youcard.errors import DomainError
 from youcard.models import Booking, Child, Entitlement, PartnerUser
@@ -379,9 +380,29 @@ def monthly_statement() -> ResponseReturnValue:
     data = statement(db_session(), _counter(), first)
     previous = budget.add_months(first, -1).strftime("%Y-%m")
     following = budget.add_months(first, 1).strftime("%Y-%m")
+    notes = credit_notes(db_session(), partner_id=_counter().partner_id)
     return render_template(
-        "statement.html", data=data, previous=previous, following=following, first=first
+        "statement.html",
+        data=data,
+        previous=previous,
+        following=following,
+        first=first,
+        notes=notes,
     )
+
+
+@bp.get("/credit-notes/<int:payment_id>.pdf")
+@signed_in
+def credit_note_file(payment_id: int) -> ResponseReturnValue:
+    """A credit note of this partner as PDF (another partner's is not found)."""
+    store = db_session()
+    try:
+        note = credit_note(store, partner_id=_counter().partner_id, payment_id=payment_id)
+    except DomainError:
+        abort(404)
+    response = Response(credit_note_pdf(store, note), mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'attachment; filename="gutschrift-{note.number}.pdf"'
+    return response
 
 
 @bp.get("/statement.csv")

@@ -14,6 +14,7 @@ from tests.factories import KEK, NOW, Factory
 from youcard import keys
 from youcard.budget import BudgetRule
 from youcard.enums import Category
+from youcard.models import Partner
 from youcard.operations.cards import issue_card
 
 
@@ -121,3 +122,15 @@ def private_key_for(committed, issuer_id: str):
     """The issuer's signing key (tests forge and age credentials with it)."""
     with committed() as session:
         return keys.private_key_of(keys.active_key(session, issuer_id), KEK)
+
+
+@pytest.fixture
+def counter_user(committed):
+    """A partner staff login for the world's partner: (username, partner_user id)."""
+
+    def build(partner_id: int) -> tuple[str, int]:
+        with committed.begin() as session:
+            user = Factory(session).partner_user(session.get(Partner, partner_id))
+            return user.username, user.id
+
+    return build

@@ -380,6 +380,8 @@ def test_openapi_documents_every_route_and_the_problem_format(client):
         "/api/v1/bookings",
         "/api/v1/bookings/{booking_id}/cancel",
         "/api/v1/statements/{month}",
+        "/api/v1/credit-notes",
+        "/api/v1/credit-notes/{payment_id}.pdf",
         "/api/v1/trust-list",
         "/api/v1/revocations",
     }

@@ -11,24 +11,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from tests.factories import NOW, PASSWORD, Factory
+from tests.factories import NOW, PASSWORD
 from youcard.enums import BookingKind, CardStatus, Category, PartnerStatus
 from youcard.models import AuditEvent, Booking, Card, Entitlement, Partner, PartnerUser
 
 HTTPS = "https://localhost"
 SAME_ORIGIN = {"Referer": "https://localhost/scan"}  # browsers send it; CSRF checks it
-
-
-@pytest.fixture
-def counter_user(committed):
-    """A partner staff login for the world's partner: (username, partner_user id)."""
-
-    def build(partner_id: int) -> tuple[str, int]:
-        with committed.begin() as session:
-            user = Factory(session).partner_user(session.get(Partner, partner_id))
-            return user.username, user.id
-
-    return build
 
 
 def _csrf(client, path="/login") -> str:
@@ -90,7 +78,7 @@ def test_every_scanner_page_needs_a_partner_staff_sign_in(app, client):
     guarded = [r for r in rules if r.endpoint not in PUBLIC]
     assert len(guarded) >= 8  # scan (GET, POST), book, receipt, cancel, today, statement, csv
     for rule in guarded:
-        path = rule.rule.replace("<int:booking_id>", "1")
+        path = re.sub(r"<int:\w+>", "1", rule.rule)
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             if method == "GET":
                 r = client.get(path, base_url=HTTPS)

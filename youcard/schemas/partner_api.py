@@ -143,9 +143,33 @@ class StatementSchema(Schema):
 
     month = fields.String()
     partner = fields.String()
-    status = fields.String(metadata={"description": "provisional until the month is settled"})
+    status = fields.String(
+        validate=validate.OneOf(["provisional", "final"]),
+        metadata={"description": "provisional until every issuer has finalized the month"},
+    )
     lines = fields.List(fields.Nested(StatementLineSchema))
     total_cents = fields.Integer()
+
+
+class CreditNoteSchema(Schema):
+    """What a finalized settlement run pays the partner (a Gutschrift)."""
+
+    id = fields.Integer(required=True)
+    issuer = fields.String(required=True)
+    month = fields.String(required=True, metadata={"description": "YYYY-MM"})
+    reference = fields.String(required=True)
+    number = fields.String(required=True)
+    net_cents = fields.Integer(required=True)
+    carried_in_cents = fields.Integer(required=True)
+    amount_cents = fields.Integer(required=True, metadata={"description": "paid"})
+    carried_out_cents = fields.Integer(required=True)
+    finalized_on = fields.Date(required=True)
+
+
+class CreditNoteListSchema(Schema):
+    """The partner's credit notes, newest first."""
+
+    items = fields.List(fields.Nested(CreditNoteSchema), required=True)
 
 
 class RevocationQuerySchema(StrictSchema):

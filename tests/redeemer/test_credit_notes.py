@@ -1,0 +1,90 @@
+"""Partners see what the city pays them: credit notes (API and scanner page, PDF) and the
+statement turning final once the month is settled; never another partner's."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pypdfium2
+import pytest
+
+from tests.redeemer.test_scanner import HTTPS, _login
+from youcard.enums import Category
+from youcard.models import Booking
+from youcard.operations.bookings import book, cancel_booking
+from youcard.operations.settlements import finalize, prepare
+
+FEB = datetime(2026, 2, 10, 10, tzinfo=UTC)
+MARCH_16 = datetime(2026, 3, 16, 9, 30, tzinfo=UTC)
+
+
+def _pdf_text(data: bytes) -> str:
+    document = pypdfium2.PdfDocument(data)
+    return "\n".join(page.get_textpage().get_text_range() for page in document)
+
+
+@pytest.fixture
+def settled(world, committed):
+    """A partner with two bookings in February (one cancelled), February finalized."""
+    w = world()
+    with committed.begin() as session:
+        ids = [
+            book(
+                session, partner_id=w.partner_id, card_serial=w.serial,
+                category=Category.PARTICIPATION, amount_cents=cents,
+                idempotency_key=f"feb-{cents}", now=FEB,
+            ).booking.id
+            for cents in (1500, 500)
+        ]  # fmt: skip
+        cancel_booking(session, partner_id=w.partner_id, booking_id=ids[1], now=FEB)
+        run = prepare(
+            session, issuer_id=w.issuer_id, month=date(2026, 2, 1), actor="a", now=MARCH_16
+        )
+        finalize(session, settlement_id=run.id, issuer_id=w.issuer_id, actor="a", now=MARCH_16)
+    w.extra["booking_ids"] = ids
+    return w
+
+
+def test_the_api_lists_credit_notes_and_serves_the_pdf(client, settled, world):
+    r = client.get("/api/v1/credit-notes", headers=settled.auth)
+    assert r.status_code == 200
+    [note] = r.json["items"]
+    assert (note["month"], note["net_cents"], note["amount_cents"]) == ("2026-02", 1500, 1500)
+    pdf = client.get(f"/api/v1/credit-notes/{note['id']}.pdf", headers=settled.auth)
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
+    text = _pdf_text(pdf.data)
+    assert f"Gutschrift {note['number']}" in text
+    assert str(settled.extra["booking_ids"][0]) in text and "15,00" in text and "-5,00" in text
+    stranger = world()
+    assert client.get("/api/v1/credit-notes", headers=stranger.auth).json["items"] == []
+    other = client.get(f"/api/v1/credit-notes/{note['id']}.pdf", headers=stranger.auth)
+    assert other.status_code == 404 and other.json["code"] == "credit_note_not_found"
+    assert client.get("/api/v1/credit-notes").status_code == 401
+
+
+def test_the_statement_is_final_once_the_month_is_settled(client, settled):
+    february = client.get("/api/v1/statements/2026-02", headers=settled.auth).json
+    march = client.get("/api/v1/statements/2026-03", headers=settled.auth).json
+    assert february["status"] == "final" and february["total_cents"] == 1500
+    assert march["status"] == "provisional"
+
+
+def test_the_scanner_page_shows_credit_notes_to_its_own_partner_only(
+    client, app, settled, world, counter_user, committed
+):
+    username, _ = counter_user(settled.partner_id)
+    _login(client, username)
+    page = client.get("/statement?month=2026-02", base_url=HTTPS).get_data(as_text=True)
+    assert "Endgültig" in page and "Gutschrift YC-" in page
+    link = page.split('href="/credit-notes/', 1)[1].split('"', 1)[0]
+    pdf = client.get(f"/credit-notes/{link}", base_url=HTTPS)
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+    other = app.test_client()
+    stranger_name, _ = counter_user(world().partner_id)
+    _login(other, stranger_name)
+    assert other.get(f"/credit-notes/{link}", base_url=HTTPS).status_code == 404
+    assert "Gutschrift YC-" not in other.get("/statement?month=2026-02", base_url=HTTPS).get_data(
+        as_text=True
+    )
+    with committed() as session:
+        assert session.get(Booking, settled.extra["booking_ids"][0]).settlement_id is not None
