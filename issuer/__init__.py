@@ -31,7 +31,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     app.extensions["youcard_limiter"] = limiter  # the decorator below holds it only weakly
 
-    from issuer import admin, api, auth, households, pages, settlements
+    from issuer import admin, api, auth, households, pages, reports, settlements
 
     auth.login_manager.init_app(app)
     app.register_blueprint(auth.bp)
@@ -39,6 +39,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(households.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(settlements.bp)
+    app.register_blueprint(reports.bp)
     app.config.update(
         API_TITLE="YouCard issuer API",
         API_VERSION="1",

@@ -48,6 +48,7 @@ def test_staff_pages_have_no_wcag_aa_violations(browser, server, committed, lang
         "/admin/audit",
         "/admin/keys",
         "/admin/settlements",
+        "/admin/reports",
     ):
         page.goto(server + path)
         found[path] = _violations(page)

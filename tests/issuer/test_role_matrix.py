@@ -67,6 +67,8 @@ MATRIX = {
     ): ADMIN,
     ("GET", "/admin/settlements/<int:settlement_id>/sepa.xml"): ADMIN,
     ("POST", "/admin/settlements/account"): ADMIN,
+    ("GET", "/admin/reports"): DECIDE,
+    ("GET", "/admin/reports/<int:year>/<any(categories, partners, takeup):kind>.csv"): DECIDE,
     ("GET", "/admin/keys"): ADMIN,
     ("POST", "/admin/keys/rotate"): ADMIN,
     ("GET", "/api/v1/openapi.json"): PUBLIC,

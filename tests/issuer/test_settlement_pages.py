@@ -114,3 +114,31 @@ def test_the_current_month_cannot_be_settled_and_other_issuers_runs_are_hidden(a
     with committed() as session:
         assert session.scalar(select(Settlement.status).where(
             Settlement.id == int(run_url.rsplit("/", 1)[1]))) is SettlementStatus.DRAFT  # fmt: skip
+
+
+def test_reports_page_chart_and_csvs_for_approvers_and_administrators(app, committed):
+    admin, *_ = _city_with_february(committed)
+    client = _as(app, admin)
+    page = client.get("/admin/reports?year=2026", base_url=HTTPS).get_data(as_text=True)
+    assert "Inanspruchnahme" in page and "100" in page.split('id="take-up">', 1)[1][:20]
+    assert page.count('class="bar"') == 12 * 4  # a bar per month and category
+    assert "40,00" in page  # February's participation
+    rows = list(
+        csv.DictReader(
+            io.StringIO(
+                client.get("/admin/reports/2026/categories.csv", base_url=HTTPS).get_data(
+                    as_text=True
+                )
+            ),
+            delimiter=";",
+        )
+    )
+    participation = next(r for r in rows if r["category"] == "participation")
+    assert participation["2026-02"] == "40,00" and participation["year"] == "40,00"
+    takeup = client.get("/admin/reports/2026/takeup.csv", base_url=HTTPS).get_data(as_text=True)
+    assert "participation;1;1;" in takeup
+    assert client.get("/admin/reports?year=1999", base_url=HTTPS).status_code == 404
+    assert client.get("/admin/reports?year=abc", base_url=HTTPS).status_code == 404
+    other_admin, *_ = _city_with_february(committed, amounts=(999,))
+    theirs = _as(app, other_admin).get("/admin/reports", base_url=HTTPS).get_data(as_text=True)
+    assert "9,99" in theirs and "40,00" not in theirs

@@ -1,0 +1,66 @@
+"""The city's figures on the hand-checked March of test_settlements: uptake per category
+and partner per Berlin month, the take-up rate, unused money; other issuers excluded."""
+
+from __future__ import annotations
+
+from xml.etree import ElementTree
+
+from tests.domain.test_settlements import BIG, City, _at, _book, _cancel, _city, march
+from youcard import reports
+from youcard.enums import Category
+from youcard.models import Issuer
+
+__all__ = ["march"]
+
+
+def test_uptake_per_category_and_partner_per_berlin_month(session, make, march):
+    city, _ = march
+    other = _city(make)
+    _book(session, other, other.p1, 9900, _at(9, 3))  # another city: never in ours
+    report = reports.uptake(session, issuer_id=city.issuer_id, year=2026)
+    participation = report.by_category[Category.PARTICIPATION]
+    # March: 15 + 10 + 20 - 20 + 12; the booking at 00:30 on 1 April (Berlin) is April's
+    assert participation[2] == 3700 and participation[3] == 500 and sum(participation) == 4200
+    assert report.by_category[Category.LUNCH][2] == 700
+    assert report.by_category[Category.TRIPS] == [0] * 12
+    assert report.by_partner == {
+        city.p1.name: [0, 0, 3200, 500, 0, 0, 0, 0, 0, 0, 0, 0],
+        city.p2.name: [0, 0, 1200, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+    }
+    assert reports.uptake(session, issuer_id=city.issuer_id, year=2025).by_partner == {}
+
+
+def test_take_up_rate_and_unused_money(session, make, march):
+    city, _ = march
+    home = session.get(Issuer, city.issuer_id)
+    idle = make.child(home)  # entitled, never booked
+    make.entitlement(idle, Category.PARTICIPATION, rule=BIG)
+    only_cancelled = make.child(home)  # booked once, cancelled: not taken up
+    make.entitlement(only_cancelled, Category.PARTICIPATION, rule=BIG)
+    card = make.card(only_cancelled)
+    twin = City(city.issuer_id, card, city.p1, city.p2, city.p3)
+    booking = _book(session, twin, city.p1, 800, _at(20, 3))
+    _cancel(session, city.p1, booking, _at(21, 3))
+    report = reports.uptake(session, issuer_id=city.issuer_id, year=2026)
+    assert report.entitled_children[Category.PARTICIPATION] == 3
+    assert report.children_with_bookings[Category.PARTICIPATION] == 1
+    assert (report.entitled_total, report.with_bookings_total) == (3, 1)
+    assert report.take_up(Category.LUNCH) == 1.0
+    assert abs(report.take_up() - 1 / 3) < 1e-9
+    # three participation budgets of 10,000 EUR; 15 + 10 + 12 + 5 EUR kept
+    assert report.approved_cents[Category.PARTICIPATION] == 3 * 1_000_000
+    assert report.unused_cents[Category.PARTICIPATION] == 3 * 1_000_000 - 4200
+    assert report.unused_cents[Category.LUNCH] == 1_000_000 - 700
+
+
+def test_the_chart_has_a_bar_per_month_and_series_and_a_text_alternative():
+    svg = reports.bar_chart_svg(
+        "2026 <&>", ["01", "02", "03"], {"A": [100, 0, 300], "B": [50, 60, 70]}
+    )
+    root = ElementTree.fromstring(svg)  # noqa: S314 (our own output)
+    ns = {"s": "http://www.w3.org/2000/svg"}
+    bars = root.findall("s:rect", ns)
+    assert len(bars) == 6 and root.get("role") == "img"
+    assert root.find("s:title", ns).text == "2026 <&>"
+    heights = [float(b.get("height")) for b in bars]
+    assert heights[4] == max(heights) and heights[2] == 0.0  # 300 is the tallest, 0 is flat
