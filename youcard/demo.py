@@ -37,6 +37,7 @@ from youcard.operations.setup import (
     create_partner,
     create_partner_user,
     create_staff_user,
+    set_issuer_account,
 )
 
 ISSUER_ID = "DE-NW-HAMM"
@@ -55,6 +56,7 @@ PARTNERS = [
     ("Schulmensa Friedensschule", "DE37410400180098765432", {Category.LUNCH}),
     ("Lernstudio Hamm-Mitte", "DE24440501990004711081", {Category.TUTORING}),
 ]
+DEMO_IBAN = "DE02120300000000202051"  # a well-known example IBAN, not a real city account
 # One scanner-page login per partner (partner name -> username).
 PARTNER_LOGINS = {
     "TuS Hamm 1898 e. V.": "tus-kasse",
@@ -132,6 +134,9 @@ def seed(session: Session, *, instance_path: Path, now: datetime, kek: bytes) ->
     made = _load_secrets(instance_path)
     create_issuer(session, issuer_id=ISSUER_ID, name=ISSUER_NAME, actor=ACTOR, now=now)
     keys.create_key(session, issuer_id=ISSUER_ID, kek=kek, actor=ACTOR, now=now)
+    set_issuer_account(  # an example account, so that the settlement's SEPA file can be made
+        session, issuer_id=ISSUER_ID, iban=DEMO_IBAN, bic=None, actor=ACTOR, now=now
+    )
     staff = {
         username: create_staff_user(
             session,
