@@ -33,14 +33,20 @@ def sessions(database_url):
     engine.dispose()
 
 
-def _count(sessions) -> int:
+def _count(sessions, issuer_id: str) -> int:
+    """The issuer's bookings (the test database holds other tests' too)."""
     with sessions() as session:
-        return int(session.scalar(select(func.count()).select_from(Booking)) or 0)
+        return int(
+            session.scalar(
+                select(func.count()).select_from(Booking).where(Booking.issuer_id == issuer_id)
+            )
+            or 0
+        )
 
 
-def _wait_for_bookings(sessions, at_least: int) -> None:
+def _wait_for_bookings(sessions, issuer_id: str, at_least: int) -> None:
     deadline = time.monotonic() + 60
-    while _count(sessions) < at_least:
+    while _count(sessions, issuer_id) < at_least:
         assert time.monotonic() < deadline, "the clients stopped booking"
         time.sleep(0.01)
 
@@ -77,12 +83,14 @@ def test_bookings_made_while_the_month_is_finalized_are_settled_exactly_once(ses
     for thread in threads:
         thread.start()
     try:
-        _wait_for_bookings(sessions, CLIENTS * 5)
+        _wait_for_bookings(sessions, issuer_id, CLIENTS * 5)
         with sessions.begin() as session:
             run_id = prepare(session, issuer_id=issuer_id, month=MARCH, actor="a", now=LATER).id
         with sessions.begin() as session:  # no expected net: bookings keep coming meanwhile
             finalize(session, settlement_id=run_id, issuer_id=issuer_id, actor="a", now=LATER)
-        _wait_for_bookings(sessions, _count(sessions) + CLIENTS * 2)  # and they go on booking
+        _wait_for_bookings(
+            sessions, issuer_id, _count(sessions, issuer_id) + CLIENTS * 2
+        )  # and they go on booking
     finally:
         stop.set()
         for thread in threads:
@@ -90,7 +98,9 @@ def test_bookings_made_while_the_month_is_finalized_are_settled_exactly_once(ses
     assert errors == []
     with sessions.begin() as session:
         april = prepare(session, issuer_id=issuer_id, month=APRIL, actor="a", now=LATER)
-        total = session.scalar(select(func.count()).select_from(Booking))
+        total = session.scalar(
+            select(func.count()).select_from(Booking).where(Booking.issuer_id == issuer_id)
+        )
         settled = session.scalar(
             select(func.count()).select_from(Booking).where(Booking.settlement_id == run_id)
         )
