@@ -31,7 +31,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     app.extensions["youcard_limiter"] = limiter  # the decorator below holds it only weakly
 
-    from issuer import admin, api, auth, households, pages, reports, settlements
+    from issuer import admin, api, auth, family, households, pages, reports, settlements
 
     auth.login_manager.init_app(app)
     app.register_blueprint(auth.bp)
@@ -40,6 +40,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(admin.bp)
     app.register_blueprint(settlements.bp)
     app.register_blueprint(reports.bp)
+    app.register_blueprint(family.bp)
     app.config.update(
         API_TITLE="YouCard issuer API",
         API_VERSION="1",
@@ -58,6 +59,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.view_functions["auth.login"] = limiter.limit(
         app.config.get("LOGIN_RATE_LIMIT", "20/minute"), methods=["POST"]
     )(app.view_functions["auth.login"])
+    # Families too: per address here, per household the sign-in locks (operations.family).
+    app.view_functions["family.login"] = limiter.limit(
+        app.config.get("FAMILY_LOGIN_RATE_LIMIT", "10/minute"), methods=["POST"]
+    )(app.view_functions["family.login"])
 
     app.extensions.setdefault(AFTER_COMMIT, []).append(_seal_after_staff_changes)
 

@@ -37,6 +37,7 @@ from youcard.enums import Category, EntitlementStatus, Role, RuleKind
 from youcard.errors import DomainError
 from youcard.models import Card, Child, Entitlement, Household, StaffUser
 from youcard.operations import cards as card_ops
+from youcard.operations import family as family_ops
 from youcard.operations import setup
 from youcard.operations.entitlements import (
     availability,
@@ -294,6 +295,21 @@ def show(household_id: int) -> ResponseReturnValue:
         entitlement_form=EntitlementForm(),
         reason_form=ReasonForm(),
     )
+
+
+@bp.post("/households/<int:household_id>/access-code")
+@require_roles(*RECORDERS)
+def access_code(household_id: int) -> ResponseReturnValue:
+    """A new access code for the family's letter: shown on this page once, stored hashed."""
+    household = _mine(Household, household_id)
+    code = family_ops.new_access_code(
+        db_session(),
+        household_id=household.id,
+        issuer_id=household.issuer_id,
+        actor=_actor(),
+        now=now(),
+    )
+    return render_template("households/access_code.html", household=household, code=code)
 
 
 @bp.post("/households/<int:household_id>/children")

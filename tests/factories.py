@@ -85,13 +85,22 @@ class Factory:
             )
         )
 
-    def child(self, issuer: Issuer, birth_date: date = date(2014, 5, 17)) -> Child:
+    def household(self, issuer: Issuer) -> Household:
         n = next(_numbers)
-        household = self._add(
+        return self._add(
             Household(
                 issuer_id=issuer.id, reference=f"REF-{n}", family_name="Muster", created_at=NOW
             )
         )
+
+    def child(
+        self,
+        issuer: Issuer,
+        birth_date: date = date(2014, 5, 17),
+        household: Household | None = None,
+    ) -> Child:
+        n = next(_numbers)
+        household = household or self.household(issuer)
         return self._add(
             Child(
                 issuer_id=issuer.id,

@@ -54,3 +54,39 @@ def test_every_text_in_the_code_is_in_the_catalog(service):
     assert found - {m.id for m in catalog if m.id} == set(), (
         f"run pybabel extract/update/compile for {service} (README, Layout)"
     )
+
+
+FAMILY_LANGUAGES = ("tr", "ar", "uk", "ru")
+
+
+@pytest.mark.parametrize("lang", FAMILY_LANGUAGES)
+def test_every_family_text_is_translated(lang):
+    """What families read (their pages, the shared parts, the category names) exists in
+    each of their languages; the staff pages need German only."""
+    from babel.messages.extract import extract_from_dir
+
+    family_sources = [
+        ("issuer/family.py", "python"),
+        ("issuer/templates/family/**.html", "jinja2"),
+        ("youcard/web/templates/youcard/languages.html", "jinja2"),
+        ("youcard/web/templates/youcard/messages.html", "jinja2"),
+    ]
+    keywords = {"_": None, "gettext": None, "_l": None, "lazy_gettext": None}
+    needed = {
+        message
+        for _f, _l, message, _c, _x in extract_from_dir(ROOT, family_sources, {}, keywords=keywords)
+    }
+    needed |= {
+        "Social and cultural participation",
+        "School lunch",
+        "Tutoring",
+        "Trips and class trips",
+    }
+    path = ROOT / "issuer" / "translations" / lang / "LC_MESSAGES" / "messages.po"
+    with path.open("rb") as fh:
+        catalog = read_po(fh, locale=lang)
+    translated = {m.id for m in catalog if m.id and m.string and "fuzzy" not in m.flags}
+    assert needed - translated == set()
+    compiled = io.BytesIO()
+    write_mo(compiled, catalog)
+    assert compiled.getvalue() == path.with_suffix(".mo").read_bytes()

@@ -21,7 +21,12 @@ class Household(Base):
     issuer_id: Mapped[str] = mapped_column(ForeignKey("issuers.id"), index=True)
     reference: Mapped[str] = mapped_column(String(60))
     family_name: Mapped[str] = mapped_column(String(200))
-    access_code_hash: Mapped[str | None] = mapped_column(String(200))
+    # The family's sign-in: SHA-256 (hex) of the access code on the approval letter (80
+    # random bits), with a child's birth date; guessing locks the household for a while.
+    access_code_hash: Mapped[str | None] = mapped_column(String(200), unique=True)
+    access_code_set_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    family_failed_logins: Mapped[int] = mapped_column(default=0)
+    family_locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     children: Mapped[list[Child]] = relationship(back_populates="household", order_by="Child.id")

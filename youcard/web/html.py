@@ -15,6 +15,24 @@ from youcard.web.problems import http_problem, problem
 from youcard.web.smorest import ProblemApi
 
 LANGUAGES = ("de", "en")
+# The family pages speak the languages families in the city speak (right to left: Arabic).
+FAMILY_LANGUAGES = ("de", "en", "tr", "ar", "uk", "ru")
+LANGUAGE_NAMES = {
+    "de": "Deutsch",
+    "en": "English",
+    "tr": "Türkçe",
+    "ar": "العربية",
+    "uk": "Українська",
+    "ru": "Русский",
+}
+RIGHT_TO_LEFT = {"ar"}
+FAMILY_BLUEPRINT = "family"
+
+
+def _languages() -> tuple[str, ...]:
+    return FAMILY_LANGUAGES if request.blueprint == FAMILY_BLUEPRINT else LANGUAGES
+
+
 CSP = (
     "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
     "media-src 'self' blob:; connect-src 'self'; "
@@ -27,13 +45,14 @@ _shared = Blueprint("youcard_web", __name__, template_folder="templates")
 
 def select_locale() -> str:
     """German first; English when chosen (remembered in the session) or preferred by the browser."""
+    languages = _languages()
     chosen = request.args.get("lang")
-    if chosen in LANGUAGES:
+    if chosen in languages:
         session["lang"] = chosen
     remembered = session.get("lang")
-    if remembered in LANGUAGES:
+    if remembered in languages:
         return str(remembered)
-    return request.accept_languages.best_match(LANGUAGES, default="de") or "de"
+    return request.accept_languages.best_match(languages, default="de") or "de"
 
 
 def init_html(app: Flask) -> CSRFProtect:
@@ -44,6 +63,10 @@ def init_html(app: Flask) -> CSRFProtect:
     app.config.setdefault("PERMANENT_SESSION_LIFETIME", 8 * 3600)
     Babel(app, locale_selector=select_locale)
     app.jinja_env.globals["get_locale"] = get_locale
+    app.jinja_env.globals["page_languages"] = lambda: [(c, LANGUAGE_NAMES[c]) for c in _languages()]
+    app.jinja_env.globals["text_direction"] = lambda: (
+        "rtl" if str(get_locale()) in RIGHT_TO_LEFT else "ltr"
+    )
     csrf = CSRFProtect(app)
     app.register_blueprint(_shared)  # templates both services include (youcard/*.html)
 

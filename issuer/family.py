@@ -1,0 +1,182 @@
+"""The family area: no staff login; the access code from the approval letter and a child's
+date of birth. Each child's card (QR), what is left, the bookings, the card as PDF, and
+"card lost". Guessing is slowed per address (rate limit) and stopped per household
+(lockout, audited)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from markupsafe import Markup
+from sqlalchemy import select
+
+from youcard import printing
+from youcard.enums import CardStatus
+from youcard.errors import DomainError
+from youcard.models import Card, Child, Household
+from youcard.operations import cards as card_ops
+from youcard.operations.family import (
+    FamilyLocked,
+    FamilyLoginFailed,
+    children_of,
+    family_sign_in,
+    report_card_lost,
+)
+from youcard.web import db_session, now
+
+bp = Blueprint("family", __name__, url_prefix="/family")
+F = TypeVar("F", bound=Callable[..., Any])
+SESSION_KEY = "family_household"
+MAX_CODE = 40
+
+
+def _household_id() -> int | None:
+    value = session.get(SESSION_KEY)
+    return value if isinstance(value, int) else None
+
+
+def family_only(view: F) -> F:
+    """The page needs a signed-in family."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        household_id = _household_id()
+        if household_id is None or db_session().get(Household, household_id) is None:
+            session.pop(SESSION_KEY, None)
+            flash(_("Please sign in."), "info")
+            return redirect(url_for("family.login"))
+        return view(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _birth_date(text: str) -> date | None:
+    """A date as the date field sends it (2015-03-14) or as typed (14.03.2015)."""
+    text = text.strip()
+    parts = text.split(".")
+    if len(parts) == 3 and all(p.isdigit() for p in parts):
+        text = f"{parts[2]:0>4}-{parts[1]:0>2}-{parts[0]:0>2}"
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> ResponseReturnValue:
+    """Sign in with the code from the letter and a child's date of birth."""
+    status = 200
+    if request.method == "POST":
+        code = (request.form.get("code") or "")[:MAX_CODE]
+        born = _birth_date((request.form.get("birth_date") or "")[:20])
+        store = db_session()
+        try:
+            if not code.strip() or born is None:
+                raise FamilyLoginFailed("incomplete")
+            household = family_sign_in(store, code=code, birth_date=born, now=now())
+        except FamilyLocked:
+            store.commit()  # the attempt counts, although the answer is an error
+            flash(_("Too many wrong tries. Please wait 15 minutes, then try again."), "error")
+            status = 429
+        except FamilyLoginFailed:
+            store.commit()
+            flash(_("The code or the date of birth is not right. Please check both."), "error")
+            status = 401
+        else:
+            store.commit()
+            lang = session.get("lang")
+            session.clear()  # a fresh session: no fixation
+            if lang:
+                session["lang"] = lang
+            session[SESSION_KEY] = household.id
+            return redirect(url_for("family.home"))
+    return render_template("family/login.html"), status
+
+
+@bp.post("/logout")
+def logout() -> ResponseReturnValue:
+    """Sign out."""
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
+    flash(_("You are signed out."), "info")
+    return redirect(url_for("family.login"))
+
+
+@bp.get("")
+@family_only
+def home() -> ResponseReturnValue:
+    """Every child: the card to show, what is left, the bookings."""
+    household_id = _household_id()
+    assert household_id is not None
+    children = children_of(db_session(), household_id=household_id, now=now())
+    qr = {
+        child.id: Markup(printing.qr_svg(child.credential))  # noqa: S704 (our own SVG)
+        for child in children
+        if child.credential
+    }
+    return render_template("family/home.html", children=children, qr=qr, updated=now())
+
+
+def _own_child(child_id: int) -> Child:
+    child = db_session().get(Child, child_id)
+    if child is None or child.household_id != _household_id():
+        abort(404)  # another family's child: not found
+    return child
+
+
+@bp.get("/children/<int:child_id>/card.pdf")
+@family_only
+def card_pdf(child_id: int) -> ResponseReturnValue:
+    """The child's card to print at home."""
+    child = _own_child(child_id)
+    card = next((c for c in _active_cards(child)), None)
+    if card is None:
+        abort(404)
+    body = printing.card_pdf(card_ops.printed_card(db_session(), card))
+    response = Response(body, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = 'attachment; filename="youcard.pdf"'
+    return response
+
+
+def _active_cards(child: Child) -> list[Card]:
+    return list(
+        db_session().scalars(
+            select(Card).where(Card.child_id == child.id, Card.status == CardStatus.ACTIVE)
+        )
+    )
+
+
+@bp.route("/children/<int:child_id>/lost", methods=["GET", "POST"])
+@family_only
+def lost(child_id: int) -> ResponseReturnValue:
+    """Card lost: ask first, then block the card at once."""
+    child = _own_child(child_id)
+    if request.method == "GET":
+        return render_template("family/lost.html", child=child, done=False)
+    household_id = _household_id()
+    assert household_id is not None
+    try:
+        report_card_lost(db_session(), household_id=household_id, child_id=child.id, now=now())
+    except DomainError:
+        db_session().rollback()
+        flash(_("This card is already blocked."), "info")
+        return redirect(url_for("family.home"))
+    return render_template("family/lost.html", child=child, done=True)

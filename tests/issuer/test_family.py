@@ -1,0 +1,250 @@
+"""The family area: sign in with the letter's code and a child's birth date, see the cards
+and what is left (equal to the ledger after a booking through the redeemer), report a card
+lost (its QR fails with `revoked` at once), guessing stopped, other families unreachable."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+
+import issuer
+import redeemer
+from tests.factories import KEK, NOW, Factory
+from tests.issuer.test_households import _as, _post
+from tests.issuer.test_staff_login import HTTPS, SAME_ORIGIN, _csrf
+from youcard.credentials import b64url
+from youcard.enums import CardStatus, Category, Role
+from youcard.models import AuditEvent, Card, Entitlement
+from youcard.operations.cards import issue_card
+from youcard.operations.entitlements import availability
+from youcard.operations.family import new_access_code
+
+ELIF, CAN = date(2015, 3, 14), date(2011, 9, 2)
+
+
+@pytest.fixture
+def family(committed):
+    """A household with two children, each with an approved benefit and a card, a partner
+    with a device token, and the access code of the family's letter."""
+
+    def build() -> dict:
+        with committed.begin() as session:
+            make = Factory(session)
+            city = make.issuer()
+            make.signing_key(city)
+            household = make.household(city)
+            children = []
+            for born in (ELIF, CAN):
+                child = make.child(city, birth_date=born, household=household)
+                make.entitlement(child, Category.PARTICIPATION)
+                card = issue_card(
+                    session, child_id=child.id, issuer_id=city.id, actor="t", now=NOW, kek=KEK
+                )
+                children.append({"id": child.id, "name": child.given_name, "card": card})
+            partner = make.partner(city, {Category.PARTICIPATION})
+            _, token = make.device(partner)
+            code = new_access_code(
+                session, household_id=household.id, issuer_id=city.id, actor="t", now=NOW
+            )
+            return {
+                "household_id": household.id,
+                "issuer_id": city.id,
+                "children": children,
+                "token": token,
+                "code": code,
+            }
+
+    return build
+
+
+def _sign_in(client, code, born="14.03.2015"):
+    return client.post(
+        "/family/login",
+        data={"code": code, "birth_date": born, "csrf_token": _csrf(client, "/family/login")},
+        base_url=HTTPS,
+        headers=SAME_ORIGIN,
+    )
+
+
+def test_sign_in_shows_every_child_with_qr_balance_and_bookings(client, family, committed):
+    f = family()
+    assert client.get("/family", base_url=HTTPS).status_code == 302  # not signed in
+    code = f["code"].lower().replace("-", " ")  # as typed from paper
+    r = _sign_in(client, code)
+    assert r.status_code == 302 and r.headers["Location"].endswith("/family")
+    page = client.get("/family", base_url=HTTPS).get_data(as_text=True)
+    for child in f["children"]:
+        assert child["name"] in page and f'id="qr-{child["id"]}"' in page
+    assert page.count("<svg") == 2 and "Bildschirm hell" in page
+    with committed() as session:
+        audit = session.scalars(
+            select(AuditEvent.action).where(AuditEvent.object_id == str(f["household_id"]))
+        ).all()
+    assert "family.login" in audit
+
+
+def test_balance_equals_the_ledger_after_a_booking_through_the_redeemer(
+    client, family, committed, database_url, tmp_path, monkeypatch
+):
+    f = family()
+    monkeypatch.delenv("YOUCARD_KEK", raising=False)
+    partner_api = redeemer.create_app(
+        {"DATABASE_URL": database_url, "TESTING": True, "CLOCK": lambda: NOW,
+         "RATELIMIT_ENABLED": False}
+    ).test_client()  # fmt: skip
+    elif_card = f["children"][0]["card"]
+    r = partner_api.post(
+        "/api/v1/bookings",
+        json={
+            "credential": elif_card.credential,
+            "category": "participation",
+            "amount_cents": 1234,
+        },
+        headers={"Authorization": f"Bearer {f['token']}", "Idempotency-Key": "family-1"},
+    )
+    assert r.status_code == 201, r.json
+    _sign_in(client, f["code"])
+    page = client.get("/family", base_url=HTTPS).get_data(as_text=True)
+    with committed() as session:
+        entitlement = session.scalars(
+            select(Entitlement).where(Entitlement.child_id == f["children"][0]["id"])
+        ).one()
+        left = availability(entitlement, ELIF, NOW.date()).cents
+    assert r.json["available_cents_after"] == left
+    shown = f"{left // 100},{left % 100:02d}"
+    section = page.split(f'id="child-{f["children"][0]["id"]}"', 1)[1]
+    assert re.search(r'class="left" data-category="participation">' + shown, section)
+    assert "12,34" in section  # the booking is listed
+
+
+def test_card_lost_blocks_the_qr_at_once(client, family, committed, database_url, monkeypatch):
+    f = family()
+    _sign_in(client, f["code"])
+    child = f["children"][1]
+    confirm = client.get(f"/family/children/{child['id']}/lost", base_url=HTTPS)
+    assert confirm.status_code == 200 and "nicht rückgängig" in confirm.get_data(as_text=True)
+    with committed() as session:
+        assert session.get(Card, child["card"].id).status is CardStatus.ACTIVE  # asked only
+    r = client.post(
+        f"/family/children/{child['id']}/lost",
+        data={"csrf_token": _csrf(client, "/family")},
+        base_url=HTTPS,
+        headers=SAME_ORIGIN,
+    )
+    assert r.status_code == 200 and "Amt" in r.get_data(as_text=True)
+    monkeypatch.delenv("YOUCARD_KEK", raising=False)
+    partner_api = redeemer.create_app(
+        {"DATABASE_URL": database_url, "TESTING": True, "CLOCK": lambda: NOW,
+         "RATELIMIT_ENABLED": False}
+    ).test_client()  # fmt: skip
+    verdict = partner_api.post(
+        "/api/v1/verify",
+        json={"credential": child["card"].credential},
+        headers={"Authorization": f"Bearer {f['token']}"},
+    ).json
+    assert verdict == {"valid": False, "reason": "revoked"}
+    page = client.get("/family", base_url=HTTPS).get_data(as_text=True)
+    assert f'id="qr-{child["id"]}"' not in page and "keine Karte in Gebrauch" in page
+
+
+def test_guessing_the_birth_date_locks_the_household(client, family, committed):
+    f = family()
+    codes = [_sign_in(client, f["code"], "01.01.2000").status_code for _ in range(5)]
+    assert codes == [401] * 4 + [429]
+    locked = _sign_in(client, f["code"])
+    assert locked.status_code == 429  # locked even with the right date, and says so
+    assert "15 Minuten" in locked.get_data(as_text=True)
+    with committed() as session:
+        actions = session.scalars(
+            select(AuditEvent.action).where(AuditEvent.object_id == str(f["household_id"]))
+        ).all()
+    assert actions.count("family.login_failed") == 4 and "family.lockout" in actions
+
+
+def test_guessing_codes_from_one_address_is_rate_limited(
+    family, database_url, tmp_path, monkeypatch
+):
+    f = family()
+    monkeypatch.setenv("YOUCARD_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.setenv("YOUCARD_KEK", b64url(KEK))
+    app = issuer.create_app(
+        {"DATABASE_URL": database_url, "TESTING": True, "CLOCK": lambda: NOW,
+         "FAMILY_LOGIN_RATE_LIMIT": "3/minute"}
+    )  # fmt: skip
+    client = app.test_client()
+    codes = [_sign_in(client, f"WRONG-CODE-{n}").status_code for n in range(4)]
+    assert codes == [401, 401, 401, 429]
+    assert _sign_in(client, f["code"]).status_code == 429
+
+
+def test_another_familys_children_are_never_reachable(client, family):
+    mine, theirs = family(), family()
+    _sign_in(client, mine["code"])
+    page = client.get("/family", base_url=HTTPS).get_data(as_text=True)
+    assert all(c["name"] not in page for c in theirs["children"])
+    other = theirs["children"][0]["id"]
+    assert client.get(f"/family/children/{other}/card.pdf", base_url=HTTPS).status_code == 404
+    assert client.get(f"/family/children/{other}/lost", base_url=HTTPS).status_code == 404
+    r = client.post(
+        f"/family/children/{other}/lost",
+        data={"csrf_token": _csrf(client, "/family")},
+        base_url=HTTPS,
+        headers=SAME_ORIGIN,
+    )
+    assert r.status_code == 404
+    own = mine["children"][0]["id"]
+    pdf = client.get(f"/family/children/{own}/card.pdf", base_url=HTTPS)
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+
+
+def test_wrong_code_missing_date_and_no_csrf_are_refused(client, family):
+    f = family()
+    assert _sign_in(client, "AAAA-BBBB-CCCC-DDDD").status_code == 401
+    assert _sign_in(client, f["code"], "").status_code == 401
+    assert _sign_in(client, f["code"], "32.13.2015").status_code == 401
+    assert _sign_in(client, "x" * 5000).status_code == 401
+    r = client.post(
+        "/family/login",
+        data={"code": f["code"], "birth_date": "14.03.2015"},
+        base_url=HTTPS,
+        headers=SAME_ORIGIN,
+    )
+    assert r.status_code == 400
+
+
+def test_staff_make_a_new_code_once_and_the_old_one_stops(app, client, family, committed):
+    f = family()
+    with committed.begin() as session:
+        from youcard.models import Issuer
+
+        caseworker = Factory(session).staff(session.get(Issuer, f["issuer_id"]), Role.CASEWORKER)
+    staff = _as(app, caseworker.username)
+    r = _post(staff, f"/households/{f['household_id']}/access-code")
+    new_code = re.search(r'id="access-code">([A-Z0-9-]+)<', r.get_data(as_text=True)).group(1)
+    assert len(new_code) == 19 and new_code != f["code"]
+    assert _sign_in(client, f["code"]).status_code == 401
+    assert _sign_in(client, new_code).status_code == 302
+    with committed() as session:
+        stored = session.scalar(
+            select(AuditEvent.action).where(AuditEvent.action == "household.access_code")
+        )
+    assert stored == "household.access_code"
+
+
+def test_the_family_pages_speak_six_languages_and_arabic_right_to_left(client):
+    for lang, word in (("tr", 'lang="tr"'), ("uk", 'lang="uk"'), ("ru", 'lang="ru"')):
+        assert word in client.get(f"/family/login?lang={lang}", base_url=HTTPS).get_data(
+            as_text=True
+        )
+    arabic = client.get("/family/login?lang=ar", base_url=HTTPS).get_data(as_text=True)
+    assert '<html lang="ar" dir="rtl">' in arabic
+    assert "العربية" in arabic and "Türkçe" in arabic
+    browser = client.application.test_client().get(
+        "/family/login", base_url=HTTPS, headers={"Accept-Language": "tr-TR,tr;q=0.9"}
+    )
+    assert 'lang="tr"' in browser.get_data(as_text=True)
+    staff_page = client.get("/login?lang=tr", base_url=HTTPS).get_data(as_text=True)
+    assert 'lang="tr"' not in staff_page  # the staff pages stay German and English

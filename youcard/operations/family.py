@@ -1,0 +1,236 @@
+"""The family's own view: sign in with the access code from the approval letter and a
+child's birth date; see each child's card, what is left and the bookings; report a card
+lost. Guessing is stopped per household (lockout) here and per address in the web app.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import aliased
+
+from youcard import audit
+from youcard.budget import Available
+from youcard.clock import berlin_date
+from youcard.db import Session
+from youcard.enums import BookingKind, CardStatus, Category, EntitlementStatus
+from youcard.errors import DomainError, NotFound
+from youcard.models import Booking, Card, Child, Entitlement, Household, Partner
+from youcard.operations.cards import revoke_card
+from youcard.operations.entitlements import availability, usable_period
+
+ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read from paper without doubt
+CODE_LENGTH = 16  # 80 random bits
+MAX_FAILED = 5
+LOCKOUT = timedelta(minutes=15)
+BOOKINGS_SHOWN = 50
+
+
+class FamilyLoginFailed(DomainError):
+    """The code or the birth date is wrong (never says which)."""
+
+    code = "family_login_failed"
+    http_status = 401
+
+
+class FamilyLocked(DomainError):
+    """Too many wrong attempts for this household: it waits a while."""
+
+    code = "family_locked"
+    http_status = 429
+
+
+def normalize(code: str) -> str:
+    """The code as typed: case, spaces and dashes do not matter."""
+    return "".join(ch for ch in code.upper() if ch.isalnum())
+
+
+def code_hash(code: str) -> str:
+    """What the database keeps of an access code: SHA-256, hex."""
+    return hashlib.sha256(normalize(code).encode("ascii", "replace")).hexdigest()
+
+
+def new_access_code(
+    session: Session, *, household_id: int, issuer_id: str, actor: str, now: datetime
+) -> str:
+    """A new access code for the household's letter, shown once; the old one stops working."""
+    household = session.get(Household, household_id)
+    if household is None or household.issuer_id != issuer_id:
+        raise NotFound("No such household.", code="household_not_found")
+    code = "".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH))
+    household.access_code_hash = code_hash(code)
+    household.access_code_set_at = now
+    household.family_failed_logins = 0
+    household.family_locked_until = None
+    session.flush()
+    audit.record(
+        session,
+        issuer_id=issuer_id,
+        actor=actor,
+        action="household.access_code",
+        object_type="household",
+        object_id=household.id,
+        now=now,
+    )
+    return "-".join(code[i : i + 4] for i in range(0, CODE_LENGTH, 4))
+
+
+def family_sign_in(session: Session, *, code: str, birth_date: date, now: datetime) -> Household:
+    """The household whose code this is, if one of its children has this birth date."""
+    household = session.scalars(
+        select(Household).where(Household.access_code_hash == code_hash(code))
+    ).one_or_none()
+    if household is None:
+        raise FamilyLoginFailed("The code or the date of birth is wrong.")
+    if household.family_locked_until is not None and household.family_locked_until > now:
+        raise FamilyLocked("Too many wrong attempts.", until=household.family_locked_until)
+    if not any(child.birth_date == birth_date for child in household.children):
+        household.family_failed_logins += 1
+        locked = household.family_failed_logins >= MAX_FAILED
+        if locked:
+            household.family_locked_until = now + LOCKOUT
+            household.family_failed_logins = 0
+        audit.record(
+            session,
+            issuer_id=household.issuer_id,
+            actor="anonymous",
+            action="family.lockout" if locked else "family.login_failed",
+            object_type="household",
+            object_id=household.id,
+            now=now,
+        )
+        session.flush()
+        if locked:
+            raise FamilyLocked("Too many wrong attempts.", until=household.family_locked_until)
+        raise FamilyLoginFailed("The code or the date of birth is wrong.")
+    household.family_failed_logins = 0
+    household.family_locked_until = None
+    audit.record(
+        session,
+        issuer_id=household.issuer_id,
+        actor=f"family:{household.id}",
+        action="family.login",
+        object_type="household",
+        object_id=household.id,
+        now=now,
+    )
+    session.flush()
+    return household
+
+
+@dataclass(frozen=True)
+class Balance:
+    """What is left in one category, and until when."""
+
+    category: Category
+    available: Available
+    until: date
+
+
+@dataclass(frozen=True)
+class FamilyBooking:
+    """A booking as the family sees it."""
+
+    id: int
+    day: date
+    partner: str
+    category: Category
+    amount_cents: int
+    cancelled: bool
+
+
+@dataclass
+class ChildView:
+    """One child of the household, as the family page shows it."""
+
+    id: int
+    given_name: str
+    card_id: int | None
+    credential: str | None
+    card_valid_until: date | None
+    balances: list[Balance] = field(default_factory=list)
+    bookings: list[FamilyBooking] = field(default_factory=list)
+
+
+def children_of(session: Session, *, household_id: int, now: datetime) -> list[ChildView]:
+    """The household's children with their current card, balances and latest bookings."""
+    today = berlin_date(now)
+    views = []
+    children = session.scalars(
+        select(Child).where(Child.household_id == household_id).order_by(Child.id)
+    )
+    for child in children:
+        card = session.scalars(
+            select(Card).where(Card.child_id == child.id, Card.status == CardStatus.ACTIVE)
+        ).first()
+        view = ChildView(
+            id=child.id,
+            given_name=child.given_name,
+            card_id=card.id if card else None,
+            credential=card.credential if card else None,
+            card_valid_until=card.valid_until if card else None,
+        )
+        for entitlement in session.scalars(
+            select(Entitlement)
+            .where(
+                Entitlement.child_id == child.id,
+                Entitlement.status == EntitlementStatus.APPROVED,
+            )
+            .order_by(Entitlement.category, Entitlement.valid_from)
+        ):
+            period = usable_period(entitlement, child.birth_date)
+            if period is None or today not in period:
+                continue
+            view.balances.append(
+                Balance(
+                    entitlement.category,
+                    availability(entitlement, child.birth_date, today),
+                    period.end,
+                )
+            )
+        cancellation = aliased(Booking)
+        for booking, partner, cancelled_id in session.execute(
+            select(Booking, Partner.name, cancellation.id)
+            .join(Partner, Partner.id == Booking.partner_id)
+            .join(Entitlement, Entitlement.id == Booking.entitlement_id)
+            .outerjoin(cancellation, cancellation.cancels_id == Booking.id)
+            .where(Entitlement.child_id == child.id, Booking.kind == BookingKind.BOOKING)
+            .order_by(Booking.id.desc())
+            .limit(BOOKINGS_SHOWN)
+        ):
+            view.bookings.append(
+                FamilyBooking(
+                    booking.id,
+                    booking.service_date,
+                    partner,
+                    booking.category,
+                    booking.amount_cents,
+                    cancelled_id is not None,
+                )
+            )
+        views.append(view)
+    return views
+
+
+def report_card_lost(session: Session, *, household_id: int, child_id: int, now: datetime) -> Card:
+    """Block the child's card at once (a new one comes from the office)."""
+    child = session.get(Child, child_id)
+    if child is None or child.household_id != household_id:
+        raise NotFound("No such child.", code="child_not_found")
+    card = session.scalars(
+        select(Card).where(Card.child_id == child.id, Card.status == CardStatus.ACTIVE)
+    ).first()
+    if card is None:
+        raise NotFound("This child has no card in use.", code="no_active_card")
+    return revoke_card(
+        session,
+        card_id=card.id,
+        issuer_id=child.issuer_id,
+        reason="lost (reported by the family)",
+        actor=f"family:{household_id}",
+        now=now,
+    )
