@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 from functools import wraps
+from pathlib import Path
 from typing import Any, TypeVar
 
 from flask import (
@@ -15,13 +16,16 @@ from flask import (
     Response,
     abort,
     flash,
+    jsonify,
     redirect,
     render_template,
     request,
+    send_from_directory,
     session,
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlalchemy import select
@@ -76,6 +80,40 @@ def _birth_date(text: str) -> date | None:
         return date.fromisoformat(text)
     except ValueError:
         return None
+
+
+@bp.get("/manifest.webmanifest")
+def manifest() -> ResponseReturnValue:
+    """The web app manifest: the family area installs like an app, in the chosen language."""
+    data = {
+        "name": _("YouCard – your cards"),
+        "short_name": "YouCard",
+        "lang": str(get_locale()),
+        "dir": "rtl" if str(get_locale()) == "ar" else "ltr",
+        "start_url": url_for("family.home"),
+        "scope": url_for("family.home"),
+        "display": "standalone",
+        "background_color": "#ffffff",
+        "theme_color": "#005493",
+        "icons": [
+            {"src": "/static/family/icon-192.png", "sizes": "192x192", "type": "image/png"},
+            {"src": "/static/family/icon-512.png", "sizes": "512x512", "type": "image/png"},
+        ],
+    }
+    response = jsonify(data)
+    response.mimetype = "application/manifest+json"
+    return response
+
+
+@bp.get("/sw.js")
+def service_worker() -> ResponseReturnValue:
+    """The service worker, served under /family so that its scope is the family area."""
+    response = send_from_directory(Path(bp.root_path) / "static" / "family", "sw.js")
+    response.mimetype = "text/javascript"
+    response.headers["Cache-Control"] = "no-cache"
+    # its scope is /family (the card page itself), one level above the script's own path
+    response.headers["Service-Worker-Allowed"] = "/family"
+    return response
 
 
 @bp.route("/login", methods=["GET", "POST"])

@@ -29,6 +29,8 @@ MATRIX = {
     ("GET", "/"): ALL,
     # the family area: no staff sign-in; families sign in with their code (test_family.py)
     ("GET", "/family/login"): PUBLIC,
+    ("GET", "/family/manifest.webmanifest"): PUBLIC,
+    ("GET", "/family/sw.js"): PUBLIC,
     ("POST", "/family/login"): PUBLIC,
     ("POST", "/family/logout"): PUBLIC,
     ("GET", "/family"): PUBLIC,
