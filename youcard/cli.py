@@ -102,6 +102,13 @@ def _print_demo(data: demo.DemoData, *, made: bool) -> None:
         click.echo(f"  {partner['name']} ({', '.join(partner['categories'])})")
         click.echo(f"    login: {partner['login']} / {partner['password'] or '(unknown)'}")
         click.echo(f"    token: {partner['token'] or '(unknown)'}")
+    click.echo(
+        f"\nFamilies (sign in at {data.issuer_url}/family with a code and a child's birth date):"
+    )
+    for household in data.families:
+        born = ", ".join(household["birth_dates"])
+        code = household["access_code"] or "(unknown)"
+        click.echo(f"  {household['family_name']} ({household['reference']}): {code}, born {born}")
     click.echo("\nChildren and their cards:")
     for child in data.children:
         click.echo(f"  {child['given_name']} {child['family_name']}, card {child['card_serial']}")

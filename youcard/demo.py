@@ -22,6 +22,7 @@ from youcard.clock import berlin_date
 from youcard.db import Session
 from youcard.enums import CardStatus, Category, EntitlementStatus, Role
 from youcard.models import Card, Child, Entitlement, Household, Issuer, Partner, StaffUser
+from youcard.operations import family
 from youcard.operations.cards import issue_card
 from youcard.operations.entitlements import (
     approve_entitlement,
@@ -95,6 +96,7 @@ class DemoData:
     staff: list[dict[str, Any]] = field(default_factory=list)
     partners: list[dict[str, Any]] = field(default_factory=list)
     children: list[dict[str, Any]] = field(default_factory=list)
+    families: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready dictionary."""
@@ -106,7 +108,7 @@ def _load_secrets(instance_path: Path) -> dict[str, dict[str, str]]:
     path = instance_path / SECRETS_FILE
     if path.exists():
         loaded: dict[str, dict[str, str]] = json.loads(path.read_text(encoding="utf-8"))
-        if "partner_users" in loaded:
+        if "family_codes" in loaded:
             return loaded
         path.unlink()  # made before the scanner page had logins: make them all anew
     instance_path.mkdir(parents=True, exist_ok=True)
@@ -114,6 +116,12 @@ def _load_secrets(instance_path: Path) -> dict[str, dict[str, str]]:
         "staff": {username: secrets.token_urlsafe(12) for username, _, _ in STAFF},
         "partners": {name: f"ycd_{secrets.token_urlsafe(32)}" for name, _, _ in PARTNERS},
         "partner_users": {login: secrets.token_urlsafe(12) for login in PARTNER_LOGINS.values()},
+        "family_codes": {
+            reference: "-".join(
+                "".join(secrets.choice(family.ALPHABET) for _ in range(4)) for _ in range(4)
+            )
+            for reference, _, _ in HOUSEHOLDS
+        },
     }
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
@@ -189,6 +197,14 @@ def seed(session: Session, *, instance_path: Path, now: datetime, kek: bytes) ->
             actor=ACTOR,
             now=now,
         )
+        family.new_access_code(
+            session,
+            household_id=household.id,
+            issuer_id=ISSUER_ID,
+            actor=ACTOR,
+            now=now,
+            code=made["family_codes"][reference],
+        )
         for given_name, birth_date, child_categories in children:
             child = add_child(
                 session,
@@ -257,6 +273,15 @@ def describe(
                 "token": made.get("partners", {}).get(partner.name),
                 "login": PARTNER_LOGINS.get(partner.name),
                 "password": made.get("partner_users", {}).get(PARTNER_LOGINS.get(partner.name, "")),
+            }
+        )
+    for reference, family_name, members in HOUSEHOLDS:
+        data.families.append(
+            {
+                "reference": reference,
+                "family_name": family_name,
+                "access_code": made.get("family_codes", {}).get(reference),
+                "birth_dates": [born.isoformat() for _, born, _ in members],
             }
         )
     for child in session.scalars(

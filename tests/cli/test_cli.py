@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import stat
 import time
+from datetime import date
 
 import pytest
 from click.testing import CliRunner
@@ -17,6 +18,7 @@ from youcard.clock import utcnow
 from youcard.credentials import verify
 from youcard.db import make_engine, make_sessionmaker
 from youcard.models import AuditEvent, Booking, Entitlement
+from youcard.operations.family import family_sign_in
 from youcard.operations.staff import sign_in_partner_user
 
 
@@ -84,6 +86,18 @@ def test_demo_seeds_once_and_prints_the_design_keys(env):
         session.rollback()
     engine.dispose()
     assert len(data["children"]) >= 3
+    engine = make_engine(env["url"])
+    with make_sessionmaker(engine)() as session:
+        for household in data["families"]:  # every printed family code opens that family
+            opened = family_sign_in(
+                session,
+                code=household["access_code"],
+                birth_date=date.fromisoformat(household["birth_dates"][0]),
+                now=utcnow(),
+            )
+            assert opened.reference == household["reference"]
+        session.rollback()
+    engine.dispose()
     engine = make_engine(env["url"])
     with make_sessionmaker(engine)() as session:
         trusted = trust.trusted_keys(session)

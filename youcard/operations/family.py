@@ -55,13 +55,22 @@ def code_hash(code: str) -> str:
 
 
 def new_access_code(
-    session: Session, *, household_id: int, issuer_id: str, actor: str, now: datetime
+    session: Session,
+    *,
+    household_id: int,
+    issuer_id: str,
+    actor: str,
+    now: datetime,
+    code: str | None = None,
 ) -> str:
-    """A new access code for the household's letter, shown once; the old one stops working."""
+    """A new access code for the household's letter, shown once; the old one stops working.
+    `code` (demo data only) sets a known code instead of a random one."""
     household = session.get(Household, household_id)
     if household is None or household.issuer_id != issuer_id:
         raise NotFound("No such household.", code="household_not_found")
-    code = "".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH))
+    code = normalize(code) if code else ""
+    if len(code) != CODE_LENGTH or any(ch not in ALPHABET for ch in code):
+        code = "".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH))
     household.access_code_hash = code_hash(code)
     household.access_code_set_at = now
     household.family_failed_logins = 0
