@@ -115,29 +115,9 @@ def test_scanner_pages_have_no_wcag_aa_violations(browser, redeemer_server, comm
 def test_family_pages_have_no_wcag_aa_violations_in_german_and_arabic(
     browser, server, committed, lang
 ):
-    from datetime import date, timedelta
+    from tests.browser.test_family_e2e import _family
 
-    from tests.factories import KEK
-    from youcard.clock import berlin_date, utcnow
-    from youcard.enums import Category
-    from youcard.operations.cards import issue_card
-    from youcard.operations.family import new_access_code
-
-    now = utcnow()
-    today = berlin_date(now)
-    with committed.begin() as session:
-        make = Factory(session)
-        city = make.issuer()
-        make.signing_key(city)
-        household = make.household(city)
-        child = make.child(city, birth_date=date(2015, 3, 14), household=household)
-        make.entitlement(
-            child, Category.TRIPS, period=(today - timedelta(days=60), today + timedelta(days=300))
-        )
-        issue_card(session, child_id=child.id, issuer_id=city.id, actor="t", now=now, kek=KEK)
-        code = new_access_code(
-            session, household_id=household.id, issuer_id=city.id, actor="t", now=now
-        )
+    code, _credential = _family(committed)
     page = browser.new_context(locale="de-DE", bypass_csp=True).new_page()
     page.goto(f"{server}/family/login?lang={lang}")
     assert page.evaluate("document.documentElement.dir") == ("rtl" if lang == "ar" else "ltr")

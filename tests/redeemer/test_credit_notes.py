@@ -76,6 +76,8 @@ def test_the_scanner_page_shows_credit_notes_to_its_own_partner_only(
     _login(client, username)
     page = client.get("/statement?month=2026-02", base_url=HTTPS).get_data(as_text=True)
     assert "Endgültig" in page and "Gutschrift YC-" in page
+    title = page.split("<title>", 1)[1].split("</title>", 1)[0]
+    assert "<" not in title and "Gutschrift" not in title  # the list is in the page, not the title
     link = page.split('href="/credit-notes/', 1)[1].split('"', 1)[0]
     pdf = client.get(f"/credit-notes/{link}", base_url=HTTPS)
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
