@@ -17,7 +17,7 @@ from issuer.households import CATEGORY_NAMES
 from youcard import reports
 from youcard.clock import berlin_date
 from youcard.enums import Category, Role
-from youcard.settlement_files import euros
+from youcard.settlement_files import csv_text, euros
 from youcard.web import db_session, now
 
 bp = Blueprint("reports", __name__, url_prefix="/admin/reports")
@@ -77,8 +77,7 @@ def csv_file(year: int, kind: str) -> ResponseReturnValue:
     elif kind == "partners":
         writer.writerow(["partner", *months, "year"])
         for name, values in report.by_partner.items():
-            safe = "'" + name if name[:1] in ("=", "+", "-", "@") else name
-            writer.writerow([safe, *map(euros, values), euros(sum(values))])
+            writer.writerow([csv_text(name), *map(euros, values), euros(sum(values))])
     else:
         writer.writerow(
             [

@@ -56,6 +56,7 @@ from youcard.models import Booking, Child, Entitlement, PartnerUser
 from youcard.operations.bookings import book, cancel_booking
 from youcard.operations.entitlements import availability
 from youcard.operations.staff import sign_in_partner_user
+from youcard.settlement_files import csv_text, euros
 from youcard.web import db_session, now
 from youcard.web.problems import status_of
 from youcard.web.signin import sign_in_page
@@ -447,9 +448,9 @@ def statement_csv() -> ResponseReturnValue:
                 row.created_at.isoformat(),
                 row.service_date.isoformat(),
                 row.category.value,
-                _csv_euros(sign * row.amount_cents),
+                euros(sign * row.amount_cents),
                 row.units,
-                _csv_text(row.reference or ""),
+                csv_text(row.reference or ""),
             ]
         )
     response = Response(out.getvalue(), mimetype="text/csv")
@@ -457,13 +458,3 @@ def statement_csv() -> ResponseReturnValue:
         f'attachment; filename="youcard-{first.strftime("%Y-%m")}.csv"'
     )
     return response
-
-
-def _csv_euros(cents: int) -> str:
-    sign = "-" if cents < 0 else ""
-    return f"{sign}{abs(cents) // 100},{abs(cents) % 100:02d}"
-
-
-def _csv_text(text: str) -> str:
-    """No formula injection: a cell never starts with = + - @ in a spreadsheet."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

@@ -30,7 +30,7 @@ def euros(cents: int) -> str:
     return f"{sign}{abs(cents) // 100},{abs(cents) % 100:02d}"
 
 
-def _csv_text(text: str) -> str:
+def csv_text(text: str) -> str:
     """No formula injection: a cell never starts with = + - @ in a spreadsheet."""
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
@@ -60,7 +60,7 @@ def lines_csv(session: Session, run: Settlement) -> str:
             yield [
                 f"{run.month:%Y-%m}",
                 line.partner_id,
-                _csv_text(names.get(line.partner_id, "")),
+                csv_text(names.get(line.partner_id, "")),
                 line.category.value,
                 line.bookings,
                 euros(line.booked_cents),
@@ -82,7 +82,7 @@ def payments_csv(session: Session, run: Settlement) -> str:
             yield [
                 f"{run.month:%Y-%m}",
                 p.partner_id,
-                _csv_text(p.partner_name),
+                csv_text(p.partner_name),
                 p.iban,
                 euros(p.net_cents),
                 euros(p.carried_in_cents),
@@ -128,7 +128,7 @@ def bookings_csv(session: Session, run: Settlement) -> Iterator[str]:
                 row.units,
                 row.service_date.isoformat(),
                 row.created_at.isoformat(),
-                _csv_text(row.reference or ""),
+                csv_text(row.reference or ""),
             ]
 
     return _rows_to_csv(rows())
