@@ -28,12 +28,10 @@ from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from markupsafe import Markup
-from sqlalchemy import select
 
 from youcard import printing
-from youcard.enums import CardStatus
 from youcard.errors import DomainError
-from youcard.models import Card, Child, Household
+from youcard.models import Child, Household
 from youcard.operations import cards as card_ops
 from youcard.operations.family import (
     FamilyLocked,
@@ -185,21 +183,13 @@ def _own_child(child_id: int) -> Child:
 def card_pdf(child_id: int) -> ResponseReturnValue:
     """The child's card to print at home."""
     child = _own_child(child_id)
-    card = next((c for c in _active_cards(child)), None)
+    card = card_ops.active_card(db_session(), child.id)
     if card is None:
         abort(404)
     body = printing.card_pdf(card_ops.printed_card(db_session(), card))
     response = Response(body, mimetype="application/pdf")
     response.headers["Content-Disposition"] = 'attachment; filename="youcard.pdf"'
     return response
-
-
-def _active_cards(child: Child) -> list[Card]:
-    return list(
-        db_session().scalars(
-            select(Card).where(Card.child_id == child.id, Card.status == CardStatus.ACTIVE)
-        )
-    )
 
 
 @bp.route("/children/<int:child_id>/lost", methods=["GET", "POST"])

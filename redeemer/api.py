@@ -14,9 +14,16 @@ from flask_smorest import Blueprint
 from marshmallow import RAISE
 
 from redeemer.auth import authenticate
-from redeemer.counter import Counter, check_card, list_bookings, statement, trusted
+from redeemer.counter import (
+    Counter,
+    check_card,
+    credit_note_download,
+    list_bookings,
+    statement,
+    trusted,
+)
 from youcard import credentials, trust
-from youcard.credit_notes import CreditNote, credit_note, credit_note_pdf, credit_notes
+from youcard.credit_notes import CreditNote, credit_notes
 from youcard.errors import CredentialInvalid, InvalidRequest, NotFound
 from youcard.operations.bookings import (
     MAX_ID,
@@ -263,13 +270,7 @@ class CreditNotePdf(MethodView):
     @blp.alt_response(404, schema=ProblemSchema, content_type=PROBLEM)
     def get(self, payment_id: int) -> Response:
         """The credit note with its bookings (another partner's is 404)."""
-        session = db_session()
-        note = credit_note(session, partner_id=_device().partner_id, payment_id=payment_id)
-        response = Response(credit_note_pdf(session, note), mimetype="application/pdf")
-        response.headers["Content-Disposition"] = (
-            f'attachment; filename="gutschrift-{note.number}.pdf"'
-        )
-        return response
+        return credit_note_download(db_session(), _device().partner_id, payment_id)
 
 
 @blp.route("/trust-list")

@@ -12,12 +12,14 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from flask import current_app
+from flask import Response, current_app
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import aliased
 
 from youcard import budget, credentials, trust
 from youcard.clock import berlin_date, berlin_midnight
+from youcard.credit_notes import credit_note, credit_note_pdf
+from youcard.credit_notes import filename as credit_note_filename
 from youcard.db import Session
 from youcard.enums import (
     BookingKind,
@@ -282,3 +284,11 @@ def statement(session: Session, counter: Counter, first: date) -> dict[str, Any]
         "lines": lines,
         "total_cents": sum(line["net_cents"] for line in lines),
     }
+
+
+def credit_note_download(session: Session, partner_id: int, payment_id: int) -> Response:
+    """One of the partner's credit notes as a PDF download (NotFound for another's)."""
+    note = credit_note(session, partner_id=partner_id, payment_id=payment_id)
+    response = Response(credit_note_pdf(session, note), mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'attachment; filename="{credit_note_filename(note)}"'
+    return response

@@ -41,6 +41,7 @@ from werkzeug.wrappers import Response
 from redeemer.counter import (
     Counter,
     check_card,
+    credit_note_download,
     list_bookings,
     staff_counter,
     start_of,
@@ -49,7 +50,7 @@ from redeemer.counter import (
 )
 from youcard import budget, credentials
 from youcard.clock import berlin_date
-from youcard.credit_notes import credit_note, credit_note_pdf, credit_notes
+from youcard.credit_notes import credit_notes
 from youcard.enums import BookingKind, Category
 from youcard.errors import DomainError
 from youcard.models import Booking, Child, Entitlement, PartnerUser
@@ -396,14 +397,10 @@ def monthly_statement() -> ResponseReturnValue:
 @signed_in
 def credit_note_file(payment_id: int) -> ResponseReturnValue:
     """A credit note of this partner as PDF (another partner's is not found)."""
-    store = db_session()
     try:
-        note = credit_note(store, partner_id=_counter().partner_id, payment_id=payment_id)
+        return credit_note_download(db_session(), _counter().partner_id, payment_id)
     except DomainError:
         abort(404)
-    response = Response(credit_note_pdf(store, note), mimetype="application/pdf")
-    response.headers["Content-Disposition"] = f'attachment; filename="gutschrift-{note.number}.pdf"'
-    return response
 
 
 @bp.get("/statement.csv")

@@ -100,6 +100,11 @@ def _bookings(session: Session, note: CreditNote) -> Iterator[Booking]:
     )
 
 
+def filename(note: CreditNote) -> str:
+    """The PDF's file name, e.g. gutschrift-YC-7-3.pdf."""
+    return f"gutschrift-{note.number}.pdf"
+
+
 def credit_note_pdf(session: Session, note: CreditNote) -> bytes:
     """The credit note as an A4 PDF (German, amounts in EUR)."""
     pdf = FPDF(format="A4")

@@ -20,10 +20,10 @@ from sqlalchemy import select
 from youcard import budget, keys
 from youcard.clock import berlin_date
 from youcard.db import Session
-from youcard.enums import CardStatus, Category, EntitlementStatus, Role
-from youcard.models import Card, Child, Entitlement, Household, Issuer, Partner, StaffUser
+from youcard.enums import Category, EntitlementStatus, Role
+from youcard.models import Child, Entitlement, Household, Issuer, Partner, StaffUser
 from youcard.operations import family
-from youcard.operations.cards import issue_card
+from youcard.operations.cards import active_card, issue_card
 from youcard.operations.entitlements import (
     approve_entitlement,
     availability,
@@ -290,9 +290,7 @@ def describe(
         .where(Child.issuer_id == ISSUER_ID)
         .order_by(Household.reference, Child.id)
     ):
-        card = session.scalars(
-            select(Card).where(Card.child_id == child.id, Card.status == CardStatus.ACTIVE)
-        ).first()
+        card = active_card(session, child.id)
         entitlements = session.scalars(
             select(Entitlement)
             .where(

@@ -122,10 +122,7 @@ def issue_card(
     child = session.get(Child, child_id)
     if child is None or child.issuer_id != issuer_id:
         raise NotFound("No such child.", code="child_not_found")
-    active = session.scalars(
-        select(Card.id).where(Card.child_id == child.id, Card.status == CardStatus.ACTIVE)
-    ).first()
-    if active is not None:
+    if active_card(session, child.id) is not None:
         raise Conflict("The child already has an active card.", code="card_exists")
     card = _new_card(session, child=child, version=1, kek=kek, now=now, random_bytes=random_bytes)
     audit.record(
@@ -261,6 +258,13 @@ def printed_card(
         credential=card.credential,
         card_number=card.serial.hex()[:8].upper(),
     )
+
+
+def active_card(session: Session, child_id: int) -> Card | None:
+    """The child's card in use, if there is one (at most one is active)."""
+    return session.scalars(
+        select(Card).where(Card.child_id == child_id, Card.status == CardStatus.ACTIVE)
+    ).first()
 
 
 def pending_print(session: Session, *, issuer_id: str, limit: int = 1000) -> list[Card]:

@@ -17,10 +17,10 @@ from youcard import audit
 from youcard.budget import Available
 from youcard.clock import berlin_date
 from youcard.db import Session
-from youcard.enums import BookingKind, CardStatus, Category, EntitlementStatus
+from youcard.enums import BookingKind, Category, EntitlementStatus
 from youcard.errors import DomainError, NotFound
 from youcard.models import Booking, Card, Child, Entitlement, Household, Partner
-from youcard.operations.cards import revoke_card
+from youcard.operations.cards import active_card, revoke_card
 from youcard.operations.entitlements import availability, usable_period
 
 ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read from paper without doubt
@@ -173,9 +173,7 @@ def children_of(session: Session, *, household_id: int, now: datetime) -> list[C
         select(Child).where(Child.household_id == household_id).order_by(Child.id)
     )
     for child in children:
-        card = session.scalars(
-            select(Card).where(Card.child_id == child.id, Card.status == CardStatus.ACTIVE)
-        ).first()
+        card = active_card(session, child.id)
         view = ChildView(
             id=child.id,
             given_name=child.given_name,
@@ -230,9 +228,7 @@ def report_card_lost(session: Session, *, household_id: int, child_id: int, now:
     child = session.get(Child, child_id)
     if child is None or child.household_id != household_id:
         raise NotFound("No such child.", code="child_not_found")
-    card = session.scalars(
-        select(Card).where(Card.child_id == child.id, Card.status == CardStatus.ACTIVE)
-    ).first()
+    card = active_card(session, child.id)
     if card is None:
         raise NotFound("This child has no card in use.", code="no_active_card")
     return revoke_card(
