@@ -33,13 +33,8 @@ from youcard import printing
 from youcard.errors import DomainError
 from youcard.models import Child, Household
 from youcard.operations import cards as card_ops
-from youcard.operations.family import (
-    FamilyLocked,
-    FamilyLoginFailed,
-    children_of,
-    family_sign_in,
-    report_card_lost,
-)
+from youcard.operations.family import children_of, family_sign_in, report_card_lost
+from youcard.operations.staff import AccountLocked, LoginFailed
 from youcard.web import db_session, now
 
 bp = Blueprint("family", __name__, url_prefix="/family")
@@ -124,13 +119,13 @@ def login() -> ResponseReturnValue:
         store = db_session()
         try:
             if not code.strip() or born is None:
-                raise FamilyLoginFailed("incomplete")
+                raise LoginFailed("incomplete")
             household = family_sign_in(store, code=code, birth_date=born, now=now())
-        except FamilyLocked:
+        except AccountLocked:
             store.commit()  # the attempt counts, although the answer is an error
             flash(_("Too many wrong tries. Please wait 15 minutes, then try again."), "error")
             status = 429
-        except FamilyLoginFailed:
+        except LoginFailed:
             store.commit()
             flash(_("The code or the date of birth is not right. Please check both."), "error")
             status = 401

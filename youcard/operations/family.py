@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
@@ -18,30 +18,15 @@ from youcard.budget import Available
 from youcard.clock import berlin_date
 from youcard.db import Session
 from youcard.enums import BookingKind, Category, EntitlementStatus
-from youcard.errors import DomainError, NotFound
+from youcard.errors import NotFound
 from youcard.models import Booking, Card, Child, Entitlement, Household, Partner
 from youcard.operations.cards import active_card, revoke_card
 from youcard.operations.entitlements import availability, usable_period
+from youcard.operations.staff import AccountLocked, LoginFailed, count_failure
 
 ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read from paper without doubt
 CODE_LENGTH = 16  # 80 random bits
-MAX_FAILED = 5
-LOCKOUT = timedelta(minutes=15)
 BOOKINGS_SHOWN = 50
-
-
-class FamilyLoginFailed(DomainError):
-    """The code or the birth date is wrong (never says which)."""
-
-    code = "family_login_failed"
-    http_status = 401
-
-
-class FamilyLocked(DomainError):
-    """Too many wrong attempts for this household: it waits a while."""
-
-    code = "family_locked"
-    http_status = 429
 
 
 def normalize(code: str) -> str:
@@ -94,15 +79,14 @@ def family_sign_in(session: Session, *, code: str, birth_date: date, now: dateti
         select(Household).where(Household.access_code_hash == code_hash(code))
     ).one_or_none()
     if household is None:
-        raise FamilyLoginFailed("The code or the date of birth is wrong.")
+        raise LoginFailed("The code or the date of birth is wrong.")
     if household.family_locked_until is not None and household.family_locked_until > now:
-        raise FamilyLocked("Too many wrong attempts.", until=household.family_locked_until)
+        raise AccountLocked("Too many wrong attempts.", until=household.family_locked_until)
     if not any(child.birth_date == birth_date for child in household.children):
-        household.family_failed_logins += 1
-        locked = household.family_failed_logins >= MAX_FAILED
+        household.family_failed_logins, until = count_failure(household.family_failed_logins, now)
+        locked = until is not None
         if locked:
-            household.family_locked_until = now + LOCKOUT
-            household.family_failed_logins = 0
+            household.family_locked_until = until
         audit.record(
             session,
             issuer_id=household.issuer_id,
@@ -114,8 +98,8 @@ def family_sign_in(session: Session, *, code: str, birth_date: date, now: dateti
         )
         session.flush()
         if locked:
-            raise FamilyLocked("Too many wrong attempts.", until=household.family_locked_until)
-        raise FamilyLoginFailed("The code or the date of birth is wrong.")
+            raise AccountLocked("Too many wrong attempts.", until=household.family_locked_until)
+        raise LoginFailed("The code or the date of birth is wrong.")
     household.family_failed_logins = 0
     household.family_locked_until = None
     audit.record(

@@ -57,6 +57,15 @@ def sign_in_partner_user(
     return user
 
 
+def count_failure(failed: int, now: datetime) -> tuple[int, datetime | None]:
+    """One more failed sign-in: the new count and, at the limit, the lock's end (the count
+    then starts again). Staff, partner staff and families are locked alike."""
+    failed += 1
+    if failed >= MAX_FAILED_LOGINS:
+        return 0, now + LOCKOUT
+    return failed, None
+
+
 _OBJECT_TYPES = {"staff": "staff_user", "partner_user": "partner_user"}
 
 
@@ -78,11 +87,10 @@ def _check(
             "Too many failed attempts: this account is locked for a while.", until=user.locked_until
         )
     if not security.check_password(user.password_hash, password):
-        user.failed_logins += 1
-        locked = user.failed_logins >= MAX_FAILED_LOGINS
+        user.failed_logins, until = count_failure(user.failed_logins, now)
+        locked = until is not None
         if locked:
-            user.locked_until = now + LOCKOUT
-            user.failed_logins = 0
+            user.locked_until = until
         audit.record(
             session,
             issuer_id=issuer_id,
