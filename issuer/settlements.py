@@ -50,6 +50,13 @@ def _run(settlement_id: int) -> Settlement:
         abort(404)  # another issuer's run is not found
 
 
+def _prepare(month: date) -> Settlement:
+    """Compute the month's run of this administrator's issuer (a draft, or the final run)."""
+    return settlements.prepare(
+        db_session(), issuer_id=current_user.issuer_id, month=month, actor=_actor(), now=now()
+    )
+
+
 def _ended_months() -> list[date]:
     this_month = berlin_date(now()).replace(day=1)
     return [budget.add_months(this_month, -n) for n in range(1, MONTHS_OFFERED + 1)]
@@ -92,13 +99,7 @@ def prepare() -> ResponseReturnValue:
         flash(_("Please choose a month."), "error")
         return redirect(url_for("settlements.index"))
     try:
-        run = settlements.prepare(
-            db_session(),
-            issuer_id=current_user.issuer_id,
-            month=month,
-            actor=_actor(),
-            now=now(),
-        )
+        run = _prepare(month)
     except DomainError as error:
         _refused(error)
         return redirect(url_for("settlements.index"))
@@ -138,13 +139,7 @@ def recompute(settlement_id: int) -> ResponseReturnValue:
     """Compute a draft again (bookings may have arrived)."""
     run = _run(settlement_id)
     try:
-        settlements.prepare(
-            db_session(),
-            issuer_id=current_user.issuer_id,
-            month=run.month,
-            actor=_actor(),
-            now=now(),
-        )
+        _prepare(run.month)
     except DomainError as error:
         _refused(error)
     return redirect(url_for("settlements.show", settlement_id=settlement_id))
@@ -170,13 +165,7 @@ def finalize(settlement_id: int) -> ResponseReturnValue:
     except DomainError as error:
         _refused(error)
         if error.code == "changed_since_review":
-            settlements.prepare(  # show the new numbers to review
-                db_session(),
-                issuer_id=current_user.issuer_id,
-                month=run.month,
-                actor=_actor(),
-                now=now(),
-            )
+            _prepare(run.month)  # show the new numbers to review
     else:
         flash(_("The month is finalized. Its bookings can no longer change."), "info")
     return redirect(url_for("settlements.show", settlement_id=settlement_id))
