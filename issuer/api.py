@@ -22,7 +22,7 @@ from youcard.budget import BudgetRule
 from youcard.clock import berlin_date
 from youcard.credentials import b64url
 from youcard.enums import Category, PartnerStatus, Role, RuleKind
-from youcard.errors import Conflict, DomainError, Forbidden, NotFound
+from youcard.errors import Conflict, Forbidden, NotFound, Unauthorized
 from youcard.models import (
     AuditEvent,
     Card,
@@ -49,11 +49,6 @@ from youcard.web.problems import MEDIA_TYPE as PROBLEM
 blp = Blueprint("staff_api", __name__, url_prefix="/api/v1", description="Case management")
 RECORDERS = {Role.CASEWORKER, Role.ADMINISTRATOR}
 DECIDERS = {Role.APPROVER, Role.ADMINISTRATOR}
-
-
-class Unauthorized(DomainError):
-    code = "unauthorized"
-    http_status = 401
 
 
 class Strict(Schema):

@@ -22,6 +22,7 @@ from redeemer.counter import (
     statement,
     trusted,
 )
+from redeemer.limits import count_api_request
 from youcard import credentials, trust
 from youcard.credit_notes import CreditNote, credit_notes
 from youcard.errors import CredentialInvalid, InvalidRequest, NotFound
@@ -58,9 +59,14 @@ TRUST_CACHE_SECONDS = 10
 _MONTH = re.compile(r"(\d{4})-(0[1-9]|1[0-2])")
 
 
+# The calls whose own query checks the device again (see redeemer.auth).
+RECHECKED = {("POST", "partner_api.Verify"), ("POST", "partner_api.Bookings")}
+
+
 @blp.before_request
 def _authenticate() -> None:
-    g.device = authenticate()
+    count_api_request()
+    g.device = authenticate(rechecked=(request.method, request.endpoint) in RECHECKED)
 
 
 def _device() -> Counter:

@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from flask import Response, current_app
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, bindparam, case, func, or_, select
 from sqlalchemy.orm import aliased
 
 from youcard import budget, credentials, trust
@@ -23,15 +23,19 @@ from youcard.credit_notes import filename as credit_note_filename
 from youcard.db import Session
 from youcard.enums import (
     BookingKind,
+    CardStatus,
     Category,
     EntitlementStatus,
     PartnerStatus,
+    RuleKind,
     SettlementStatus,
 )
+from youcard.errors import Forbidden, Unauthorized
 from youcard.models import (
     Booking,
     Card,
     Child,
+    DeviceToken,
     Entitlement,
     Partner,
     PartnerPermission,
@@ -39,8 +43,6 @@ from youcard.models import (
     Settlement,
 )
 from youcard.operations.bookings import BookingRecord
-from youcard.operations.entitlements import availability, usable_period
-from youcard.operations.verification import card_is_revoked
 
 TRUST_CACHE_SECONDS = 10
 
@@ -105,24 +107,111 @@ def trusted(session: Session) -> credentials.TrustedKeys:
     return keys
 
 
+def _check_query() -> Any:
+    """Built once: the card, its child, whether the counter may still book, and the child's
+    approved entitlements in the categories the partner may book for the card's issuer."""
+    cards, children, e = Card.__table__, Child.__table__, Entitlement.__table__
+    partners, permissions = Partner.__table__, PartnerPermission.__table__
+    devices = DeviceToken.__table__
+    partner_id = bindparam("partner_id", type_=partners.c.id.type)
+    device_id = bindparam("device_id", type_=devices.c.id.type)
+    permitted = (
+        select(permissions.c.partner_id)
+        .where(
+            permissions.c.partner_id == partner_id,
+            permissions.c.issuer_id == cards.c.issuer_id,
+            permissions.c.category == e.c.category,
+        )
+        .exists()
+    )
+    partner_active = (
+        select(partners.c.id)
+        .where(partners.c.id == partner_id, partners.c.status == PartnerStatus.ACTIVE)
+        .exists()
+    )
+    device_live = or_(
+        device_id.is_(None),
+        select(devices.c.id)
+        .where(
+            devices.c.id == device_id,
+            devices.c.partner_id == partner_id,
+            devices.c.revoked_at.is_(None),
+        )
+        .exists(),
+    )
+    return (
+        select(
+            cards.c.status,
+            cards.c.issuer_id,
+            children.c.given_name,
+            children.c.birth_date,
+            partner_active.label("partner_active"),
+            device_live.label("device_live"),
+            e.c.id.label("e_id"),
+            e.c.category,
+            e.c.valid_from,
+            e.c.valid_until,
+            e.c.rule,
+            e.c.accrual,
+            e.c.amount_cents,
+            e.c.units_total,
+            e.c.units_per_day,
+            e.c.spent_cents,
+            e.c.spent_units,
+        )
+        .select_from(
+            cards.join(children, children.c.id == cards.c.child_id).outerjoin(
+                e,
+                and_(
+                    e.c.child_id == cards.c.child_id,
+                    e.c.status == EntitlementStatus.APPROVED,
+                    permitted,
+                ),
+            )
+        )
+        .where(cards.c.serial == bindparam("serial"))
+        .order_by(e.c.category, e.c.valid_from)
+    )
+
+
+_CHECK_QUERY = _check_query()
+
+
 def check_card(session: Session, counter: Counter, credential: str, at: datetime) -> dict[str, Any]:
     """Verify a scanned credential; for a valid one the holder and what is left.
 
     The answer has DESIGN.md's verify shape: `valid`, and `reason` or `card`, `holder`
     (given name and birth year only) and `entitlements` (the partner's categories only).
+    One query reads the card, the holder and the entitlements, and checks again that the
+    counter's device is not revoked and its partner may book.
     """
     result = credentials.verify(credential, trusted=trusted(session), now=int(at.timestamp()))
     if not result.valid:
         return {"valid": False, "reason": result.reason}
     claims = result.claims
     assert claims is not None
-    if card_is_revoked(session, claims.serial, claims.issuer):
-        return {"valid": False, "reason": "revoked"}
-    card, child = session.execute(
-        select(Card, Child)
-        .join(Child, Child.id == Card.child_id)
-        .where(Card.serial == claims.serial)
-    ).one()
+    rows = (
+        session.connection()
+        .execute(
+            _CHECK_QUERY,
+            {
+                "serial": claims.serial,
+                "partner_id": counter.partner_id,
+                "device_id": counter.device_id,
+            },
+        )
+        .all()
+    )
+    if rows and not rows[0].device_live:
+        raise Unauthorized("This device token is not valid.")
+    if rows and not rows[0].partner_active:
+        raise Forbidden("This partner may not book at present.", code="partner_inactive")
+    first = rows[0] if rows else None
+    if first is None or first.status != CardStatus.ACTIVE or first.issuer_id != claims.issuer:
+        return {
+            "valid": False,
+            "reason": "revoked",
+        }  # one issuer's key cannot vouch for another's card
     return {
         "valid": True,
         "card": {
@@ -131,39 +220,34 @@ def check_card(session: Session, counter: Counter, credential: str, at: datetime
             "version": claims.version,
             "expires_at": datetime.fromtimestamp(claims.expires_at, UTC),
         },
-        "holder": {"given_name": child.given_name, "birth_year": child.birth_date.year},
-        "entitlements": _entitlement_views(
-            session, counter, card, child.birth_date, berlin_date(at)
-        ),
+        "holder": {"given_name": first.given_name, "birth_year": first.birth_date.year},
+        "entitlements": _entitlement_views(rows, berlin_date(at)),
     }
 
 
-def _entitlement_views(
-    session: Session, counter: Counter, card: Card, birth_date: date, today: date
-) -> list[dict[str, Any]]:
-    allowed = counter.categories_for(card.issuer_id)
+def _entitlement_views(rows: list[Any], today: date) -> list[dict[str, Any]]:
     views = []
-    for e in session.scalars(
-        select(Entitlement)
-        .where(
-            Entitlement.child_id == card.child_id,
-            Entitlement.status == EntitlementStatus.APPROVED,
-            Entitlement.category.in_(allowed),
+    for row in rows:
+        if row.e_id is None:
+            continue
+        category = Category(row.category)
+        period = budget.effective_period(
+            row.valid_from, row.valid_until, category=category, birth_date=row.birth_date
         )
-        .order_by(Entitlement.category, Entitlement.valid_from)
-    ):
-        period = usable_period(e, birth_date)
         if period is None or today not in period:
             continue
-        left = availability(e, birth_date, today)
+        rule = budget.BudgetRule.of_row(row)
+        left = budget.available(
+            rule, period, today, spent_cents=row.spent_cents, spent_units=row.spent_units
+        )
         views.append(
             {
-                "id": e.id,
-                "category": e.category.value,
+                "id": row.e_id,
+                "category": category.value,
                 "available_cents": left.cents,
                 "available_units": left.units,
-                "units_per_day": e.units_per_day,
-                "max_cents_per_unit": e.amount_cents if e.rule.value == "units" else None,
+                "units_per_day": row.units_per_day,
+                "max_cents_per_unit": row.amount_cents if rule.kind is RuleKind.UNITS else None,
                 "valid_until": period.end,
             }
         )

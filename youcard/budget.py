@@ -11,6 +11,7 @@ from __future__ import annotations
 import calendar
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 from youcard.enums import Accrual, Category, RuleKind
 
@@ -38,6 +39,18 @@ class BudgetRule:
             value = getattr(self, name)
             if value is not None and (type(value) is not int or value <= 0):
                 raise ValueError(f"{name} must be a positive integer")
+
+    @classmethod
+    def of_row(cls, row: Any) -> BudgetRule:
+        """The rule of an entitlements row read with Core (columns rule, amount_cents,
+        accrual, units_total, units_per_day)."""
+        return cls(
+            kind=RuleKind(row.rule),
+            amount_cents=row.amount_cents,
+            accrual=Accrual(row.accrual),
+            units_total=row.units_total,
+            units_per_day=row.units_per_day,
+        )
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,13 @@ class InvalidRequest(DomainError):
     code = "invalid_request"
 
 
+class Unauthorized(DomainError):
+    """No valid credentials for the API (a device or staff token)."""
+
+    code = "unauthorized"
+    http_status = 401
+
+
 class NotFound(DomainError):
     """The object does not exist, or is not visible to the caller (never tell which)."""
 

@@ -11,7 +11,7 @@ from tests.redeemer.conftest import private_key_for
 from youcard import credentials, ledger
 from youcard.budget import BudgetRule
 from youcard.enums import Category, PartnerStatus, RuleKind
-from youcard.models import Booking, DeviceToken, Entitlement, Partner
+from youcard.models import Booking, DeviceToken, Entitlement, Partner, PartnerPermission
 from youcard.operations.cards import revoke_card
 
 PROBLEM = "application/problem+json"
@@ -137,6 +137,51 @@ def test_a_revoked_token_and_a_suspended_partner_are_refused(client, world, comm
         session.get(Partner, v.partner_id).status = PartnerStatus.SUSPENDED
     r = client.get("/api/v1/bookings", headers=v.auth)
     assert (r.status_code, r.json["code"]) == (403, "partner_inactive")
+
+
+def _verify(client, w):
+    return client.post("/api/v1/verify", json={"credential": w.credential}, headers=w.auth)
+
+
+def test_checking_and_booking_refuse_a_device_at_once_though_its_lookup_is_cached(
+    client, world, committed
+):
+    """Verify and booking reuse a device lookup for a while (redeemer.auth); their own query
+    must still refuse a revoked token, a suspended partner and a withdrawn permission."""
+    w, v, u = world(), world(), world()  # made first: the trust list is cached a few seconds
+    for each in (w, v, u):
+        assert _verify(client, each).json["valid"] is True  # the device is now in the cache
+    with committed.begin() as session:
+        session.execute(
+            DeviceToken.__table__.update()
+            .where(DeviceToken.partner_id == w.partner_id)
+            .values(revoked_at=NOW)
+        )
+    r = _verify(client, w)
+    assert (r.status_code, r.json["code"]) == (401, "unauthorized")
+    r = _book(client, w, key="after-token-revoked")
+    assert (r.status_code, r.json["code"]) == (401, "unauthorized")
+
+    assert _book(client, v, key="before").status_code == 201
+    with committed.begin() as session:
+        session.get(Partner, v.partner_id).status = PartnerStatus.SUSPENDED
+    r = _verify(client, v)
+    assert (r.status_code, r.json["code"]) == (403, "partner_inactive")
+    r = _book(client, v, key="after-suspended")
+    assert (r.status_code, r.json["code"]) == (403, "partner_inactive")
+
+    assert [e["category"] for e in _verify(client, u).json["entitlements"]] == ["participation"]
+    with committed.begin() as session:
+        session.execute(
+            PartnerPermission.__table__.delete().where(PartnerPermission.partner_id == u.partner_id)
+        )
+    assert _verify(client, u).json["entitlements"] == []
+    r = _book(client, u, key="after-permission-withdrawn")
+    assert (r.status_code, r.json["code"]) == (403, "category_not_permitted")
+    for world_ in (w, v, u):
+        assert _spent(committed, world_.entitlement_ids["participation"]) == (
+            1500 if world_ is v else 0
+        )
 
 
 def test_last_use_of_a_token_is_recorded(client, world, committed):

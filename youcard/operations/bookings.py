@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Integer, Table, and_, bindparam, select, update
+from sqlalchemy import Integer, Table, and_, bindparam, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.util import identity_key
@@ -25,7 +25,6 @@ from youcard.budget import Available
 from youcard.clock import berlin_date
 from youcard.db import Session
 from youcard.enums import (
-    Accrual,
     BookingKind,
     CardStatus,
     Category,
@@ -42,8 +41,18 @@ from youcard.errors import (
     InsufficientBudget,
     InvalidRequest,
     NotFound,
+    Unauthorized,
 )
-from youcard.models import Booking, Card, Child, DailyUsage, Entitlement, Partner, PartnerPermission
+from youcard.models import (
+    Booking,
+    Card,
+    Child,
+    DailyUsage,
+    DeviceToken,
+    Entitlement,
+    Partner,
+    PartnerPermission,
+)
 from youcard.operations.entitlements import availability
 
 MAX_AMOUNT_CENTS = 10_000_000  # 100,000 EUR: far above any benefit, far below integer limits
@@ -286,6 +295,7 @@ class _Context:
     partner_status: PartnerStatus | None
     permitted: bool
     replay_hash: bytes | None
+    device_live: bool
     candidates: list[_Candidate]
 
 
@@ -306,6 +316,18 @@ def _context_query() -> Any:
         )
         .exists()
     )
+    devices = DeviceToken.__table__
+    device_id = bindparam("device_id", type_=devices.c.id.type)
+    device_live = or_(
+        device_id.is_(None),
+        select(devices.c.id)
+        .where(
+            devices.c.id == device_id,
+            devices.c.partner_id == partner_id,
+            devices.c.revoked_at.is_(None),
+        )
+        .exists(),
+    )
     return (
         select(
             cards.c.id,
@@ -316,6 +338,7 @@ def _context_query() -> Any:
             partners.c.status.label("partner_status"),
             permitted.label("permitted"),
             earlier.c.request_hash.label("replay_hash"),
+            device_live.label("device_live"),
             e.c.id.label("e_id"),
             e.c.status.label("e_status"),
             e.c.valid_from,
@@ -347,7 +370,13 @@ _CONTEXT_QUERY = _context_query()
 
 
 def _read_context(
-    session: Session, *, partner_id: int, card_serial: bytes, category: Category, key: str
+    session: Session,
+    *,
+    partner_id: int,
+    card_serial: bytes,
+    category: Category,
+    key: str,
+    device_token_id: int | None,
 ) -> _Context | None:
     """Card, child, partner, permission, an earlier booking with this key and the candidate
     entitlements in one round trip; None when the serial is unknown."""
@@ -355,7 +384,13 @@ def _read_context(
         session.connection()
         .execute(
             _CONTEXT_QUERY,
-            {"partner_id": partner_id, "serial": card_serial, "category": category, "key": key},
+            {
+                "partner_id": partner_id,
+                "serial": card_serial,
+                "category": category,
+                "key": key,
+                "device_id": device_token_id,
+            },
         )
         .all()
     )
@@ -366,13 +401,7 @@ def _read_context(
         _Candidate(
             id=row.e_id,
             status=EntitlementStatus(row.e_status),
-            rule=budget.BudgetRule(
-                kind=RuleKind(row.rule),
-                amount_cents=row.amount_cents,
-                accrual=Accrual(row.accrual),
-                units_total=row.units_total,
-                units_per_day=row.units_per_day,
-            ),
+            rule=budget.BudgetRule.of_row(row),
             period=budget.effective_period(
                 row.valid_from, row.e_valid_until, category=category, birth_date=row.birth_date
             ),
@@ -390,6 +419,7 @@ def _read_context(
         else PartnerStatus(first.partner_status),
         permitted=bool(first.permitted),
         replay_hash=first.replay_hash,
+        device_live=bool(first.device_live),
         candidates=candidates,
     )
 
@@ -463,7 +493,10 @@ def book(
         card_serial=card_serial,
         category=category,
         key=idempotency_key,
+        device_token_id=device_token_id,
     )
+    if context is not None and not context.device_live:
+        raise Unauthorized("This device token is not valid.")
     if context is None or context.replay_hash is not None:
         replay = _replay(
             session,

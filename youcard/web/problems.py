@@ -93,6 +93,8 @@ def domain_problem(error: DomainError) -> ResponseReturnValue:
     g.problem_code = error.code
     if status_of(error) == 401:
         response.headers["WWW-Authenticate"] = "Bearer"  # type: ignore[union-attr]
+    if "retry_after" in error.details:
+        response.headers["Retry-After"] = str(error.details["retry_after"])  # type: ignore[union-attr]
     return response
 
 
