@@ -48,7 +48,7 @@ from youcard.schemas.partner_api import (
     TrustListSchema,
     VerifyResponseSchema,
 )
-from youcard.web import db_session, now
+from youcard.web import autocommit, db_session, now
 from youcard.web.problems import MEDIA_TYPE as PROBLEM
 
 blp = Blueprint(
@@ -66,7 +66,10 @@ RECHECKED = {("POST", "partner_api.Verify"), ("POST", "partner_api.Bookings")}
 @blp.before_request
 def _authenticate() -> None:
     count_api_request()
-    g.device = authenticate(rechecked=(request.method, request.endpoint) in RECHECKED)
+    rechecked = (request.method, request.endpoint) in RECHECKED
+    if rechecked:
+        autocommit(db_session())
+    g.device = authenticate(rechecked=rechecked)
 
 
 def _device() -> Counter:

@@ -35,8 +35,11 @@ def record(
     object_id: object,
     now: datetime,
     data: dict[str, Any] | None = None,
+    raw_data: str | None = None,
 ) -> None:
-    """Append one unsealed event: `actor` did `action` to `object_type` `object_id` at `now`."""
+    """Append one unsealed event: `actor` did `action` to `object_type` `object_id` at `now`.
+
+    `raw_data` is `data` already made canonical (`canonical_json`)."""
     session.connection().execute(  # Core on the connection: no ORM overhead on the hot path
         _INSERT,
         {
@@ -46,12 +49,13 @@ def record(
             "action": action,
             "object_type": object_type,
             "object_id": str(object_id),
-            "data": _canonical_json(data or {}),
+            "data": raw_data if raw_data is not None else canonical_json(data or {}),
         },
     )
 
 
-def _canonical_json(value: Any) -> str:
+def canonical_json(value: Any) -> str:
+    """The text an event's data is stored and hashed as."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
@@ -69,7 +73,7 @@ _CONTENT = (
 
 def event_hash(prev_hash: bytes, seq: int, event: Any) -> bytes:
     """SHA-256 over the previous hash, the position and the event's canonical content."""
-    content = _canonical_json(
+    content = canonical_json(
         [
             seq,
             event.id,

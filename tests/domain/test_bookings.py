@@ -347,3 +347,60 @@ def test_database_refuses_overspend_even_without_the_guard(session, scene):
             .where(Entitlement.id == s.entitlement.id)
             .values(spent_cents=12001)
         )
+
+
+def _write_values(s, *, key, amount_cents, units=0, entitled=None, units_total=None, per_day=None):
+    return {
+        "issuer_id": s.issuer.id,
+        "partner_id": s.partner.id,
+        "entitlement_id": s.entitlement.id,
+        "card_id": s.card.id,
+        "category": s.entitlement.category.value,
+        "amount_cents": amount_cents,
+        "units": units,
+        "service_date": TODAY,
+        "reference": None,
+        "idempotency_key": key,
+        "request_hash": b"\x01" * 32,
+        "device_token_id": None,
+        "created_at": NOW,
+        "entitled_cents": entitled,
+        "units_total": units_total,
+        "units_per_day": per_day,
+        "actor": "test",
+        "audit_data": "{}",
+    }
+
+
+def test_each_write_step_that_refuses_undoes_the_steps_before_it(session, scene):
+    """The booking's writes (one `youcard_book` call on PostgreSQL, statements on SQLite):
+    a twin's key, the per-day guard or the overspend guard leave no trace."""
+    from tests.domain.conftest import state
+    from youcard.models import DailyUsage
+    from youcard.operations.bookings import _write
+
+    s = scene(Category.LUNCH)  # 5 EUR per meal, one per day
+    meal = {"amount_cents": 450, "units": 1, "units_total": 200, "per_day": 1}
+    first = _write(session, _write_values(s, key="meal-1", **meal))
+    assert (first.outcome, first.spent_cents, first.spent_units) == ("booked", 450, 1)
+    before = state(session)
+    daily = session.scalar(
+        select(DailyUsage.units).where(DailyUsage.entitlement_id == s.entitlement.id)
+    )
+
+    assert _write(session, _write_values(s, key="meal-1", **{**meal, "per_day": 2})).outcome == (
+        "replay"  # the same key again (a twin that committed first): both guards undone
+    )
+    assert _write(session, _write_values(s, key="meal-2", **meal)).outcome == "daily_limit"
+    refused = _write(session, _write_values(s, key="meal-3", **{**meal, "units_total": 1}))
+    assert refused.outcome == "refused"
+    assert state(session) == before
+    session.expire_all()
+    assert (
+        session.scalar(
+            select(DailyUsage.units).where(DailyUsage.entitlement_id == s.entitlement.id)
+        )
+        == daily
+        == 1
+    )
+    assert ledger.check(session) == []

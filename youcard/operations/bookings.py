@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Integer, Table, and_, bindparam, or_, select, update
+from sqlalchemy import Integer, Table, and_, bindparam, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.util import identity_key
@@ -444,6 +444,123 @@ def _actor(partner_id: int, device_token_id: int | None) -> str:
     return f"device:{device_token_id}" if device_token_id else f"partner:{partner_id}"
 
 
+@dataclass(frozen=True)
+class _Written:
+    """What a booking's writes did: "booked", or which step refused ("refused": the overspend
+    guard, "daily_limit", "replay": a twin with the same key committed first)."""
+
+    outcome: str
+    booking_id: int | None = None
+    spent_cents: int | None = None
+    spent_units: int | None = None
+
+
+_BOOK_CALL = text(
+    "SELECT outcome, booking_id, new_spent_cents, new_spent_units FROM youcard_book("
+    ":issuer_id, :partner_id, :entitlement_id, :card_id, :category, :amount_cents, :units,"
+    " :service_date, :reference, :idempotency_key, :request_hash, :device_token_id,"
+    " :created_at, :entitled_cents, :units_total, :units_per_day, :actor, :audit_data)"
+)
+_UNDO_GUARD = (
+    update(_entitlements)
+    .where(_entitlements.c.id == bindparam("e_id"))
+    .values(
+        spent_cents=_entitlements.c.spent_cents - bindparam("amount", type_=Integer()),
+        spent_units=_entitlements.c.spent_units - bindparam("booked_units", type_=Integer()),
+    )
+)
+
+
+def _write(session: Session, values: dict[str, Any]) -> _Written:
+    """A booking's writes, all or nothing. On PostgreSQL one call of the database function
+    `youcard_book` (migration 0009): one round trip, atomic on its own, so the partner API
+    can run it outside a transaction. Elsewhere the same steps as statements."""
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        row = connection.execute(_BOOK_CALL, values).one()
+        return _Written(row.outcome, row.booking_id, row.new_spent_cents, row.new_spent_units)
+    return _write_statements(session, values)
+
+
+def _write_statements(session: Session, values: dict[str, Any]) -> _Written:
+    """The steps of `youcard_book`, in its order, as statements in the caller's transaction:
+    the overspend guard, the per-day guard, the booking row, the audit event. A step that
+    refuses undoes the ones before it."""
+    connection = session.connection()
+    guard = {
+        "e_id": values["entitlement_id"],
+        "amount": values["amount_cents"],
+        "booked_units": values["units"],
+        "entitled": values["entitled_cents"],
+        "b_units_total": values["units_total"],
+    }
+    shape = (values["entitled_cents"] is not None, values["units_total"] is not None)
+    spent = connection.execute(_GUARDS[shape], guard).one_or_none()
+    if spent is None:
+        return _Written("refused")
+    per_day = values["units_per_day"]
+    if per_day is not None:
+        daily = _insert(session, _daily).values(
+            entitlement_id=values["entitlement_id"],
+            service_date=values["service_date"],
+            issuer_id=values["issuer_id"],
+            units=values["units"],
+        )
+        daily = daily.on_conflict_do_update(
+            index_elements=["entitlement_id", "service_date"],
+            set_={"units": _daily.c.units + daily.excluded.units},
+            where=_daily.c.units + daily.excluded.units <= per_day,
+        ).returning(_daily.c.units)
+        if connection.execute(daily).scalar_one_or_none() is None:
+            connection.execute(_UNDO_GUARD, guard)
+            return _Written("daily_limit")
+    booking_id = connection.execute(
+        _BOOKING_INSERT[connection.dialect.name],
+        {
+            key: values[key]
+            for key in (
+                "issuer_id",
+                "partner_id",
+                "entitlement_id",
+                "card_id",
+                "category",
+                "amount_cents",
+                "units",
+                "service_date",
+                "reference",
+                "idempotency_key",
+                "request_hash",
+                "device_token_id",
+                "created_at",
+            )
+        }
+        | {"kind": BookingKind.BOOKING},
+    ).scalar_one_or_none()
+    if booking_id is None:
+        connection.execute(_UNDO_GUARD, guard)
+        if per_day is not None:
+            connection.execute(
+                update(_daily)
+                .where(
+                    _daily.c.entitlement_id == values["entitlement_id"],
+                    _daily.c.service_date == values["service_date"],
+                )
+                .values(units=_daily.c.units - values["units"])
+            )
+        return _Written("replay")
+    audit.record(
+        session,
+        issuer_id=values["issuer_id"],
+        actor=values["actor"],
+        action="booking.create",
+        object_type="booking",
+        object_id=booking_id,
+        now=values["created_at"],
+        raw_data=values["audit_data"],
+    )
+    return _Written("booked", booking_id, spent.spent_cents, spent.spent_units)
+
+
 def book(
     session: Session,
     *,
@@ -547,18 +664,15 @@ def book(
         raise InvalidRequest("This category is not booked in units.", code="invalid_units")
     booked_units = units or 0
 
-    # Core statements on the session's connection: the ORM's execute path costs more
-    # than these plain statements need (measured with bench/redeem.py).
-    connection = session.connection()
-    inserted = connection.execute(
-        _BOOKING_INSERT[_dialect(session)],
+    entitled = budget.entitled_cents(rule, period, today)
+    written = _write(
+        session,
         {
             "issuer_id": context.issuer_id,
             "partner_id": partner_id,
             "entitlement_id": entitlement.id,
             "card_id": context.card_id,
-            "kind": BookingKind.BOOKING,
-            "category": category,
+            "category": category.value,
             "amount_cents": amount_cents,
             "units": booked_units,
             "service_date": service_date,
@@ -567,9 +681,22 @@ def book(
             "request_hash": fingerprint,
             "device_token_id": device_token_id,
             "created_at": now,
+            "entitled_cents": entitled,
+            "units_total": rule.units_total,
+            "units_per_day": rule.units_per_day,
+            "actor": actor or _actor(partner_id, device_token_id),
+            "audit_data": audit.canonical_json(
+                {
+                    "entitlement_id": entitlement.id,
+                    "amount_cents": amount_cents,
+                    "units": booked_units,
+                    "service_date": service_date.isoformat(),
+                }
+            ),
         },
-    ).scalar_one_or_none()
-    if inserted is None:
+    )
+    _forget_counters(session, entitlement.id)
+    if written.outcome == "replay":
         # A twin request with the same key committed while we were checking.
         replay = _replay(
             session,
@@ -580,20 +707,11 @@ def book(
         )
         assert replay is not None  # the conflicting row is committed and visible now
         return replay
-
-    entitled = budget.entitled_cents(rule, period, today)
-    spent = connection.execute(
-        _GUARDS[(entitled is not None, rule.units_total is not None)],
-        {
-            "e_id": entitlement.id,
-            "amount": amount_cents,
-            "booked_units": booked_units,
-            "entitled": entitled,
-            "b_units_total": rule.units_total,
-        },
-    ).one_or_none()
-    _forget_counters(session, entitlement.id)
-    if spent is None:
+    if written.outcome == "daily_limit":
+        raise Conflict(
+            "This child already had what is allowed on that day.", code="daily_limit_reached"
+        )
+    if written.outcome == "refused":
         now_status, spent_cents, spent_units = session.execute(
             select(
                 _entitlements.c.status, _entitlements.c.spent_cents, _entitlements.c.spent_units
@@ -607,39 +725,9 @@ def book(
                 rule, period, today, spent_cents=spent_cents, spent_units=spent_units
             ),
         )
-
-    if rule.units_per_day is not None:
-        daily = _insert(session, _daily).values(
-            entitlement_id=entitlement.id,
-            service_date=service_date,
-            issuer_id=context.issuer_id,
-            units=booked_units,
-        )
-        daily = daily.on_conflict_do_update(
-            index_elements=["entitlement_id", "service_date"],
-            set_={"units": _daily.c.units + daily.excluded.units},
-            where=_daily.c.units + daily.excluded.units <= rule.units_per_day,
-        ).returning(_daily.c.units)
-        if session.execute(daily).scalar_one_or_none() is None:
-            raise Conflict(
-                "This child already had what is allowed on that day.", code="daily_limit_reached"
-            )
-
-    audit.record(
-        session,
-        issuer_id=context.issuer_id,
-        actor=actor or _actor(partner_id, device_token_id),
-        action="booking.create",
-        object_type="booking",
-        object_id=inserted,
-        now=now,
-        data={
-            "entitlement_id": entitlement.id,
-            "amount_cents": amount_cents,
-            "units": booked_units,
-            "service_date": service_date.isoformat(),
-        },
-    )
+    inserted = written.booking_id
+    assert inserted is not None and written.spent_cents is not None
+    assert written.spent_units is not None
     record = BookingRecord(
         id=inserted,
         partner_id=partner_id,
@@ -652,7 +740,7 @@ def book(
         created_at=now,
     )
     left = budget.available(
-        rule, period, today, spent_cents=spent.spent_cents, spent_units=spent.spent_units
+        rule, period, today, spent_cents=written.spent_cents, spent_units=written.spent_units
     )
     return BookingResult(booking=record, available=left, replayed=False)
 

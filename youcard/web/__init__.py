@@ -101,6 +101,15 @@ def now() -> datetime:
     return value
 
 
+def autocommit(session: Session) -> None:
+    """On PostgreSQL, let each statement of this request commit on its own: no BEGIN and
+    COMMIT round trips. Only for requests whose every write is a single atomic statement
+    (checking a card; booking, whose writes are one `youcard_book` call). SQLite keeps
+    its one transaction per request."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+
+
 def db_session() -> Session:
     """The request's database session (one per request, closed at teardown)."""
     if "db_session" not in g:
