@@ -271,7 +271,12 @@ def main() -> None:
         default="redis://127.0.0.1:6379/0",
         help="rate-limit storage as in production ('' for per-process memory)",
     )
-    parser.add_argument("--no-pre-ping", dest="pre_ping", action="store_false")
+    parser.add_argument(
+        "--no-pre-ping",
+        dest="pre_ping",
+        action="store_false",
+        help="never check pooled connections (default: after 10 s idle, as in production)",
+    )
     parser.add_argument(
         "--no-limits",
         dest="limits",
@@ -304,7 +309,7 @@ def main() -> None:
         print(
             f"gunicorn {args.workers} workers x {args.threads} threads, {CONNECTIONS} connections"
             f" (wrk), {args.children} children, {args.seconds:.0f} s per run, rate limits in"
-            f" {args.redis or 'memory'}, pool pre-ping {'on' if args.pre_ping else 'off'}"
+            f" {args.redis or 'memory'}, pool ping {'after 10 s idle' if args.pre_ping else 'off'}"
         )
         verify = wrk("verify.lua", base, args.seconds, load_env)
         print(

@@ -244,7 +244,7 @@ def _errors(view: Any) -> Any:
 
 @blp.route("/households")
 class Households(MethodView):
-    @blp.arguments(SearchIn, location="query", unknown=RAISE)
+    @blp.arguments(SearchIn(), location="query", unknown=RAISE)
     @blp.response(200, HouseholdOut(many=True))
     @_errors
     def get(self, query: dict[str, Any]) -> list[dict[str, Any]]:
@@ -261,7 +261,7 @@ class Households(MethodView):
         ]
 
     @_roles(*RECORDERS)
-    @blp.arguments(HouseholdIn)
+    @blp.arguments(HouseholdIn())
     @blp.response(201, HouseholdOut)
     @_errors
     def post(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -294,7 +294,7 @@ class HouseholdOne(MethodView):
 @blp.route("/households/<int:household_id>/children")
 class Children(MethodView):
     @_roles(*RECORDERS)
-    @blp.arguments(ChildIn)
+    @blp.arguments(ChildIn())
     @blp.response(201, HouseholdOut)
     @_errors
     def post(self, body: dict[str, Any], household_id: int) -> dict[str, Any]:
@@ -309,7 +309,7 @@ class Children(MethodView):
 @blp.route("/children/<int:child_id>/entitlements")
 class Entitlements(MethodView):
     @_roles(*RECORDERS)
-    @blp.arguments(EntitlementIn)
+    @blp.arguments(EntitlementIn())
     @blp.response(201, EntitlementOut)
     @_errors
     def post(self, body: dict[str, Any], child_id: int) -> dict[str, Any]:
@@ -333,7 +333,7 @@ class Entitlements(MethodView):
 @blp.route("/entitlements/<int:entitlement_id>/<any(approve, reject, revoke):action>")
 class Decide(MethodView):
     @_roles(*DECIDERS)
-    @blp.arguments(ReasonIn)
+    @blp.arguments(ReasonIn())
     @blp.response(200, EntitlementOut)
     @_errors
     def post(self, body: dict[str, Any], entitlement_id: int, action: str) -> dict[str, Any]:
@@ -383,7 +383,7 @@ class Cards(MethodView):
 @blp.route("/cards/<int:card_id>/<any(revoke, replace):action>")
 class CardBlock(MethodView):
     @_roles(*DECIDERS)
-    @blp.arguments(ReasonIn)
+    @blp.arguments(ReasonIn())
     @blp.response(200, CardOut)
     @_errors
     def post(self, body: dict[str, Any], card_id: int, action: str) -> dict[str, Any]:
@@ -504,7 +504,7 @@ class Partners(MethodView):
         return [_partner_json(p) for p in rows]
 
     @_roles(*ADMINS)
-    @blp.arguments(PartnerIn)
+    @blp.arguments(PartnerIn())
     @blp.response(201, PartnerOut)
     @_errors
     def post(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -543,7 +543,7 @@ class PartnerStatusRoute(MethodView):
 @blp.route("/partners/<int:partner_id>/permissions")
 class PartnerPermissionsRoute(MethodView):
     @_roles(*ADMINS)
-    @blp.arguments(PermissionsIn)
+    @blp.arguments(PermissionsIn())
     @blp.response(200, PartnerOut)
     @_errors
     def post(self, body: dict[str, Any], partner_id: int) -> dict[str, Any]:
@@ -567,7 +567,7 @@ class PartnerPermissionsRoute(MethodView):
 @blp.route("/partners/<int:partner_id>/tokens")
 class PartnerTokens(MethodView):
     @_roles(*ADMINS)
-    @blp.arguments(NameIn)
+    @blp.arguments(NameIn())
     @blp.response(201, DeviceOut)
     @_errors
     def post(self, body: dict[str, Any], partner_id: int) -> dict[str, Any]:
@@ -635,7 +635,7 @@ class KeyRotate(MethodView):
 
 @blp.route("/audit")
 class AuditLog(MethodView):
-    @blp.arguments(AuditQuery, location="query", unknown=RAISE)
+    @blp.arguments(AuditQuery(), location="query", unknown=RAISE)
     @blp.response(200, AuditOut(many=True))
     @_errors
     def get(self, query: dict[str, Any]) -> list[AuditEvent]:

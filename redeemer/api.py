@@ -90,7 +90,7 @@ def _claims(credential: str, at: datetime) -> credentials.Claims:
 class Verify(MethodView):
     """Check a scanned card."""
 
-    @blp.arguments(CredentialSchema)
+    @blp.arguments(CredentialSchema())
     @blp.response(200, VerifyResponseSchema)
     @blp.alt_response(401, schema=ProblemSchema, content_type=PROBLEM)
     @blp.alt_response(422, schema=ProblemSchema, content_type=PROBLEM)
@@ -124,7 +124,7 @@ def _booking_json(record: BookingRecord, result: BookingResult | None = None) ->
 class Bookings(MethodView):
     """Book a service; list the partner's own bookings."""
 
-    @blp.arguments(BookingRequestSchema)
+    @blp.arguments(BookingRequestSchema())
     @blp.response(201, BookingResultSchema)
     @blp.alt_response(401, schema=ProblemSchema, content_type=PROBLEM)
     @blp.alt_response(403, schema=ProblemSchema, content_type=PROBLEM)
@@ -168,7 +168,7 @@ class Bookings(MethodView):
         headers = {"Idempotent-Replayed": "true" if result.replayed else "false"}
         return _booking_json(result.booking, result), 201, headers
 
-    @blp.arguments(BookingQuerySchema, location="query", unknown=RAISE)
+    @blp.arguments(BookingQuerySchema(), location="query", unknown=RAISE)
     @blp.response(200, BookingPageSchema)
     @blp.alt_response(401, schema=ProblemSchema, content_type=PROBLEM)
     def get(self, query: dict[str, Any]) -> dict[str, Any]:
@@ -300,7 +300,7 @@ class TrustList(MethodView):
 class Revocations(MethodView):
     """Revoked serials for scanners that verify offline."""
 
-    @blp.arguments(RevocationQuerySchema, location="query", unknown=RAISE)
+    @blp.arguments(RevocationQuerySchema(), location="query", unknown=RAISE)
     @blp.response(200, RevocationPageSchema)
     @blp.alt_response(401, schema=ProblemSchema, content_type=PROBLEM)
     def get(self, query: dict[str, Any]) -> dict[str, Any]:

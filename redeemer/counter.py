@@ -20,7 +20,7 @@ from youcard import budget, credentials, trust
 from youcard.clock import berlin_date, berlin_midnight
 from youcard.credit_notes import credit_note, credit_note_pdf
 from youcard.credit_notes import filename as credit_note_filename
-from youcard.db import Session
+from youcard.db import DriverStatement, Session
 from youcard.enums import (
     BookingKind,
     CardStatus,
@@ -174,7 +174,7 @@ def _check_query() -> Any:
     )
 
 
-_CHECK_QUERY = _check_query()
+_CHECK_QUERY = DriverStatement(_check_query())
 
 
 def check_card(session: Session, counter: Counter, credential: str, at: datetime) -> dict[str, Any]:
@@ -190,28 +190,22 @@ def check_card(session: Session, counter: Counter, credential: str, at: datetime
         return {"valid": False, "reason": result.reason}
     claims = result.claims
     assert claims is not None
-    rows = (
-        session.connection()
-        .execute(
-            _CHECK_QUERY,
-            {
-                "serial": claims.serial,
-                "partner_id": counter.partner_id,
-                "device_id": counter.device_id,
-            },
-        )
-        .all()
+    rows = _CHECK_QUERY.rows(
+        session.connection(),
+        {"serial": claims.serial, "partner_id": counter.partner_id, "device_id": counter.device_id},
     )
     if rows and not rows[0].device_live:
         raise Unauthorized("This device token is not valid.")
     if rows and not rows[0].partner_active:
         raise Forbidden("This partner may not book at present.", code="partner_inactive")
     first = rows[0] if rows else None
-    if first is None or first.status != CardStatus.ACTIVE or first.issuer_id != claims.issuer:
-        return {
-            "valid": False,
-            "reason": "revoked",
-        }  # one issuer's key cannot vouch for another's card
+    # An unknown serial fails too, and one issuer's key cannot vouch for another's card.
+    if (
+        first is None
+        or CardStatus(first.status) is not CardStatus.ACTIVE
+        or first.issuer_id != claims.issuer
+    ):
+        return {"valid": False, "reason": "revoked"}
     return {
         "valid": True,
         "card": {

@@ -23,7 +23,7 @@ from sqlalchemy.orm.util import identity_key
 from youcard import audit, budget
 from youcard.budget import Available
 from youcard.clock import berlin_date
-from youcard.db import Session
+from youcard.db import DriverStatement, Session
 from youcard.enums import (
     BookingKind,
     CardStatus,
@@ -366,7 +366,7 @@ def _context_query() -> Any:
     )
 
 
-_CONTEXT_QUERY = _context_query()
+_CONTEXT_QUERY = DriverStatement(_context_query())
 
 
 def _read_context(
@@ -380,19 +380,15 @@ def _read_context(
 ) -> _Context | None:
     """Card, child, partner, permission, an earlier booking with this key and the candidate
     entitlements in one round trip; None when the serial is unknown."""
-    rows = (
-        session.connection()
-        .execute(
-            _CONTEXT_QUERY,
-            {
-                "partner_id": partner_id,
-                "serial": card_serial,
-                "category": category,
-                "key": key,
-                "device_id": device_token_id,
-            },
-        )
-        .all()
+    rows = _CONTEXT_QUERY.rows(
+        session.connection(),
+        {
+            "partner_id": partner_id,
+            "serial": card_serial,
+            "category": category.value,
+            "key": key,
+            "device_id": device_token_id,
+        },
     )
     if not rows:
         return None
@@ -455,11 +451,13 @@ class _Written:
     spent_units: int | None = None
 
 
-_BOOK_CALL = text(
-    "SELECT outcome, booking_id, new_spent_cents, new_spent_units FROM youcard_book("
-    ":issuer_id, :partner_id, :entitlement_id, :card_id, :category, :amount_cents, :units,"
-    " :service_date, :reference, :idempotency_key, :request_hash, :device_token_id,"
-    " :created_at, :entitled_cents, :units_total, :units_per_day, :actor, :audit_data)"
+_BOOK_CALL = DriverStatement(
+    text(
+        "SELECT outcome, booking_id, new_spent_cents, new_spent_units FROM youcard_book("
+        ":issuer_id, :partner_id, :entitlement_id, :card_id, :category, :amount_cents, :units,"
+        " :service_date, :reference, :idempotency_key, :request_hash, :device_token_id,"
+        " :created_at, :entitled_cents, :units_total, :units_per_day, :actor, :audit_data)"
+    )
 )
 _UNDO_GUARD = (
     update(_entitlements)
@@ -477,7 +475,7 @@ def _write(session: Session, values: dict[str, Any]) -> _Written:
     can run it outside a transaction. Elsewhere the same steps as statements."""
     connection = session.connection()
     if connection.dialect.name == "postgresql":
-        row = connection.execute(_BOOK_CALL, values).one()
+        (row,) = _BOOK_CALL.rows(connection, values)
         return _Written(row.outcome, row.booking_id, row.new_spent_cents, row.new_spent_units)
     return _write_statements(session, values)
 

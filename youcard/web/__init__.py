@@ -72,12 +72,17 @@ def create_base_app(import_name: str, service: str, config: dict[str, Any] | Non
 
 
 def _pool_options(config: dict[str, Any]) -> dict[str, Any]:
-    """Pool settings: YOUCARD_DB_PRE_PING=0 saves a round trip per request (then a request
-    after a database restart may fail once and be retried by the client)."""
+    """Pool settings. A pooled connection that lay idle for YOUCARD_DB_PING_IDLE_SECONDS
+    (default 10; 0: every time) is checked before use; YOUCARD_DB_PRE_PING=0 never checks
+    (a request after a database restart then fails once)."""
     if str(config["DATABASE_URL"]).startswith("sqlite"):
         return {}
-    pre_ping = str(config.get("DB_PRE_PING", "1")).lower() not in ("0", "false", "no")
-    return {"pool_pre_ping": pre_ping, "pool_size": int(config.get("DB_POOL_SIZE", 5))}
+    options: dict[str, Any] = {"pool_size": int(config.get("DB_POOL_SIZE", 5))}
+    if str(config.get("DB_PRE_PING", "1")).lower() in ("0", "false", "no"):
+        options["pool_pre_ping"] = False
+    else:
+        options["ping_idle_seconds"] = float(config.get("DB_PING_IDLE_SECONDS", 10))
+    return options
 
 
 MAX_TOKEN_LENGTH = 200
