@@ -16,6 +16,7 @@ import argparse
 import os
 import re
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -112,8 +113,9 @@ def free_port() -> int:
 TICK = os.sysconf("SC_CLK_TCK")
 
 
-def cpu_seconds() -> dict[str, float]:
-    """CPU time so far of the processes that share this machine's two cores, by kind."""
+def cpu_seconds(app: str) -> dict[str, float]:
+    """CPU time so far of the processes that share this machine's two cores, by kind
+    ("python": the gunicorn processes serving `app`)."""
     totals: dict[str, float] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -125,6 +127,8 @@ def cpu_seconds() -> dict[str, float]:
         rest = fields[1].split()
         ticks = int(rest[11]) + int(rest[12])  # utime + stime
         if b"gunicorn" in cmdline:
+            if app.encode() not in cmdline:
+                continue
             kind = "python"
         elif comm.startswith("postgres") or comm == "postmaster":
             kind = "postgres"
@@ -136,8 +140,8 @@ def cpu_seconds() -> dict[str, float]:
     return totals
 
 
-def wrk(script: str, url: str, seconds: float, env: dict[str, str]) -> dict[str, float]:
-    before = cpu_seconds()
+def wrk(script: str, url: str, seconds: float, env: dict[str, str], app: str) -> dict[str, float]:
+    before = cpu_seconds(app)
     out = subprocess.run(
         [
             "wrk",
@@ -163,7 +167,7 @@ def wrk(script: str, url: str, seconds: float, env: dict[str, str]) -> dict[str,
         factor = {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
         percentiles[label] = float(value) * factor
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    after = cpu_seconds()
+    after = cpu_seconds(app)
     requests_done = int(re.search(r"(\d+) requests in", out).group(1))
     cpu = {k: (after[k] - before.get(k, 0.0)) * 1000 / requests_done for k in after}
     return {
@@ -197,6 +201,15 @@ INSERT INTO audit_events (issuer_id, occurred_at, actor, action, object_type, ob
   WHERE c.id = :card;
 COMMIT;
 """
+
+
+def _rates(runs: list[dict[str, Any]]) -> str:
+    return ", ".join(f"{run['rate']:,.0f}" for run in runs)
+
+
+def _median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run with the median rate."""
+    return sorted(runs, key=lambda run: run["rate"])[len(runs) // 2]
 
 
 def pgbench(url: str, seconds: float, cards: int, partner_id: int) -> float:
@@ -266,6 +279,7 @@ def main() -> None:
     parser.add_argument("--children", type=int, default=2000)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--rounds", type=int, default=3, help="bookings/bare turns (median)")
     parser.add_argument(
         "--redis",
         default="redis://127.0.0.1:6379/0",
@@ -285,7 +299,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     url = create_postgres_database(ADMIN_URL)
-    server = None
+    servers: list[Any] = []
     try:
         migrate.upgrade(url)
         token, credentials, partner_id = seed(url, args.children)
@@ -303,43 +317,58 @@ def main() -> None:
             YOUCARD_REQUEST_LOG="0",
             YOUCARD_RATELIMIT_ENABLED="true" if args.limits else "false",
         )
-        server, base = serve("redeemer:create_app()", env, args.workers, args.threads)
+        redeemer_app, bare_app = "redeemer:create_app()", "bench.bare:create_app()"
+        server, base = serve(redeemer_app, env, args.workers, args.threads)
+        servers.append(server)
+        server, bare_base = serve(
+            bare_app, {**env, "BARE_PARTNER_ID": str(partner_id)}, args.workers, 1
+        )
+        servers.append(server)
         load_env = {"CREDENTIALS_FILE": str(cred_file), "DEVICE_TOKEN": token}
-        wrk("verify.lua", base, 2, load_env)  # warm up every worker's connections
+        wrk("verify.lua", base, 2, load_env, redeemer_app)  # warm up every worker's connections
+        wrk("book.lua", bare_base, 2, load_env, bare_app)
         print(
             f"gunicorn {args.workers} workers x {args.threads} threads, {CONNECTIONS} connections"
             f" (wrk), {args.children} children, {args.seconds:.0f} s per run, rate limits in"
             f" {args.redis or 'memory'}, pool ping {'after 10 s idle' if args.pre_ping else 'off'}"
         )
-        verify = wrk("verify.lua", base, args.seconds, load_env)
+        verify = wrk("verify.lua", base, args.seconds, load_env, redeemer_app)
         print(
             f"verify    {verify['rate']:>8,.0f} req/s   p50 {verify['p50']:6.1f} ms   "
             f"p99 {verify['p99']:6.1f} ms   non-2xx {verify['non_2xx']}"
         )
         print(f"          {verify['cpu']}")
-        booking = wrk("book.lua", base, args.seconds, load_env)
+        # Bookings and the bare baseline take turns, so that both see the same machine
+        # (its speed drifts by 20% from minute to minute here); medians of the rounds.
+        rounds: dict[str, list[dict[str, Any]]] = {"bookings": [], "bare": []}
+        for _ in range(args.rounds):
+            rounds["bookings"].append(wrk("book.lua", base, args.seconds, load_env, redeemer_app))
+            rounds["bare"].append(wrk("book.lua", bare_base, args.seconds, load_env, bare_app))
+        booking, bare = (_median_run(rounds[k]) for k in ("bookings", "bare"))
         print(
             f"bookings  {booking['rate']:>8,.0f} req/s   p50 {booking['p50']:6.1f} ms   "
             f"p99 {booking['p99']:6.1f} ms   non-2xx {booking['non_2xx']} (409 on used-up cards)"
+            f"   rounds {_rates(rounds['bookings'])}"
         )
         print(f"          {booking['cpu']}")
-        server.terminate()
-        server.wait(timeout=30)
-        server, base = serve(
-            "bench.bare:create_app()", {**env, "BARE_PARTNER_ID": str(partner_id)}, args.workers, 1
-        )
-        wrk("book.lua", base, 2, load_env)
-        bare = wrk("book.lua", base, args.seconds, load_env)
+        ratios = [
+            b["rate"] / r["rate"] for b, r in zip(rounds["bookings"], rounds["bare"], strict=True)
+        ]
         print(
             f"bare      {bare['rate']:>8,.0f} req/s   p50 {bare['p50']:6.1f} ms   "
-            f"p99 {bare['p99']:6.1f} ms   non-2xx {bare['non_2xx']}   (bench/bare.py: Flask +"
-            f" psycopg, the same transaction, no rules)   bookings/bare"
-            f" {booking['rate'] / bare['rate']:.2f}"
+            f"p99 {bare['p99']:6.1f} ms   non-2xx {bare['non_2xx']}"
+            f"   rounds {_rates(rounds['bare'])}"
+        )
+        print(
+            "          (bench/bare.py: Flask + psycopg, the same transaction, no rules)"
+            f"   bookings/bare {statistics.median(ratios):.2f}"
+            f" (rounds {', '.join(f'{x:.2f}' for x in ratios)})"
         )
         print(f"          {bare['cpu']}")
-        server.terminate()
-        server.wait(timeout=30)
-        server = None
+        for server in servers:
+            server.terminate()
+            server.wait(timeout=30)
+        servers.clear()
         ceiling = pgbench(url, args.seconds, len(credentials), partner_id)
         print(
             f"raw SQL   {ceiling:>8,.0f} tx/s    (pgbench, same transaction, {CONNECTIONS} clients)"
@@ -359,7 +388,7 @@ def main() -> None:
             f"{'clean' if not differences else f'{len(differences)} differences'}"
         )
     finally:
-        if server is not None:
+        for server in servers:
             server.kill()
         drop_postgres_database(ADMIN_URL, url)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import math
 import time
+from collections.abc import Callable
 
 from flask import Flask, current_app, make_response, request
 from flask.typing import ResponseReturnValue
@@ -57,6 +58,20 @@ def count_api_request() -> None:
     )
 
 
+def _skip_api(app: Flask, limiter: Limiter) -> None:
+    """Flask-Limiter checks every request in a before_request function; the API counts
+    itself (count_api_request), so that function is kept from its requests altogether."""
+    checks = app.before_request_funcs.get(None, [])
+    for position, check_pages in enumerate(checks):
+        if getattr(check_pages, "__self__", None) is limiter:  # none when it is disabled
+
+            def check_unless_api(check: Callable[[], None] = check_pages) -> None:
+                if request.blueprint != API_BLUEPRINT:
+                    check()
+
+            checks[position] = check_unless_api
+
+
 def init_limits(app: Flask) -> Limiter:
     """Limits per device from YOUCARD_RATE_LIMIT (default 300 a minute); shared via Redis
     (YOUCARD_REDIS_URL) between workers and instances, else counted in this process."""
@@ -75,8 +90,7 @@ def init_limits(app: Flask) -> Limiter:
     )
     device_item: RateLimitItem = parse(device_limit)
     app.extensions[_DEVICE_LIMIT] = (device_item, prefix)
-    # The API counts itself (count_api_request): not twice.
-    limiter.request_filter(lambda: request.blueprint == API_BLUEPRINT)
+    _skip_api(app, limiter)
 
     @app.errorhandler(RateLimitExceeded)
     def _too_many(error: RateLimitExceeded) -> ResponseReturnValue:

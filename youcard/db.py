@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import enum
 import time
+from collections import namedtuple
 from typing import Any
 
-from psycopg.rows import namedtuple_row
 from sqlalchemy import BigInteger, Enum, Integer, MetaData, create_engine, event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DisconnectionError
@@ -122,28 +122,33 @@ class DriverStatement:
     The statement is compiled once; rows come back as named tuples of the driver's own
     values, so enum columns are plain text here and callers convert them (`Status(x)`).
     Parameters must be plain values too (ints, text, bytes, dates). Other databases run
-    the statement through SQLAlchemy as usual.
+    the statement through SQLAlchemy as usual. Only for statements that return rows.
     """
 
     def __init__(self, statement: Any) -> None:
         self.statement = statement
-        self._compiled: tuple[str, dict[str, Any]] | None = None
+        self._sql: str | None = None
+        self._fixed: dict[str, Any] = {}
+        self._row: Any = None  # the named tuple class, made from the first result
 
     def rows(self, connection: Connection, params: dict[str, Any]) -> list[Any]:
         """The statement's rows (each with attribute access by column name)."""
         if connection.dialect.name != "postgresql":
             return list(connection.execute(self.statement, params))
-        if self._compiled is None:
+        if self._sql is None:
             compiled = self.statement.compile(dialect=connection.dialect)
-            fixed = {  # values built into the statement (`status == 'active'`)
+            self._fixed = {  # values built into the statement (`status == 'active'`)
                 name: value.value if isinstance(value, enum.Enum) else value
                 for name, value in compiled.params.items()
                 if value is not None
             }
-            self._compiled = (str(compiled), fixed)
-        sql, fixed = self._compiled
+            self._sql = str(compiled)
         driver = connection.connection.driver_connection
         assert driver is not None
-        with driver.cursor(row_factory=namedtuple_row) as cursor:
-            cursor.execute(sql, {**fixed, **params})
-            return cursor.fetchall() if cursor.description is not None else []
+        with driver.cursor() as cursor:  # plain tuples: psycopg's named rows cost more
+            cursor.execute(self._sql, {**self._fixed, **params})
+            if self._row is None:
+                assert cursor.description is not None, "a DriverStatement must return rows"
+                names = [column.name for column in cursor.description]
+                self._row = namedtuple("Row", names)  # type: ignore[misc]
+            return [self._row._make(row) for row in cursor.fetchall()]

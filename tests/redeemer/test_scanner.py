@@ -11,6 +11,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+import redeemer
 from tests.factories import NOW, PASSWORD
 from youcard.enums import BookingKind, CardStatus, Category, PartnerStatus
 from youcard.models import AuditEvent, Booking, Card, Entitlement, Partner, PartnerUser
@@ -315,3 +316,27 @@ def test_the_scanner_session_cookie_is_its_own_and_locked_down(client, world, co
     cookie = _login(client, username).headers["Set-Cookie"]
     assert cookie.startswith("youcard_redeemer=")  # not the issuer's cookie on the same host
     assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_sign_in_attempts_from_one_address_are_still_rate_limited(
+    database_url, tmp_path, monkeypatch, world
+):
+    """Flask-Limiter is kept from the API's requests (they count themselves), not the pages'."""
+    monkeypatch.setenv("YOUCARD_INSTANCE_PATH", str(tmp_path))
+    app = redeemer.create_app(
+        {
+            "DATABASE_URL": database_url,
+            "TESTING": True,
+            "CLOCK": lambda: NOW,
+            "LOGIN_RATE_LIMIT": "3/minute",
+            "RATE_LIMIT": "5/minute",
+        }
+    )
+    client = app.test_client()
+    codes = [_login(client, f"nobody{i}", "wrong password!").status_code for i in range(4)]
+    assert codes == [401, 401, 401, 429]
+    pages = [client.get("/login", base_url=HTTPS).status_code for _ in range(6)]
+    assert pages[-1] == 429  # the default limit covers the pages too
+    w = world()
+    api = client.get("/api/v1/bookings", headers=w.auth)
+    assert api.status_code == 200 and "Set-Cookie" not in api.headers  # no session for the API
