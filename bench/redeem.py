@@ -1,13 +1,17 @@
 """The partner API under load: gunicorn on PostgreSQL, 16 concurrent connections (wrk).
 
-Usage: .venv/bin/python bench/redeem.py [--seconds 10] [--children 2000] [--workers 4]
+Usage: .venv/bin/python bench/redeem.py [--seconds 10] [--rounds 3] [--children 2000]
 Needs `wrk` and `pgbench` (Debian packages wrk, postgresql-client). Makes and drops its
-own database on YOUCARD_BENCH_POSTGRES_URL (default: the local server).
+own database on YOUCARD_BENCH_POSTGRES_URL (default: the local server), with 10 earlier
+bookings per card and fresh statistics, as a database in use has them.
 
 Prints requests/s, p50 and p99 for verify and for bookings, the overspend count
-(entitlements whose spending passed their budget: must be 0), `ledger check`,
-and the raw-SQL ceiling: the same booking transaction by pgbench with 16 clients,
-measured in the same run. DESIGN.md's target: >= 1,000 bookings/s, p99 < 50 ms.
+(entitlements whose spending passed their budget: must be 0), `ledger check`, CPU per
+request by process, and two baselines measured in the same run: a bare Flask + psycopg
+endpoint doing the same booking transaction (bench/bare.py), in rounds taking turns with
+the bookings (medians; bookings/bare per round), and the raw-SQL ceiling of that
+transaction by pgbench with 16 clients. DESIGN.md's target: >= 1,000 bookings/s,
+p99 < 50 ms.
 """
 
 from __future__ import annotations
