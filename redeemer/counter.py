@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from flask import Response, current_app
-from sqlalchemy import and_, bindparam, case, func, or_, select
+from sqlalchemy import and_, bindparam, case, func, select
 from sqlalchemy.orm import aliased
 
 from youcard import budget, credentials, trust
@@ -35,14 +35,13 @@ from youcard.models import (
     Booking,
     Card,
     Child,
-    DeviceToken,
     Entitlement,
     Partner,
     PartnerPermission,
     PartnerUser,
     Settlement,
 )
-from youcard.operations.bookings import BookingRecord
+from youcard.operations.bookings import BookingRecord, device_is_live, may_book
 
 TRUST_CACHE_SECONDS = 10
 
@@ -111,34 +110,15 @@ def _check_query() -> Any:
     """Built once: the card, its child, whether the counter may still book, and the child's
     approved entitlements in the categories the partner may book for the card's issuer."""
     cards, children, e = Card.__table__, Child.__table__, Entitlement.__table__
-    partners, permissions = Partner.__table__, PartnerPermission.__table__
-    devices = DeviceToken.__table__
+    partners = Partner.__table__
     partner_id = bindparam("partner_id", type_=partners.c.id.type)
-    device_id = bindparam("device_id", type_=devices.c.id.type)
-    permitted = (
-        select(permissions.c.partner_id)
-        .where(
-            permissions.c.partner_id == partner_id,
-            permissions.c.issuer_id == cards.c.issuer_id,
-            permissions.c.category == e.c.category,
-        )
-        .exists()
-    )
+    permitted = may_book(partner_id, cards.c.issuer_id, e.c.category)
     partner_active = (
         select(partners.c.id)
         .where(partners.c.id == partner_id, partners.c.status == PartnerStatus.ACTIVE)
         .exists()
     )
-    device_live = or_(
-        device_id.is_(None),
-        select(devices.c.id)
-        .where(
-            devices.c.id == device_id,
-            devices.c.partner_id == partner_id,
-            devices.c.revoked_at.is_(None),
-        )
-        .exists(),
-    )
+    device_live = device_is_live(partner_id)
     return (
         select(
             cards.c.status,

@@ -299,26 +299,26 @@ class _Context:
     candidates: list[_Candidate]
 
 
-def _context_query() -> Any:
-    """Built once: card, child, partner, permission, replay and candidates, by bound parameters."""
-    cards, children = Card.__table__, Child.__table__
-    partners, permissions = Partner.__table__, PartnerPermission.__table__
-    earlier = _bookings.alias("earlier")
-    e = _entitlements
-    partner_id = bindparam("partner_id", type_=partners.c.id.type)
-    category = bindparam("category", type_=e.c.category.type)
-    permitted = (
+def may_book(partner_id: Any, issuer_id: Any, category: Any) -> Any:
+    """SQL: whether the partner may book the category on the issuer's cards."""
+    permissions = PartnerPermission.__table__
+    return (
         select(permissions.c.partner_id)
         .where(
             permissions.c.partner_id == partner_id,
-            permissions.c.issuer_id == cards.c.issuer_id,
+            permissions.c.issuer_id == issuer_id,
             permissions.c.category == category,
         )
         .exists()
     )
+
+
+def device_is_live(partner_id: Any) -> Any:
+    """SQL: true when the bound `device_id` is null (no device: partner staff) or names a
+    device of the partner whose token is not revoked."""
     devices = DeviceToken.__table__
     device_id = bindparam("device_id", type_=devices.c.id.type)
-    device_live = or_(
+    return or_(
         device_id.is_(None),
         select(devices.c.id)
         .where(
@@ -328,6 +328,18 @@ def _context_query() -> Any:
         )
         .exists(),
     )
+
+
+def _context_query() -> Any:
+    """Built once: card, child, partner, permission, replay and candidates, by bound parameters."""
+    cards, children = Card.__table__, Child.__table__
+    partners = Partner.__table__
+    earlier = _bookings.alias("earlier")
+    e = _entitlements
+    partner_id = bindparam("partner_id", type_=partners.c.id.type)
+    category = bindparam("category", type_=e.c.category.type)
+    permitted = may_book(partner_id, cards.c.issuer_id, category)
+    device_live = device_is_live(partner_id)
     return (
         select(
             cards.c.id,
