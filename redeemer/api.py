@@ -55,7 +55,6 @@ blp = Blueprint(
     "partner_api", __name__, url_prefix="/api/v1", description="Scan, verify and book YouCards"
 )
 
-TRUST_CACHE_SECONDS = 10
 _MONTH = re.compile(r"(\d{4})-(0[1-9]|1[0-2])")
 
 
