@@ -12,6 +12,10 @@ endpoint doing the same booking transaction (bench/bare.py), in rounds taking tu
 the bookings (medians; bookings/bare per round), and the raw-SQL ceiling of that
 transaction by pgbench with 16 clients. DESIGN.md's target: >= 1,000 bookings/s,
 p99 < 50 ms.
+
+Last, this machine beside the one DESIGN.md's targets were set on: its raw Ed25519
+verifies per core and its bare endpoint, each against DESIGN.md's figure, and the
+bookings/bare ratio that DESIGN.md's figures imply (1,000 / 2,000-2,500).
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import func, select  # noqa: E402
 
+from bench.credentials import raw_ed25519_rate  # noqa: E402
 from tests.conftest import _libpq, create_postgres_database, drop_postgres_database  # noqa: E402
 from tests.factories import KEK, Factory  # noqa: E402
 from youcard import ledger, migrate  # noqa: E402
@@ -51,6 +56,10 @@ ADMIN_URL = os.environ.get(
     "YOUCARD_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 CONNECTIONS = 16
+# DESIGN.md, "Targets": the machine they were set on, and the bookings target.
+DESIGN_ED25519 = 15_900
+DESIGN_BARE = (2_000, 2_500)
+TARGET_BOOKINGS = 1_000
 TIGHT_BUDGET = 5_000  # the hot cards: 50 bookings of 1 EUR, then 409
 
 
@@ -302,6 +311,7 @@ def main() -> None:
         help="switch rate limiting off (to see what it costs)",
     )
     args = parser.parse_args()
+    ed25519 = raw_ed25519_rate(2.0)  # before anything else runs
     url = create_postgres_database(ADMIN_URL)
     servers: list[Any] = []
     try:
@@ -390,6 +400,19 @@ def main() -> None:
         print(
             f"overspend {overspent} entitlement(s)   ledger check: "
             f"{'clean' if not differences else f'{len(differences)} differences'}"
+        )
+        low, high = DESIGN_BARE
+        print(
+            f"machine   raw Ed25519 {ed25519:,.0f} verifies/s per core"
+            f" = {ed25519 / DESIGN_ED25519:.2f} of DESIGN.md's {DESIGN_ED25519:,};"
+            f" bare {bare['rate']:,.0f} req/s"
+            f" = {bare['rate'] / high:.2f}-{bare['rate'] / low:.2f} of DESIGN.md's"
+            f" {low:,}-{high:,}"
+        )
+        print(
+            f"          bookings/bare here {statistics.median(ratios):.2f}; DESIGN.md's figures"
+            f" ask for {TARGET_BOOKINGS / high:.2f}-{TARGET_BOOKINGS / low:.2f}"
+            f" ({TARGET_BOOKINGS:,} bookings/s beside a bare {low:,}-{high:,})"
         )
     finally:
         for server in servers:
