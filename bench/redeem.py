@@ -368,6 +368,7 @@ def main() -> None:
         ratios = [
             b["rate"] / r["rate"] for b, r in zip(rounds["bookings"], rounds["bare"], strict=True)
         ]
+        ratio = statistics.median(ratios)
         print(
             f"bare      {bare['rate']:>8,.0f} req/s   p50 {bare['p50']:6.1f} ms   "
             f"p99 {bare['p99']:6.1f} ms   non-2xx {bare['non_2xx']}"
@@ -375,7 +376,7 @@ def main() -> None:
         )
         print(
             "          (bench/bare.py: Flask + psycopg, the same transaction, no rules)"
-            f"   bookings/bare {statistics.median(ratios):.2f}"
+            f"   bookings/bare {ratio:.2f}"
             f" (rounds {', '.join(f'{x:.2f}' for x in ratios)})"
         )
         print(f"          {bare['cpu']}")
@@ -410,7 +411,7 @@ def main() -> None:
             f" {low:,}-{high:,}"
         )
         print(
-            f"          bookings/bare here {statistics.median(ratios):.2f}; DESIGN.md's figures"
+            f"          bookings/bare here {ratio:.2f}; DESIGN.md's figures"
             f" ask for {TARGET_BOOKINGS / high:.2f}-{TARGET_BOOKINGS / low:.2f}"
             f" ({TARGET_BOOKINGS:,} bookings/s beside a bare {low:,}-{high:,})"
         )
