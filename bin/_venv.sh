@@ -1,4 +1,5 @@
-# Sourced by bin/run and bin/test: make .venv with the project installed, once per pyproject change.
+# Sourced by bin/run and bin/test: make .venv with the project installed, once per change of
+# pyproject.toml or requirements.lock.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -11,11 +12,15 @@ if [ ! -x .venv/bin/python ]; then
   echo "Creating the virtual environment in .venv ..." >&2
   "$PYTHON" -m venv .venv
 fi
-stamp=".venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)"
+# Exact versions with hashes from requirements.lock (bin/lock writes it from pyproject.toml),
+# so a fresh clone installs what the suite last passed with, whatever was released since.
+stamp=".venv/.installed-$(cat pyproject.toml requirements.lock | sha256sum | cut -c1-16)"
 if [ ! -e "$stamp" ]; then
-  echo "Installing YouCard and its dependencies into .venv ..." >&2
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip 2>&1 | grep -v "is ignored" >&2 || true
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[dev]" 2>&1 | grep -v "is ignored" >&2 || true
+  echo "Installing YouCard and its locked dependencies into .venv ..." >&2
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes \
+    -r requirements.lock 2>&1 | grep -v "is ignored" >&2 || true
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps \
+    --no-build-isolation -e . 2>&1 | grep -v "is ignored" >&2 || true
   .venv/bin/python -c "import youcard, flask, sqlalchemy, alembic, psycopg, hypothesis" \
     || { echo "Installing the dependencies failed." >&2; exit 1; }
   rm -f .venv/.installed-*

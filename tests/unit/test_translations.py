@@ -2,15 +2,33 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import pytest
-from babel.messages.mofile import write_mo
+from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("issuer", "redeemer")
+
+
+def _messages(catalog):
+    """What a catalog says, independent of how a Babel release lays out the .mo bytes."""
+    return {
+        (m.id if isinstance(m.id, str) else tuple(m.id)): (
+            m.string if isinstance(m.string, str) else tuple(m.string)
+        )
+        for m in catalog
+        if m.id and m.string and "fuzzy" not in m.flags
+    }
+
+
+def _compiled_matches(po_path: Path, locale: str) -> bool:
+    with po_path.open("rb") as fh:
+        source = read_po(fh, locale=locale)
+    with po_path.with_suffix(".mo").open("rb") as fh:
+        compiled = read_mo(fh)
+    return _messages(source) == _messages(compiled)
 
 
 def _de(service: str) -> Path:
@@ -27,11 +45,7 @@ def test_every_message_has_a_german_translation(service):
 
 @pytest.mark.parametrize("service", SERVICES)
 def test_the_compiled_catalog_matches_the_po_file(service):
-    with (_de(service) / "messages.po").open("rb") as fh:
-        catalog = read_po(fh, locale="de")
-    compiled = io.BytesIO()
-    write_mo(compiled, catalog)
-    assert compiled.getvalue() == (_de(service) / "messages.mo").read_bytes(), (
+    assert _compiled_matches(_de(service) / "messages.po", "de"), (
         f"run: pybabel compile -d {service}/translations"
     )
 
@@ -87,6 +101,4 @@ def test_every_family_text_is_translated(lang):
         catalog = read_po(fh, locale=lang)
     translated = {m.id for m in catalog if m.id and m.string and "fuzzy" not in m.flags}
     assert needed - translated == set()
-    compiled = io.BytesIO()
-    write_mo(compiled, catalog)
-    assert compiled.getvalue() == path.with_suffix(".mo").read_bytes()
+    assert _compiled_matches(path, lang), "run: pybabel compile -d issuer/translations"
