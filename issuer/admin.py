@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, timedelta
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -19,7 +19,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from issuer.auth import require_roles
 from issuer.households import CATEGORY_NAMES, _kek, _refused
 from youcard import audit, keys, trust
-from youcard.clock import BERLIN
+from youcard.clock import DateOutOfRange, berlin_midnight, parse_day
 from youcard.enums import Category, PartnerStatus, Role
 from youcard.errors import DomainError
 from youcard.models import AuditEvent, DeviceToken, Partner, PartnerUser
@@ -279,11 +279,13 @@ def new_partner_user(partner_id: int) -> ResponseReturnValue:
 
 
 def _day_start(text: str | None) -> datetime | None:
-    try:
-        day = datetime.strptime(text or "", "%Y-%m-%d").date()  # noqa: DTZ007 - a date, zoned below
-    except ValueError:
+    """The instant a `YYYY-MM-DD` day begins; None when not given; 422 when out of range."""
+    if not text:
         return None
-    return datetime.combine(day, time(), tzinfo=BERLIN).astimezone(UTC)
+    try:
+        return berlin_midnight(parse_day(text))
+    except DateOutOfRange:
+        abort(422)
 
 
 @bp.get("/audit")

@@ -12,7 +12,6 @@ from typing import Any
 
 from flask import g
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import RAISE, Schema, fields, validate
 from sqlalchemy import or_, select, update
 
@@ -22,7 +21,7 @@ from youcard.budget import BudgetRule
 from youcard.clock import berlin_date
 from youcard.credentials import b64url
 from youcard.enums import Category, PartnerStatus, Role, RuleKind
-from youcard.errors import Conflict, Forbidden, NotFound, Unauthorized
+from youcard.errors import Forbidden, NotFound, Unauthorized
 from youcard.models import (
     AuditEvent,
     Card,
@@ -41,10 +40,12 @@ from youcard.operations.entitlements import (
     record_entitlement,
     revoke_entitlement,
 )
+from youcard.schemas.fields import Day
 from youcard.schemas.partner_api import ProblemSchema
 from youcard.security import token_hash
 from youcard.web import bearer_token, db_session, now
 from youcard.web.problems import MEDIA_TYPE as PROBLEM
+from youcard.web.smorest import Blueprint
 
 blp = Blueprint("staff_api", __name__, url_prefix="/api/v1", description="Case management")
 RECORDERS = {Role.CASEWORKER, Role.ADMINISTRATOR}
@@ -64,13 +65,13 @@ class HouseholdIn(Strict):
 class ChildIn(Strict):
     given_name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     family_name = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    birth_date = fields.Date(required=True)
+    birth_date = Day(required=True)
 
 
 class EntitlementIn(Strict):
     category = fields.String(required=True, validate=validate.OneOf([c.value for c in Category]))
-    valid_from = fields.Date(required=True)
-    valid_until = fields.Date(required=True)
+    valid_from = Day(required=True)
+    valid_until = Day(required=True)
     amount_cents = fields.Integer(strict=True, validate=validate.Range(min=1, max=10_000_000))
 
 
@@ -86,8 +87,8 @@ class EntitlementOut(Schema):
     id = fields.Integer()
     category = fields.String()
     status = fields.String()
-    valid_from = fields.Date()
-    valid_until = fields.Date()
+    valid_from = Day()
+    valid_until = Day()
     available_cents = fields.Integer(allow_none=True)
     available_units = fields.Integer(allow_none=True)
 
@@ -97,7 +98,7 @@ class CardOut(Schema):
     serial = fields.String()
     version = fields.Integer()
     status = fields.String()
-    valid_until = fields.Date()
+    valid_until = Day()
     credential = fields.String(allow_none=True)
 
 
@@ -105,7 +106,7 @@ class ChildOut(Schema):
     id = fields.Integer()
     given_name = fields.String()
     family_name = fields.String()
-    birth_date = fields.Date()
+    birth_date = Day()
     entitlements = fields.List(fields.Nested(EntitlementOut))
     cards = fields.List(fields.Nested(CardOut))
 
@@ -267,14 +268,6 @@ class Households(MethodView):
     def post(self, body: dict[str, Any]) -> dict[str, Any]:
         """Record a family (caseworker, administrator)."""
         user = _staff(*RECORDERS)
-        taken = db_session().scalar(
-            select(Household.id).where(
-                Household.issuer_id == user.issuer_id,
-                Household.reference == body["reference"].strip(),
-            )
-        )
-        if taken:
-            raise Conflict("This reference number is already in use.", code="reference_taken")
         household = setup.create_household(
             db_session(), issuer_id=user.issuer_id, actor=_actor(), now=now(), **body
         )
@@ -457,7 +450,7 @@ class KeyOut(Schema):
     kid = fields.String()
     status = fields.String()
     created_at = fields.DateTime()
-    last_card_valid_until = fields.Date(allow_none=True)
+    last_card_valid_until = Day(allow_none=True)
 
 
 class AuditQuery(Strict):

@@ -14,9 +14,9 @@ from flask_login import LoginManager, UserMixin, current_user, logout_user
 
 from youcard.enums import Role
 from youcard.models import StaffUser
-from youcard.operations.staff import sign_in
+from youcard.operations.staff import end_sessions, sign_in
 from youcard.web import db_session, now
-from youcard.web.signin import sign_in_page
+from youcard.web.signin import session_is_current, sign_in_page
 
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
@@ -42,8 +42,8 @@ def _load(user_id: str) -> StaffPrincipal | None:
     if not user_id.isdigit():
         return None
     user = db_session().get(StaffUser, int(user_id))
-    if user is None or not user.active:
-        return None
+    if user is None or not user.active or not session_is_current(user.session_generation):
+        return None  # deactivated, signed out elsewhere or with a new password: session over
     return StaffPrincipal(user.id, user.username, user.display_name, user.role, user.issuer_id)
 
 
@@ -77,8 +77,8 @@ ALL_STAFF = (Role.CASEWORKER, Role.APPROVER, Role.ADMINISTRATOR)
 def login() -> ResponseReturnValue:
     """The sign-in form."""
     return sign_in_page(
-        lambda store, username, password: sign_in(
-            store, username=username, password=password, now=now()
+        lambda store, username, password, address: sign_in(
+            store, username=username, password=password, address=address, now=now()
         ),
         lambda user: StaffPrincipal(
             user.id, user.username, user.display_name, user.role, user.issuer_id
@@ -89,7 +89,12 @@ def login() -> ResponseReturnValue:
 
 @bp.route("/logout", methods=["POST"])
 def logout() -> ResponseReturnValue:
-    """Sign out (a POST with the CSRF token, never a link)."""
+    """Sign out (a POST with the CSRF token, never a link): ends the session on the server."""
+    if current_user.is_authenticated:
+        user = db_session().get(StaffUser, current_user.id)
+        if user is not None:
+            end_sessions(user)
+            db_session().commit()
     logout_user()
     session.clear()
     flash(_("You are signed out."), "info")

@@ -40,6 +40,7 @@ from youcard.web import db_session, now
 bp = Blueprint("family", __name__, url_prefix="/family")
 F = TypeVar("F", bound=Callable[..., Any])
 SESSION_KEY = "family_household"
+GENERATION_KEY = "family_generation"
 MAX_CODE = 40
 
 
@@ -54,7 +55,9 @@ def family_only(view: F) -> F:
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         household_id = _household_id()
-        if household_id is None or db_session().get(Household, household_id) is None:
+        household = None if household_id is None else db_session().get(Household, household_id)
+        if household is None or session.get(GENERATION_KEY) != household.session_generation:
+            # signed out, or staff made a new access code: this session is over
             session.pop(SESSION_KEY, None)
             flash(_("Please sign in."), "info")
             return redirect(url_for("family.login"))
@@ -136,13 +139,19 @@ def login() -> ResponseReturnValue:
             if lang:
                 session["lang"] = lang
             session[SESSION_KEY] = household.id
+            session[GENERATION_KEY] = household.session_generation
             return redirect(url_for("family.home"))
     return render_template("family/login.html"), status
 
 
 @bp.post("/logout")
 def logout() -> ResponseReturnValue:
-    """Sign out."""
+    """Sign out: ends the family's sessions on the server (every phone signs in anew)."""
+    household_id = _household_id()
+    household = None if household_id is None else db_session().get(Household, household_id)
+    if household is not None and session.get(GENERATION_KEY) == household.session_generation:
+        household.session_generation += 1
+        db_session().commit()
     lang = session.get("lang")
     session.clear()
     if lang:

@@ -15,6 +15,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask.typing import ResponseReturnValue
@@ -232,15 +233,7 @@ def new() -> ResponseReturnValue:
     form = HouseholdForm()
     if form.validate_on_submit():
         store = db_session()
-        exists = store.scalar(
-            select(Household.id).where(
-                Household.issuer_id == current_user.issuer_id,
-                Household.reference == form.reference.data.strip(),
-            )
-        )
-        if exists:
-            form.reference.errors.append(_("This reference number is already in use."))
-        else:
+        try:
             household = setup.create_household(
                 store,
                 issuer_id=current_user.issuer_id,
@@ -249,6 +242,14 @@ def new() -> ResponseReturnValue:
                 actor=_actor(),
                 now=now(),
             )
+        except DomainError as error:
+            store.rollback()
+            form.reference.errors.append(
+                _("This reference number is already in use.")
+                if error.code == "reference_taken"
+                else error.message
+            )
+        else:
             store.commit()
             flash(_("Family recorded."), "info")
             return redirect(url_for("households.show", household_id=household.id))
@@ -297,10 +298,14 @@ def show(household_id: int) -> ResponseReturnValue:
     )
 
 
+_CODE_TO_SHOW = "access_code_to_show"
+
+
 @bp.post("/households/<int:household_id>/access-code")
 @require_roles(*RECORDERS)
 def access_code(household_id: int) -> ResponseReturnValue:
-    """A new access code for the family's letter: shown on this page once, stored hashed."""
+    """A new access code for the family's letter, then off to the page that shows it once
+    (post, redirect, get: reloading that page never makes another code)."""
     household = _mine(Household, household_id)
     code = family_ops.new_access_code(
         db_session(),
@@ -308,6 +313,21 @@ def access_code(household_id: int) -> ResponseReturnValue:
         issuer_id=household.issuer_id,
         actor=_actor(),
         now=now(),
+    )
+    session[_CODE_TO_SHOW] = {"household": household.id, "code": code}
+    return redirect(url_for("households.show_access_code", household_id=household.id), 303)
+
+
+@bp.get("/households/<int:household_id>/access-code")
+@require_roles(*RECORDERS)
+def show_access_code(household_id: int) -> ResponseReturnValue:
+    """The new code, shown once; afterwards only when it was made."""
+    household = _mine(Household, household_id)
+    shown = session.pop(_CODE_TO_SHOW, None)
+    code = (
+        shown["code"]
+        if isinstance(shown, dict) and shown.get("household") == household.id
+        else None
     )
     return render_template("households/access_code.html", household=household, code=code)
 

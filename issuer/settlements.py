@@ -24,7 +24,7 @@ from sqlalchemy import select
 from issuer.auth import require_roles
 from issuer.households import _refused
 from youcard import budget, settlement_files
-from youcard.clock import berlin_date
+from youcard.clock import DateOutOfRange, berlin_date, parse_day, parse_month
 from youcard.db import Session
 from youcard.enums import Role, SettlementStatus
 from youcard.errors import DomainError
@@ -92,8 +92,8 @@ def prepare() -> ResponseReturnValue:
     """Compute a month's run as a draft (or again)."""
     text = request.form.get("month") or ""
     try:
-        month = date.fromisoformat(text + "-01") if len(text) == 7 else None
-    except ValueError:
+        month: date | None = parse_month(text)
+    except DateOutOfRange:
         month = None
     if month is None:
         flash(_("Please choose a month."), "error")
@@ -209,8 +209,8 @@ def sepa(settlement_id: int) -> ResponseReturnValue:
     """The SEPA credit transfer file of a finalized run, for the chosen execution date."""
     run = _run(settlement_id)
     try:
-        execution = date.fromisoformat(request.args.get("execution_date", ""))
-    except ValueError:
+        execution = parse_day(request.args.get("execution_date", ""))
+    except DateOutOfRange:
         execution = next_working_day(berlin_date(now()))
     if execution < berlin_date(now()):
         execution = next_working_day(berlin_date(now()))

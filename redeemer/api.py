@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import base64
 import binascii
-import re
-from datetime import date, datetime
 from typing import Any
 
 from flask import Response, g, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import RAISE
 
 from redeemer.auth import authenticate
@@ -23,14 +20,15 @@ from redeemer.counter import (
     trusted,
 )
 from redeemer.limits import count_api_request
-from youcard import credentials, trust
+from youcard import trust
+from youcard.clock import DateOutOfRange, parse_month
 from youcard.credit_notes import CreditNote, credit_notes
-from youcard.errors import CredentialInvalid, InvalidRequest, NotFound
+from youcard.errors import InvalidRequest
 from youcard.operations.bookings import (
     MAX_ID,
     BookingRecord,
     BookingResult,
-    book,
+    book_shown,
     cancel_booking,
 )
 from youcard.operations.verification import revocations_since
@@ -50,12 +48,11 @@ from youcard.schemas.partner_api import (
 )
 from youcard.web import autocommit, db_session, now
 from youcard.web.problems import MEDIA_TYPE as PROBLEM
+from youcard.web.smorest import Blueprint
 
 blp = Blueprint(
     "partner_api", __name__, url_prefix="/api/v1", description="Scan, verify and book YouCards"
 )
-
-_MONTH = re.compile(r"(\d{4})-(0[1-9]|1[0-2])")
 
 
 # The calls whose own query checks the device again (see redeemer.auth).
@@ -74,15 +71,6 @@ def _authenticate() -> None:
 def _device() -> Counter:
     device: Counter = g.device
     return device
-
-
-def _claims(credential: str, at: datetime) -> credentials.Claims:
-    """The credential's claims if its signature holds (revocation is the ledger's to check)."""
-    result = credentials.verify(credential, trusted=trusted(db_session()), now=int(at.timestamp()))
-    if result.valid or result.reason == "expired":
-        assert result.claims is not None
-        return result.claims
-    raise CredentialInvalid("The card cannot be used.", reason=result.reason or "malformed")
 
 
 @blp.route("/verify")
@@ -148,13 +136,12 @@ class Bookings(MethodView):
                 "The Idempotency-Key header is required.", code="idempotency_key_required"
             )
         device, at = _device(), now()
-        claims = _claims(body["credential"], at)
         session = db_session()
-        result = book(
+        result = book_shown(
             session,
             partner_id=device.partner_id,
-            card_serial=claims.serial,
-            card_issuer_id=claims.issuer,
+            credential=body["credential"],
+            trusted=trusted(session),
             category=body["category"],
             amount_cents=body["amount_cents"],
             units=body.get("units"),
@@ -234,10 +221,12 @@ class Statement(MethodView):
     @blp.alt_response(404, schema=ProblemSchema, content_type=PROBLEM)
     def get(self, month: str) -> dict[str, Any]:
         """Bookings and cancellations made in the month (Europe/Berlin), per category."""
-        match = _MONTH.fullmatch(month)
-        if match is None:
-            raise NotFound("Months look like 2026-03.", code="invalid_month")
-        first = date(int(match.group(1)), int(match.group(2)), 1)
+        try:
+            first = parse_month(month)
+        except DateOutOfRange:
+            raise InvalidRequest(
+                "Months look like 2026-03, between the years 1900 and 2199.", code="invalid_month"
+            ) from None
         return statement(db_session(), _device(), first)
 
 

@@ -48,19 +48,19 @@ from redeemer.counter import (
     statement,
     trusted,
 )
-from youcard import budget, credentials
-from youcard.clock import berlin_date
+from youcard import budget
+from youcard.clock import DateOutOfRange, berlin_date, parse_month
 from youcard.credit_notes import credit_notes
 from youcard.enums import BookingKind, Category
 from youcard.errors import DomainError
 from youcard.models import Booking, Child, Entitlement, PartnerUser
-from youcard.operations.bookings import book, cancel_booking
+from youcard.operations.bookings import book_shown, cancel_booking, shown_card
 from youcard.operations.entitlements import availability
-from youcard.operations.staff import sign_in_partner_user
+from youcard.operations.staff import end_sessions, sign_in_partner_user
 from youcard.settlement_files import csv_text, euros
 from youcard.web import db_session, now
 from youcard.web.problems import status_of
-from youcard.web.signin import sign_in_page
+from youcard.web.signin import session_is_current, sign_in_page
 
 bp = Blueprint("scanner", __name__)
 login_manager = LoginManager()
@@ -102,7 +102,6 @@ REFUSALS = {
     "idempotency_key_reused": _l("Please scan the card again."),
 }
 _EUROS = re.compile(r"(\d{1,6})(?:[.,](\d{1,2}))?")
-_MONTH = re.compile(r"(\d{4})-(0[1-9]|1[0-2])")
 MAX_CREDENTIAL_FIELD = 4096
 
 
@@ -121,9 +120,11 @@ def _load(user_id: str) -> PartnerStaff | None:
     counter = staff_counter(db_session(), int(user_id))
     if counter is None:
         return None  # deactivated user or suspended partner: signed out at once
-    g.counter = counter
     user = db_session().get(PartnerUser, counter.partner_user_id)  # loaded just now: no query
     assert user is not None
+    if not session_is_current(user.session_generation):
+        return None  # signed out (on any device) since: this session is over
+    g.counter = counter
     return PartnerStaff(user.id, user.display_name)
 
 
@@ -184,8 +185,8 @@ def index() -> ResponseReturnValue:
 def login() -> ResponseReturnValue:
     """Partner staff sign in (argon2id, lockout after 5 failures, rate limit per address)."""
     return sign_in_page(
-        lambda store, username, password: sign_in_partner_user(
-            store, username=username, password=password, now=now()
+        lambda store, username, password, address: sign_in_partner_user(
+            store, username=username, password=password, address=address, now=now()
         ),
         lambda user: PartnerStaff(user.id, user.display_name),
         lambda: url_for("scanner.scan"),
@@ -194,7 +195,12 @@ def login() -> ResponseReturnValue:
 
 @bp.post("/logout")
 def logout() -> ResponseReturnValue:
-    """Sign out (a POST with the CSRF token, never a link)."""
+    """Sign out (a POST with the CSRF token, never a link): ends the session on the server."""
+    if current_user.is_authenticated:
+        user = db_session().get(PartnerUser, current_user.id)
+        if user is not None:
+            end_sessions(user)
+            db_session().commit()
     logout_user()
     session.clear()
     flash(_("You are signed out."), "info")
@@ -248,20 +254,16 @@ def book_here() -> ResponseReturnValue:
     cents = parse_euros(request.form.get("amount") or "")
     units_text = (request.form.get("units") or "").strip()
     try:
-        verified = credentials.verify(
-            text, trusted=trusted(db_session()), now=int(at.timestamp())
-        )  # the ledger re-checks revocation
-        if verified.claims is None or not (verified.valid or verified.reason == "expired"):
-            raise _Refused(str(CARD_REASONS.get(verified.reason or "", CARD_REASONS["malformed"])))
+        shown_card(text, trusted=trusted(db_session()), now=at)  # the card first, as verify
         if cents is None:
             raise _Refused(str(REFUSALS["invalid_amount"]))
         if units_text and not units_text.isdigit():
             raise _Refused(str(REFUSALS["invalid_units"]))
-        result = book(
+        result = book_shown(
             db_session(),
             partner_id=counter.partner_id,
-            card_serial=verified.claims.serial,
-            card_issuer_id=verified.claims.issuer,
+            credential=text,
+            trusted=trusted(db_session()),
             category=request.form.get("category") or "",
             amount_cents=cents,
             units=int(units_text) if units_text else None,
@@ -368,10 +370,10 @@ def today() -> ResponseReturnValue:
 
 def _month() -> date:
     text = request.args.get("month") or berlin_date(now()).strftime("%Y-%m")
-    match = _MONTH.fullmatch(text)
-    if match is None:
-        abort(404)
-    return date(int(match.group(1)), int(match.group(2)), 1)
+    try:
+        return parse_month(text)
+    except DateOutOfRange:
+        abort(422)
 
 
 @bp.get("/statement")

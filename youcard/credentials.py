@@ -32,6 +32,9 @@ SERIAL_BYTES = 16
 KID_BYTES = 8
 CATEGORY_NUMBERS = frozenset({1, 2, 3, 4})
 MAX_UINT64 = 2**64 - 1
+# Times in a card are unix seconds no later than 9999-12-31T23:59:59Z: larger ones are no
+# date at all (Python's datetime cannot hold them), so the text is malformed.
+MAX_TIME = 253_402_300_799
 
 Reason = Literal[
     "malformed", "unknown_issuer", "unknown_key", "bad_signature", "expired", "revoked"
@@ -206,8 +209,16 @@ def _loads(data: bytes) -> Any:
     return value
 
 
-def _uint(value: Any) -> int:
-    if type(value) is not int or not 0 <= value <= MAX_UINT64:
+def _is_canonical(value: Any, encoded: bytes) -> bool:
+    """Whether `encoded` is exactly the deterministic encoding of the `value` decoded from it."""
+    try:
+        return _canonical(value) == encoded
+    except (cbor2.CBORError, ValueError, TypeError, OverflowError, RecursionError):
+        return False
+
+
+def _uint(value: Any, limit: int = MAX_UINT64) -> int:
+    if type(value) is not int or not 0 <= value <= limit:
         raise _Malformed
     return value
 
@@ -230,13 +241,22 @@ def _parse(text: str) -> tuple[bytes, bytes, bytes, bytes, Claims]:
     if not (
         isinstance(protected, bytes)
         and isinstance(unprotected, Mapping)
+        and len(unprotected) == 0
         and isinstance(payload, bytes)
         and isinstance(signature, bytes)
     ):
         raise _Malformed
     header = _loads(protected)
-    # No canonical re-encoding check: protected and payload are covered by the signature,
-    # so only the issuer's key could produce another encoding of them.
+    claims_map = _loads(payload)
+    # Canonical bytes only (DESIGN.md): the text must be exactly the deterministic encoding of
+    # what it says, so no one can make a second text for the same card (non-minimal lengths,
+    # a self-describing tag 55799 in front, unsorted keys: all malformed).
+    if not (
+        _is_canonical(message, raw)
+        and _is_canonical(header, protected)
+        and _is_canonical(claims_map, payload)
+    ):
+        raise _Malformed
     if not isinstance(header, Mapping) or set(header) != {HEADER_ALG, HEADER_KID}:
         raise _Malformed
     kid = header[HEADER_KID]
@@ -244,7 +264,6 @@ def _parse(text: str) -> tuple[bytes, bytes, bytes, bytes, Claims]:
         raise _Malformed
     if not isinstance(kid, bytes) or len(kid) != KID_BYTES:
         raise _Malformed
-    claims_map = _loads(payload)
     if not isinstance(claims_map, Mapping):
         raise _Malformed
     if set(claims_map) != {CLAIM_ISS, CLAIM_IAT, CLAIM_EXP, CLAIM_YOUCARD}:
@@ -272,8 +291,8 @@ def _parse(text: str) -> tuple[bytes, bytes, bytes, bytes, Claims]:
         raise _Malformed
     claims = Claims(
         issuer=issuer,
-        issued_at=_uint(claims_map[CLAIM_IAT]),
-        expires_at=_uint(claims_map[CLAIM_EXP]),
+        issued_at=_uint(claims_map[CLAIM_IAT], MAX_TIME),
+        expires_at=_uint(claims_map[CLAIM_EXP], MAX_TIME),
         serial=serial,
         categories=tuple(categories),
         version=_uint(card[YOUCARD_VERSION]),

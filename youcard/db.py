@@ -8,6 +8,7 @@ from collections import namedtuple
 from typing import Any
 
 from sqlalchemy import BigInteger, Enum, Integer, MetaData, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, sessionmaker
@@ -46,13 +47,27 @@ def value_enum(enum_cls: type[enum.Enum], name: str) -> Enum:
     )
 
 
+def upsert(session: Session, table: Any) -> Any:
+    """An INSERT with ON CONFLICT support for the session's database."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(table)
+    if dialect == "sqlite":
+        return sqlite.insert(table)
+    raise RuntimeError(f"unsupported database {dialect!r}")  # pragma: no cover
+
+
 def make_engine(url: str, *, ping_idle_seconds: float | None = None, **kwargs: Any) -> Engine:
     """Create an engine; SQLite gets foreign keys, WAL, a busy timeout and BEGIN IMMEDIATE.
+
+    Statement parameters never appear in errors (`hide_parameters`): a failed statement's
+    traceback would otherwise log family names, IBANs and usernames.
 
     A pooled connection is checked before use (pre-ping). With `ping_idle_seconds`, only
     one that lay idle that long: a busy server reuses its connections within milliseconds
     and saves a round trip per request, and one idle for a while (across a database
     restart, say) is still checked."""
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         connect_args = kwargs.pop("connect_args", {})
         connect_args.setdefault("timeout", SQLITE_BUSY_TIMEOUT_MS / 1000)

@@ -84,3 +84,23 @@ class FourEyesViolation(Forbidden):
     """The one who recorded an entitlement may not decide on it."""
 
     code = "four_eyes"
+
+
+def is_unique_violation(error: Exception) -> bool:
+    """Whether a database error is a unique constraint refusing a duplicate (PostgreSQL
+    SQLSTATE 23505, SQLite's "UNIQUE constraint failed")."""
+    original = getattr(error, "orig", None)
+    if getattr(original, "sqlstate", None) == "23505":
+        return True
+    return "UNIQUE constraint failed" in str(original)
+
+
+def from_integrity_error(error: Exception) -> DomainError:
+    """A constraint the database enforced, as the refusal a client can act on: a duplicate is
+    409 `already_exists`, any other refused value 422 `constraint_violated`. Never carries the
+    statement or its parameters (they may hold names)."""
+    if is_unique_violation(error):
+        return Conflict("This already exists.", code="already_exists")
+    return InvalidRequest(
+        "A value was refused by the database's rules.", code="constraint_violated"
+    )

@@ -80,7 +80,11 @@ def test_demo_seeds_once_and_prints_the_design_keys(env):
     with make_sessionmaker(engine)() as session:
         for p in data["partners"]:  # every printed scanner-page login signs in
             user = sign_in_partner_user(
-                session, username=p["login"], password=p["password"], now=utcnow()
+                session,
+                username=p["login"],
+                password=p["password"],
+                address="127.0.0.1",
+                now=utcnow(),
             )
             assert user.partner.name == p["name"]
         session.rollback()

@@ -180,3 +180,91 @@ def test_trailing_bytes_after_the_message_are_malformed():
     # Found by the fuzz test: a decoder that reads one CBOR item ignored what followed.
     assert verify(GENUINE, trusted=TRUSTED, now=NOW).valid
     assert verify(GENUINE + "00000000", trusted=TRUSTED, now=NOW).reason == "malformed"
+
+
+# -- canonical bytes only (#14.3) -------------------------------------------------------------
+
+
+def _reencode(credential: str, mutate) -> str:
+    """The credential's CBOR bytes changed by `mutate(bytes) -> bytes`, as YC1 text again."""
+    raw = base45.b45decode(credential[len(credentials.PREFIX) :])
+    return credentials.PREFIX + base45.b45encode(mutate(raw)).decode("ascii")
+
+
+def _signed_claims(**overrides):
+    base = {
+        "issuer": "DE-NW-HAMM",
+        "issued_at": 1767225600,
+        "expires_at": 1785456000,
+        "serial": bytes(range(16)),
+        "categories": (1, 2),
+        "version": 1,
+    }
+    return credentials.Claims(**{**base, **overrides})
+
+
+def _trusted_and_key():
+    key = Ed25519PrivateKey.generate()
+    trusted = credentials.TrustedKeys()
+    trusted.add("DE-NW-HAMM", key.public_key())
+    return trusted, key
+
+
+def test_a_non_canonical_text_for_a_genuine_card_is_malformed():
+    import cbor2
+
+    trusted, key = _trusted_and_key()
+    good = credentials.encode(_signed_claims(), key)
+    assert credentials.verify(good, trusted=trusted, now=1770000000).valid
+
+    def self_describe(raw: bytes) -> bytes:  # tag 55799 in front: the same message
+        return bytes.fromhex("d9d9f7") + raw
+
+    def unprotected_header(raw: bytes) -> bytes:
+        message = cbor2.loads(raw)
+        protected, _unprotected, payload, signature = message.value
+        return cbor2.dumps(cbor2.CBORTag(18, [protected, {99: 1}, payload, signature]))
+
+    def long_length(raw: bytes) -> bytes:  # the signature's length in 2 bytes instead of 1
+        index = raw.rindex(bytes([0x58, 0x40]))
+        return raw[:index] + bytes([0x59, 0x00, 0x40]) + raw[index + 2 :]
+
+    def trailing(raw: bytes) -> bytes:
+        return raw + b"\x00"
+
+    for mutate in (self_describe, unprotected_header, long_length, trailing):
+        text = _reencode(good, mutate)
+        assert text != good
+        assert credentials.verify(text, trusted=trusted, now=1770000000).reason == "malformed", (
+            mutate.__name__
+        )
+
+
+def test_a_non_minimal_payload_signed_by_the_key_is_still_malformed():
+    """Even the key holder cannot make a second encoding of the claims."""
+    import cbor2
+
+    trusted, key = _trusted_and_key()
+    good = credentials.encode(_signed_claims(), key)
+    raw = cbor2.loads(base45_decode(good))
+    protected, _u, payload, _s = raw.value
+    index = payload.index(bytes([0x50]))  # the serial: bstr of 16, length in the head
+    loose = payload[:index] + bytes([0x58, 0x10]) + payload[index + 1 :]
+    assert cbor2.loads(loose) == cbor2.loads(payload)
+    signature = key.sign(cbor2.dumps(["Signature1", protected, b"", loose], canonical=True))
+    message = cbor2.dumps(cbor2.CBORTag(18, [protected, {}, loose, signature]), canonical=True)
+    text = credentials.PREFIX + base45.b45encode(message).decode("ascii")
+    assert credentials.verify(text, trusted=trusted, now=1770000000).reason == "malformed"
+
+
+def base45_decode(text: str) -> bytes:
+    return base45.b45decode(text[len(credentials.PREFIX) :])
+
+
+def test_times_beyond_the_year_9999_are_malformed_and_never_raise():
+    trusted, key = _trusted_and_key()
+    for exp in (2**63, 2**64 - 1, credentials.MAX_TIME + 1):
+        text = credentials.encode(_signed_claims(expires_at=exp), key)
+        assert credentials.verify(text, trusted=trusted, now=1770000000).reason == "malformed"
+    at_limit = credentials.encode(_signed_claims(expires_at=credentials.MAX_TIME), key)
+    assert credentials.verify(at_limit, trusted=trusted, now=1770000000).valid

@@ -222,9 +222,18 @@ def test_staff_make_a_new_code_once_and_the_old_one_stops(app, client, family, c
 
         caseworker = Factory(session).staff(session.get(Issuer, f["issuer_id"]), Role.CASEWORKER)
     staff = _as(app, caseworker.username)
+    assert _sign_in(client, f["code"]).status_code == 302  # a family signed in with the old code
+    assert client.get("/family", base_url=HTTPS).status_code == 200
     r = _post(staff, f"/households/{f['household_id']}/access-code")
-    new_code = re.search(r'id="access-code">([A-Z0-9-]+)<', r.get_data(as_text=True)).group(1)
+    assert r.status_code == 303  # post, redirect, get (#14.19)
+    page = staff.get(r.headers["Location"], base_url=HTTPS)
+    new_code = re.search(r'id="access-code">([A-Z0-9-]+)<', page.get_data(as_text=True)).group(1)
     assert len(new_code) == 19 and new_code != f["code"]
+    again = staff.get(r.headers["Location"], base_url=HTTPS).get_data(as_text=True)
+    assert new_code not in again and 'id="access-code-made"' in again  # reload: no new code
+    # the old code's session ended on the server at once (#14.8)
+    signed_out = client.get("/family", base_url=HTTPS)
+    assert signed_out.status_code == 302 and "/family/login" in signed_out.headers["Location"]
     assert _sign_in(client, f["code"]).status_code == 401
     assert _sign_in(client, new_code).status_code == 302
     with committed() as session:

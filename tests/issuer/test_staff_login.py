@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 
 import pytest
 from sqlalchemy import select
@@ -10,7 +11,7 @@ from sqlalchemy import select
 import issuer
 from tests.factories import NOW, PASSWORD, Factory
 from youcard.enums import Role
-from youcard.models import AuditEvent, StaffUser
+from youcard.models import AuditEvent
 
 HTTPS = "https://localhost"
 SAME_ORIGIN = {"Referer": "https://localhost/login"}  # browsers send it; CSRF checks it over HTTPS
@@ -21,12 +22,13 @@ def _csrf(client, path="/login") -> str:
     return re.search(r'name="csrf_token"[^>]*?value="([^"]+)"', html).group(1)
 
 
-def _login(client, username, password=PASSWORD, **extra):
+def _login(client, username, password=PASSWORD, environ_base=None):
     return client.post(
         "/login",
-        data={"username": username, "password": password, "csrf_token": _csrf(client), **extra},
+        data={"username": username, "password": password, "csrf_token": _csrf(client)},
         base_url=HTTPS,
         headers=SAME_ORIGIN,
+        environ_base=environ_base or {},
     )
 
 
@@ -62,21 +64,56 @@ def test_wrong_password_and_unknown_user_get_the_same_answer(client, staff):
     assert "Benutzername oder Passwort ist falsch." in unknown.get_data(as_text=True)
 
 
-def test_five_failures_lock_the_account_even_for_the_right_password(client, staff, committed):
+def test_five_failures_slow_that_address_and_never_lock_out_the_owner(client, staff, committed):
+    """OWASP: throttle per (account, address), growing delays; the owner signs in from
+    another address all the while (#14.7)."""
     username, issuer_id = staff()
-    codes = [_login(client, username, "wrong").status_code for _ in range(5)]
+    attacker = {"REMOTE_ADDR": "203.0.113.9"}
+    codes = [_login(client, username, "wrong", environ_base=attacker).status_code for _ in range(5)]
     assert codes == [401, 401, 401, 401, 429]
-    locked = _login(client, username)
-    assert locked.status_code == 429 and "15 Minuten" in locked.get_data(as_text=True)
+    waiting = _login(client, username, environ_base=attacker)  # even the right password waits
+    assert waiting.status_code == 429 and waiting.headers["Retry-After"] == "60"
+    assert "einige Minuten" in waiting.get_data(as_text=True)
+    owner = client.application.test_client()
+    assert _login(owner, username, environ_base={"REMOTE_ADDR": "198.51.100.7"}).status_code == 302
     with committed() as session:
-        user = session.scalars(select(StaffUser).where(StaffUser.username == username)).one()
-        assert user.locked_until is not None
         actions = session.scalars(
             select(AuditEvent.action)
             .where(AuditEvent.issuer_id == issuer_id)
             .order_by(AuditEvent.id)
         ).all()
-    assert actions == ["staff.login_failed"] * 4 + ["staff.lockout"]
+    assert actions == ["staff.login_failed"] * 4 + ["staff.throttled", "staff.login"]
+
+
+def test_the_wait_grows_with_every_further_failure_and_a_success_lifts_it(
+    app, client, staff, committed
+):
+    from datetime import timedelta
+
+    username, issuer_id = staff()
+    clock = [NOW]
+    app.config["CLOCK"] = lambda: clock[0]
+    waits = []
+    for _ in range(8):
+        r = _login(client, username, "wrong")
+        waits.append(r.headers.get("Retry-After"))
+        clock[0] += timedelta(minutes=20)  # past any wait: the next failure counts again
+    assert waits == [None, None, None, None, "60", "120", "240", "480"]
+    assert _login(client, username).status_code == 302
+    with committed() as session:
+        actions = session.scalars(
+            select(AuditEvent.action).where(AuditEvent.issuer_id == issuer_id)
+        ).all()
+    assert actions.count("staff.throttled") == 4 and actions[-2:] == [
+        "staff.throttle_lifted",
+        "staff.login",
+    ]
+
+
+def test_unknown_usernames_are_throttled_alike(client):
+    name = f"nobody-{secrets.token_hex(4)}"
+    codes = [_login(client, name, "wrong").status_code for _ in range(6)]
+    assert codes == [401, 401, 401, 401, 429, 429]
 
 
 def test_forms_without_a_csrf_token_are_refused(client, staff):
@@ -94,15 +131,57 @@ def test_forms_without_a_csrf_token_are_refused(client, staff):
     assert client.get("/", base_url=HTTPS).status_code == 302
 
 
-def test_no_open_redirect_after_sign_in(client, staff):
+@pytest.mark.parametrize(
+    "target",
+    [
+        "//evil.example/x",
+        "/%09/evil.example",  # a browser drops the tab: //evil.example (#14.6)
+        "/%0d/x",  # a line break in Location was a 500
+        "/%0a/evil.example",
+        "/%20/evil.example",
+        "/%5c/evil.example",
+        "https://evil.example/",
+        "/\\evil.example",
+        "%2f%2fevil.example",
+    ],
+)
+def test_no_open_redirect_after_sign_in(app, staff, target):
     username, _ = staff()
+    client = app.test_client()
     r = client.post(
-        "/login?next=//evil.example/x",
+        f"/login?next={target}",
         data={"username": username, "password": PASSWORD, "csrf_token": _csrf(client)},
         base_url=HTTPS,
         headers=SAME_ORIGIN,
     )
+    assert r.status_code == 302
     assert r.headers["Location"] in ("/", "https://localhost/")
+
+
+def test_a_same_site_next_path_is_kept(client, staff):
+    username, _ = staff()
+    r = client.post(
+        "/login?next=/households%3Fq%3Dx",
+        data={"username": username, "password": PASSWORD, "csrf_token": _csrf(client)},
+        base_url=HTTPS,
+        headers=SAME_ORIGIN,
+    )
+    assert r.headers["Location"].endswith("/households?q=x")
+
+
+def test_sign_out_ends_the_session_on_the_server(client, staff):
+    """A copy of the cookie taken before sign-out no longer works (#14.8)."""
+    username, _ = staff()
+    _login(client, username)
+    stolen = client.get_cookie("youcard_issuer", domain="localhost").value
+    assert client.get("/", base_url=HTTPS).status_code == 200
+    client.post(
+        "/logout", data={"csrf_token": _csrf(client, "/")}, base_url=HTTPS, headers=SAME_ORIGIN
+    )
+    replay = client.application.test_client()
+    replay.set_cookie("youcard_issuer", stolen, domain="localhost")
+    r = replay.get("/", base_url=HTTPS)
+    assert r.status_code == 302 and "/login" in r.headers["Location"]
 
 
 def test_cookies_and_headers(client, staff):

@@ -389,8 +389,9 @@ def test_statement_sums_bookings_and_cancellations_of_the_month(client, world, o
     ]
     assert s["total_cents"] == 700 and s["month"] == "2026-03"
     assert client.get("/api/v1/statements/2026-04", headers=w.auth).json["lines"] == []
-    for bad in ("2026-13", "2026-3", "march"):
-        assert client.get(f"/api/v1/statements/{bad}", headers=w.auth).status_code == 404
+    for bad in ("2026-13", "2026-3", "march", "0001-01", "9999-12"):  # #14.14: 422, never 500
+        r = client.get(f"/api/v1/statements/{bad}", headers=w.auth)
+        assert (r.status_code, r.json["code"]) == (422, "invalid_month") and r.json["detail"]
 
 
 # --- trust list, revocations, OpenAPI -------------------------------------------------

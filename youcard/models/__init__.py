@@ -7,6 +7,7 @@ from youcard.models.entitlements import DailyUsage, Entitlement
 from youcard.models.households import Child, Household
 from youcard.models.issuers import Issuer
 from youcard.models.keys import SigningKey
+from youcard.models.login_throttles import LoginThrottle
 from youcard.models.partners import DeviceToken, Partner, PartnerPermission, PartnerUser
 from youcard.models.settlements import Settlement, SettlementLine, SettlementPayment
 from youcard.models.staff import StaffToken, StaffUser
@@ -23,6 +24,7 @@ __all__ = [
     "Entitlement",
     "Household",
     "Issuer",
+    "LoginThrottle",
     "Partner",
     "PartnerPermission",
     "PartnerUser",

@@ -27,6 +27,8 @@ class Household(Base):
     access_code_set_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     family_failed_logins: Mapped[int] = mapped_column(default=0)
     family_locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Part of every family session; a new access code bumps it and ends the old sessions.
+    session_generation: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     children: Mapped[list[Child]] = relationship(back_populates="household", order_by="Child.id")

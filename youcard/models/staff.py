@@ -25,9 +25,9 @@ class StaffUser(Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    # Guessing is stopped: after too many failed logins the account waits until locked_until.
-    failed_logins: Mapped[int] = mapped_column(default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Part of every signed-in session; bumped (sign-out, deactivation, a new password) to end
+    # all of the user's sessions on the server at once.
+    session_generation: Mapped[int] = mapped_column(default=0)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 

@@ -20,10 +20,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.util import identity_key
 
-from youcard import audit, budget
+from youcard import audit, budget, credentials
 from youcard.budget import Available
 from youcard.clock import berlin_date
-from youcard.db import DriverStatement, Session
+from youcard.credentials import Claims
+from youcard.db import DriverStatement, Session, upsert
 from youcard.enums import (
     BookingKind,
     CardStatus,
@@ -137,16 +138,6 @@ _BOOKING_INSERT = {
     .returning(_bookings.c.id)
     for name, module in (("postgresql", postgresql), ("sqlite", sqlite))
 }
-
-
-def _insert(session: Session, table: Table) -> Any:
-    """INSERT with ON CONFLICT support for the session's database."""
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        return postgresql.insert(table)
-    if dialect == "sqlite":
-        return sqlite.insert(table)
-    raise RuntimeError(f"unsupported database {dialect!r}")  # pragma: no cover
 
 
 def _is_int(value: object) -> bool:
@@ -510,7 +501,7 @@ def _write_statements(session: Session, values: dict[str, Any]) -> _Written:
         return _Written("refused")
     per_day = values["units_per_day"]
     if per_day is not None:
-        daily = _insert(session, _daily).values(
+        daily = upsert(session, _daily).values(
             entitlement_id=values["entitlement_id"],
             service_date=values["service_date"],
             issuer_id=values["issuer_id"],
@@ -783,7 +774,7 @@ def cancel_booking(
     today = berlin_date(now)
 
     cancellation_id = session.execute(
-        _insert(session, _bookings)
+        upsert(session, _bookings)
         .values(
             issuer_id=original.issuer_id,
             partner_id=original.partner_id,
@@ -846,4 +837,36 @@ def cancel_booking(
         cancellation_id=cancellation_id,
         available=_current_availability(session, original.entitlement_id, today),
         already_cancelled=False,
+    )
+
+
+def shown_card(credential: object, *, trusted: credentials.TrustedKeys, now: datetime) -> Claims:
+    """The claims of the credential a partner shows, if verify accepts it: every refusal of
+    verify (`expired` included) refuses the booking, with verify's reason. Revocation is the
+    ledger's to check (the card's status, read with the booking)."""
+    result = credentials.verify(credential, trusted=trusted, now=int(now.timestamp()))
+    if not result.valid or result.claims is None:
+        raise CredentialInvalid("The card cannot be used.", reason=result.reason or "malformed")
+    return result.claims
+
+
+def book_shown(
+    session: Session,
+    *,
+    partner_id: int,
+    credential: object,
+    trusted: credentials.TrustedKeys,
+    now: datetime,
+    **booking: Any,
+) -> BookingResult:
+    """Book against the card whose credential was shown (DESIGN.md: no booking by serial
+    alone). The credential is verified here first; then as `book`."""
+    claims = shown_card(credential, trusted=trusted, now=now)
+    return book(
+        session,
+        partner_id=partner_id,
+        card_serial=claims.serial,
+        card_issuer_id=claims.issuer,
+        now=now,
+        **booking,
     )

@@ -13,12 +13,13 @@ from datetime import date, datetime
 
 from schwifty import BIC, IBAN
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from youcard import audit, budget, security
 from youcard.clock import berlin_date
 from youcard.db import Session
 from youcard.enums import Category, PartnerStatus, Role
-from youcard.errors import Conflict, InvalidRequest, NotFound
+from youcard.errors import Conflict, InvalidRequest, NotFound, is_unique_violation
 from youcard.models import (
     Child,
     DeviceToken,
@@ -126,15 +127,23 @@ def create_staff_user(
 def create_household(
     session: Session, *, issuer_id: str, reference: str, family_name: str, actor: str, now: datetime
 ) -> Household:
-    """A family, known by the issuer's reference number."""
+    """A family, known by the issuer's reference number (unique per issuer: the database
+    decides, so two parallel requests with one reference give one family and one 409)."""
     household = Household(
         issuer_id=issuer_id,
         reference=_text(reference, "reference", 60),
         family_name=_text(family_name, "family_name", 200),
         created_at=now,
     )
-    session.add(household)
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.add(household)
+    except IntegrityError as error:
+        if is_unique_violation(error):
+            raise Conflict(
+                "This reference number is already in use.", code="reference_taken"
+            ) from None
+        raise
     audit.record(
         session,
         issuer_id=issuer_id,
@@ -422,9 +431,16 @@ def update_household(
     if taken is not None:
         raise Conflict("This reference number is already in use.", code="reference_taken")
     before = {"reference": household.reference, "family_name": household.family_name}
-    household.reference = reference
-    household.family_name = _text(family_name, "family_name", 200)
-    session.flush()
+    try:
+        with session.begin_nested():
+            household.reference = reference
+            household.family_name = _text(family_name, "family_name", 200)
+    except IntegrityError as error:
+        if is_unique_violation(error):  # taken by a parallel request since the check above
+            raise Conflict(
+                "This reference number is already in use.", code="reference_taken"
+            ) from None
+        raise
     audit.record(
         session,
         issuer_id=issuer_id,

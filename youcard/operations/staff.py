@@ -1,19 +1,29 @@
-"""Staff and partner-staff sign-in: argon2id, a lockout after repeated failures, audit."""
+"""Staff and partner-staff sign-in: argon2id, throttling per (username, address), audit.
+
+OWASP's advice instead of an account lockout that anyone could trigger: failed attempts
+are counted per username *and* address; from the fifth on, that pair waits, longer with
+every further failure (1, 2, 4, 8, then 15 minutes). Another address (the account's owner
+at their desk) is not slowed, and the web apps also limit attempts per address.
+"""
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
 
 from youcard import audit, security
-from youcard.db import Session
+from youcard.db import Session, upsert
 from youcard.enums import PartnerStatus
 from youcard.errors import DomainError
-from youcard.models import PartnerUser, StaffUser
+from youcard.models import LoginThrottle, PartnerUser, StaffUser
 
 MAX_FAILED_LOGINS = 5
-LOCKOUT = timedelta(minutes=15)
+LOCKOUT = timedelta(minutes=15)  # families: a household waits this long (operations.family)
+FIRST_DELAY = timedelta(minutes=1)
+MAX_DELAY = timedelta(minutes=15)
+MAX_ADDRESS_LENGTH = 64
 # Checked against when the username is unknown, so that both answers take the same time.
 _DUMMY_HASH = security.hash_password("no such user, no such password")
 
@@ -32,29 +42,47 @@ class AccountLocked(DomainError):
     http_status = 429
 
 
-def sign_in(session: Session, *, username: str, password: str, now: datetime) -> StaffUser:
-    """The staff user with this username and password; counts failures and locks the account."""
+def sign_in(
+    session: Session, *, username: str, password: str, address: str, now: datetime
+) -> StaffUser:
+    """The staff user with this username and password; failures from `address` are throttled."""
+    name = username.strip().lower()
     user = session.scalars(
-        select(StaffUser).where(func.lower(StaffUser.username) == username.strip().lower())
+        select(StaffUser).where(func.lower(StaffUser.username) == name)
     ).one_or_none()
     active = user is not None and user.active
-    _check(session, user if active else None, password, now, kind="staff")
+    _check(session, user if active else None, name, password, address, now, kind="staff")
     assert user is not None
     return user
 
 
 def sign_in_partner_user(
-    session: Session, *, username: str, password: str, now: datetime
+    session: Session, *, username: str, password: str, address: str, now: datetime
 ) -> PartnerUser:
-    """A partner's staff member at the scanner page: the same checks and lockout as staff,
+    """A partner's staff member at the scanner page: the same checks and throttling as staff,
     and only while the partner is allowed to book."""
+    name = username.strip().lower()
     user = session.scalars(
-        select(PartnerUser).where(func.lower(PartnerUser.username) == username.strip().lower())
+        select(PartnerUser).where(func.lower(PartnerUser.username) == name)
     ).one_or_none()
     active = user is not None and user.active and user.partner.status is PartnerStatus.ACTIVE
-    _check(session, user if active else None, password, now, kind="partner_user")
+    _check(session, user if active else None, name, password, address, now, kind="partner_user")
     assert user is not None
     return user
+
+
+def end_sessions(user: StaffUser | PartnerUser) -> None:
+    """End every signed-in session of `user` on the server (sign-out, deactivation, a new
+    password): each session carries the generation it began in."""
+    user.session_generation += 1
+
+
+def delay_after(failures: int) -> timedelta | None:
+    """How long a (username, address) pair waits after its `failures`-th failure in a row."""
+    if failures < MAX_FAILED_LOGINS:
+        return None
+    delay: timedelta = FIRST_DELAY * 2 ** min(failures - MAX_FAILED_LOGINS, 8)
+    return min(delay, MAX_DELAY)
 
 
 def count_failure(failed: int, now: datetime) -> tuple[int, datetime | None]:
@@ -69,43 +97,107 @@ def count_failure(failed: int, now: datetime) -> tuple[int, datetime | None]:
 _OBJECT_TYPES = {"staff": "staff_user", "partner_user": "partner_user"}
 
 
+def _throttle(session: Session, kind: str, name: str, address: str) -> LoginThrottle | None:
+    return session.scalars(
+        select(LoginThrottle).where(
+            LoginThrottle.kind == kind,
+            LoginThrottle.username == name,
+            LoginThrottle.address == address,
+        )
+    ).one_or_none()
+
+
+def _count_failure(session: Session, kind: str, name: str, address: str, now: datetime) -> int:
+    """One more failure of the pair, counted in one statement (parallel guesses all count)."""
+    table = LoginThrottle.__table__
+    statement = upsert(session, table).values(
+        kind=kind, username=name, address=address, failures=1, updated_at=now
+    )
+    failures: int = session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["kind", "username", "address"],
+            set_={"failures": table.c.failures + 1, "updated_at": now},
+        ).returning(table.c.failures)
+    ).scalar_one()
+    return failures
+
+
 def _check(
     session: Session,
     user: StaffUser | PartnerUser | None,
+    name: str,
     password: str,
+    address: str,
     now: datetime,
     *,
     kind: str,
 ) -> None:
-    """Password and lockout check; failures are counted and audited under the user's issuer."""
-    if user is None:
-        security.check_password(_DUMMY_HASH, password)
-        raise LoginFailed("Username or password is wrong.")
-    issuer_id = user.issuer_id if isinstance(user, StaffUser) else user.partner.issuer_id
-    if user.locked_until is not None and user.locked_until > now:
+    """Throttle, password, audit. Failures are counted for the (username, address) pair, known
+    username or not (the answer never tells which); blocks and their lifting are audited."""
+    name, address = name[:80], address[:MAX_ADDRESS_LENGTH]
+    throttle = _throttle(session, kind, name, address)
+    if throttle is not None and throttle.blocked_until is not None and throttle.blocked_until > now:
         raise AccountLocked(
-            "Too many failed attempts: this account is locked for a while.", until=user.locked_until
+            "Too many failed attempts from here: please wait a while.",
+            until=throttle.blocked_until,
+            retry_after=max(1, math.ceil((throttle.blocked_until - now).total_seconds())),
         )
-    if not security.check_password(user.password_hash, password):
-        user.failed_logins, until = count_failure(user.failed_logins, now)
-        locked = until is not None
-        if locked:
-            user.locked_until = until
-        audit.record(
-            session,
-            issuer_id=issuer_id,
-            actor="anonymous",
-            action=f"{kind}.lockout" if locked else f"{kind}.login_failed",
-            object_type=_OBJECT_TYPES[kind],
-            object_id=user.id,
-            now=now,
-        )
+    issuer_id = (
+        None
+        if user is None
+        else user.issuer_id
+        if isinstance(user, StaffUser)
+        else user.partner.issuer_id
+    )
+    if user is None or not security.check_password(user.password_hash, password):
+        if user is None:
+            security.check_password(_DUMMY_HASH, password)  # the same time as a known name
+        failures = _count_failure(session, kind, name, address, now)
+        delay = delay_after(failures)
+        if delay is not None:
+            session.execute(
+                update(LoginThrottle)
+                .where(
+                    LoginThrottle.kind == kind,
+                    LoginThrottle.username == name,
+                    LoginThrottle.address == address,
+                )
+                .values(blocked_until=now + delay)
+            )
+        if user is not None and issuer_id is not None:
+            audit.record(
+                session,
+                issuer_id=issuer_id,
+                actor="anonymous",
+                action=f"{kind}.throttled" if delay is not None else f"{kind}.login_failed",
+                object_type=_OBJECT_TYPES[kind],
+                object_id=user.id,
+                now=now,
+                data={"failures": failures, "wait_seconds": int(delay.total_seconds())}
+                if delay is not None
+                else None,
+            )
         session.flush()
-        if locked:
-            raise AccountLocked("Too many failed attempts: this account is locked for a while.")
+        if delay is not None:
+            raise AccountLocked(
+                "Too many failed attempts from here: please wait a while.",
+                until=now + delay,
+                retry_after=int(delay.total_seconds()),
+            )
         raise LoginFailed("Username or password is wrong.")
-    user.failed_logins = 0
-    user.locked_until = None
+    assert issuer_id is not None
+    if throttle is not None:
+        session.execute(delete(LoginThrottle).where(LoginThrottle.id == throttle.id))
+        if throttle.blocked_until is not None:
+            audit.record(
+                session,
+                issuer_id=issuer_id,
+                actor=f"{kind}:{user.id}",
+                action=f"{kind}.throttle_lifted",
+                object_type=_OBJECT_TYPES[kind],
+                object_id=user.id,
+                now=now,
+            )
     user.last_login_at = now
     audit.record(
         session,

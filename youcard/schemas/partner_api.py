@@ -6,6 +6,7 @@ from marshmallow import RAISE, Schema, fields, validate
 
 from youcard.credentials import MAX_CREDENTIAL_LENGTH, REASONS
 from youcard.enums import Category
+from youcard.schemas.fields import Day
 
 CATEGORIES = [c.value for c in Category]
 
@@ -63,7 +64,7 @@ class EntitlementViewSchema(Schema):
     available_units = fields.Integer(allow_none=True)
     units_per_day = fields.Integer(allow_none=True)
     max_cents_per_unit = fields.Integer(allow_none=True)
-    valid_until = fields.Date()
+    valid_until = Day()
 
 
 class VerifyResponseSchema(Schema):
@@ -87,7 +88,7 @@ class BookingRequestSchema(StrictSchema):
         required=True, strict=True, validate=validate.Range(min=1, max=10_000_000)
     )
     units = fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=1, max=1000))
-    service_date = fields.Date(allow_none=True)
+    service_date = Day(allow_none=True)
     reference = fields.String(allow_none=True, validate=validate.Length(max=140))
 
 
@@ -98,7 +99,7 @@ class BookingSchema(Schema):
     category = fields.String(required=True)
     amount_cents = fields.Integer(required=True)
     units = fields.Integer(required=True)
-    service_date = fields.Date(required=True)
+    service_date = Day(required=True)
     reference = fields.String(allow_none=True)
     created_at = fields.DateTime(required=True)
     status = fields.String(required=True, validate=validate.OneOf(["booked", "cancelled"]))
@@ -114,8 +115,8 @@ class BookingResultSchema(BookingSchema):
 class BookingQuerySchema(StrictSchema):
     """Filters of the booking list (dates of creation, Europe/Berlin, inclusive)."""
 
-    from_ = fields.Date(data_key="from")
-    to = fields.Date()
+    from_ = Day(data_key="from")
+    to = Day()
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
     cursor = fields.String(validate=validate.Length(max=40))
 
@@ -163,7 +164,7 @@ class CreditNoteSchema(Schema):
     carried_in_cents = fields.Integer(required=True)
     amount_cents = fields.Integer(required=True, metadata={"description": "paid"})
     carried_out_cents = fields.Integer(required=True)
-    finalized_on = fields.Date(required=True)
+    finalized_on = Day(required=True)
 
 
 class CreditNoteListSchema(Schema):

@@ -9,11 +9,13 @@ from flask import Flask, Request, Response, current_app, g, jsonify
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask.typing import ResponseReturnValue
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 
 from youcard.clock import utcnow
 from youcard.config import Settings, load_settings
 from youcard.db import Session, make_engine, make_sessionmaker
-from youcard.web.problems import init_problems
+from youcard.web.inputs import init_input_guard
+from youcard.web.problems import init_problems, integrity_problem
 from youcard.web.requestlog import init_request_log
 
 EXTENSION = "youcard"
@@ -42,6 +44,7 @@ def create_base_app(import_name: str, service: str, config: dict[str, Any] | Non
     app.extensions[EXTENSION] = make_sessionmaker(engine)
     init_problems(app)
     init_request_log(app, service)
+    init_input_guard(app)
 
     @app.after_request
     def _end_transaction(response: Response) -> Response:
@@ -54,7 +57,10 @@ def create_base_app(import_name: str, service: str, config: dict[str, Any] | Non
             session.rollback()
             return response
         if session.in_transaction():
-            session.commit()
+            try:
+                session.commit()
+            except IntegrityError as error:  # a constraint checked only at commit
+                return app.make_response(integrity_problem(error))
         for callback in app.extensions.get(AFTER_COMMIT, []):
             callback(session)
         return response

@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Flask, g, jsonify
 from flask.typing import ResponseReturnValue
+from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
 from youcard.errors import (
@@ -16,6 +17,7 @@ from youcard.errors import (
     IdempotencyKeyReused,
     InvalidRequest,
     NotFound,
+    from_integrity_error,
 )
 
 PROBLEM_TYPE = "https://youcard.example/problems/"
@@ -48,15 +50,15 @@ HTTP_CODES = {
 def problem(
     status: int, code: str, title: str, detail: str | None = None, **extra: Any
 ) -> ResponseReturnValue:
-    """A problem+json response."""
+    """A problem+json response; `detail`, a sentence for a person, is always there (DESIGN.md:
+    the title when nothing more specific is known)."""
     body: dict[str, Any] = {
         "type": PROBLEM_TYPE + code,
         "title": title,
         "status": status,
+        "detail": detail or title,
         "code": code,
     }
-    if detail:
-        body["detail"] = detail
     if "request_id" in g:
         body["request_id"] = g.request_id
     body.update({k: v for k, v in extra.items() if v is not None})
@@ -106,18 +108,31 @@ def http_problem(error: HTTPException) -> ResponseReturnValue:
     code = HTTP_CODES.get(status, "http_error")
     if messages and "json" in messages and messages["json"] == ["Invalid JSON body."]:
         return problem(400, "invalid_json", "The body is not valid JSON.")
-    response = problem(
-        status, code, error.name, error.description if status != 422 else None, errors=messages
+    detail = (
+        "Some fields of the request are not valid; `errors` says which."
+        if status == 422
+        else error.description
     )
+    response = problem(status, code, error.name, detail, errors=messages)
     for header, value in getattr(error, "get_headers", lambda: [])():
         if header.lower() in ("retry-after", "allow", "www-authenticate"):
             response.headers[header] = value  # type: ignore[union-attr]
     return response
 
 
+def integrity_problem(error: IntegrityError) -> ResponseReturnValue:
+    """A constraint the database enforced (a duplicate from a race, say): 409 or 422, the
+    request's writes rolled back, never a 500."""
+    session = g.get("db_session")
+    if session is not None:
+        session.rollback()
+    return domain_problem(from_integrity_error(error))
+
+
 def init_problems(app: Flask) -> None:
     """Answer every error of `app` with problem+json."""
     app.register_error_handler(DomainError, domain_problem)
+    app.register_error_handler(IntegrityError, integrity_problem)
     app.register_error_handler(HTTPException, http_problem)
 
     @app.errorhandler(500)

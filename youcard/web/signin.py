@@ -1,13 +1,16 @@
 """The sign-in page both services share: staff at the issuer, partner staff at the scanner.
 
-Failed attempts count (and lock the account) even though the answer is an error; a
-successful sign-in starts a fresh session (no fixation) that keeps the chosen language.
+Failed attempts count (and slow that username from that address) even though the answer is
+an error; a successful sign-in starts a fresh session (no fixation) that keeps the chosen
+language and carries the user's session generation (`SESSION_GENERATION`): bumping it in
+the database ends the session on the server.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
+from urllib.parse import urlsplit
 
 from flask import flash, redirect, render_template, request, session
 from flask.typing import ResponseReturnValue
@@ -21,7 +24,15 @@ from youcard.db import Session
 from youcard.operations.staff import AccountLocked, LoginFailed
 from youcard.web import db_session
 
-U = TypeVar("U")
+SESSION_GENERATION = "generation"
+
+
+class _SignsIn(Protocol):
+    id: int
+    session_generation: int
+
+
+U = TypeVar("U", bound=_SignsIn)
 
 
 class LoginForm(FlaskForm):  # type: ignore[misc]
@@ -32,42 +43,60 @@ class LoginForm(FlaskForm):  # type: ignore[misc]
 
 
 def safe_next(target: str | None, default: str) -> str:
-    """Only a path on this site (no open redirect)."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return default
+    """Only a path on this site (no open redirect): no control characters or whitespace (a
+    browser drops tabs and line breaks, so `/\t/evil` would become `//evil`), no backslash,
+    and neither scheme nor host once parsed."""
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return default
+    if "\\" in target or any(ch.isspace() or not ch.isprintable() for ch in target):
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not parts.path.startswith("/"):
+        return default
+    return target
+
+
+def session_is_current(generation: int) -> bool:
+    """Whether this session began in the user's current session generation."""
+    return session.get(SESSION_GENERATION) == generation
 
 
 def sign_in_page(
-    authenticate: Callable[[Session, str, str], U],
+    authenticate: Callable[[Session, str, str, str], U],
     principal: Callable[[U], UserMixin],
     default_next: Callable[[], str],
     **template: Any,
 ) -> ResponseReturnValue:
-    """GET: the form; POST: check it with `authenticate(session, username, password)`
+    """GET: the form; POST: check it with `authenticate(session, username, password, address)`
     (which raises LoginFailed or AccountLocked) and sign `principal(user)` in."""
     form = LoginForm()
     status = 200
     if form.validate_on_submit():
         store = db_session()
         try:
-            user = authenticate(store, form.username.data, form.password.data)
+            user = authenticate(
+                store, form.username.data, form.password.data, request.remote_addr or "unknown"
+            )
         except (LoginFailed, AccountLocked) as error:
             store.commit()  # the failed attempt counts, although the answer is an error
             locked = isinstance(error, AccountLocked)
             flash(
-                _("Too many failed attempts. Please wait 15 minutes and try again.")
+                _("Too many failed attempts. Please wait a few minutes and try again.")
                 if locked
                 else _("Username or password is wrong."),
                 "error",
             )
             status = 429 if locked else 401
+            if locked:
+                response = render_template("login.html", form=form, **template)
+                return response, status, {"Retry-After": str(error.details["retry_after"])}
         else:
             store.commit()
             lang = session.get("lang")
             session.clear()  # no session fixation: a fresh session for the signed-in user
             if lang:
                 session["lang"] = lang
+            session[SESSION_GENERATION] = user.session_generation
             login_user(principal(user))
             return redirect(safe_next(request.args.get("next"), default_next()))
     elif request.method == "POST":

@@ -6,10 +6,13 @@ import http
 from typing import Any
 
 from flask_smorest import Api
+from flask_smorest import Blueprint as SmorestBlueprint
 from flask_smorest.utils import prepare_response
+from webargs.flaskparser import FlaskParser, abort
 from werkzeug.exceptions import HTTPException
 
 from youcard.schemas.partner_api import ProblemSchema
+from youcard.web.inputs import UnsafeInput, check_json
 from youcard.web.problems import MEDIA_TYPE, http_problem
 
 
@@ -35,3 +38,25 @@ class ProblemApi(Api):  # type: ignore[misc]
         default: dict[str, Any] = {"description": "Error", "schema": self.ERROR_SCHEMA}
         prepare_response(default, self.spec, MEDIA_TYPE)
         self.spec.components.response("DEFAULT_ERROR", default, lazy=True)
+
+
+class SafeJsonParser(FlaskParser):
+    """webargs' parser, except that a body nested a thousand deep (Python's parser then
+    raises RecursionError) or holding control characters is 400 invalid_json, not a 500."""
+
+    def _raw_load_json(self, req: Any) -> Any:
+        try:
+            value = super()._raw_load_json(req)
+        except RecursionError:
+            abort(400, messages={"json": ["Invalid JSON body."]})
+        try:
+            check_json(value)
+        except UnsafeInput:
+            abort(400, messages={"json": ["Invalid JSON body."]})
+        return value
+
+
+class Blueprint(SmorestBlueprint):  # type: ignore[misc]
+    """flask-smorest's Blueprint with the safe JSON parser."""
+
+    ARGUMENTS_PARSER = SafeJsonParser()

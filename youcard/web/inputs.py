@@ -1,0 +1,65 @@
+"""Input nobody has a use for, refused before any view sees it: control characters in query
+strings, forms and JSON texts (PostgreSQL refuses NUL with an error, and no field of ours
+holds an escape or a bell), and JSON nested deeper than any body of ours."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask import Flask, request
+from werkzeug.exceptions import BadRequest
+
+# C0 controls but tab, line feed and carriage return (a textarea sends those), DEL, C1.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+MAX_JSON_DEPTH = 32  # our bodies are two or three levels deep
+
+
+class UnsafeInput(ValueError):
+    """Input refused whole: a control character, or JSON nested too deep."""
+
+
+def has_control_characters(text: str) -> bool:
+    """Whether `text` holds a control character other than tab and line breaks."""
+    return _CONTROL.search(text) is not None
+
+
+def check_json(value: Any) -> None:
+    """Walk a parsed body without recursion; UnsafeInput if it nests deeper than
+    MAX_JSON_DEPTH or a text (key or value) has a control character."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise UnsafeInput("nested too deeply")
+        if isinstance(item, str):
+            if has_control_characters(item):
+                raise UnsafeInput("control character")
+        elif isinstance(item, dict):
+            for key, inner in item.items():
+                if has_control_characters(str(key)):
+                    raise UnsafeInput("control character")
+                stack.append((inner, depth + 1))
+        elif isinstance(item, list):
+            stack.extend((inner, depth + 1) for inner in item)
+
+
+class ControlCharacters(BadRequest):
+    """400: a query or form value holds a control character."""
+
+    description = "A value of the request holds a control character (such as NUL)."
+
+
+def init_input_guard(app: Flask) -> None:
+    """Refuse (400, nothing done) a request whose query string or form holds a control
+    character, before authentication and before any view reads it."""
+
+    @app.before_request
+    def _refuse_control_characters() -> None:
+        for key, value in request.args.items(multi=True):
+            if has_control_characters(key) or has_control_characters(value):
+                raise ControlCharacters()
+        if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            for key, value in request.form.items(multi=True):
+                if has_control_characters(key) or has_control_characters(value):
+                    raise ControlCharacters()
