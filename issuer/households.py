@@ -171,6 +171,10 @@ REFUSALS = {
     "reason_too_long": _l("the reason is too long."),
     "child_too_old": _l("the child is 18 before the period starts."),
     "invalid_period": _l("the period ends before it starts."),
+    "overlapping_entitlement": _l(
+        "the child already has this benefit for part of this period; a follow-up starts the "
+        "day after the previous one ends."
+    ),
     "invalid_birth_date": _l("the date of birth lies in the future."),
     "card_exists": _l("the child already has a valid card."),
     "nothing_approved": _l("the child has no current approved benefit."),
@@ -186,6 +190,7 @@ REFUSALS = {
         "bookings arrived since you reviewed this month; the numbers below are new."
     ),
     "not_finalized": _l("only a finalized month is paid."),
+    "nothing_to_pay": _l("nothing is to be paid for this month, so there is no SEPA file."),
     "no_debtor_account": _l("the city's account for paying partners is not set yet."),
     "invalid_iban": _l("this IBAN is not valid."),
     "invalid_bic": _l("this BIC is not valid."),

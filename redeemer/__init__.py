@@ -51,5 +51,4 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     )(app.view_functions["scanner.login"])
     init_problems(app)  # again: smorest registers its own handlers; ours must win
     init_error_pages(app)  # and HTML error pages outside /api/
-    app.after_request(partner_api.add_security_headers)
     return app

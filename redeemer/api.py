@@ -311,15 +311,3 @@ class Revocations(MethodView):
             ],
             "last_seq": rows[-1].seq if rows else query["since"],
         }
-
-
-def add_security_headers(response: Response) -> Response:
-    """An API answers with JSON only: no sniffing, no framing, no caching of personal data."""
-    if not request.path.startswith("/api/"):
-        return response  # the pages have their own policy (youcard.web.html)
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Cache-Control", "no-store")
-    response.headers.setdefault(
-        "Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"
-    )
-    return response

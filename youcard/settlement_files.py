@@ -165,10 +165,15 @@ def sepa_xml(session: Session, run: Settlement, *, execution_date: date) -> byte
     }
     if issuer.bic:
         config["BIC"] = issuer.bic
+    payable = [p for p in _payments(session, run) if p.amount_cents > 0]
+    if not payable:
+        # A SEPA file must hold at least one transfer: a month with nothing to pay (no
+        # bookings, or every partner's corrections carried forward) has no file.
+        raise Conflict(
+            "Nothing is to be paid for this month: there is no SEPA file.", code="nothing_to_pay"
+        )
     transfer = SepaTransfer(config, schema=SEPA_SCHEMA, clean=True)
-    for payment in _payments(session, run):
-        if payment.amount_cents <= 0:
-            continue
+    for payment in payable:
         transfer.add_payment(
             {
                 "name": payment.partner_name[:70],

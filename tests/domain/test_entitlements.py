@@ -224,3 +224,58 @@ def test_database_refuses_self_approval(session, office):
     e.decided_by_id = office["caseworker"].id
     with pytest.raises(IntegrityError), session.begin_nested():
         session.flush()
+
+
+def test_an_overlapping_period_is_refused_on_record_and_approve(session, office, make, refused):
+    """#14.1: a second benefit of one child and category sharing a day would double the
+    budget; a follow-up starting the day after the first one ends is fine."""
+    from datetime import timedelta
+
+    from youcard.models import Entitlement
+
+    first = _record(session, office)
+    approve_entitlement(session, entitlement_id=first.id, approved_by=office["approver"], now=NOW)
+    inside = (PERIOD[0] + timedelta(days=30), PERIOD[1] - timedelta(days=30))
+    for valid_from, valid_until in (
+        inside,
+        (PERIOD[0] - timedelta(days=10), PERIOD[0]),  # shares the first day
+        (PERIOD[1], PERIOD[1] + timedelta(days=100)),  # shares the last day
+        (PERIOD[0] - timedelta(days=10), PERIOD[1] + timedelta(days=10)),  # around it
+    ):
+        error = refused(
+            lambda s, **k: _record(s, office, **k), valid_from=valid_from, valid_until=valid_until
+        )
+        assert error.code == "overlapping_entitlement"
+    follow_up = _record(
+        session,
+        office,
+        valid_from=PERIOD[1] + timedelta(days=1),
+        valid_until=PERIOD[1] + timedelta(days=180),
+    )
+    assert follow_up.status is EntitlementStatus.RECORDED
+    assert _record(session, office, category=Category.LUNCH).status is EntitlementStatus.RECORDED
+    # a revoked or rejected one no longer blocks
+    revoke_entitlement(
+        session, entitlement_id=first.id, revoked_by=office["approver"], reason="Umzug", now=NOW
+    )
+    again = _record(session, office, valid_from=inside[0], valid_until=inside[1])
+    approve_entitlement(session, entitlement_id=again.id, approved_by=office["approver"], now=NOW)
+    # one recorded before the rule (written directly) cannot be approved beside another
+    legacy = Entitlement(
+        **{
+            c.key: getattr(again, c.key)
+            for c in Entitlement.__table__.columns
+            if c.key not in ("id", "recorded_by_id")
+        },
+        recorded_by_id=office["admin"].id,
+    )
+    legacy.status = EntitlementStatus.RECORDED
+    session.add(legacy)
+    session.flush()
+    error = refused(
+        approve_entitlement,
+        entitlement_id=legacy.id,
+        approved_by=office["approver"],
+        now=NOW,
+    )
+    assert error.code == "overlapping_entitlement"

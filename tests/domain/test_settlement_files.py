@@ -96,3 +96,16 @@ def test_no_payment_file_for_a_draft_or_without_the_citys_account(session, march
     with pytest.raises(DomainError) as account:
         settlement_files.sepa_xml(session, run, execution_date=date(2026, 6, 5))
     assert account.value.code == "no_debtor_account"
+
+
+def test_a_month_with_nothing_to_pay_has_no_sepa_file(session, march):
+    """#14.4: was a 500 (sepaxml: PmtInf expected). Also when every partner is carried
+    forward."""
+    city, _ = march
+    session.get(Issuer, city.issuer_id).iban = "DE02120300000000202051"
+    _final(session, city)
+    _final(session, city, APRIL)
+    empty = _final(session, city, date(2026, 5, 1))  # no booking at all in May
+    with pytest.raises(DomainError) as nothing:
+        settlement_files.sepa_xml(session, empty, execution_date=date(2026, 6, 5))
+    assert nothing.value.code == "nothing_to_pay"

@@ -96,3 +96,93 @@ def test_a_failed_statement_logs_no_parameters(committed, caplog):
     logging.getLogger("test").exception("failed", exc_info=raised.value)
     assert name not in str(raised.value) and name not in caplog.text
     assert "hidden" in str(raised.value)
+
+
+def test_hsts_over_https_and_no_caching_of_the_staff_api_and_family_pages(app, token):
+    """#14.10."""
+    secret, _ = token
+    client = app.test_client()
+    over_https = _call(client, "GET", "/api/v1/households", secret)
+    assert over_https.headers["Strict-Transport-Security"].startswith("max-age=31536000")
+    assert over_https.headers["Cache-Control"] == "no-store"
+    plain = client.get("/family/login", base_url="http://localhost")
+    assert "Strict-Transport-Security" not in plain.headers
+    assert plain.headers["Cache-Control"] == "no-store"
+    manifest = client.get("/family/manifest.webmanifest", base_url=HTTPS)
+    assert manifest.headers["Cache-Control"] == "no-store"
+    # behind a proxy, only when configured to trust it: a client cannot claim https itself
+    forged = client.get(
+        "/family/login", base_url="http://localhost", headers={"X-Forwarded-Proto": "https"}
+    )
+    assert "Strict-Transport-Security" not in forged.headers
+
+
+def test_the_configured_proxy_is_trusted_for_https_and_the_address(database_url, tmp_path):
+    import issuer
+
+    proxied = issuer.create_app(
+        {"DATABASE_URL": database_url, "TESTING": True, "PROXIES": 1, "SECRET_KEY": "x" * 32}
+    )
+    r = proxied.test_client().get(
+        "/family/login",
+        base_url="http://localhost",
+        headers={"X-Forwarded-Proto": "https", "X-Forwarded-For": "198.51.100.4"},
+    )
+    assert r.headers["Strict-Transport-Security"].startswith("max-age=")
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/api/v1/households?q=a%00b", "/households?q=a%00b", "/admin/audit?actor=a%00b"],
+)
+def test_nul_in_a_query_is_400(app, token, path):
+    """#14.12: was a 500 (PostgreSQL refuses NUL in text)."""
+    secret, _ = token
+    r = _call(app.test_client(), "GET", path, secret)
+    assert r.status_code == 400
+
+
+def test_nul_in_a_name_on_the_staff_api_is_400_and_writes_nothing(app, token, committed):
+    secret, issuer_id = token
+    r = _call(
+        app.test_client(),
+        "POST",
+        "/api/v1/households",
+        secret,
+        json={"reference": "NUL-1", "family_name": "No\u0000wak"},
+    )
+    assert (r.status_code, r.json["code"]) == (400, "invalid_json")
+    with committed() as session:
+        assert (
+            session.scalar(
+                select(func.count()).select_from(Household).where(Household.issuer_id == issuer_id)
+            )
+            == 0
+        )
+
+
+@pytest.mark.parametrize(
+    "path", ["/admin/audit?from=0001-01-01&to=9999-12-31", "/admin/audit?from=2026-01-01&to=99999"]
+)
+def test_audit_dates_out_of_range_are_422(app, staff, path):
+    """#14.14."""
+    from tests.issuer.test_staff_login import _login
+
+    username, _ = staff(Role.ADMINISTRATOR)
+    client = app.test_client()
+    assert _login(client, username).status_code == 302
+    assert client.get(path, base_url=HTTPS).status_code == 422
+
+
+def test_json_nested_a_thousand_deep_is_400_on_the_staff_api(app, token):
+    """#14.13."""
+    secret, _ = token
+    r = _call(
+        app.test_client(),
+        "POST",
+        "/api/v1/households",
+        secret,
+        data="[" * 1000 + "]" * 1000,
+        headers={"Content-Type": "application/json"},
+    )
+    assert (r.status_code, r.json["code"]) == (400, "invalid_json") and r.json["detail"]

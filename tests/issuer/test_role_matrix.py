@@ -38,6 +38,7 @@ MATRIX = {
     ("GET", "/family/children/<int:child_id>/lost"): PUBLIC,
     ("POST", "/family/children/<int:child_id>/lost"): PUBLIC,
     ("POST", "/households/<int:household_id>/access-code"): RECORD,
+    ("GET", "/households/<int:household_id>/access-code"): RECORD,
     ("GET", "/households"): ALL,
     ("GET", "/households/new"): RECORD,
     ("POST", "/households/new"): RECORD,

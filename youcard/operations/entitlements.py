@@ -80,6 +80,42 @@ def _reason(reason: str | None, *, required: bool) -> str | None:
     return reason
 
 
+_PENDING_OR_GRANTED = (EntitlementStatus.RECORDED, EntitlementStatus.APPROVED)
+
+
+def refuse_overlap(
+    session: Session,
+    *,
+    child_id: int,
+    category: Category,
+    valid_from: date,
+    valid_until: date,
+    exclude_id: int | None = None,
+) -> None:
+    """One benefit per child, category and day (DESIGN.md): Conflict `overlapping_entitlement`
+    when a recorded or approved entitlement of the child in the category shares a day with
+    the period. The child's row is locked first, so two parallel requests cannot both pass."""
+    session.execute(select(Child.id).where(Child.id == child_id).with_for_update()).all()
+    query = select(Entitlement.valid_from, Entitlement.valid_until).where(
+        Entitlement.child_id == child_id,
+        Entitlement.category == category,
+        Entitlement.status.in_(_PENDING_OR_GRANTED),
+        Entitlement.valid_from <= valid_until,
+        Entitlement.valid_until >= valid_from,
+    )
+    if exclude_id is not None:
+        query = query.where(Entitlement.id != exclude_id)
+    clash = session.execute(query.limit(1)).first()
+    if clash is not None:
+        raise Conflict(
+            f"The child already has this benefit from {clash.valid_from:%d.%m.%Y} to "
+            f"{clash.valid_until:%d.%m.%Y}; a follow-up starts the day after it ends.",
+            code="overlapping_entitlement",
+            valid_from=clash.valid_from,
+            valid_until=clash.valid_until,
+        )
+
+
 def record_entitlement(
     session: Session,
     *,
@@ -106,6 +142,13 @@ def record_entitlement(
     )
     if period is None:
         raise InvalidRequest("The child is 18 before the period starts.", code="child_too_old")
+    refuse_overlap(
+        session,
+        child_id=child.id,
+        category=category,
+        valid_from=valid_from,
+        valid_until=valid_until,
+    )
     entitlement = Entitlement(
         issuer_id=child.issuer_id,
         child_id=child.id,
@@ -172,6 +215,15 @@ def decide_entitlement(
     if entitlement.status is not EntitlementStatus.RECORDED:
         raise Conflict("This entitlement was already decided.", code="already_decided")
     reason = _reason(reason, required=not approve)
+    if approve:  # recorded before the rule existed, or beside another one still pending
+        refuse_overlap(
+            session,
+            child_id=entitlement.child_id,
+            category=entitlement.category,
+            valid_from=entitlement.valid_from,
+            valid_until=entitlement.valid_until,
+            exclude_id=entitlement.id,
+        )
     entitlement.status = EntitlementStatus.APPROVED if approve else EntitlementStatus.REJECTED
     entitlement.decided_by_id = decided_by.id
     entitlement.decided_at = now

@@ -10,6 +10,7 @@ from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask.typing import ResponseReturnValue
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from youcard.clock import utcnow
 from youcard.config import Settings, load_settings
@@ -40,6 +41,14 @@ def create_base_app(import_name: str, service: str, config: dict[str, Any] | Non
     if config:
         app.config.update(config)
     app.session_interface = _PageSessions()
+    # Behind a reverse proxy, trust exactly the configured number of them (YOUCARD_PROXIES):
+    # then the client's address (rate limits, sign-in throttling) and https (HSTS, secure
+    # cookies) come from their X-Forwarded-* headers, and a client cannot forge either.
+    proxies = int(app.config.get("PROXIES", 0))
+    if proxies > 0:
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies
+        )
     engine = make_engine(app.config["DATABASE_URL"], **_pool_options(app.config))
     app.extensions[EXTENSION] = make_sessionmaker(engine)
     init_problems(app)

@@ -72,15 +72,34 @@ def init_html(app: Flask) -> CSRFProtect:
 
     @app.after_request
     def _security_headers(response: Response) -> Response:
-        response.headers.setdefault("Content-Security-Policy", CSP)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        if response.mimetype == "text/html":
-            response.headers.setdefault("Cache-Control", "no-store")
-        return response
+        return security_headers(response)
 
     return csrf
+
+
+HSTS = "max-age=31536000; includeSubDomains"
+API_CSP = "default-src 'none'; frame-ancestors 'none'"
+
+
+def security_headers(response: Response) -> Response:
+    """Every answer of both services: HSTS over HTTPS (directly, or behind the configured
+    proxies that say so); the JSON APIs no sniffing, no framing and never cached (they carry
+    personal data); pages their content policy, and no caching of a page or of anything of
+    the family area (a shared phone's back button must not show another family's card)."""
+    headers = response.headers
+    if request.is_secure:
+        headers.setdefault("Strict-Transport-Security", HSTS)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    if request.path.startswith("/api/"):
+        headers.setdefault("Cache-Control", "no-store")
+        headers.setdefault("Content-Security-Policy", API_CSP)
+        return response
+    headers.setdefault("Content-Security-Policy", CSP)
+    headers.setdefault("Referrer-Policy", "same-origin")
+    headers.setdefault("X-Frame-Options", "DENY")
+    if response.mimetype == "text/html" or request.path.startswith("/family"):
+        headers.setdefault("Cache-Control", "no-store")
+    return response
 
 
 def error_page(status: int) -> ResponseReturnValue:
