@@ -131,7 +131,7 @@ def _load(user_id: str) -> PartnerStaff | None:
 @login_manager.unauthorized_handler
 def _unauthorized() -> ResponseReturnValue:
     if _wants_json():
-        return jsonify(error=_("Please sign in again.")), 401
+        return jsonify(error=_("Your sign-in has ended. Please sign in again."), signin=True), 401
     flash(_("Please sign in."), "info")
     return redirect(url_for("scanner.login", next=request.path))
 

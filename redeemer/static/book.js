@@ -6,6 +6,7 @@
   if (!form) return;
   var button = document.getElementById("book-button");
   var error = document.getElementById("book-error");
+  var signin = document.getElementById("book-signin");
   var label = button.textContent;
   var busy = false;
 
@@ -30,9 +31,16 @@
       headers: { "Accept": "application/json" },
       credentials: "same-origin"
     }).then(function (response) {
-      return response.json().then(function (data) {
+      // An answer that is not JSON is no lost connection: it must not say "press again".
+      return response.json().catch(function () { return {}; }).then(function (data) {
         if (response.ok && data.receipt) { window.location.assign(data.receipt); return; }
-        idle(data.error || form.dataset.offline);
+        if (data.signin || response.status === 400 || response.status === 401) {
+          // The sign-in ended: nothing was booked; what was typed stays in this form.
+          idle(data.error || form.dataset.signin);
+          signin.hidden = false;
+          return;
+        }
+        idle(data.error || form.dataset.failed);
       });
     }).catch(function () {
       idle(form.dataset.offline);

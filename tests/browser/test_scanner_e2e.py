@@ -185,3 +185,35 @@ def test_on_a_phone_with_the_keyboard_alone_from_a_photo(browser, redeemer_serve
             ".map(e => e.tagName + '.' + e.className + ':' + e.scrollWidth + '>' + e.clientWidth)"
         )
         assert overflow <= 0, (path, wide)
+
+
+def test_after_the_sign_in_ended_booking_says_sign_in_again_and_keeps_the_form(
+    browser, redeemer_server, committed
+):
+    """#14.18: the server answered 400 (CSRF) with HTML and the page said "No connection …
+    press again" for ever. Now it says why, offers the sign-in, keeps what was typed, and
+    books nothing."""
+    counter = _counter(committed)
+    base = redeemer_server
+    context = browser.new_context(locale="de-DE")
+    page = context.new_page()
+    page.goto(base + "/login")
+    page.get_by_label("Benutzername").fill(counter.username)
+    page.get_by_label("Passwort").fill(PASSWORD)
+    page.get_by_role("button", name="Anmelden").click()
+    page.wait_for_url(base + "/scan")
+    page.locator("#credential").fill(counter.credential)
+    page.locator("#scan-form button[type=submit]").click()
+    page.locator("#book-form").wait_for()
+    other = context.new_page()  # signing out in another tab ends the session on the server
+    other.goto(base + "/scan")
+    other.locator("form[action$='/logout'] button").click()
+    other.wait_for_url(base + "/login")
+    page.get_by_label("Betrag in Euro").fill("15,00")
+    page.get_by_role("button", name="Buchen").click()
+    error = page.locator("#book-error")
+    error.filter(has_text="Anmeldung").wait_for()
+    assert "Verbindung" not in error.inner_text()
+    assert page.locator("#book-signin").is_visible()
+    assert page.get_by_label("Betrag in Euro").input_value() == "15,00"
+    assert _bookings(committed, counter.partner_id) == []

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Flask, render_template, request, session
+from flask import Blueprint, Flask, jsonify, render_template, request, session
 from flask.typing import ResponseReturnValue
-from flask_babel import Babel, get_locale
+from flask_babel import Babel, get_locale, gettext
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
@@ -57,10 +57,14 @@ def select_locale() -> str:
 
 def init_html(app: Flask) -> CSRFProtect:
     """German-first Babel, CSRF on every form, and the security headers of every page."""
-    app.config.setdefault("WTF_CSRF_TIME_LIMIT", 8 * 3600)
+    # A form's CSRF token lives as long as its session (it is that session's secret, and
+    # sessions end on the server: sign-out, session generations). A fixed limit made an
+    # all-day counter tablet fail its first booking after lunch (#14.18).
+    app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
     app.config.setdefault("BABEL_DEFAULT_LOCALE", "de")
     app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "Europe/Berlin")
-    app.config.setdefault("PERMANENT_SESSION_LIFETIME", 8 * 3600)
+    # Signed-in sessions end after this long without a request (a working day and then some).
+    app.config.setdefault("PERMANENT_SESSION_LIFETIME", 12 * 3600)
     Babel(app, locale_selector=select_locale)
     app.jinja_env.globals["get_locale"] = get_locale
     app.jinja_env.globals["page_languages"] = lambda: [(c, LANGUAGE_NAMES[c]) for c in _languages()]
@@ -127,6 +131,12 @@ def init_error_pages(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def _csrf(_error: CSRFError) -> ResponseReturnValue:
+        # The form outlived its session (signed out, or expired): say so, in JSON to a page's
+        # script, which keeps what was typed and offers the sign-in.
+        if request.accept_mimetypes.best == "application/json":
+            return jsonify(
+                error=gettext("Your sign-in has ended. Please sign in again."), signin=True
+            ), 400
         return error_page(400)
 
     @app.errorhandler(HTTPException)

@@ -97,6 +97,7 @@ def sign_in_page(
             if lang:
                 session["lang"] = lang
             session[SESSION_GENERATION] = user.session_generation
+            session.permanent = True  # ends after PERMANENT_SESSION_LIFETIME without a request
             login_user(principal(user))
             return redirect(safe_next(request.args.get("next"), default_next()))
     elif request.method == "POST":
