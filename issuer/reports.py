@@ -34,7 +34,9 @@ def _year(text: str | None) -> int:
 
 
 def _report(year: int) -> reports.Uptake:
-    return reports.uptake(db_session(), issuer_id=current_user.issuer_id, year=year)
+    return reports.uptake(
+        db_session(), issuer_id=current_user.issuer_id, year=year, today=berlin_date(now())
+    )
 
 
 @bp.get("")
@@ -94,11 +96,16 @@ def csv_file(year: int, kind: str) -> ResponseReturnValue:
                     category.value,
                     report.entitled_children.get(category, 0),
                     report.children_with_bookings.get(category, 0),
-                    euros(report.approved_cents.get(category, 0)),
-                    euros(report.unused_cents.get(category, 0)),
+                    _money(report.approved_cents.get(category)),
+                    _money(report.unused_cents.get(category)),
                 ]
             )
         writer.writerow(["all", report.entitled_total, report.with_bookings_total, "", ""])
     response = Response(out.getvalue(), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="youcard-{year}-{kind}.csv"'
     return response
+
+
+def _money(cents: int | None) -> str:
+    """Euros, or empty where the benefits count units (meals), not money."""
+    return "" if cents is None else euros(cents)

@@ -31,7 +31,11 @@ class Uptake:
     children_with_bookings: dict[Category, int] = field(default_factory=dict)
     entitled_total: int = 0
     with_bookings_total: int = 0
+    # Money approved for the benefits overlapping the year; a category whose benefits have no
+    # money limit (lunch counted in meals) has no entry, so nobody reads "0,00 € approved".
     approved_cents: dict[Category, int] = field(default_factory=dict)
+    # Money of benefits whose period has ended and that was not used: money of a period still
+    # running may yet be used, so it is no "unused money".
     unused_cents: dict[Category, int] = field(default_factory=dict)
 
     def take_up(self, category: Category | None = None) -> float | None:
@@ -53,8 +57,8 @@ def _month_index(months: list[date]) -> Any:
     )
 
 
-def uptake(session: Session, *, issuer_id: str, year: int) -> Uptake:
-    """The issuer's figures for `year`."""
+def uptake(session: Session, *, issuer_id: str, year: int, today: date) -> Uptake:
+    """The issuer's figures for `year`; unused money counts only periods ended before `today`."""
     months = [date(year, m, 1) for m in range(1, 13)]
     start, end = berlin_midnight(months[0]), berlin_midnight(date(year + 1, 1, 1))
     signed = case(
@@ -86,19 +90,21 @@ def uptake(session: Session, *, issuer_id: str, year: int) -> Uptake:
         Entitlement.valid_from < date(year + 1, 1, 1),
         Entitlement.valid_until >= months[0],
     )
-    for category, children, approved, spent in session.execute(
+    ended = and_(Entitlement.valid_until < today, Entitlement.cap_cents.is_not(None))
+    for category, children, approved, unused in session.execute(
         select(
             Entitlement.category,
             func.count(func.distinct(Entitlement.child_id)),
             func.sum(Entitlement.cap_cents),
-            func.sum(case((Entitlement.cap_cents.is_not(None), Entitlement.spent_cents), else_=0)),
+            func.sum(case((ended, Entitlement.cap_cents - Entitlement.spent_cents), else_=0)),
         )
         .where(overlapping)
         .group_by(Entitlement.category)
     ):
         report.entitled_children[Category(category)] = int(children)
-        report.approved_cents[Category(category)] = int(approved or 0)
-        report.unused_cents[Category(category)] = int(approved or 0) - int(spent or 0)
+        if approved is not None:
+            report.approved_cents[Category(category)] = int(approved)
+            report.unused_cents[Category(category)] = int(unused or 0)
     report.entitled_total = int(
         session.scalar(select(func.count(func.distinct(Entitlement.child_id))).where(overlapping))
         or 0

@@ -3,6 +3,7 @@ and partner per Berlin month, the take-up rate, unused money; other issuers excl
 
 from __future__ import annotations
 
+from datetime import date
 from xml.etree import ElementTree
 
 from tests.domain.test_settlements import BIG, City, _at, _book, _cancel, _city, march
@@ -17,7 +18,7 @@ def test_uptake_per_category_and_partner_per_berlin_month(session, make, march):
     city, _ = march
     other = _city(make)
     _book(session, other, other.p1, 9900, _at(9, 3))  # another city: never in ours
-    report = reports.uptake(session, issuer_id=city.issuer_id, year=2026)
+    report = reports.uptake(session, issuer_id=city.issuer_id, year=2026, today=date(2026, 6, 2))
     participation = report.by_category[Category.PARTICIPATION]
     # March: 15 + 10 + 20 - 20 + 12; the booking at 00:30 on 1 April (Berlin) is April's
     assert participation[2] == 3700 and participation[3] == 500 and sum(participation) == 4200
@@ -27,7 +28,12 @@ def test_uptake_per_category_and_partner_per_berlin_month(session, make, march):
         city.p1.name: [0, 0, 3200, 500, 0, 0, 0, 0, 0, 0, 0, 0],
         city.p2.name: [0, 0, 1200, 0, 0, 0, 0, 0, 0, 0, 0, 0],
     }
-    assert reports.uptake(session, issuer_id=city.issuer_id, year=2025).by_partner == {}
+    assert (
+        reports.uptake(
+            session, issuer_id=city.issuer_id, year=2025, today=date(2026, 6, 2)
+        ).by_partner
+        == {}
+    )
 
 
 def test_take_up_rate_and_unused_money(session, make, march):
@@ -41,7 +47,7 @@ def test_take_up_rate_and_unused_money(session, make, march):
     twin = City(city.issuer_id, card, city.p1, city.p2, city.p3)
     booking = _book(session, twin, city.p1, 800, _at(20, 3))
     _cancel(session, city.p1, booking, _at(21, 3))
-    report = reports.uptake(session, issuer_id=city.issuer_id, year=2026)
+    report = reports.uptake(session, issuer_id=city.issuer_id, year=2026, today=date(2026, 6, 2))
     assert report.entitled_children[Category.PARTICIPATION] == 3
     assert report.children_with_bookings[Category.PARTICIPATION] == 1
     assert (report.entitled_total, report.with_bookings_total) == (3, 1)
@@ -49,8 +55,30 @@ def test_take_up_rate_and_unused_money(session, make, march):
     assert abs(report.take_up() - 1 / 3) < 1e-9
     # three participation budgets of 10,000 EUR; 15 + 10 + 12 + 5 EUR kept
     assert report.approved_cents[Category.PARTICIPATION] == 3 * 1_000_000
-    assert report.unused_cents[Category.PARTICIPATION] == 3 * 1_000_000 - 4200
-    assert report.unused_cents[Category.LUNCH] == 1_000_000 - 700
+    # #14.5: nothing is "unused" while the periods still run ...
+    assert report.unused_cents[Category.PARTICIPATION] == 0
+    # ... and once they have ended, what was approved and not booked
+    after = reports.uptake(session, issuer_id=city.issuer_id, year=2026, today=date(2027, 1, 1))
+    assert after.unused_cents[Category.PARTICIPATION] == 3 * 1_000_000 - 4200
+    assert after.unused_cents[Category.LUNCH] == 1_000_000 - 700
+
+
+def test_a_category_counted_in_meals_shows_no_euros_approved(session, make):
+    """#14.5: lunch counted in meals showed "Approved 0,00 €"."""
+    from youcard.budget import BudgetRule
+    from youcard.enums import RuleKind
+
+    city = make.issuer()
+    child = make.child(city)
+    make.entitlement(
+        child,
+        Category.LUNCH,
+        rule=BudgetRule(RuleKind.UNITS, 500, units_total=None, units_per_day=1),
+    )
+    report = reports.uptake(session, issuer_id=city.id, year=2026, today=date(2027, 1, 1))
+    assert report.entitled_children[Category.LUNCH] == 1
+    assert Category.LUNCH not in report.approved_cents
+    assert Category.LUNCH not in report.unused_cents
 
 
 def test_the_chart_has_a_bar_per_month_and_series_and_a_text_alternative():
