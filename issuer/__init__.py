@@ -15,6 +15,7 @@ from youcard.db import Session
 from youcard.web import AFTER_COMMIT, create_base_app
 from youcard.web.html import PagesApi, init_error_pages, init_html
 from youcard.web.problems import init_problems
+from youcard.web.signin import limit_sign_in
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -56,13 +57,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     csrf.exempt(api.blp)  # token-authenticated JSON, no cookies: nothing to forge
     init_problems(app)  # smorest registered its own handlers; ours (by path) must win
     # Guessing passwords from one address is slowed down here; per account, sign_in locks.
-    app.view_functions["auth.login"] = limiter.limit(
-        app.config.get("LOGIN_RATE_LIMIT", "20/minute"), methods=["POST"]
-    )(app.view_functions["auth.login"])
+    limit_sign_in(app, limiter, "auth.login", app.config.get("LOGIN_RATE_LIMIT", "20/minute"))
     # Families too: per address here, per household the sign-in locks (operations.family).
-    app.view_functions["family.login"] = limiter.limit(
-        app.config.get("FAMILY_LOGIN_RATE_LIMIT", "10/minute"), methods=["POST"]
-    )(app.view_functions["family.login"])
+    limit_sign_in(
+        app, limiter, "family.login", app.config.get("FAMILY_LOGIN_RATE_LIMIT", "10/minute")
+    )
 
     app.extensions.setdefault(AFTER_COMMIT, []).append(_seal_after_staff_changes)
 

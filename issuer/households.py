@@ -476,7 +476,7 @@ def decide(entitlement_id: int, action: str) -> ResponseReturnValue:
     else:
         db_session().commit()
         flash(_("Done."), "info")
-    child = db_session().get(Child, entitlement.child_id)
+    child = _mine(Child, entitlement.child_id)
     target = request.form.get("back")
     if target == "approvals":
         return redirect(url_for("households.approvals")), 303
@@ -536,7 +536,7 @@ def block(card_id: int, action: str) -> ResponseReturnValue:
     else:
         db_session().commit()
         flash(_("Card blocked.") if action == "revoke" else _("New card issued."), "info")
-    child = db_session().get(Child, card.child_id)
+    child = _mine(Child, card.child_id)
     return redirect(url_for("households.show", household_id=child.household_id)), 303
 
 

@@ -11,6 +11,7 @@ from redeemer.limits import init_limits
 from youcard.web import create_base_app
 from youcard.web.html import PagesApi, init_error_pages, init_html
 from youcard.web.problems import init_problems
+from youcard.web.signin import limit_sign_in
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -46,9 +47,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     scanner.login_manager.init_app(app)
     app.register_blueprint(scanner.bp)
     # Guessing passwords from one address is slowed down; per account, the sign-in locks.
-    app.view_functions["scanner.login"] = limiter.limit(
-        app.config.get("LOGIN_RATE_LIMIT", "20/minute"), methods=["POST"]
-    )(app.view_functions["scanner.login"])
+    limit_sign_in(app, limiter, "scanner.login", app.config.get("LOGIN_RATE_LIMIT", "20/minute"))
     init_problems(app)  # again: smorest registers its own handlers; ours must win
     init_error_pages(app)  # and HTML error pages outside /api/
     return app

@@ -65,7 +65,7 @@ def _skip_api(app: Flask, limiter: Limiter) -> None:
     for position, check_pages in enumerate(checks):
         if getattr(check_pages, "__self__", None) is limiter:  # none when it is disabled
 
-            def check_unless_api(check: Callable[[], None] = check_pages) -> None:
+            def check_unless_api(check: Callable[[], object] = check_pages) -> None:
                 if request.blueprint != API_BLUEPRINT:
                     check()
 
@@ -105,7 +105,7 @@ def init_limits(app: Flask) -> Limiter:
                 f"This device may make {error.description} requests; try again later.",
             )
         else:
-            page, _status = error_page(429)  # type: ignore[misc]
+            page, _status = error_page(429)
             response = make_response(page, 429)
         response.headers["Retry-After"] = str(retry_after)  # type: ignore[union-attr]
         return response

@@ -129,13 +129,16 @@ class ChainProblem:
     problem: str
 
 
-def verify(session: Session) -> list[ChainProblem]:
-    """Recompute every issuer's chain; an empty list means nothing was edited or deleted."""
+def verify(session: Session, issuer_id: str | None = None) -> list[ChainProblem]:
+    """Recompute every issuer's chain, or only `issuer_id`'s; an empty list means nothing was
+    edited or deleted."""
     problems: list[ChainProblem] = []
     heads = {h.issuer_id: h for h in session.scalars(select(AuditHead))}
     issuers = set(heads) | set(
         session.scalars(select(AuditEvent.issuer_id).where(AuditEvent.seq.is_not(None)).distinct())
     )
+    if issuer_id is not None:
+        issuers &= {issuer_id}
     for issuer_id in sorted(issuers):
         problems.extend(_verify_chain(session, issuer_id, heads.get(issuer_id)))
     return problems

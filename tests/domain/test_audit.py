@@ -83,3 +83,18 @@ def test_chains_are_per_issuer(session, make):
     assert audit.unsealed_count(session) >= 3
     assert audit.seal(session, b.id) == 3
     assert audit.verify(session) == []
+
+
+def test_one_issuers_check_reads_only_its_own_chain(session, make):
+    """The audit page checks the signed-in issuer's chain only (#15.7)."""
+    mine, other = make.issuer(), make.issuer()
+    for issuer in (mine, other):
+        _events(session, issuer.id, 3)
+        audit.seal(session, issuer.id)
+    session.execute(
+        update(AuditEvent)
+        .where(AuditEvent.issuer_id == other.id, AuditEvent.seq == 1)
+        .values(actor="staff:9")
+    )
+    assert audit.verify(session, mine.id) == []
+    assert [p.issuer_id for p in audit.verify(session, other.id)] == [other.id]

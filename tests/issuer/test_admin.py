@@ -102,7 +102,9 @@ def test_audit_log_shows_and_filters_this_issuers_events(app, admin_office):
     )
     page = admin.get("/admin/audit?object_type=partner", base_url=HTTPS).get_data(as_text=True)
     assert "partner.create" in page and "staff.login" not in page
-    assert "Die Hash-Kette ist intakt." in page
+    assert "Hash-Kette jetzt prüfen" in page and "intakt" not in page  # checked on request only
+    checked = admin.get("/admin/audit?verify=1", base_url=HTTPS).get_data(as_text=True)
+    assert "Die Hash-Kette ist intakt." in checked
     assert "staff.login" in admin.get("/admin/audit?from=2000-01-01", base_url=HTTPS).get_data(
         as_text=True
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import select
@@ -56,14 +55,6 @@ def availability(entitlement: Entitlement, birth_date: date, on: date) -> budget
         spent_cents=entitlement.spent_cents,
         spent_units=entitlement.spent_units,
     )
-
-
-@dataclass(frozen=True)
-class EntitlementView:
-    """An entitlement with what is left on a given day."""
-
-    entitlement: Entitlement
-    available: budget.Available
 
 
 def _require_role(staff: StaffUser, roles: frozenset[Role], what: str) -> None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date, datetime
-from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, delete, func, select, update
 
@@ -276,18 +275,3 @@ def run_selection(run: Settlement) -> ColumnElement[bool]:
     if run.status is SettlementStatus.FINALIZED:
         return Booking.settlement_id == run.id
     return _unsettled(run.issuer_id, run.month)
-
-
-def summary(run: Settlement) -> dict[str, Any]:
-    """The run's headline figures."""
-    return {
-        "id": run.id,
-        "month": f"{run.month:%Y-%m}",
-        "status": run.status.value,
-        "reference": run.reference,
-        "bookings": run.bookings_count,
-        "net_cents": run.net_cents,
-        "total_cents": run.total_cents,
-        "computed_at": run.computed_at,
-        "finalized_at": run.finalized_at,
-    }

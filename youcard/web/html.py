@@ -106,7 +106,7 @@ def security_headers(response: Response) -> Response:
     return response
 
 
-def error_page(status: int) -> ResponseReturnValue:
+def error_page(status: int) -> tuple[str, int]:
     """The app's own `error.html` for a status."""
     return render_template("error.html", status=status), status
 

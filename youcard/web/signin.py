@@ -9,12 +9,13 @@ the database ends the session on the server.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, cast
 from urllib.parse import urlsplit
 
-from flask import flash, redirect, render_template, request, session
+from flask import Flask, flash, redirect, render_template, request, session
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_limiter import Limiter
 from flask_login import UserMixin, login_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
@@ -54,6 +55,13 @@ def safe_next(target: str | None, default: str) -> str:
     if parts.scheme or parts.netloc or not parts.path.startswith("/"):
         return default
     return target
+
+
+def limit_sign_in(app: Flask, limiter: Limiter, endpoint: str, limit: str) -> None:
+    """Slow down guessing from one address: at most `limit` sign-in POSTs per address at the
+    view `endpoint` (the operations throttle per username and address on top)."""
+    view = app.view_functions[endpoint]
+    app.view_functions[endpoint] = cast(Any, limiter.limit(limit, methods=["POST"])(view))
 
 
 def session_is_current(generation: int) -> bool:
