@@ -17,6 +17,8 @@ down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+# A frozen copy of youcard/sql/youcard_book.sql as it was then (a later change of the file
+# needs a migration of its own; tests/domain/test_booking_function.py notices drift).
 # The steps and their order are those of bookings._write_statements:
 #   1. the overspend guard (a conditional UPDATE of the entitlement's counters);
 #   2. the per-day unit guard, if the rule has one;

@@ -350,26 +350,28 @@ def test_database_refuses_overspend_even_without_the_guard(session, scene):
 
 
 def _write_values(s, *, key, amount_cents, units=0, entitled=None, units_total=None, per_day=None):
-    return {
-        "issuer_id": s.issuer.id,
-        "partner_id": s.partner.id,
-        "entitlement_id": s.entitlement.id,
-        "card_id": s.card.id,
-        "category": s.entitlement.category.value,
-        "amount_cents": amount_cents,
-        "units": units,
-        "service_date": TODAY,
-        "reference": None,
-        "idempotency_key": key,
-        "request_hash": b"\x01" * 32,
-        "device_token_id": None,
-        "created_at": NOW,
-        "entitled_cents": entitled,
-        "units_total": units_total,
-        "units_per_day": per_day,
-        "actor": "test",
-        "audit_data": "{}",
-    }
+    from youcard.operations.bookings import BookingWrite
+
+    return BookingWrite(
+        issuer_id=s.issuer.id,
+        partner_id=s.partner.id,
+        entitlement_id=s.entitlement.id,
+        card_id=s.card.id,
+        category=s.entitlement.category.value,
+        amount_cents=amount_cents,
+        units=units,
+        service_date=TODAY,
+        reference=None,
+        idempotency_key=key,
+        request_hash=b"\x01" * 32,
+        device_token_id=None,
+        created_at=NOW,
+        entitled_cents=entitled,
+        units_total=units_total,
+        units_per_day=per_day,
+        actor="test",
+        audit_data="{}",
+    )
 
 
 def test_each_write_step_that_refuses_undoes_the_steps_before_it(session, scene):

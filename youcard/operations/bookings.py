@@ -13,6 +13,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import date, datetime
+from importlib.resources import files
 from typing import Any
 
 from sqlalchemy import Integer, Table, and_, bindparam, or_, select, text, update
@@ -472,92 +473,122 @@ _UNDO_GUARD = (
 )
 
 
-def _write(session: Session, values: dict[str, Any]) -> _Written:
+@dataclass(frozen=True)
+class BookingWrite:
+    """What a booking writes, checked and decided: the parameters of `youcard_book`
+    (youcard/sql/youcard_book.sql), in its order, and of `_write_statements`."""
+
+    issuer_id: str
+    partner_id: int
+    entitlement_id: int
+    card_id: int
+    category: str
+    amount_cents: int
+    units: int
+    service_date: date
+    reference: str | None
+    idempotency_key: str
+    request_hash: bytes
+    device_token_id: int | None
+    created_at: datetime
+    entitled_cents: int | None  # the overspend guard's limit (None: units alone limit)
+    units_total: int | None
+    units_per_day: int | None
+    actor: str
+    audit_data: str  # canonical JSON
+
+
+BOOK_SQL = files("youcard") / "sql" / "youcard_book.sql"
+
+
+def book_function_sql() -> str:
+    """The source of the PostgreSQL function `youcard_book` (installed by migrations)."""
+    return BOOK_SQL.read_text(encoding="utf-8")
+
+
+def _write(session: Session, w: BookingWrite) -> _Written:
     """A booking's writes, all or nothing. On PostgreSQL one call of the database function
-    `youcard_book` (migration 0009): one round trip, atomic on its own, so the partner API
-    can run it outside a transaction. Elsewhere the same steps as statements."""
+    `youcard_book` (youcard/sql/youcard_book.sql): one round trip, atomic on its own, so the
+    partner API can run it outside a transaction. Elsewhere the same steps as statements."""
     connection = session.connection()
     if connection.dialect.name == "postgresql":
-        (row,) = _BOOK_CALL.rows(connection, values)
+        (row,) = _BOOK_CALL.rows(connection, vars(w))
         return _Written(row.outcome, row.booking_id, row.new_spent_cents, row.new_spent_units)
-    return _write_statements(session, values)
+    return _write_statements(session, w)
 
 
-def _write_statements(session: Session, values: dict[str, Any]) -> _Written:
+def _write_statements(session: Session, w: BookingWrite) -> _Written:
     """The steps of `youcard_book`, in its order, as statements in the caller's transaction:
     the overspend guard, the per-day guard, the booking row, the audit event. A step that
     refuses undoes the ones before it."""
     connection = session.connection()
     guard = {
-        "e_id": values["entitlement_id"],
-        "amount": values["amount_cents"],
-        "booked_units": values["units"],
-        "entitled": values["entitled_cents"],
-        "b_units_total": values["units_total"],
+        "e_id": w.entitlement_id,
+        "amount": w.amount_cents,
+        "booked_units": w.units,
+        "entitled": w.entitled_cents,
+        "b_units_total": w.units_total,
     }
-    shape = (values["entitled_cents"] is not None, values["units_total"] is not None)
+    shape = (w.entitled_cents is not None, w.units_total is not None)
     spent = connection.execute(_GUARDS[shape], guard).one_or_none()
     if spent is None:
         return _Written("refused")
-    per_day = values["units_per_day"]
-    if per_day is not None:
+    if w.units_per_day is not None:
         daily = upsert(session, _daily).values(
-            entitlement_id=values["entitlement_id"],
-            service_date=values["service_date"],
-            issuer_id=values["issuer_id"],
-            units=values["units"],
+            entitlement_id=w.entitlement_id,
+            service_date=w.service_date,
+            issuer_id=w.issuer_id,
+            units=w.units,
         )
         daily = daily.on_conflict_do_update(
             index_elements=["entitlement_id", "service_date"],
             set_={"units": _daily.c.units + daily.excluded.units},
-            where=_daily.c.units + daily.excluded.units <= per_day,
+            where=_daily.c.units + daily.excluded.units <= w.units_per_day,
         ).returning(_daily.c.units)
         if connection.execute(daily).scalar_one_or_none() is None:
             connection.execute(_UNDO_GUARD, guard)
-            return _Written("daily_limit")
+            # as the function: the counters its guard had reached (the caller ignores them)
+            return _Written("daily_limit", None, spent.spent_cents, spent.spent_units)
     booking_id = connection.execute(
         _BOOKING_INSERT[connection.dialect.name],
         {
-            key: values[key]
-            for key in (
-                "issuer_id",
-                "partner_id",
-                "entitlement_id",
-                "card_id",
-                "category",
-                "amount_cents",
-                "units",
-                "service_date",
-                "reference",
-                "idempotency_key",
-                "request_hash",
-                "device_token_id",
-                "created_at",
-            )
-        }
-        | {"kind": BookingKind.BOOKING},
+            "issuer_id": w.issuer_id,
+            "partner_id": w.partner_id,
+            "entitlement_id": w.entitlement_id,
+            "card_id": w.card_id,
+            "category": w.category,
+            "amount_cents": w.amount_cents,
+            "units": w.units,
+            "service_date": w.service_date,
+            "reference": w.reference,
+            "idempotency_key": w.idempotency_key,
+            "request_hash": w.request_hash,
+            "device_token_id": w.device_token_id,
+            "created_at": w.created_at,
+            "kind": BookingKind.BOOKING,
+        },
     ).scalar_one_or_none()
     if booking_id is None:
         connection.execute(_UNDO_GUARD, guard)
-        if per_day is not None:
+        if w.units_per_day is not None:
             connection.execute(
                 update(_daily)
                 .where(
-                    _daily.c.entitlement_id == values["entitlement_id"],
-                    _daily.c.service_date == values["service_date"],
+                    _daily.c.entitlement_id == w.entitlement_id,
+                    _daily.c.service_date == w.service_date,
                 )
-                .values(units=_daily.c.units - values["units"])
+                .values(units=_daily.c.units - w.units)
             )
-        return _Written("replay")
+        return _Written("replay", None, spent.spent_cents, spent.spent_units)
     audit.record(
         session,
-        issuer_id=values["issuer_id"],
-        actor=values["actor"],
+        issuer_id=w.issuer_id,
+        actor=w.actor,
         action="booking.create",
         object_type="booking",
         object_id=booking_id,
-        now=values["created_at"],
-        raw_data=values["audit_data"],
+        now=w.created_at,
+        raw_data=w.audit_data,
     )
     return _Written("booked", booking_id, spent.spent_cents, spent.spent_units)
 
@@ -668,25 +699,25 @@ def book(
     entitled = budget.entitled_cents(rule, period, today)
     written = _write(
         session,
-        {
-            "issuer_id": context.issuer_id,
-            "partner_id": partner_id,
-            "entitlement_id": entitlement.id,
-            "card_id": context.card_id,
-            "category": category.value,
-            "amount_cents": amount_cents,
-            "units": booked_units,
-            "service_date": service_date,
-            "reference": reference,
-            "idempotency_key": idempotency_key,
-            "request_hash": fingerprint,
-            "device_token_id": device_token_id,
-            "created_at": now,
-            "entitled_cents": entitled,
-            "units_total": rule.units_total,
-            "units_per_day": rule.units_per_day,
-            "actor": actor or _actor(partner_id, device_token_id),
-            "audit_data": audit.canonical_json(
+        BookingWrite(
+            issuer_id=context.issuer_id,
+            partner_id=partner_id,
+            entitlement_id=entitlement.id,
+            card_id=context.card_id,
+            category=category.value,
+            amount_cents=amount_cents,
+            units=booked_units,
+            service_date=service_date,
+            reference=reference,
+            idempotency_key=idempotency_key,
+            request_hash=fingerprint,
+            device_token_id=device_token_id,
+            created_at=now,
+            entitled_cents=entitled,
+            units_total=rule.units_total,
+            units_per_day=rule.units_per_day,
+            actor=actor or _actor(partner_id, device_token_id),
+            audit_data=audit.canonical_json(
                 {
                     "entitlement_id": entitlement.id,
                     "amount_cents": amount_cents,
@@ -694,7 +725,7 @@ def book(
                     "service_date": service_date.isoformat(),
                 }
             ),
-        },
+        ),
     )
     _forget_counters(session, entitlement.id)
     if written.outcome == "replay":
