@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy.engine import make_url
 
 from tests.conftest import create_postgres_database, drop_postgres_database
-from tests.factories import NOW, Factory
+from tests.factories import NOW, Factory, trusted
 from youcard import ledger, migrate
 from youcard.budget import BudgetRule
 from youcard.db import make_engine, make_sessionmaker
@@ -50,7 +50,8 @@ def seed(url: str, children: int) -> tuple[int, list[tuple[bytes, int]]]:
         for _ in range(children):
             child = make.child(issuer)
             e = make.entitlement(child, Category.TRIPS, rule=BudgetRule(RuleKind.TOTAL, 10**9))
-            cards.append((make.card(child).serial, e.id))
+            card = make.card(child)
+            cards.append((card.serial, e.id, card.credential))
         partner_id = partner.id
     engine.dispose()
     return partner_id, cards
@@ -79,16 +80,20 @@ def run_threads(n: int, seconds: float, work) -> tuple[int, float]:
 
 
 def orm_worker(sessions, partner_id, cards):
+    with sessions() as session:
+        keys = trusted(session)  # the API caches the trust list the same way
+
     def make_step():
         rng = random.Random()
 
         def step():
-            serial, _ = rng.choice(cards)
+            _, _, credential = rng.choice(cards)
             with sessions.begin() as session:
-                book(
+                book(  # verifies the credential (Ed25519), as every booking must
                     session,
                     partner_id=partner_id,
-                    card_serial=serial,
+                    credential=credential,
+                    trusted=keys,
                     category=Category.TRIPS,
                     amount_cents=rng.randint(1, 500),
                     idempotency_key=secrets.token_hex(12),
@@ -132,7 +137,7 @@ def raw_worker(url, partner_id, cards):
         rng = random.Random()
 
         def step():
-            serial, _ = rng.choice(cards)
+            serial, _, _ = rng.choice(cards)
             key = secrets.token_hex(12)
             amount = rng.randint(1, 500)
             with conn.transaction(), conn.cursor() as cur:

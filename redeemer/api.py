@@ -28,7 +28,7 @@ from youcard.operations.bookings import (
     MAX_ID,
     BookingRecord,
     BookingResult,
-    book_shown,
+    book,
     cancel_booking,
 )
 from youcard.operations.verification import revocations_since
@@ -137,7 +137,7 @@ class Bookings(MethodView):
             )
         device, at = _device(), now()
         session = db_session()
-        result = book_shown(
+        result = book(
             session,
             partner_id=device.partner_id,
             credential=body["credential"],

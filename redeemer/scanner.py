@@ -54,7 +54,7 @@ from youcard.credit_notes import credit_notes
 from youcard.enums import BookingKind, Category
 from youcard.errors import DomainError
 from youcard.models import Booking, Child, Entitlement, PartnerUser
-from youcard.operations.bookings import book_shown, cancel_booking, shown_card
+from youcard.operations.bookings import book, cancel_booking, shown_card
 from youcard.operations.entitlements import availability
 from youcard.operations.staff import end_sessions, sign_in_partner_user
 from youcard.settlement_files import csv_text, euros
@@ -259,7 +259,7 @@ def book_here() -> ResponseReturnValue:
             raise _Refused(str(REFUSALS["invalid_amount"]))
         if units_text and not units_text.isdigit():
             raise _Refused(str(REFUSALS["invalid_units"]))
-        result = book_shown(
+        result = book(
             db_session(),
             partner_id=counter.partner_id,
             credential=text,

@@ -8,7 +8,9 @@ from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import TypeVar
 
-from youcard import budget, keys
+from sqlalchemy import select
+
+from youcard import budget, credentials, keys, trust
 from youcard.budget import BudgetRule
 from youcard.db import Session
 from youcard.enums import CardStatus, Category, EntitlementStatus, PartnerStatus, Role
@@ -25,6 +27,7 @@ from youcard.models import (
     SigningKey,
     StaffUser,
 )
+from youcard.operations import cards as card_ops
 from youcard.operations.entitlements import default_rule
 from youcard.security import hash_password, token_hash
 
@@ -153,18 +156,27 @@ class Factory:
     def card(
         self, child: Child, *, valid_until: date = PERIOD[1], status: CardStatus = CardStatus.ACTIVE
     ) -> Card:
-        return self._add(
-            Card(
-                issuer_id=child.issuer_id,
-                child_id=child.id,
-                serial=secrets.token_bytes(16),
-                version=1,
-                status=status,
-                valid_from=PERIOD[0],
-                valid_until=valid_until,
-                issued_at=NOW,
-            )
+        """A card with its signed credential (the issuer's key, made if it has none): bookings
+        need the credential shown."""
+        issuer = self.session.get(Issuer, child.issuer_id)
+        assert issuer is not None
+        key = self.signing_key(issuer)
+        card = Card(
+            issuer_id=child.issuer_id,
+            child_id=child.id,
+            serial=secrets.token_bytes(16),
+            version=1,
+            status=status,
+            valid_from=PERIOD[0],
+            valid_until=valid_until,
+            issued_at=NOW,
+            categories=card_ops.categories_bitmask({c.qr_int for c in Category}),
+            signing_key_id=key.id,
         )
+        card.credential = credentials.encode(
+            card_ops.card_claims(card), keys.private_key_of(key, KEK)
+        )
+        return self._add(card)
 
     def partner(
         self,
@@ -187,7 +199,10 @@ class Factory:
         return self._add(partner)
 
     def signing_key(self, issuer: Issuer) -> SigningKey:
-        return keys.create_key(self.session, issuer_id=issuer.id, kek=KEK, actor="test", now=NOW)
+        """The issuer's active key; made when it has none."""
+        return keys.active_key(self.session, issuer.id) or keys.create_key(
+            self.session, issuer_id=issuer.id, kek=KEK, actor="test", now=NOW
+        )
 
     def device(self, partner: Partner) -> tuple[DeviceToken, str]:
         token = f"ycd_{secrets.token_urlsafe(32)}"
@@ -197,3 +212,17 @@ class Factory:
             )
         )
         return device, token
+
+
+def trusted(session: Session, *issuer_ids: str) -> credentials.TrustedKeys:
+    """The keys a verifier trusts, as the database lists them, of these issuers (all: none
+    given): what a booking in a test is verified against."""
+    query = select(SigningKey.issuer_id, SigningKey.public_key).where(
+        SigningKey.status.in_(trust.LISTED)
+    )
+    if issuer_ids:
+        query = query.where(SigningKey.issuer_id.in_(issuer_ids))
+    keys_ = credentials.TrustedKeys()
+    for issuer_id, public in session.execute(query):
+        keys_.add(issuer_id, public)
+    return keys_

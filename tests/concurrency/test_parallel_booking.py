@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from tests.factories import NOW, Factory
+from tests.factories import NOW, Factory, trusted
 from youcard import ledger
 from youcard.budget import BudgetRule
 from youcard.db import make_engine, make_sessionmaker
@@ -47,7 +47,8 @@ def _scene(sessions, category=Category.TRIPS, rule=None):
         partner = make.partner(issuer, {category})
         return {
             "partner_id": partner.id,
-            "card_serial": card.serial,
+            "credential": card.credential,
+            "trusted": trusted(session, issuer.id),
             "category": category,
             "entitlement_id": entitlement.id,
         }
@@ -80,7 +81,8 @@ def _attempt(sessions, scene, **kw):
             return book(
                 session,
                 partner_id=scene["partner_id"],
-                card_serial=scene["card_serial"],
+                credential=scene["credential"],
+                trusted=scene["trusted"],
                 category=scene["category"],
                 now=NOW,
                 **kw,

@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import func, select
 
-from tests.factories import Factory
+from tests.factories import Factory, trusted
 from youcard.budget import BudgetRule
 from youcard.db import make_engine, make_sessionmaker
 from youcard.enums import Category, RuleKind, SettlementStatus
@@ -62,17 +62,18 @@ def test_bookings_made_while_the_month_is_finalized_are_settled_exactly_once(ses
             make.entitlement(
                 child, Category.PARTICIPATION, rule=BudgetRule(RuleKind.TOTAL, 10_000_000)
             )
-            cards.append(make.card(child).serial)
+            cards.append(make.card(child).credential)
         issuer_id, partner_id = issuer.id, partner.id
+        keys = trusted(session, issuer.id)
     stop = threading.Event()
     errors: list[BaseException] = []
 
-    def client(serial: bytes) -> None:
+    def client(credential: str) -> None:
         try:
             while not stop.is_set():
                 with sessions.begin() as session:
                     book(
-                        session, partner_id=partner_id, card_serial=serial,
+                        session, partner_id=partner_id, credential=credential, trusted=keys,
                         category=Category.PARTICIPATION, amount_cents=100,
                         idempotency_key=f"c{next(_keys)}", now=IN_MARCH,
                     )  # fmt: skip

@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from tests.factories import Factory
+from tests.factories import Factory, trusted
 from youcard.budget import BudgetRule
+from youcard.credentials import TrustedKeys
 from youcard.db import Session
 from youcard.enums import Category
 from youcard.models import (
@@ -33,6 +34,7 @@ class Scene:
     entitlement: Entitlement
     card: Card
     partner: Partner
+    trusted: TrustedKeys  # the issuer's key: what a booking's credential is verified against
 
 
 @pytest.fixture
@@ -51,7 +53,7 @@ def scene(make: Factory) -> Callable[..., Scene]:
         entitlement = make.entitlement(child, category, rule=rule, **entitlement_kw)
         card = make.card(child)
         partner = make.partner(issuer, {category})
-        return Scene(issuer, child, entitlement, card, partner)
+        return Scene(issuer, child, entitlement, card, partner, trusted(make.session, issuer.id))
 
     return build
 

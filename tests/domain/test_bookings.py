@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from tests.factories import NOW
+from tests.factories import KEK, NOW
 from youcard import ledger
 from youcard.budget import BudgetRule
 from youcard.enums import (
@@ -29,7 +29,8 @@ TODAY = date(2026, 3, 16)
 def _book(s, **kw):
     args = dict(
         partner_id=s.partner.id,
-        card_serial=s.card.serial,
+        credential=s.card.credential,
+        trusted=s.trusted,
         category=s.entitlement.category,
         amount_cents=1500,
         idempotency_key="key-1",
@@ -133,13 +134,28 @@ def test_revoked_or_replaced_card(session, scene, refused, status):
     assert error.code == "credential_invalid" and error.reason == "revoked"
 
 
-def test_unknown_and_malformed_serials(session, scene, refused):
+def test_unknown_cards_and_malformed_credentials(session, scene, refused):
+    from dataclasses import replace
+
+    from youcard import credentials, keys
+    from youcard.operations.cards import card_claims
+
     s = scene()
-    # random, not bytes(16): the shared vectors' cards (committed by other tests) include zeros
-    unknown = secrets.token_bytes(16)
-    assert refused(book, **_book(s, card_serial=unknown)).reason == "revoked"
-    assert refused(book, **_book(s, card_serial=b"short")).reason == "malformed"
-    assert refused(book, **_book(s, card_serial="0" * 32)).reason == "malformed"
+    # a genuine signature on a serial the issuer never gave out
+    signer = keys.private_key_of(keys.active_key(session, s.issuer.id), KEK)
+    unknown = credentials.encode(
+        replace(card_claims(s.card), serial=secrets.token_bytes(16)), signer
+    )
+    assert refused(book, **_book(s, credential=unknown)).reason == "revoked"
+    for text in ("short", "0" * 32, b"YC1:", 5, None, s.card.credential + "A"):
+        assert refused(book, **_book(s, credential=text)).reason == "malformed", text
+
+
+def test_a_serial_alone_books_nothing(session, scene):
+    """DESIGN.md: presenting the credential is required; `book` has no serial parameter."""
+    s = scene()
+    with pytest.raises(TypeError):
+        book(session, **{**_book(s), "card_serial": s.card.serial, "credential": None})
 
 
 def test_expired_card(session, scene, make, refused):

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from cryptography.exceptions import InvalidTag
 
-from tests.factories import KEK, NOW, PERIOD
+from tests.factories import KEK, NOW, PERIOD, trusted
 from youcard import credentials, keys, trust
 from youcard.config import load_settings
 from youcard.enums import CardStatus, Category, KeyStatus
@@ -139,7 +139,8 @@ def test_a_lost_card_is_replaced_and_the_budget_carries_over(session, family, ma
     book(
         session,
         partner_id=partner.id,
-        card_serial=card.serial,
+        credential=card.credential,
+        trusted=trusted(session),
         category="participation",
         amount_cents=1500,
         idempotency_key="before",
@@ -162,7 +163,8 @@ def test_a_lost_card_is_replaced_and_the_budget_carries_over(session, family, ma
     after = book(
         session,
         partner_id=partner.id,
-        card_serial=new.serial,
+        credential=new.credential,
+        trusted=trusted(session),
         category="participation",
         amount_cents=1000,
         idempotency_key="after",

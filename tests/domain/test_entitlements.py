@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from tests.factories import NOW, PERIOD
+from tests.factories import NOW, PERIOD, trusted
 from youcard.enums import Category, EntitlementStatus, Role
 from youcard.models import AuditEvent
 from youcard.operations.bookings import book
@@ -208,7 +208,8 @@ def test_revoked_entitlement_books_nothing(session, office, make, refused):
     error = refused(
         book,
         partner_id=partner.id,
-        card_serial=card.serial,
+        credential=card.credential,
+        trusted=trusted(session),
         category=Category.PARTICIPATION,
         amount_cents=100,
         idempotency_key="k",

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from tests.factories import Factory
+from tests.factories import Factory, trusted
 from youcard.budget import BudgetRule, RuleKind
 from youcard.enums import Category, SettlementStatus
 from youcard.models import Booking, Card, Partner, Settlement, SettlementLine, SettlementPayment
@@ -53,7 +53,8 @@ def _book(session, city, partner, cents, at, category=Category.PARTICIPATION) ->
     return book(
         session,
         partner_id=partner.id,
-        card_serial=city.card.serial,
+        credential=city.card.credential,
+        trusted=trusted(session),
         category=category,
         amount_cents=cents,
         idempotency_key=f"k{next(_keys)}",

@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from tests.factories import NOW
+from tests.factories import NOW, trusted
 from youcard.enums import Category, Role
 from youcard.models import AuditEvent
 from youcard.operations.setup import (
@@ -131,7 +131,8 @@ def test_a_corrected_birth_date_moves_the_participation_budget(session, make, re
     book(
         session,
         partner_id=partner.id,
-        card_serial=card.serial,
+        credential=card.credential,
+        trusted=trusted(session),
         category="participation",
         amount_cents=4500,
         idempotency_key="k",
@@ -190,7 +191,8 @@ def test_an_issuer_accepts_another_issuers_partner_for_its_own_cards(session, ma
     card = make.card(child)
     args = dict(
         partner_id=partner.id,
-        card_serial=card.serial,
+        credential=card.credential,
+        trusted=trusted(session),
         category="participation",
         amount_cents=100,
         now=NOW,

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 
 from tests.domain.test_settlements import BIG
-from tests.factories import Factory
+from tests.factories import Factory, trusted
 from tests.issuer.test_households import _as, _post
 from tests.issuer.test_staff_login import HTTPS
 from youcard.enums import Category, Role, SettlementStatus
@@ -32,11 +32,11 @@ def _city_with_february(committed, amounts=(1500, 2500)):
         partner = make.partner(issuer, {Category.PARTICIPATION})
         for n, cents in enumerate(amounts):
             book(
-                session, partner_id=partner.id, card_serial=card.serial,
-                category=Category.PARTICIPATION, amount_cents=cents,
+                session, partner_id=partner.id, credential=card.credential,
+                trusted=trusted(session), category=Category.PARTICIPATION, amount_cents=cents,
                 idempotency_key=f"feb-{n}", now=FEB,
             )  # fmt: skip
-        return admin, issuer.id, partner.id, card.serial
+        return admin, issuer.id, partner.id, card.credential
 
 
 def _prepare(client, month="2026-02"):
@@ -46,7 +46,7 @@ def _prepare(client, month="2026-02"):
 
 
 def test_prepare_review_finalize_and_download(app, committed):
-    admin, issuer_id, partner_id, _serial = _city_with_february(committed)
+    admin, issuer_id, partner_id, _credential = _city_with_february(committed)
     client = _as(app, admin)
     run_url = _prepare(client)
     page = client.get(run_url, base_url=HTTPS).get_data(as_text=True)
@@ -83,13 +83,13 @@ def test_prepare_review_finalize_and_download(app, committed):
 
 
 def test_a_booking_after_review_is_shown_before_anything_is_finalized(app, committed):
-    admin, _issuer_id, partner_id, serial = _city_with_february(committed)
+    admin, _issuer_id, partner_id, credential = _city_with_february(committed)
     client = _as(app, admin)
     run_url = _prepare(client)
     with committed.begin() as session:  # a late booking, made in February
         book(
-            session, partner_id=partner_id, card_serial=serial, category=Category.PARTICIPATION,
-            amount_cents=700, idempotency_key="late", now=FEB,
+            session, partner_id=partner_id, credential=credential, trusted=trusted(session),
+            category=Category.PARTICIPATION, amount_cents=700, idempotency_key="late", now=FEB,
         )  # fmt: skip
     _post(client, run_url + "/finalize", {"expected_net_cents": "4000"})
     page = client.get(run_url, base_url=HTTPS).get_data(as_text=True)

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 import pypdfium2
 import pytest
 
+from tests.factories import trusted
 from tests.redeemer.test_scanner import HTTPS, _login
 from youcard.enums import Category
 from youcard.models import Booking
@@ -30,7 +31,8 @@ def settled(world, committed):
     with committed.begin() as session:
         ids = [
             book(
-                session, partner_id=w.partner_id, card_serial=w.serial,
+                session, partner_id=w.partner_id, credential=w.credential,
+                trusted=trusted(session, w.issuer_id),
                 category=Category.PARTICIPATION, amount_cents=cents,
                 idempotency_key=f"feb-{cents}", now=FEB,
             ).booking.id

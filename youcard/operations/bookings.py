@@ -593,7 +593,7 @@ def _write_statements(session: Session, w: BookingWrite) -> _Written:
     return _Written("booked", booking_id, spent.spent_cents, spent.spent_units)
 
 
-def book(
+def _book_card(
     session: Session,
     *,
     partner_id: int,
@@ -606,13 +606,14 @@ def book(
     service_date: date | None = None,
     reference: str | None = None,
     device_token_id: int | None = None,
-    card_issuer_id: str | None = None,
+    card_issuer_id: str,
     actor: str | None = None,
 ) -> BookingResult:
     """Book `amount_cents` (and `units`) for the card's child in `category`, exactly once per key.
 
-    `card_issuer_id`, when given, is the issuer the credential named: a card of
-    another issuer is refused (one issuer's key cannot book another's cards).
+    Private: only `book`, which verified the shown credential, passes the card's serial here.
+    `card_issuer_id` is the issuer the credential named: a card of another issuer is refused
+    (one issuer's key cannot book another's cards).
     `actor` names who booked in the audit log (default: the device, else the partner).
 
     Raises a DomainError (with the API's code) and writes nothing when the
@@ -663,9 +664,7 @@ def book(
         raise NotFound("No such partner.", code="partner_not_found")
     if context.partner_status is not PartnerStatus.ACTIVE:
         raise Forbidden("This partner may not book at present.", code="partner_inactive")
-    if context.card_status is not CardStatus.ACTIVE or (
-        card_issuer_id is not None and card_issuer_id != context.issuer_id
-    ):
+    if context.card_status is not CardStatus.ACTIVE or card_issuer_id != context.issuer_id:
         raise CredentialInvalid("This card is blocked.", reason="revoked")
     if today > context.card_valid_until:
         raise CredentialInvalid("This card has expired.", reason="expired")
@@ -881,23 +880,44 @@ def shown_card(credential: object, *, trusted: credentials.TrustedKeys, now: dat
     return result.claims
 
 
-def book_shown(
+def book(
     session: Session,
     *,
     partner_id: int,
     credential: object,
     trusted: credentials.TrustedKeys,
+    category: Category | str,
+    amount_cents: int,
+    idempotency_key: str,
     now: datetime,
-    **booking: Any,
+    units: int | None = None,
+    service_date: date | None = None,
+    reference: str | None = None,
+    device_token_id: int | None = None,
+    actor: str | None = None,
 ) -> BookingResult:
-    """Book against the card whose credential was shown (DESIGN.md: no booking by serial
-    alone). The credential is verified here first; then as `book`."""
+    """Book `amount_cents` (and `units`) for the child whose card's credential was shown, in
+    `category`, exactly once per idempotency key (DESIGN.md: no booking by serial alone).
+
+    The credential is verified here first, against `trusted` (every refusal of verify,
+    `expired` included, refuses the booking); then the ledger checks the card's status, the
+    partner, the category, the period and the budget, and writes all or nothing. Raises a
+    DomainError with the API's code and writes nothing when the booking is not allowed; the
+    caller rolls the transaction back. `actor` names who booked in the audit log (default:
+    the device, else the partner)."""
     claims = shown_card(credential, trusted=trusted, now=now)
-    return book(
+    return _book_card(
         session,
         partner_id=partner_id,
         card_serial=claims.serial,
         card_issuer_id=claims.issuer,
+        category=category,
+        amount_cents=amount_cents,
+        idempotency_key=idempotency_key,
         now=now,
-        **booking,
+        units=units,
+        service_date=service_date,
+        reference=reference,
+        device_token_id=device_token_id,
+        actor=actor,
     )
