@@ -20,10 +20,11 @@ from issuer.auth import require_roles
 from issuer.households import CATEGORY_NAMES, _kek, _refused
 from youcard import audit, keys, trust
 from youcard.clock import DateOutOfRange, berlin_midnight, parse_day
-from youcard.enums import Category, PartnerStatus, Role
+from youcard.enums import Category, PartnerStatus
 from youcard.errors import DomainError
 from youcard.models import AuditEvent, DeviceToken, Partner, PartnerUser
 from youcard.operations import setup
+from youcard.policy import ADMINISTRATORS
 from youcard.web import db_session, now
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -60,7 +61,7 @@ def _partner(partner_id: int) -> Partner:
 
 
 @bp.get("/partners")
-@require_roles(Role.ADMINISTRATOR)
+@require_roles(*ADMINISTRATORS)
 def partners() -> ResponseReturnValue:
     """This issuer's partners, and other issuers' partners it may accept for its cards."""
     rows = (
@@ -96,7 +97,7 @@ class PermissionsForm(FlaskForm):  # type: ignore[misc]
 
 
 @bp.route("/partners/<int:partner_id>/permissions", methods=["GET", "POST"])
-@require_roles(Role.ADMINISTRATOR)
+@require_roles(*ADMINISTRATORS)
 def permissions(partner_id: int) -> ResponseReturnValue:
     """What a partner (ours or another issuer's) may book on this issuer's cards."""
     row = db_session().get(Partner, partner_id)
@@ -124,7 +125,7 @@ def permissions(partner_id: int) -> ResponseReturnValue:
 
 
 @bp.route("/partners/new", methods=["GET", "POST"])
-@require_roles(Role.ADMINISTRATOR)
+@require_roles(*ADMINISTRATORS)
 def new_partner() -> ResponseReturnValue:
     """Register a partner (pending until approved)."""
     form = PartnerForm()
@@ -153,7 +154,7 @@ def new_partner() -> ResponseReturnValue:
 
 
 @bp.get("/partners/<int:partner_id>")
-@require_roles(Role.ADMINISTRATOR)
+@require_roles(*ADMINISTRATORS)
 def partner(partner_id: int) -> ResponseReturnValue:
     """A partner with its categories, staff accounts and device tokens."""
     row = _partner(partner_id)
@@ -182,7 +183,7 @@ def partner(partner_id: int) -> ResponseReturnValue:
 
 
 @bp.post("/partners/<int:partner_id>/<any(active, suspended):status>")
-@require_roles(Role.ADMINISTRATOR)
+@require_roles(*ADMINISTRATORS)
 def partner_status(partner_id: int, status: str) -> ResponseReturnValue:
     """Approve or suspend a partner."""
     setup.set_partner_status(
@@ -199,7 +200,7 @@ def partner_status(partner_id: int, status: str) -> ResponseReturnValue:
 
 
 @bp.post("/partners/<int:partner_id>/tokens")
-@require_roles(Role.ADMINISTRATOR)
+@require_roles(*ADMINISTRATORS)
 def new_token(partner_id: int) -> ResponseReturnValue:
     """Create a device token; it is shown this once and stored only as a hash."""
     row = _partner(partner_id)
@@ -231,7 +232,7 @@ def new_token(partner_id: int) -> ResponseReturnValue:
 
 
 @bp.post("/devices/<int:device_id>/revoke")
-@require_roles(Role.ADMINISTRATOR)
+@require_roles(*ADMINISTRATORS)
 def revoke_token(device_id: int) -> ResponseReturnValue:
     """Revoke a device token: it stops working at once."""
     try:
@@ -250,7 +251,7 @@ def revoke_token(device_id: int) -> ResponseReturnValue:
 
 
 @bp.post("/partners/<int:partner_id>/users")
-@require_roles(Role.ADMINISTRATOR)
+@require_roles(*ADMINISTRATORS)
 def new_partner_user(partner_id: int) -> ResponseReturnValue:
     """A sign-in for the partner's staff at the scanner page."""
     row = _partner(partner_id)
@@ -289,7 +290,7 @@ def _day_start(text: str | None) -> datetime | None:
 
 
 @bp.get("/audit")
-@require_roles(Role.ADMINISTRATOR)
+@require_roles(*ADMINISTRATORS)
 def audit_log() -> ResponseReturnValue:
     """The audit log of this issuer, filterable by object, actor and date; and the chain's state."""
     store = db_session()
@@ -322,7 +323,7 @@ def audit_log() -> ResponseReturnValue:
 
 
 @bp.get("/keys")
-@require_roles(Role.ADMINISTRATOR)
+@require_roles(*ADMINISTRATORS)
 def key_list() -> ResponseReturnValue:
     """The issuer's signing keys."""
     infos = [k for k in trust.list_keys(db_session()) if k.issuer_id == current_user.issuer_id]
@@ -330,7 +331,7 @@ def key_list() -> ResponseReturnValue:
 
 
 @bp.post("/keys/rotate")
-@require_roles(Role.ADMINISTRATOR)
+@require_roles(*ADMINISTRATORS)
 def rotate() -> ResponseReturnValue:
     """A new active key; the old one keeps verifying the cards it signed."""
     keys.rotate_key(

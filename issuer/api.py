@@ -40,6 +40,7 @@ from youcard.operations.entitlements import (
     record_entitlement,
     revoke_entitlement,
 )
+from youcard.policy import ADMINISTRATORS, DECIDERS, RECORDERS
 from youcard.schemas.fields import Day
 from youcard.schemas.partner_api import ProblemSchema
 from youcard.security import token_hash
@@ -48,8 +49,6 @@ from youcard.web.problems import MEDIA_TYPE as PROBLEM
 from youcard.web.smorest import Blueprint
 
 blp = Blueprint("staff_api", __name__, url_prefix="/api/v1", description="Case management")
-RECORDERS = {Role.CASEWORKER, Role.ADMINISTRATOR}
-DECIDERS = {Role.APPROVER, Role.ADMINISTRATOR}
 
 
 class Strict(Schema):
@@ -406,9 +405,6 @@ class CardBlock(MethodView):
         return _card_json(result)
 
 
-ADMINS = {Role.ADMINISTRATOR}
-
-
 class PartnerIn(Strict):
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     iban = fields.String(required=True, validate=validate.Length(min=1, max=42))
@@ -490,19 +486,19 @@ class Partners(MethodView):
     @_errors
     def get(self) -> list[dict[str, Any]]:
         """This issuer's partners (administrators)."""
-        user = _staff(*ADMINS)
+        user = _staff(*ADMINISTRATORS)
         rows = db_session().scalars(
             select(Partner).where(Partner.issuer_id == user.issuer_id).order_by(Partner.name)
         )
         return [_partner_json(p) for p in rows]
 
-    @_roles(*ADMINS)
+    @_roles(*ADMINISTRATORS)
     @blp.arguments(PartnerIn())
     @blp.response(201, PartnerOut)
     @_errors
     def post(self, body: dict[str, Any]) -> dict[str, Any]:
         """Register a partner (pending until approved); the IBAN is checked."""
-        user = _staff(*ADMINS)
+        user = _staff(*ADMINISTRATORS)
         partner = setup.create_partner(
             db_session(),
             issuer_id=user.issuer_id,
@@ -517,7 +513,7 @@ class Partners(MethodView):
 
 @blp.route("/partners/<int:partner_id>/<any(active, suspended):status>")
 class PartnerStatusRoute(MethodView):
-    @_roles(*ADMINS)
+    @_roles(*ADMINISTRATORS)
     @blp.response(200, PartnerOut)
     @_errors
     def post(self, partner_id: int, status: str) -> dict[str, Any]:
@@ -535,7 +531,7 @@ class PartnerStatusRoute(MethodView):
 
 @blp.route("/partners/<int:partner_id>/permissions")
 class PartnerPermissionsRoute(MethodView):
-    @_roles(*ADMINS)
+    @_roles(*ADMINISTRATORS)
     @blp.arguments(PermissionsIn())
     @blp.response(200, PartnerOut)
     @_errors
@@ -559,7 +555,7 @@ class PartnerPermissionsRoute(MethodView):
 
 @blp.route("/partners/<int:partner_id>/tokens")
 class PartnerTokens(MethodView):
-    @_roles(*ADMINS)
+    @_roles(*ADMINISTRATORS)
     @blp.arguments(NameIn())
     @blp.response(201, DeviceOut)
     @_errors
@@ -574,7 +570,7 @@ class PartnerTokens(MethodView):
 
 @blp.route("/devices/<int:device_id>/revoke")
 class DeviceRevoke(MethodView):
-    @_roles(*ADMINS)
+    @_roles(*ADMINISTRATORS)
     @blp.response(200, DeviceOut)
     @_errors
     def post(self, device_id: int) -> dict[str, Any]:
@@ -595,7 +591,7 @@ class Keys(MethodView):
     @_errors
     def get(self) -> list[dict[str, Any]]:
         """This issuer's signing keys (administrators)."""
-        user = _staff(*ADMINS)
+        user = _staff(*ADMINISTRATORS)
         return [
             {
                 "kid": k.kid,
@@ -610,7 +606,7 @@ class Keys(MethodView):
 
 @blp.route("/keys/rotate")
 class KeyRotate(MethodView):
-    @_roles(*ADMINS)
+    @_roles(*ADMINISTRATORS)
     @blp.response(201, KeyOut)
     @_errors
     def post(self) -> dict[str, Any]:
@@ -633,7 +629,7 @@ class AuditLog(MethodView):
     @_errors
     def get(self, query: dict[str, Any]) -> list[AuditEvent]:
         """This issuer's audit events, newest first, filtered by object and actor."""
-        user = _staff(*ADMINS)
+        user = _staff(*ADMINISTRATORS)
         stmt = select(AuditEvent).where(AuditEvent.issuer_id == user.issuer_id)
         for key in ("object_type", "object_id", "actor"):
             if query.get(key):

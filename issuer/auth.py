@@ -70,9 +70,6 @@ def require_roles(*roles: Role) -> Callable[[F], F]:
     return decorate
 
 
-ALL_STAFF = (Role.CASEWORKER, Role.APPROVER, Role.ADMINISTRATOR)
-
-
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> ResponseReturnValue:
     """The sign-in form."""

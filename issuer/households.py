@@ -29,7 +29,7 @@ from wtforms import DateField, DecimalField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from issuer.auth import ALL_STAFF, require_roles
+from issuer.auth import require_roles
 from youcard import keys, printing
 from youcard.budget import BudgetRule
 from youcard.clock import berlin_date
@@ -47,12 +47,11 @@ from youcard.operations.entitlements import (
     revoke_entitlement,
     usable_period,
 )
+from youcard.policy import ALL_STAFF, DECIDERS, RECORDERS
 from youcard.web import db_session, now
 
 bp = Blueprint("households", __name__)
 
-RECORDERS = (Role.CASEWORKER, Role.ADMINISTRATOR)
-DECIDERS = (Role.APPROVER, Role.ADMINISTRATOR)
 CATEGORY_NAMES = {
     Category.PARTICIPATION: _l("Social and cultural participation"),
     Category.LUNCH: _l("School lunch"),
@@ -132,6 +131,8 @@ def _names() -> dict[str, Any]:
         "status_names": STATUS_NAMES,
         "partner_status_names": PARTNER_STATUS_NAMES,
         "Role": Role,
+        "RECORDERS": RECORDERS,  # what the page offers follows the policy
+        "DECIDERS": DECIDERS,
     }
 
 

@@ -11,10 +11,11 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from issuer.auth import ALL_STAFF, require_roles
+from issuer.auth import require_roles
 from youcard import trust
 from youcard.enums import EntitlementStatus
 from youcard.models import Entitlement, Household
+from youcard.policy import ALL_STAFF
 from youcard.web import db_session, now
 
 bp = Blueprint("pages", __name__)

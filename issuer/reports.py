@@ -16,7 +16,8 @@ from issuer.auth import require_roles
 from issuer.households import CATEGORY_NAMES
 from youcard import reports
 from youcard.clock import berlin_date
-from youcard.enums import Category, Role
+from youcard.enums import Category
+from youcard.policy import REPORT_READERS
 from youcard.settlement_files import csv_text, euros
 from youcard.web import db_session, now
 
@@ -40,7 +41,7 @@ def _report(year: int) -> reports.Uptake:
 
 
 @bp.get("")
-@require_roles(Role.ADMINISTRATOR, Role.APPROVER)
+@require_roles(*REPORT_READERS)
 def index() -> ResponseReturnValue:
     """The year's uptake, take-up rate and unused money."""
     year = _year(request.args.get("year"))
@@ -65,7 +66,7 @@ def index() -> ResponseReturnValue:
 
 
 @bp.get("/<int:year>/<any(categories, partners, takeup):kind>.csv")
-@require_roles(Role.ADMINISTRATOR, Role.APPROVER)
+@require_roles(*REPORT_READERS)
 def csv_file(year: int, kind: str) -> ResponseReturnValue:
     """The report's figures as CSV (semicolons, German decimal commas)."""
     report = _report(_year(str(year)))

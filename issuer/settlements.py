@@ -26,11 +26,12 @@ from issuer.households import _refused
 from youcard import budget, settlement_files
 from youcard.clock import DateOutOfRange, berlin_date, parse_day, parse_month
 from youcard.db import Session
-from youcard.enums import Role, SettlementStatus
+from youcard.enums import SettlementStatus
 from youcard.errors import DomainError
 from youcard.models import Issuer, Partner, Settlement, SettlementLine, SettlementPayment
 from youcard.operations import settlements
 from youcard.operations.setup import set_issuer_account
+from youcard.policy import ADMINISTRATORS
 from youcard.web import db_session, now
 
 bp = Blueprint("settlements", __name__, url_prefix="/admin/settlements")
@@ -71,7 +72,7 @@ def next_working_day(day: date) -> date:
 
 
 @bp.get("")
-@require_roles(Role.ADMINISTRATOR)
+@require_roles(*ADMINISTRATORS)
 def index() -> ResponseReturnValue:
     """The runs, a month to prepare, and the paying account."""
     store = db_session()
@@ -87,7 +88,7 @@ def index() -> ResponseReturnValue:
 
 
 @bp.post("")
-@require_roles(Role.ADMINISTRATOR)
+@require_roles(*ADMINISTRATORS)
 def prepare() -> ResponseReturnValue:
     """Compute a month's run as a draft (or again)."""
     text = request.form.get("month") or ""
@@ -107,7 +108,7 @@ def prepare() -> ResponseReturnValue:
 
 
 @bp.get("/<int:settlement_id>")
-@require_roles(Role.ADMINISTRATOR)
+@require_roles(*ADMINISTRATORS)
 def show(settlement_id: int) -> ResponseReturnValue:
     """Review a run: what each partner is paid, and its lines per category."""
     run = _run(settlement_id)
@@ -134,7 +135,7 @@ def show(settlement_id: int) -> ResponseReturnValue:
 
 
 @bp.post("/<int:settlement_id>/recompute")
-@require_roles(Role.ADMINISTRATOR)
+@require_roles(*ADMINISTRATORS)
 def recompute(settlement_id: int) -> ResponseReturnValue:
     """Compute a draft again (bookings may have arrived)."""
     run = _run(settlement_id)
@@ -146,7 +147,7 @@ def recompute(settlement_id: int) -> ResponseReturnValue:
 
 
 @bp.post("/<int:settlement_id>/finalize")
-@require_roles(Role.ADMINISTRATOR)
+@require_roles(*ADMINISTRATORS)
 def finalize(settlement_id: int) -> ResponseReturnValue:
     """Finalize what was reviewed: the bookings are locked and the payment file can be made."""
     run = _run(settlement_id)
@@ -187,7 +188,7 @@ def _download(body: object, name: str, mimetype: str) -> Response:
 
 
 @bp.get("/<int:settlement_id>/<any(lines, payments, bookings):kind>.csv")
-@require_roles(Role.ADMINISTRATOR)
+@require_roles(*ADMINISTRATORS)
 def csv_file(settlement_id: int, kind: str) -> ResponseReturnValue:
     """A CSV of the run (semicolons, German decimal commas)."""
     run = _run(settlement_id)
@@ -204,7 +205,7 @@ def csv_file(settlement_id: int, kind: str) -> ResponseReturnValue:
 
 
 @bp.get("/<int:settlement_id>/sepa.xml")
-@require_roles(Role.ADMINISTRATOR)
+@require_roles(*ADMINISTRATORS)
 def sepa(settlement_id: int) -> ResponseReturnValue:
     """The SEPA credit transfer file of a finalized run, for the chosen execution date."""
     run = _run(settlement_id)
@@ -223,7 +224,7 @@ def sepa(settlement_id: int) -> ResponseReturnValue:
 
 
 @bp.post("/account")
-@require_roles(Role.ADMINISTRATOR)
+@require_roles(*ADMINISTRATORS)
 def account() -> ResponseReturnValue:
     """Set the city's account that pays the partners."""
     try:

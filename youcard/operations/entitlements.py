@@ -9,9 +9,10 @@ from sqlalchemy import select
 from youcard import audit, budget
 from youcard.budget import BudgetRule, Period
 from youcard.db import Session
-from youcard.enums import Accrual, Category, EntitlementStatus, Role, RuleKind
-from youcard.errors import Conflict, Forbidden, FourEyesViolation, InvalidRequest, NotFound
+from youcard.enums import Accrual, Category, EntitlementStatus, RuleKind
+from youcard.errors import Conflict, FourEyesViolation, InvalidRequest, NotFound
 from youcard.models import Child, Entitlement, StaffUser
+from youcard.policy import DECIDERS, RECORDERS, require_role
 
 MAX_REASON_LENGTH = 500
 
@@ -23,9 +24,6 @@ DEFAULT_RULES: dict[Category, BudgetRule] = {
     # Tutoring hours at a capped rate, e.g. 35 hours per school year.
     Category.TUTORING: BudgetRule(RuleKind.UNITS, 2500, units_total=35),
 }
-
-RECORDERS = frozenset({Role.CASEWORKER, Role.ADMINISTRATOR})
-DECIDERS = frozenset({Role.APPROVER, Role.ADMINISTRATOR})
 
 
 def default_rule(category: Category) -> BudgetRule | None:
@@ -55,11 +53,6 @@ def availability(entitlement: Entitlement, birth_date: date, on: date) -> budget
         spent_cents=entitlement.spent_cents,
         spent_units=entitlement.spent_units,
     )
-
-
-def _require_role(staff: StaffUser, roles: frozenset[Role], what: str) -> None:
-    if not staff.active or staff.role not in roles:
-        raise Forbidden(f"Your role may not {what}.", code="role_not_permitted")
 
 
 def _reason(reason: str | None, *, required: bool) -> str | None:
@@ -119,7 +112,7 @@ def record_entitlement(
     rule: BudgetRule | None = None,
 ) -> Entitlement:
     """Record an entitlement for a child (status `recorded`, awaiting another's approval)."""
-    _require_role(recorded_by, RECORDERS, "record entitlements")
+    require_role(recorded_by, RECORDERS, "record entitlements")
     child = session.get(Child, child_id)
     if child is None or child.issuer_id != recorded_by.issuer_id:
         raise NotFound("No such child.", code="child_not_found")
@@ -199,7 +192,7 @@ def decide_entitlement(
     reason: str | None = None,
 ) -> Entitlement:
     """Approve or reject a recorded entitlement; never by the one who recorded it."""
-    _require_role(decided_by, DECIDERS, "approve or reject entitlements")
+    require_role(decided_by, DECIDERS, "approve or reject entitlements")
     entitlement = _load_for_decision(session, entitlement_id, decided_by)
     if entitlement.recorded_by_id == decided_by.id:
         raise FourEyesViolation("You recorded this entitlement: another person must decide.")
@@ -260,7 +253,7 @@ def revoke_entitlement(
     session: Session, *, entitlement_id: int, revoked_by: StaffUser, reason: str, now: datetime
 ) -> Entitlement:
     """Revoke an approved entitlement: no booking on it from now on."""
-    _require_role(revoked_by, DECIDERS, "revoke entitlements")
+    require_role(revoked_by, DECIDERS, "revoke entitlements")
     entitlement = _load_for_decision(session, entitlement_id, revoked_by)
     if entitlement.status is not EntitlementStatus.APPROVED:
         raise Conflict("Only an approved entitlement can be revoked.", code="not_approved")

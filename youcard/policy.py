@@ -1,0 +1,39 @@
+"""Who may do what: the role sets of every operation, page and API route, in one place.
+
+Pages and the staff API decide with these sets before reading a body (403 early); the
+operations decide again with them (the gate), so a new route cannot forget a check.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from youcard.enums import Role
+from youcard.errors import Forbidden
+
+# Record families, children and benefits; make access codes.
+RECORDERS = frozenset({Role.CASEWORKER, Role.ADMINISTRATOR})
+# Approve, reject and revoke benefits (never one they recorded); issue and block cards.
+DECIDERS = frozenset({Role.APPROVER, Role.ADMINISTRATOR})
+# Partners, signing keys, settlements, the audit log, staff tokens.
+ADMINISTRATORS = frozenset({Role.ADMINISTRATOR})
+# The city's figures.
+REPORT_READERS = frozenset({Role.APPROVER, Role.ADMINISTRATOR})
+# Look families up, see what was booked.
+ALL_STAFF = frozenset(Role)
+
+
+class StaffMember(Protocol):
+    """What the policy needs of a staff member (a StaffUser row or a signed-in principal)."""
+
+    @property
+    def role(self) -> Role: ...
+
+    @property
+    def active(self) -> bool: ...
+
+
+def require_role(staff: StaffMember, roles: frozenset[Role], what: str) -> None:
+    """Forbidden (`role_not_permitted`) unless `staff` is active and has one of `roles`."""
+    if not staff.active or staff.role not in roles:
+        raise Forbidden(f"Your role may not {what}.", code="role_not_permitted")
