@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import math
 import time
-from collections.abc import Callable
 
 from flask import Flask, current_app, make_response, request
 from flask.typing import ResponseReturnValue
@@ -20,6 +19,7 @@ from limits import RateLimitItem, parse
 
 from youcard.errors import DomainError
 from youcard.web import bearer_token
+from youcard.web.hotpath import is_api_request, skip_limiter_for_api
 from youcard.web.html import error_page
 from youcard.web.problems import problem
 
@@ -58,20 +58,6 @@ def count_api_request() -> None:
     )
 
 
-def _skip_api(app: Flask, limiter: Limiter) -> None:
-    """Flask-Limiter checks every request in a before_request function; the API counts
-    itself (count_api_request), so that function is kept from its requests altogether."""
-    checks = app.before_request_funcs.get(None, [])
-    for position, check_pages in enumerate(checks):
-        if getattr(check_pages, "__self__", None) is limiter:  # none when it is disabled
-
-            def check_unless_api(check: Callable[[], object] = check_pages) -> None:
-                if request.blueprint != API_BLUEPRINT:
-                    check()
-
-            checks[position] = check_unless_api
-
-
 def init_limits(app: Flask) -> Limiter:
     """Limits per device from YOUCARD_RATE_LIMIT (default 300 a minute); shared via Redis
     (YOUCARD_REDIS_URL) between workers and instances, else counted in this process."""
@@ -90,14 +76,14 @@ def init_limits(app: Flask) -> Limiter:
     )
     device_item: RateLimitItem = parse(device_limit)
     app.extensions[_DEVICE_LIMIT] = (device_item, prefix)
-    _skip_api(app, limiter)
+    skip_limiter_for_api(app, limiter)
 
     @app.errorhandler(RateLimitExceeded)
     def _too_many(error: RateLimitExceeded) -> ResponseReturnValue:
         current = limiter.current_limit  # read from Redis only now, on the refusal
         reset = current.reset_at if current is not None else None
         retry_after = max(1, math.ceil(reset - time.time())) if reset else 60
-        if request.path.startswith("/api/"):
+        if is_api_request():
             response = problem(
                 429,
                 "rate_limited",

@@ -108,7 +108,9 @@ def test_login_is_german_first_and_wrong_passwords_slow_that_address(
     assert _login(other, username, environ_base={"REMOTE_ADDR": "10.9.8.7"}).status_code == 302
     with committed() as session:
         actions = session.scalars(
-            select(AuditEvent.action).where(AuditEvent.object_id == str(user_id))
+            select(AuditEvent.action)
+            .where(AuditEvent.object_type == "partner_user", AuditEvent.object_id == str(user_id))
+            .order_by(AuditEvent.id)
         ).all()
     assert actions.count("partner_user.login_failed") == 4
     assert "partner_user.throttled" in actions and actions[-1] == "partner_user.login"

@@ -5,8 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import Flask, Request, Response, current_app, g, jsonify
-from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
+from flask import Flask, Response, current_app, g, jsonify
 from flask.typing import ResponseReturnValue
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
@@ -15,6 +14,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from youcard.clock import utcnow
 from youcard.config import Settings, load_settings
 from youcard.db import Session, make_engine, make_sessionmaker
+from youcard.web.hotpath import PageSessions
 from youcard.web.inputs import init_input_guard
 from youcard.web.problems import init_problems, integrity_problem
 from youcard.web.requestlog import init_request_log
@@ -40,7 +40,7 @@ def create_base_app(import_name: str, service: str, config: dict[str, Any] | Non
     app.config.from_prefixed_env("YOUCARD")
     if config:
         app.config.update(config)
-    app.session_interface = _PageSessions()
+    app.session_interface = PageSessions()
     # Behind a reverse proxy, trust exactly the configured number of them (YOUCARD_PROXIES):
     # then the client's address (rate limits, sign-in throttling) and https (HSTS, secure
     # cookies) come from their X-Forwarded-* headers, and a client cannot forge either.
@@ -88,16 +88,6 @@ def create_base_app(import_name: str, service: str, config: dict[str, Any] | Non
     return app
 
 
-class _PageSessions(SecureCookieSessionInterface):
-    """Cookie sessions for the pages only: the JSON APIs authenticate by token and never
-    use one (opening it on every call cost 3% of a booking's time)."""
-
-    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
-        if request.path.startswith("/api/"):
-            return self.null_session_class()
-        return super().open_session(app, request)
-
-
 def _pool_options(config: dict[str, Any]) -> dict[str, Any]:
     """Pool settings. A pooled connection that lay idle for YOUCARD_DB_PING_IDLE_SECONDS
     (default 10; 0: every time) is checked before use; YOUCARD_DB_PRE_PING=0 never checks
@@ -131,15 +121,6 @@ def now() -> datetime:
     clock = current_app.config.get("CLOCK")
     value: datetime = clock() if clock is not None else utcnow()
     return value
-
-
-def autocommit(session: Session) -> None:
-    """On PostgreSQL, let each statement of this request commit on its own: no BEGIN and
-    COMMIT round trips. Only for requests whose every write is a single atomic statement
-    (checking a card; booking, whose writes are one `youcard_book` call). SQLite keeps
-    its one transaction per request."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
 
 
 def db_session() -> Session:

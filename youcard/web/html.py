@@ -11,6 +11,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
+from youcard.web.hotpath import is_api_request
 from youcard.web.problems import http_problem, problem
 from youcard.web.smorest import ProblemApi
 
@@ -94,7 +95,7 @@ def security_headers(response: Response) -> Response:
     if request.is_secure:
         headers.setdefault("Strict-Transport-Security", HSTS)
     headers.setdefault("X-Content-Type-Options", "nosniff")
-    if request.path.startswith("/api/"):
+    if is_api_request():
         headers.setdefault("Cache-Control", "no-store")
         headers.setdefault("Content-Security-Policy", API_CSP)
         return response
@@ -113,7 +114,7 @@ def error_page(status: int) -> tuple[str, int]:
 
 def http_error(error: HTTPException) -> ResponseReturnValue:
     """Problem+json under /api/, an HTML page elsewhere."""
-    if request.path.startswith("/api/"):
+    if is_api_request():
         return http_problem(error)
     return error_page(error.code or 500)
 
@@ -145,6 +146,6 @@ def init_error_pages(app: Flask) -> None:
 
     @app.errorhandler(500)
     def _internal(_error: Exception) -> ResponseReturnValue:
-        if request.path.startswith("/api/"):
+        if is_api_request():
             return problem(500, "internal_error", "Internal error", "Something went wrong.")
         return error_page(500)
