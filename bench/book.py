@@ -33,7 +33,8 @@ from youcard import ledger, migrate
 from youcard.budget import BudgetRule
 from youcard.db import make_engine, make_sessionmaker
 from youcard.enums import Category, RuleKind
-from youcard.operations.bookings import book, request_fingerprint
+from youcard.operations.booking_input import request_fingerprint
+from youcard.operations.bookings import book
 
 ADMIN_URL = os.environ.get(
     "YOUCARD_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

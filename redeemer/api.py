@@ -24,13 +24,10 @@ from youcard import trust
 from youcard.clock import DateOutOfRange, parse_month
 from youcard.credit_notes import CreditNote, credit_notes
 from youcard.errors import InvalidRequest
-from youcard.operations.bookings import (
-    MAX_ID,
-    BookingRecord,
-    BookingResult,
-    book,
-    cancel_booking,
-)
+from youcard.operations.booking_input import MAX_ID
+from youcard.operations.booking_records import BookingRecord, BookingResult
+from youcard.operations.bookings import book
+from youcard.operations.cancellations import cancel_booking
 from youcard.operations.verification import revocations_since
 from youcard.schemas.partner_api import (
     BookingPageSchema,

@@ -41,7 +41,8 @@ from youcard.models import (
     PartnerUser,
     Settlement,
 )
-from youcard.operations.bookings import BookingRecord, device_is_live, may_book
+from youcard.operations.booking_context import device_is_live, may_book
+from youcard.operations.booking_records import BookingRecord
 
 TRUST_CACHE_SECONDS = 10
 

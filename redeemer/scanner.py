@@ -54,7 +54,8 @@ from youcard.credit_notes import credit_notes
 from youcard.enums import BookingKind, Category
 from youcard.errors import DomainError
 from youcard.models import Booking, Child, Entitlement, PartnerUser
-from youcard.operations.bookings import book, cancel_booking, shown_card
+from youcard.operations.bookings import book, shown_card
+from youcard.operations.cancellations import cancel_booking
 from youcard.operations.entitlements import availability
 from youcard.operations.staff import end_sessions, sign_in_partner_user
 from youcard.settlement_files import csv_text, euros

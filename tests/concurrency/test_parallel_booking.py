@@ -24,7 +24,8 @@ from youcard.db import make_engine, make_sessionmaker
 from youcard.enums import Category, RuleKind
 from youcard.errors import DomainError
 from youcard.models import Booking, Entitlement
-from youcard.operations.bookings import book, cancel_booking
+from youcard.operations.bookings import book
+from youcard.operations.cancellations import cancel_booking
 
 THREADS = 32
 _keys = itertools.count()

@@ -18,8 +18,8 @@ from tests.factories import NOW
 from youcard.budget import BudgetRule
 from youcard.enums import BookingKind, Category, EntitlementStatus, RuleKind
 from youcard.models import AuditEvent, Booking, DailyUsage, Entitlement
-from youcard.operations import bookings
-from youcard.operations.bookings import BookingWrite
+from youcard.operations import booking_write
+from youcard.operations.booking_write import BookingWrite
 
 DAY = date(2026, 3, 16)
 
@@ -33,7 +33,7 @@ def test_the_installed_function_is_the_packaged_source(session):
     """Drift: `alembic check` cannot see functions; this compares PostgreSQL's own rendering
     of the installed function with that of the packaged file, installed under another name."""
     _postgres_only(session)
-    source = bookings.book_function_sql()
+    source = booking_write.book_function_sql()
     assert source.count("CREATE FUNCTION youcard_book(") == 1
     connection = session.connection()
     connection.exec_driver_sql(
@@ -48,7 +48,7 @@ def test_a_changed_source_is_noticed(session):
     """The drift test would fail for a function that differs in one character."""
     _postgres_only(session)
     connection = session.connection()
-    changed = bookings.book_function_sql().replace("'booked'", "'booked!'")
+    changed = booking_write.book_function_sql().replace("'booked'", "'booked!'")
     connection.exec_driver_sql(
         changed.replace("CREATE FUNCTION youcard_book(", "CREATE FUNCTION youcard_book_drift(")
     )
@@ -199,7 +199,7 @@ def test_the_function_and_the_statements_write_the_same(session, ground, case):
             audit_data='{"amount_cents":1}',
         )
         results = []
-        for run in (bookings._write_statements, _call_function):
+        for run in (booking_write.write_statements, _call_function):
             inner = session.begin_nested()
             written = run(session, write)
             session.expire_all()
@@ -218,5 +218,7 @@ def test_the_function_and_the_statements_write_the_same(session, ground, case):
 
 def _call_function(session, write: BookingWrite) -> Any:
     """The PostgreSQL function, called as `_write` calls it."""
-    (row,) = bookings._BOOK_CALL.rows(session.connection(), vars(write))
-    return bookings._Written(row.outcome, row.booking_id, row.new_spent_cents, row.new_spent_units)
+    (row,) = booking_write.BOOK_CALL.rows(session.connection(), vars(write))
+    return booking_write.Written(
+        row.outcome, row.booking_id, row.new_spent_cents, row.new_spent_units
+    )

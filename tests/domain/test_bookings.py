@@ -21,7 +21,8 @@ from youcard.enums import (
     RuleKind,
 )
 from youcard.models import AuditEvent, Booking, Entitlement
-from youcard.operations.bookings import book, cancel_booking
+from youcard.operations.bookings import book
+from youcard.operations.cancellations import cancel_booking
 
 TODAY = date(2026, 3, 16)
 
@@ -366,7 +367,7 @@ def test_database_refuses_overspend_even_without_the_guard(session, scene):
 
 
 def _write_values(s, *, key, amount_cents, units=0, entitled=None, units_total=None, per_day=None):
-    from youcard.operations.bookings import BookingWrite
+    from youcard.operations.booking_write import BookingWrite
 
     return BookingWrite(
         issuer_id=s.issuer.id,
@@ -395,7 +396,7 @@ def test_each_write_step_that_refuses_undoes_the_steps_before_it(session, scene)
     a twin's key, the per-day guard or the overspend guard leave no trace."""
     from tests.domain.conftest import state
     from youcard.models import DailyUsage
-    from youcard.operations.bookings import _write
+    from youcard.operations.booking_write import write_booking as _write
 
     s = scene(Category.LUNCH)  # 5 EUR per meal, one per day
     meal = {"amount_cents": 450, "units": 1, "units_total": 200, "per_day": 1}

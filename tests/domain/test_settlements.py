@@ -16,7 +16,8 @@ from tests.factories import Factory, trusted
 from youcard.budget import BudgetRule, RuleKind
 from youcard.enums import Category, SettlementStatus
 from youcard.models import Booking, Card, Partner, Settlement, SettlementLine, SettlementPayment
-from youcard.operations.bookings import book, cancel_booking
+from youcard.operations.bookings import book
+from youcard.operations.cancellations import cancel_booking
 from youcard.operations.settlements import finalize, prepare
 
 MARCH, APRIL, MAY = date(2026, 3, 1), date(2026, 4, 1), date(2026, 5, 1)

@@ -12,7 +12,8 @@ from tests.factories import trusted
 from tests.redeemer.test_scanner import HTTPS, _login
 from youcard.enums import Category
 from youcard.models import Booking
-from youcard.operations.bookings import book, cancel_booking
+from youcard.operations.bookings import book
+from youcard.operations.cancellations import cancel_booking
 from youcard.operations.settlements import finalize, prepare
 
 FEB = datetime(2026, 2, 10, 10, tzinfo=UTC)
