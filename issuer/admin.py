@@ -23,7 +23,7 @@ from youcard.clock import DateOutOfRange, berlin_midnight, parse_day
 from youcard.enums import Category, PartnerStatus
 from youcard.errors import DomainError
 from youcard.models import AuditEvent, DeviceToken, Partner, PartnerUser
-from youcard.operations import setup
+from youcard.operations import partners as partner_ops
 from youcard.policy import ADMINISTRATORS
 from youcard.web import db_session, now
 
@@ -110,7 +110,7 @@ def permissions(partner_id: int) -> ResponseReturnValue:
     )
     form = PermissionsForm(data={"categories": ours})
     if form.validate_on_submit():
-        setup.set_partner_permissions(
+        partner_ops.set_partner_permissions(
             db_session(),
             partner_id=row.id,
             issuer_id=current_user.issuer_id,
@@ -131,7 +131,7 @@ def new_partner() -> ResponseReturnValue:
     form = PartnerForm()
     if form.validate_on_submit():
         try:
-            partner = setup.create_partner(
+            partner = partner_ops.create_partner(
                 db_session(),
                 issuer_id=current_user.issuer_id,
                 name=form.name.data,
@@ -186,7 +186,7 @@ def partner(partner_id: int) -> ResponseReturnValue:
 @require_roles(*ADMINISTRATORS)
 def partner_status(partner_id: int, status: str) -> ResponseReturnValue:
     """Approve or suspend a partner."""
-    setup.set_partner_status(
+    partner_ops.set_partner_status(
         db_session(),
         partner_id=_partner(partner_id).id,
         issuer_id=current_user.issuer_id,
@@ -206,7 +206,7 @@ def new_token(partner_id: int) -> ResponseReturnValue:
     row = _partner(partner_id)
     name = (request.form.get("name") or "").strip()
     try:
-        made = setup.create_device_token(
+        made = partner_ops.create_device_token(
             db_session(), partner_id=row.id, name=name, actor=_actor(), now=now()
         )
     except DomainError as error:
@@ -236,7 +236,7 @@ def new_token(partner_id: int) -> ResponseReturnValue:
 def revoke_token(device_id: int) -> ResponseReturnValue:
     """Revoke a device token: it stops working at once."""
     try:
-        device = setup.revoke_device_token(
+        device = partner_ops.revoke_device_token(
             db_session(),
             device_id=device_id,
             issuer_id=current_user.issuer_id,
@@ -265,7 +265,7 @@ def new_partner_user(partner_id: int) -> ResponseReturnValue:
     if taken:
         flash(_("This username is already in use."), "error")
         return redirect(url_for("admin.partner", partner_id=row.id)), 303
-    setup.create_partner_user(
+    partner_ops.create_partner_user(
         db_session(),
         partner_id=row.id,
         username=form.username.data,

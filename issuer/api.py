@@ -33,7 +33,8 @@ from youcard.models import (
     StaffUser,
 )
 from youcard.operations import cards as card_ops
-from youcard.operations import setup
+from youcard.operations import households as households_ops
+from youcard.operations import partners
 from youcard.operations.entitlements import (
     availability,
     decide_entitlement,
@@ -267,7 +268,7 @@ class Households(MethodView):
     def post(self, body: dict[str, Any]) -> dict[str, Any]:
         """Record a family (caseworker, administrator)."""
         user = _staff(*RECORDERS)
-        household = setup.create_household(
+        household = households_ops.create_household(
             db_session(), issuer_id=user.issuer_id, actor=_actor(), now=now(), **body
         )
         return _household_json(household)
@@ -293,7 +294,9 @@ class Children(MethodView):
         """Add a child (caseworker, administrator)."""
         _staff(*RECORDERS)
         household = _mine(Household, household_id, "household")
-        setup.add_child(db_session(), household_id=household.id, actor=_actor(), now=now(), **body)
+        households_ops.add_child(
+            db_session(), household_id=household.id, actor=_actor(), now=now(), **body
+        )
         db_session().refresh(household)
         return _household_json(household)
 
@@ -499,7 +502,7 @@ class Partners(MethodView):
     def post(self, body: dict[str, Any]) -> dict[str, Any]:
         """Register a partner (pending until approved); the IBAN is checked."""
         user = _staff(*ADMINISTRATORS)
-        partner = setup.create_partner(
+        partner = partners.create_partner(
             db_session(),
             issuer_id=user.issuer_id,
             name=body["name"],
@@ -518,7 +521,7 @@ class PartnerStatusRoute(MethodView):
     @_errors
     def post(self, partner_id: int, status: str) -> dict[str, Any]:
         """Approve (active) or suspend one of this issuer's partners."""
-        partner = setup.set_partner_status(
+        partner = partners.set_partner_status(
             db_session(),
             partner_id=partner_id,
             issuer_id=g.api_staff.issuer_id,
@@ -542,7 +545,7 @@ class PartnerPermissionsRoute(MethodView):
             partner.issuer_id != g.api_staff.issuer_id and partner.status != PartnerStatus.ACTIVE
         ):
             raise NotFound("No such partner.", code="partner_not_found")
-        setup.set_partner_permissions(
+        partners.set_partner_permissions(
             db_session(),
             partner_id=partner.id,
             issuer_id=g.api_staff.issuer_id,
@@ -562,7 +565,7 @@ class PartnerTokens(MethodView):
     def post(self, body: dict[str, Any], partner_id: int) -> dict[str, Any]:
         """A device token for one of our partners: in this answer only, stored hashed."""
         partner = _mine(Partner, partner_id, "partner")
-        made = setup.create_device_token(
+        made = partners.create_device_token(
             db_session(), partner_id=partner.id, name=body["name"], actor=_actor(), now=now()
         )
         return {"id": made.device.id, "name": made.device.name, "token": made.token}
@@ -575,7 +578,7 @@ class DeviceRevoke(MethodView):
     @_errors
     def post(self, device_id: int) -> dict[str, Any]:
         """Revoke a device token: it stops working at once."""
-        device = setup.revoke_device_token(
+        device = partners.revoke_device_token(
             db_session(),
             device_id=device_id,
             issuer_id=g.api_staff.issuer_id,

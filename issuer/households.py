@@ -39,7 +39,7 @@ from youcard.errors import DomainError
 from youcard.models import Card, Child, Entitlement, Household, StaffUser
 from youcard.operations import cards as card_ops
 from youcard.operations import family as family_ops
-from youcard.operations import setup
+from youcard.operations import households as households_ops
 from youcard.operations.entitlements import (
     availability,
     decide_entitlement,
@@ -240,7 +240,7 @@ def new() -> ResponseReturnValue:
     if form.validate_on_submit():
         store = db_session()
         try:
-            household = setup.create_household(
+            household = households_ops.create_household(
                 store,
                 issuer_id=current_user.issuer_id,
                 reference=form.reference.data,
@@ -348,7 +348,7 @@ def add_child(household_id: int) -> ResponseReturnValue:
         flash(_("Please fill in given name, family name and a valid date of birth."), "error")
         return redirect(url_for("households.show", household_id=household.id)), 303
     try:
-        setup.add_child(
+        households_ops.add_child(
             db_session(),
             household_id=household.id,
             given_name=form.given_name.data,
@@ -597,7 +597,7 @@ def edit(household_id: int) -> ResponseReturnValue:
     form = HouseholdForm(obj=household)
     if form.validate_on_submit():
         try:
-            setup.update_household(
+            households_ops.update_household(
                 db_session(),
                 household_id=household.id,
                 issuer_id=household.issuer_id,
@@ -630,7 +630,7 @@ def edit_child(child_id: int) -> ResponseReturnValue:
     form = ChildForm(obj=child)
     if form.validate_on_submit():
         try:
-            setup.update_child(
+            households_ops.update_child(
                 db_session(),
                 child_id=child.id,
                 issuer_id=child.issuer_id,

@@ -30,7 +30,7 @@ from youcard.enums import SettlementStatus
 from youcard.errors import DomainError
 from youcard.models import Issuer, Partner, Settlement, SettlementLine, SettlementPayment
 from youcard.operations import settlements
-from youcard.operations.setup import set_issuer_account
+from youcard.operations.issuers import set_issuer_account
 from youcard.policy import ADMINISTRATORS
 from youcard.web import db_session, now
 

@@ -254,7 +254,7 @@ def staff_token_group() -> None:
 @pass_context
 def staff_token_create(ctx: Context, username: str, name: str) -> None:
     """A token acting as staff member USERNAME, labelled NAME; printed once, stored hashed."""
-    from youcard.operations.setup import create_staff_token
+    from youcard.operations.staff_accounts import create_staff_token
 
     try:
         with make_sessionmaker(ctx.engine).begin() as session:

@@ -30,16 +30,10 @@ from youcard.operations.entitlements import (
     record_entitlement,
     usable_period,
 )
-from youcard.operations.setup import (
-    add_child,
-    create_device_token,
-    create_household,
-    create_issuer,
-    create_partner,
-    create_partner_user,
-    create_staff_user,
-    set_issuer_account,
-)
+from youcard.operations.households import add_child, create_household
+from youcard.operations.issuers import create_issuer, set_issuer_account
+from youcard.operations.partners import create_device_token, create_partner, create_partner_user
+from youcard.operations.staff_accounts import create_staff_user
 
 ISSUER_ID = "DE-NW-HAMM"
 ISSUER_NAME = "Stadt Hamm"

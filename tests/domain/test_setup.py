@@ -10,13 +10,9 @@ from sqlalchemy import select
 from tests.factories import NOW, trusted
 from youcard.enums import Category, Role
 from youcard.models import AuditEvent
-from youcard.operations.setup import (
-    add_child,
-    create_device_token,
-    create_household,
-    create_partner,
-    create_staff_user,
-)
+from youcard.operations.households import add_child, create_household
+from youcard.operations.partners import create_device_token, create_partner
+from youcard.operations.staff_accounts import create_staff_user
 from youcard.security import check_password, token_hash
 
 
@@ -106,7 +102,7 @@ def test_children_need_a_name_and_a_past_birth_date(session, make, refused):
 
 def test_a_corrected_birth_date_moves_the_participation_budget(session, make, refused):
     from youcard.operations.bookings import book
-    from youcard.operations.setup import update_child
+    from youcard.operations.households import update_child
 
     issuer = make.issuer()
     child = make.child(issuer, birth_date=date(2012, 5, 1))
@@ -148,7 +144,7 @@ def test_a_corrected_birth_date_moves_the_participation_budget(session, make, re
 
 
 def test_a_household_keeps_its_reference_unique(session, make, refused):
-    from youcard.operations.setup import create_household, update_household
+    from youcard.operations.households import create_household, update_household
 
     issuer = make.issuer()
     a = create_household(
@@ -182,7 +178,7 @@ def test_a_household_keeps_its_reference_unique(session, make, refused):
 def test_an_issuer_accepts_another_issuers_partner_for_its_own_cards(session, make):
     from youcard.enums import Category
     from youcard.operations.bookings import book
-    from youcard.operations.setup import set_partner_permissions
+    from youcard.operations.partners import set_partner_permissions
 
     home, neighbour = make.issuer(), make.issuer()
     partner = make.partner(home, {Category.PARTICIPATION})

@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 from tests.factories import NOW, Factory
 from youcard.enums import EntitlementStatus, Role
 from youcard.models import StaffToken
-from youcard.operations.setup import create_staff_token
+from youcard.operations.staff_accounts import create_staff_token
 from youcard.operations.verification import check_credential
 
 HTTPS = "https://localhost"

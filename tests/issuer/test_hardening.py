@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from tests.factories import NOW, Factory
 from youcard.enums import Role
 from youcard.models import Household
-from youcard.operations.setup import create_staff_token
+from youcard.operations.staff_accounts import create_staff_token
 
 HTTPS = "https://localhost"
 

@@ -11,7 +11,7 @@ from tests.factories import Factory
 from tests.issuer.test_households import _as, _post
 from tests.issuer.test_staff_login import HTTPS
 from youcard.enums import Role
-from youcard.operations.setup import create_staff_token
+from youcard.operations.staff_accounts import create_staff_token
 
 ALL = set(Role)
 RECORD = {Role.CASEWORKER, Role.ADMINISTRATOR}

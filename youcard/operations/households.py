@@ -1,0 +1,199 @@
+"""Families (households) and their children: record and correct them.
+
+The caller (a view or the CLI) checks who may call them and passes its identity as
+`actor` for the audit log.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from youcard import audit, budget
+from youcard.clock import berlin_date
+from youcard.db import Session
+from youcard.errors import Conflict, InvalidRequest, NotFound, is_unique_violation
+from youcard.models import (
+    Child,
+    Entitlement,
+    Household,
+)
+from youcard.operations.values import clean_text
+
+
+def create_household(
+    session: Session, *, issuer_id: str, reference: str, family_name: str, actor: str, now: datetime
+) -> Household:
+    """A family, known by the issuer's reference number (unique per issuer: the database
+    decides, so two parallel requests with one reference give one family and one 409)."""
+    household = Household(
+        issuer_id=issuer_id,
+        reference=clean_text(reference, "reference", 60),
+        family_name=clean_text(family_name, "family_name", 200),
+        created_at=now,
+    )
+    try:
+        with session.begin_nested():
+            session.add(household)
+    except IntegrityError as error:
+        if is_unique_violation(error):
+            raise Conflict(
+                "This reference number is already in use.", code="reference_taken"
+            ) from None
+        raise
+    audit.record(
+        session,
+        issuer_id=issuer_id,
+        actor=actor,
+        action="household.create",
+        object_type="household",
+        object_id=household.id,
+        now=now,
+        data={"reference": household.reference},
+    )
+    return household
+
+
+def add_child(
+    session: Session,
+    *,
+    household_id: int,
+    given_name: str,
+    family_name: str,
+    birth_date: date,
+    actor: str,
+    now: datetime,
+) -> Child:
+    """A child of a household (the beneficiary of entitlements)."""
+    household = session.get(Household, household_id)
+    if household is None:
+        raise NotFound("No such household.", code="household_not_found")
+    if birth_date > berlin_date(now):
+        raise InvalidRequest("The birth date is in the future.", code="invalid_birth_date")
+    child = Child(
+        issuer_id=household.issuer_id,
+        household_id=household.id,
+        given_name=clean_text(given_name, "given_name", 200),
+        family_name=clean_text(family_name, "family_name", 200),
+        birth_date=birth_date,
+        created_at=now,
+    )
+    session.add(child)
+    session.flush()
+    audit.record(
+        session,
+        issuer_id=household.issuer_id,
+        actor=actor,
+        action="child.create",
+        object_type="child",
+        object_id=child.id,
+        now=now,
+        data={"household_id": household.id},
+    )
+    return child
+
+
+def update_household(
+    session: Session,
+    *,
+    household_id: int,
+    issuer_id: str,
+    reference: str,
+    family_name: str,
+    actor: str,
+    now: datetime,
+) -> Household:
+    """Correct a family's reference number or name."""
+    household = session.get(Household, household_id)
+    if household is None or household.issuer_id != issuer_id:
+        raise NotFound("No such household.", code="household_not_found")
+    reference = clean_text(reference, "reference", 60)
+    taken = session.scalar(
+        select(Household.id).where(
+            Household.issuer_id == issuer_id,
+            Household.reference == reference,
+            Household.id != household.id,
+        )
+    )
+    if taken is not None:
+        raise Conflict("This reference number is already in use.", code="reference_taken")
+    before = {"reference": household.reference, "family_name": household.family_name}
+    try:
+        with session.begin_nested():
+            household.reference = reference
+            household.family_name = clean_text(family_name, "family_name", 200)
+    except IntegrityError as error:
+        if is_unique_violation(error):  # taken by a parallel request since the check above
+            raise Conflict(
+                "This reference number is already in use.", code="reference_taken"
+            ) from None
+        raise
+    audit.record(
+        session,
+        issuer_id=issuer_id,
+        actor=actor,
+        action="household.update",
+        object_type="household",
+        object_id=household.id,
+        now=now,
+        data={"before": before},
+    )
+    return household
+
+
+def update_child(
+    session: Session,
+    *,
+    child_id: int,
+    issuer_id: str,
+    given_name: str,
+    family_name: str,
+    birth_date: date,
+    actor: str,
+    now: datetime,
+) -> Child:
+    """Correct a child's name or date of birth; budgets that depend on the age follow."""
+    child = session.get(Child, child_id)
+    if child is None or child.issuer_id != issuer_id:
+        raise NotFound("No such child.", code="child_not_found")
+    if birth_date > berlin_date(now):
+        raise InvalidRequest("The birth date is in the future.", code="invalid_birth_date")
+    if birth_date != child.birth_date:
+        for entitlement in session.scalars(
+            select(Entitlement).where(Entitlement.child_id == child.id).with_for_update()
+        ):
+            period = budget.effective_period(
+                entitlement.valid_from,
+                entitlement.valid_until,
+                category=entitlement.category,
+                birth_date=birth_date,
+            )
+            cap = budget.cap_cents(entitlement.budget_rule, period) if period else 0
+            if cap is not None and entitlement.spent_cents > cap:
+                raise Conflict(
+                    "With this date of birth more would have been booked than the budget allows.",
+                    code="birth_date_conflicts_with_bookings",
+                )
+            entitlement.cap_cents = cap
+    before = {
+        "given_name": child.given_name,
+        "family_name": child.family_name,
+        "birth_date": child.birth_date.isoformat(),
+    }
+    child.given_name = clean_text(given_name, "given_name", 200)
+    child.family_name = clean_text(family_name, "family_name", 200)
+    child.birth_date = birth_date
+    session.flush()
+    audit.record(
+        session,
+        issuer_id=issuer_id,
+        actor=actor,
+        action="child.update",
+        object_type="child",
+        object_id=child.id,
+        now=now,
+        data={"before": before},
+    )
+    return child

@@ -1,0 +1,233 @@
+"""Partners: create, suspend, their permissions per issuer and category, staff logins and
+device tokens.
+
+The caller (a view or the CLI) checks who may call them and passes its identity as
+`actor` for the audit log.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from youcard import audit, security
+from youcard.db import Session
+from youcard.enums import Category, PartnerStatus
+from youcard.errors import NotFound
+from youcard.models import (
+    DeviceToken,
+    Partner,
+    PartnerPermission,
+    PartnerUser,
+)
+from youcard.operations.values import clean_text, password_hash_of, valid_iban
+
+DEVICE_TOKEN_PREFIX = "ycd"  # noqa: S105 - a public prefix, not a secret
+
+
+def set_partner_status(
+    session: Session,
+    *,
+    partner_id: int,
+    issuer_id: str,
+    status: PartnerStatus,
+    actor: str,
+    now: datetime,
+) -> Partner:
+    """Approve (activate) or suspend a partner of this issuer."""
+    partner = session.get(Partner, partner_id)
+    if partner is None or partner.issuer_id != issuer_id:
+        raise NotFound("No such partner.", code="partner_not_found")
+    partner.status = status
+    session.flush()
+    audit.record(
+        session,
+        issuer_id=issuer_id,
+        actor=actor,
+        action=f"partner.{status.value}",
+        object_type="partner",
+        object_id=partner.id,
+        now=now,
+    )
+    return partner
+
+
+def revoke_device_token(
+    session: Session, *, device_id: int, issuer_id: str, actor: str, now: datetime
+) -> DeviceToken:
+    """A device token stops working at once (revoking twice is harmless)."""
+    device = session.get(DeviceToken, device_id)
+    partner = session.get(Partner, device.partner_id) if device else None
+    if device is None or partner is None or partner.issuer_id != issuer_id:
+        raise NotFound("No such device.", code="device_not_found")
+    if device.revoked_at is None:
+        device.revoked_at = now
+        session.flush()
+        audit.record(
+            session,
+            issuer_id=issuer_id,
+            actor=actor,
+            action="device_token.revoke",
+            object_type="device_token",
+            object_id=device.id,
+            now=now,
+        )
+    return device
+
+
+def create_partner(
+    session: Session,
+    *,
+    issuer_id: str,
+    name: str,
+    iban: str,
+    permissions: dict[str, set[Category]],
+    actor: str,
+    now: datetime,
+    active: bool = False,
+) -> Partner:
+    """A provider managed by `issuer_id`, allowed `permissions[issuer] = {categories}`."""
+    partner = Partner(
+        issuer_id=issuer_id,
+        name=clean_text(name, "name", 200),
+        iban=valid_iban(iban),
+        status=PartnerStatus.ACTIVE if active else PartnerStatus.PENDING,
+        created_at=now,
+    )
+    partner.permissions = [
+        PartnerPermission(issuer_id=perm_issuer, category=category)
+        for perm_issuer, categories in sorted(permissions.items())
+        for category in sorted(categories)
+    ]
+    session.add(partner)
+    session.flush()
+    audit.record(
+        session,
+        issuer_id=issuer_id,
+        actor=actor,
+        action="partner.create",
+        object_type="partner",
+        object_id=partner.id,
+        now=now,
+        data={
+            "name": partner.name,
+            "status": partner.status.value,
+            "permissions": {k: sorted(c.value for c in v) for k, v in permissions.items()},
+        },
+    )
+    return partner
+
+
+def create_partner_user(
+    session: Session,
+    *,
+    partner_id: int,
+    username: str,
+    display_name: str,
+    password: str,
+    actor: str,
+    now: datetime,
+) -> PartnerUser:
+    """A login for a partner's staff at the scanner page."""
+    partner = session.get(Partner, partner_id)
+    if partner is None:
+        raise NotFound("No such partner.", code="partner_not_found")
+    user = PartnerUser(
+        partner_id=partner.id,
+        username=clean_text(username, "username", 80).lower(),
+        display_name=clean_text(display_name, "display_name", 200),
+        password_hash=password_hash_of(password),
+        active=True,
+        created_at=now,
+    )
+    session.add(user)
+    session.flush()
+    audit.record(
+        session,
+        issuer_id=partner.issuer_id,
+        actor=actor,
+        action="partner_user.create",
+        object_type="partner_user",
+        object_id=user.id,
+        now=now,
+        data={"username": user.username},
+    )
+    return user
+
+
+@dataclass(frozen=True)
+class NewDeviceToken:
+    """A device token as created: `token` is shown once and never stored."""
+
+    device: DeviceToken
+    token: str
+
+
+def create_device_token(
+    session: Session,
+    *,
+    partner_id: int,
+    name: str,
+    actor: str,
+    now: datetime,
+    token: str | None = None,
+) -> NewDeviceToken:
+    """A new API token for a partner's scanner device; only its hash is kept."""
+    partner = session.get(Partner, partner_id)
+    if partner is None:
+        raise NotFound("No such partner.", code="partner_not_found")
+    token = token or security.new_token(DEVICE_TOKEN_PREFIX)
+    device = DeviceToken(
+        partner_id=partner.id,
+        name=clean_text(name, "name", 100),
+        token_hash=security.token_hash(token),
+        created_at=now,
+    )
+    session.add(device)
+    session.flush()
+    audit.record(
+        session,
+        issuer_id=partner.issuer_id,
+        actor=actor,
+        action="device_token.create",
+        object_type="device_token",
+        object_id=device.id,
+        now=now,
+        data={"name": device.name},
+    )
+    return NewDeviceToken(device=device, token=token)
+
+
+def set_partner_permissions(
+    session: Session,
+    *,
+    partner_id: int,
+    issuer_id: str,
+    categories: set[Category],
+    actor: str,
+    now: datetime,
+) -> Partner:
+    """What the partner may book on `issuer_id`'s cards: only that issuer decides this.
+
+    A partner registered by another issuer can be accepted here too (a club in the
+    neighbouring town); an empty set withdraws the acceptance.
+    """
+    partner = session.get(Partner, partner_id)
+    if partner is None:
+        raise NotFound("No such partner.", code="partner_not_found")
+    kept = [p for p in partner.permissions if p.issuer_id != issuer_id]
+    partner.permissions = kept + [
+        PartnerPermission(issuer_id=issuer_id, category=c) for c in sorted(categories)
+    ]
+    session.flush()
+    audit.record(
+        session,
+        issuer_id=issuer_id,
+        actor=actor,
+        action="partner.permissions",
+        object_type="partner",
+        object_id=partner.id,
+        now=now,
+        data={"categories": sorted(c.value for c in categories)},
+    )
+    return partner
