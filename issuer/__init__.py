@@ -32,12 +32,27 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     app.extensions["youcard_limiter"] = limiter  # the decorator below holds it only weakly
 
-    from issuer import admin, api, auth, family, households, pages, reports, settlements
+    from issuer import (
+        admin,
+        api,
+        approvals,
+        auth,
+        cards,
+        display,
+        family,
+        households,
+        pages,
+        reports,
+        settlements,
+    )
 
     auth.login_manager.init_app(app)
     app.register_blueprint(auth.bp)
     app.register_blueprint(pages.bp)
+    app.register_blueprint(display.bp)
     app.register_blueprint(households.bp)
+    app.register_blueprint(approvals.bp)
+    app.register_blueprint(cards.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(settlements.bp)
     app.register_blueprint(reports.bp)

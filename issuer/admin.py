@@ -17,7 +17,9 @@ from wtforms.validators import DataRequired, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from issuer.auth import require_roles
-from issuer.households import CATEGORY_NAMES, _kek, _refused
+from issuer.display import CATEGORY_NAMES
+from issuer.kek import kek
+from issuer.refusals import refused
 from youcard import audit, keys, trust
 from youcard.clock import DateOutOfRange, berlin_midnight, parse_day
 from youcard.enums import Category, PartnerStatus
@@ -210,7 +212,7 @@ def new_token(partner_id: int) -> ResponseReturnValue:
             db_session(), partner_id=row.id, name=name, actor=_actor(), now=now()
         )
     except DomainError as error:
-        _refused(error)
+        refused(error)
         return redirect(url_for("admin.partner", partner_id=row.id)), 303
     db_session().commit()
     devices = (
@@ -335,7 +337,7 @@ def key_list() -> ResponseReturnValue:
 def rotate() -> ResponseReturnValue:
     """A new active key; the old one keeps verifying the cards it signed."""
     keys.rotate_key(
-        db_session(), issuer_id=current_user.issuer_id, kek=_kek(), actor=_actor(), now=now()
+        db_session(), issuer_id=current_user.issuer_id, kek=kek(), actor=_actor(), now=now()
     )
     db_session().commit()
     flash(_("New signing key made; the old one still verifies its cards."), "info")

@@ -15,7 +15,7 @@ from flask.views import MethodView
 from marshmallow import RAISE, Schema, fields, validate
 from sqlalchemy import or_, select, update
 
-from issuer.households import _kek
+from issuer.kek import kek
 from youcard import keys, trust
 from youcard.budget import BudgetRule
 from youcard.clock import berlin_date
@@ -370,7 +370,7 @@ class Cards(MethodView):
             issuer_id=child.issuer_id,
             actor=_actor(),
             now=now(),
-            kek=_kek(),
+            kek=kek(),
         )
         return _card_json(card)
 
@@ -403,7 +403,7 @@ class CardBlock(MethodView):
                 reason=reason,
                 actor=_actor(),
                 now=now(),
-                kek=_kek(),
+                kek=kek(),
             )
         return _card_json(result)
 
@@ -615,7 +615,7 @@ class KeyRotate(MethodView):
     def post(self) -> dict[str, Any]:
         """A new active signing key; the old one keeps verifying its cards."""
         key = keys.rotate_key(
-            db_session(), issuer_id=g.api_staff.issuer_id, kek=_kek(), actor=_actor(), now=now()
+            db_session(), issuer_id=g.api_staff.issuer_id, kek=kek(), actor=_actor(), now=now()
         )
         return {
             "kid": b64url(key.kid),

@@ -96,3 +96,22 @@ def logout() -> ResponseReturnValue:
     session.clear()
     flash(_("You are signed out."), "info")
     return redirect(url_for("auth.login"))
+
+
+def current_staff() -> StaffUser:
+    user = db_session().get(StaffUser, current_user.id)
+    if user is None:
+        abort(403)
+    return user
+
+
+def actor() -> str:
+    return f"staff:{current_user.id}"
+
+
+def mine(model: Any, object_id: int) -> Any:
+    """A row of the signed-in staff member's issuer, else 404 (never tell another issuer's)."""
+    row = db_session().get(model, object_id)
+    if row is None or row.issuer_id != current_user.issuer_id:
+        abort(404)
+    return row

@@ -13,7 +13,7 @@ from flask_login import current_user
 from markupsafe import Markup
 
 from issuer.auth import require_roles
-from issuer.households import CATEGORY_NAMES
+from issuer.display import CATEGORY_NAMES
 from youcard import reports
 from youcard.clock import berlin_date
 from youcard.enums import Category

@@ -22,7 +22,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from issuer.auth import require_roles
-from issuer.households import _refused
+from issuer.refusals import refused
 from youcard import budget, settlement_files
 from youcard.clock import DateOutOfRange, berlin_date, parse_day, parse_month
 from youcard.db import Session
@@ -102,7 +102,7 @@ def prepare() -> ResponseReturnValue:
     try:
         run = _prepare(month)
     except DomainError as error:
-        _refused(error)
+        refused(error)
         return redirect(url_for("settlements.index"))
     return redirect(url_for("settlements.show", settlement_id=run.id))
 
@@ -142,7 +142,7 @@ def recompute(settlement_id: int) -> ResponseReturnValue:
     try:
         _prepare(run.month)
     except DomainError as error:
-        _refused(error)
+        refused(error)
     return redirect(url_for("settlements.show", settlement_id=settlement_id))
 
 
@@ -164,7 +164,7 @@ def finalize(settlement_id: int) -> ResponseReturnValue:
             expected_net_cents=int(expected),
         )
     except DomainError as error:
-        _refused(error)
+        refused(error)
         if error.code == "changed_since_review":
             _prepare(run.month)  # show the new numbers to review
     else:
@@ -218,7 +218,7 @@ def sepa(settlement_id: int) -> ResponseReturnValue:
     try:
         xml = settlement_files.sepa_xml(db_session(), run, execution_date=execution)
     except DomainError as error:
-        _refused(error, rollback=False)
+        refused(error, rollback=False)
         return redirect(url_for("settlements.show", settlement_id=settlement_id))
     return _download(xml, f"youcard-{run.month:%Y-%m}-sepa.xml", "application/xml")
 
@@ -237,7 +237,7 @@ def account() -> ResponseReturnValue:
             now=now(),
         )
     except DomainError as error:
-        _refused(error)
+        refused(error)
     else:
         flash(_("The account is saved."), "info")
     return redirect(url_for("settlements.index"))

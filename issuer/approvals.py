@@ -1,0 +1,152 @@
+"""Benefits: record one for a child, and the four-eyes decisions (approve, reject, revoke)."""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from issuer.auth import current_staff, mine, require_roles
+from issuer.forms import EntitlementForm, ReasonForm
+from issuer.refusals import refused
+from youcard.budget import BudgetRule
+from youcard.enums import Category, EntitlementStatus, RuleKind
+from youcard.errors import DomainError
+from youcard.models import Child, Entitlement, Household
+from youcard.operations.entitlements import (
+    decide_entitlement,
+    record_entitlement,
+    revoke_entitlement,
+)
+from youcard.policy import DECIDERS, RECORDERS
+from youcard.web import db_session, now
+
+bp = Blueprint("approvals", __name__)
+
+
+@bp.post("/children/<int:child_id>/entitlements")
+@require_roles(*RECORDERS)
+def record(child_id: int) -> ResponseReturnValue:
+    """Record an entitlement (another person approves it)."""
+    child = mine(Child, child_id)
+    form = EntitlementForm()
+    back = redirect(url_for("households.show", household_id=child.household_id)), 303
+    if not form.validate_on_submit():
+        flash(_("Please choose a benefit and give valid dates."), "error")
+        return back
+    category = Category(form.category.data)
+    rule = None
+    if category is Category.TRIPS:
+        if form.amount_euros.data is None:
+            flash(_("Trips need the approved amount."), "error")
+            return back
+        rule = BudgetRule(RuleKind.TOTAL, int(form.amount_euros.data * 100))
+    try:
+        record_entitlement(
+            db_session(),
+            child_id=child.id,
+            category=category,
+            valid_from=form.valid_from.data,
+            valid_until=form.valid_until.data,
+            recorded_by=current_staff(),
+            now=now(),
+            rule=rule,
+        )
+    except DomainError as error:
+        refused(error)
+    else:
+        db_session().commit()
+        flash(_("Entitlement recorded; it now awaits approval by a colleague."), "info")
+    return back
+
+
+@bp.get("/approvals")
+@require_roles(*DECIDERS)
+def approvals() -> ResponseReturnValue:
+    """Entitlements awaiting a decision, except those the signed-in person recorded."""
+    rows = (
+        db_session()
+        .execute(
+            select(Entitlement, Child, Household)
+            .join(Child, Child.id == Entitlement.child_id)
+            .join(Household, Household.id == Child.household_id)
+            .where(
+                Entitlement.issuer_id == current_user.issuer_id,
+                Entitlement.status == EntitlementStatus.RECORDED,
+                Entitlement.recorded_by_id != current_user.id,
+            )
+            .order_by(Entitlement.recorded_at)
+        )
+        .all()
+    )
+    return render_template("households/approvals.html", rows=rows, reason_form=ReasonForm())
+
+
+@bp.post("/approvals")
+@require_roles(*DECIDERS)
+def approve_many() -> ResponseReturnValue:
+    """Approve the ticked entitlements at once (each one four-eyes checked)."""
+    ids = [int(v) for v in request.form.getlist("entitlement_id") if v.isdigit()]
+    approved = 0
+    for entitlement_id in ids:
+        mine(Entitlement, entitlement_id)
+        try:
+            with db_session().begin_nested():
+                decide_entitlement(
+                    db_session(),
+                    entitlement_id=entitlement_id,
+                    approve=True,
+                    decided_by=current_staff(),
+                    now=now(),
+                )
+            approved += 1
+        except DomainError as error:
+            refused(error, rollback=False)  # the savepoint already undid this one
+    db_session().commit()
+    flash(_("%(n)d entitlement(s) approved.", n=approved), "info")
+    return redirect(url_for("approvals.approvals")), 303
+
+
+@bp.post("/entitlements/<int:entitlement_id>/<any(approve, reject, revoke):action>")
+@require_roles(*DECIDERS)
+def decide(entitlement_id: int, action: str) -> ResponseReturnValue:
+    """Approve, reject (with a reason) or revoke (with a reason) one entitlement."""
+    entitlement = mine(Entitlement, entitlement_id)
+    reason = (request.form.get("reason") or "").strip() or None
+    try:
+        if action == "revoke":
+            revoke_entitlement(
+                db_session(),
+                entitlement_id=entitlement.id,
+                revoked_by=current_staff(),
+                reason=reason or "",
+                now=now(),
+            )
+        else:
+            decide_entitlement(
+                db_session(),
+                entitlement_id=entitlement.id,
+                approve=action == "approve",
+                decided_by=current_staff(),
+                now=now(),
+                reason=reason,
+            )
+    except DomainError as error:
+        refused(error)
+    else:
+        db_session().commit()
+        flash(_("Done."), "info")
+    child = mine(Child, entitlement.child_id)
+    target = request.form.get("back")
+    if target == "approvals":
+        return redirect(url_for("approvals.approvals")), 303
+    return redirect(url_for("households.show", household_id=child.household_id)), 303

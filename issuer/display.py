@@ -1,0 +1,75 @@
+"""How the staff pages show things: the names of categories and states, money, days and
+times in the page's language, and the policy's role sets for what a page offers."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from flask import (
+    Blueprint,
+)
+from flask_babel import format_currency, format_date, format_datetime
+from flask_babel import lazy_gettext as _l
+
+from youcard.enums import Category, EntitlementStatus, Role
+from youcard.policy import DECIDERS, RECORDERS
+
+bp = Blueprint("display", __name__)
+
+
+CATEGORY_NAMES = {
+    Category.PARTICIPATION: _l("Social and cultural participation"),
+    Category.LUNCH: _l("School lunch"),
+    Category.TUTORING: _l("Tutoring"),
+    Category.TRIPS: _l("Trips and class trips"),
+}
+
+
+STATUS_NAMES = {
+    EntitlementStatus.RECORDED: _l("awaiting approval"),
+    EntitlementStatus.APPROVED: _l("approved"),
+    EntitlementStatus.REJECTED: _l("rejected"),
+    EntitlementStatus.REVOKED: _l("revoked"),
+    EntitlementStatus.EXPIRED: _l("expired"),
+}
+
+
+PARTNER_STATUS_NAMES = {
+    "pending": _l("awaiting approval"),
+    "active": _l("approved"),
+    "suspended": _l("suspended"),
+}
+
+
+@bp.app_template_filter("euro")
+def _euro(cents: int | None) -> str:
+    return "—" if cents is None else str(format_currency(Decimal(cents) / 100, "EUR"))
+
+
+@bp.app_template_filter("day")
+def _day(value: date | None) -> str:
+    return "" if value is None else str(format_date(value, "medium"))
+
+
+@bp.app_template_filter("category_name")
+def _category_name(category: Category) -> str:
+    return str(CATEGORY_NAMES[category])
+
+
+@bp.app_template_filter("datetime_berlin")
+def _datetime_berlin(value: datetime) -> str:
+    return str(format_datetime(value, "short"))
+
+
+@bp.app_context_processor
+def _names() -> dict[str, Any]:
+    return {
+        "category_names": CATEGORY_NAMES,
+        "status_names": STATUS_NAMES,
+        "partner_status_names": PARTNER_STATUS_NAMES,
+        "Role": Role,
+        "RECORDERS": RECORDERS,  # what the page offers follows the policy
+        "DECIDERS": DECIDERS,
+    }

@@ -1,0 +1,44 @@
+"""The staff pages' forms for families, children and benefits."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateField, DecimalField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+from issuer.display import CATEGORY_NAMES
+from youcard.enums import Category
+
+
+class HouseholdForm(FlaskForm):  # type: ignore[misc]
+    reference = StringField(_l("Reference number"), validators=[DataRequired(), Length(max=60)])
+    family_name = StringField(_l("Family name"), validators=[DataRequired(), Length(max=200)])
+
+
+class ChildForm(FlaskForm):  # type: ignore[misc]
+    given_name = StringField(_l("Given name"), validators=[DataRequired(), Length(max=200)])
+    family_name = StringField(_l("Family name"), validators=[DataRequired(), Length(max=200)])
+    birth_date = DateField(_l("Date of birth"), validators=[DataRequired()])
+
+
+class EntitlementForm(FlaskForm):  # type: ignore[misc]
+    category = SelectField(
+        _l("Benefit"),
+        choices=[SelectChoice(c.value, CATEGORY_NAMES[c]) for c in Category],
+        validators=[DataRequired()],
+    )
+    valid_from = DateField(_l("Approved from"), validators=[DataRequired()])
+    valid_until = DateField(_l("Approved until"), validators=[DataRequired()])
+    amount_euros = DecimalField(
+        _l("Approved amount in euros (trips only)"),
+        places=2,
+        validators=[Optional(), NumberRange(min=Decimal("0.01"), max=Decimal("100000"))],
+    )
+
+
+class ReasonForm(FlaskForm):  # type: ignore[misc]
+    reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=500)])

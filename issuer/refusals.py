@@ -1,0 +1,57 @@
+"""Why an operation was refused, in the page's language: one table for every staff page."""
+
+from __future__ import annotations
+
+from flask import (
+    flash,
+)
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from youcard.errors import DomainError
+from youcard.web import db_session
+
+REFUSALS = {
+    "four_eyes": _l("you recorded this entitlement; a colleague has to decide on it."),
+    "already_decided": _l("this entitlement was already decided."),
+    "not_approved": _l("only an approved entitlement can be revoked."),
+    "role_not_permitted": _l("your role does not allow this."),
+    "reason_required": _l("please give a reason."),
+    "reason_too_long": _l("the reason is too long."),
+    "child_too_old": _l("the child is 18 before the period starts."),
+    "invalid_period": _l("the period ends before it starts."),
+    "overlapping_entitlement": _l(
+        "the child already has this benefit for part of this period; a follow-up starts the "
+        "day after the previous one ends."
+    ),
+    "invalid_birth_date": _l("the date of birth lies in the future."),
+    "card_exists": _l("the child already has a valid card."),
+    "nothing_approved": _l("the child has no current approved benefit."),
+    "no_signing_key": _l("there is no signing key; an administrator has to make one."),
+    "card_not_active": _l("this card is already blocked."),
+    "nothing_to_print": _l("no card is waiting to be printed."),
+    "reference_taken": _l("this reference number is already in use."),
+    "month_not_ended": _l("only a month that has ended can be settled."),
+    "invalid_month": _l("please choose one of the months offered."),
+    "earlier_month_open": _l("an earlier month is still a draft; finalize it first."),
+    "later_month_finalized": _l("a later month is already finalized and holds these bookings."),
+    "changed_since_review": _l(
+        "bookings arrived since you reviewed this month; the numbers below are new."
+    ),
+    "not_finalized": _l("only a finalized month is paid."),
+    "nothing_to_pay": _l("nothing is to be paid for this month, so there is no SEPA file."),
+    "no_debtor_account": _l("the city's account for paying partners is not set yet."),
+    "invalid_iban": _l("this IBAN is not valid."),
+    "invalid_bic": _l("this BIC is not valid."),
+    "birth_date_conflicts_with_bookings": _l(
+        "with this date of birth more would have been booked than the budget allows."
+    ),
+}
+
+
+def refused(error: DomainError, *, rollback: bool = True) -> None:
+    """Tell why the operation was refused (in the page's language); nothing of it stays written."""
+    if rollback:
+        db_session().rollback()
+    reason = REFUSALS.get(error.code, error.message)
+    flash(_("Not possible: %(reason)s", reason=reason), "error")
