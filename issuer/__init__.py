@@ -35,6 +35,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from issuer import (
         admin,
         api,
+        api_admin,
         approvals,
         auth,
         cards,
@@ -68,8 +69,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
             "security": [{"staffToken": []}],
         },
     )
-    PagesApi(app).register_blueprint(api.blp)
-    csrf.exempt(api.blp)  # token-authenticated JSON, no cookies: nothing to forge
+    pages_api = PagesApi(app)
+    for api_blueprint in (api.blp, api_admin.blp):
+        pages_api.register_blueprint(api_blueprint)
+        csrf.exempt(api_blueprint)  # token-authenticated JSON, no cookies: nothing to forge
     init_problems(app)  # smorest registered its own handlers; ours (by path) must win
     # Guessing passwords from one address is slowed down here; per account, sign_in locks.
     limit_sign_in(app, limiter, "auth.login", app.config.get("LOGIN_RATE_LIMIT", "20/minute"))

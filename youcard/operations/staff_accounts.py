@@ -7,19 +7,20 @@ The caller (a view or the CLI) checks who may call them and passes its identity 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from youcard import audit, security
 from youcard.db import Session
 from youcard.enums import Role
-from youcard.errors import NotFound
+from youcard.errors import NotFound, Unauthorized
 from youcard.models import (
     StaffToken,
     StaffUser,
 )
 from youcard.operations.values import clean_text, password_hash_of
+from youcard.security import token_hash
 
 
 def create_staff_user(
@@ -97,3 +98,22 @@ def create_staff_token(
         data={"name": row.name},
     )
     return NewStaffToken(row=row, token=token)
+
+
+TOKEN_LAST_USE_RESOLUTION = timedelta(minutes=5)  # write "last used" at most this often
+
+
+def staff_for_token(session: Session, token: str, *, now: datetime) -> StaffUser:
+    """The active staff member whose API token this is (stored as SHA-256), else
+    Unauthorized; notes when the token was last used."""
+    found = session.execute(
+        select(StaffToken, StaffUser)
+        .join(StaffUser, StaffUser.id == StaffToken.staff_user_id)
+        .where(StaffToken.token_hash == token_hash(token.strip()), StaffToken.revoked_at.is_(None))
+    ).one_or_none()
+    if found is None or not found[1].active:
+        raise Unauthorized("This staff API token is not valid.")
+    row, user = found
+    if row.last_used_at is None or now - row.last_used_at > TOKEN_LAST_USE_RESOLUTION:
+        session.execute(update(StaffToken).where(StaffToken.id == row.id).values(last_used_at=now))
+    return user
