@@ -17,7 +17,6 @@ from wtforms.validators import DataRequired, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from issuer.auth import require_roles
-from issuer.display import CATEGORY_NAMES
 from issuer.kek import kek
 from issuer.refusals import refused
 from youcard import audit, keys, trust
@@ -28,6 +27,7 @@ from youcard.models import AuditEvent, DeviceToken, Partner, PartnerUser
 from youcard.operations import partners as partner_ops
 from youcard.policy import ADMINISTRATORS
 from youcard.web import db_session, now
+from youcard.web.names import CATEGORY_NAMES
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 AUDIT_PAGE = 200

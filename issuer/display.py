@@ -15,16 +15,9 @@ from flask_babel import lazy_gettext as _l
 
 from youcard.enums import Category, EntitlementStatus, Role
 from youcard.policy import DECIDERS, RECORDERS
+from youcard.web.names import CATEGORY_NAMES, category_name
 
 bp = Blueprint("display", __name__)
-
-
-CATEGORY_NAMES = {
-    Category.PARTICIPATION: _l("Social and cultural participation"),
-    Category.LUNCH: _l("School lunch"),
-    Category.TUTORING: _l("Tutoring"),
-    Category.TRIPS: _l("Trips and class trips"),
-}
 
 
 STATUS_NAMES = {
@@ -55,7 +48,7 @@ def _day(value: date | None) -> str:
 
 @bp.app_template_filter("category_name")
 def _category_name(category: Category) -> str:
-    return str(CATEGORY_NAMES[category])
+    return category_name(category)
 
 
 @bp.app_template_filter("datetime_berlin")

@@ -10,8 +10,8 @@ from wtforms import DateField, DecimalField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from issuer.display import CATEGORY_NAMES
 from youcard.enums import Category
+from youcard.web.names import CATEGORY_NAMES
 
 
 class HouseholdForm(FlaskForm):  # type: ignore[misc]

@@ -13,13 +13,13 @@ from flask_login import current_user
 from markupsafe import Markup
 
 from issuer.auth import require_roles
-from issuer.display import CATEGORY_NAMES
 from youcard import reports
 from youcard.clock import berlin_date
 from youcard.enums import Category
 from youcard.policy import REPORT_READERS
 from youcard.settlement_files import csv_text, euros
 from youcard.web import db_session, now
+from youcard.web.names import CATEGORY_NAMES
 
 bp = Blueprint("reports", __name__, url_prefix="/admin/reports")
 FIRST_YEAR = 2020

@@ -39,12 +39,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     csrf = init_html(app)
     api = PagesApi(app)
     from redeemer import api as partner_api
-    from redeemer import scanner
+    from redeemer import scanner, staff_auth
 
     limiter = init_limits(app)
     api.register_blueprint(partner_api.blp)
     csrf.exempt(partner_api.blp)  # device-token JSON, no cookies: nothing to forge
-    scanner.login_manager.init_app(app)
+    staff_auth.login_manager.init_app(app)
     app.register_blueprint(scanner.bp)
     # Guessing passwords from one address is slowed down; per account, the sign-in locks.
     limit_sign_in(app, limiter, "scanner.login", app.config.get("LOGIN_RATE_LIMIT", "20/minute"))

@@ -7,22 +7,14 @@ be retried with the same Idempotency-Key: it books once.
 
 from __future__ import annotations
 
-import csv
-import io
-import re
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
-from functools import wraps
-from typing import Any, TypeVar
+from typing import Any
 
 from flask import (
     Blueprint,
     abort,
     flash,
-    g,
     jsonify,
     redirect,
     render_template,
@@ -31,149 +23,49 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from flask_babel import format_currency, format_datetime
+from flask_babel import format_datetime
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
-from flask_login import LoginManager, UserMixin, current_user, logout_user
-from sqlalchemy import select
+from flask_login import current_user, logout_user
 from werkzeug.wrappers import Response
 
 from redeemer.counter import (
-    Counter,
     check_card,
     credit_note_download,
     list_bookings,
-    staff_counter,
-    start_of,
     statement,
     trusted,
 )
+from redeemer.staff_auth import (
+    PartnerStaff,
+    current_counter,
+    signed_in,
+    wants_json,
+)
+from redeemer.wording import CARD_REASONS, REFUSALS, euro, parse_euros
 from youcard import budget
 from youcard.clock import DateOutOfRange, berlin_date, parse_month
 from youcard.credit_notes import credit_notes
-from youcard.enums import BookingKind, Category
 from youcard.errors import DomainError
-from youcard.models import Booking, Child, Entitlement, PartnerUser
+from youcard.models import Booking, PartnerUser
 from youcard.operations.bookings import book, shown_card
 from youcard.operations.cancellations import cancel_booking
-from youcard.operations.entitlements import availability
 from youcard.operations.staff import end_sessions, sign_in_partner_user
-from youcard.settlement_files import csv_text, euros
+from youcard.receipts import month_csv, own_booking
+from youcard.receipts import receipt as receipt_of
 from youcard.web import db_session, now
+from youcard.web.names import category_name
 from youcard.web.problems import status_of
-from youcard.web.signin import session_is_current, sign_in_page
+from youcard.web.signin import sign_in_page
 
 bp = Blueprint("scanner", __name__)
-login_manager = LoginManager()
-login_manager.login_view = "scanner.login"
-login_manager.session_protection = "strong"
 
-F = TypeVar("F", bound=Callable[..., Any])
 
-CATEGORY_NAMES = {
-    Category.PARTICIPATION: _l("Social and cultural participation"),
-    Category.LUNCH: _l("School lunch"),
-    Category.TUTORING: _l("Tutoring"),
-    Category.TRIPS: _l("Trips and class trips"),
-}
-# Why a card cannot be used, in plain words (the credential's reason codes).
-CARD_REASONS = {
-    "revoked": _l("Card blocked"),
-    "expired": _l("Card expired"),
-    "malformed": _l("Not a YouCard code"),
-    "bad_signature": _l("Card not genuine"),
-    "unknown_key": _l("Card not genuine"),
-    "unknown_issuer": _l("Card from an unknown city"),
-}
-REFUSALS = {
-    "insufficient_budget": _l("Not enough left for this amount."),
-    "category_not_permitted": _l("You may not book this category."),
-    "daily_limit_reached": _l("The child already had what is allowed today."),
-    "entitlement_inactive": _l("This benefit is not approved (any more)."),
-    "outside_period": _l("This benefit is not valid today."),
-    "no_entitlement": _l("The child has no benefit in this category."),
-    "units_required": _l("Please enter the number of units."),
-    "unit_cap_exceeded": _l("The amount is above what one unit may cost."),
-    "invalid_units": _l("Please enter a whole number of units."),
-    "invalid_amount": _l("Please enter an amount in euros, e.g. 15,00."),
-    "invalid_reference": _l("The note is too long."),
-    "invalid_category": _l("Please choose a category."),
-    "partner_inactive": _l("Your organisation may not book at present."),
-    "booking_not_found": _l("There is no such booking."),
-    "idempotency_key_reused": _l("Please scan the card again."),
-}
-_EUROS = re.compile(r"(\d{1,6})(?:[.,](\d{1,2}))?")
 MAX_CREDENTIAL_FIELD = 4096
-
-
-@dataclass
-class PartnerStaff(UserMixin):  # type: ignore[misc]
-    """The signed-in partner staff member."""
-
-    id: int
-    display_name: str
-
-
-@login_manager.user_loader
-def _load(user_id: str) -> PartnerStaff | None:
-    if not user_id.isdigit():
-        return None
-    counter = staff_counter(db_session(), int(user_id))
-    if counter is None:
-        return None  # deactivated user or suspended partner: signed out at once
-    user = db_session().get(PartnerUser, counter.partner_user_id)  # loaded just now: no query
-    assert user is not None
-    if not session_is_current(user.session_generation):
-        return None  # signed out (on any device) since: this session is over
-    g.counter = counter
-    return PartnerStaff(user.id, user.display_name)
-
-
-@login_manager.unauthorized_handler
-def _unauthorized() -> ResponseReturnValue:
-    if _wants_json():
-        return jsonify(error=_("Your sign-in has ended. Please sign in again."), signin=True), 401
-    flash(_("Please sign in."), "info")
-    return redirect(url_for("scanner.login", next=request.path))
-
-
-def signed_in(view: F) -> F:
-    """The page needs a signed-in partner staff member of an active partner."""
-
-    @wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if not current_user.is_authenticated:
-            return login_manager.unauthorized()
-        return view(*args, **kwargs)
-
-    return wrapper  # type: ignore[return-value]
-
-
-def _counter() -> Counter:
-    counter: Counter = g.counter
-    return counter
-
-
-def _wants_json() -> bool:
-    return request.accept_mimetypes.best == "application/json"
-
-
-def euro(cents: int | None) -> str:
-    """An amount of money in the page's language."""
-    return "—" if cents is None else str(format_currency(Decimal(cents) / 100, "EUR"))
-
-
-def parse_euros(text: str) -> int | None:
-    """Cents from "15", "15,5", "15,50" or "15.50"; None for anything else."""
-    match = _EUROS.fullmatch(text.strip().replace("€", "").strip())
-    if match is None:
-        return None
-    return int(match.group(1)) * 100 + int((match.group(2) or "0").ljust(2, "0"))
 
 
 @bp.app_context_processor
 def _helpers() -> dict[str, Any]:
-    return {"euro": euro, "category_name": lambda c: CATEGORY_NAMES[Category(c)]}
+    return {"euro": euro, "category_name": category_name}
 
 
 @bp.get("/")
@@ -227,7 +119,7 @@ def check() -> ResponseReturnValue:
 
 
 def _result(text: str, *, error: str | None = None, status: int = 200) -> ResponseReturnValue:
-    result = check_card(db_session(), _counter(), text, now())
+    result = check_card(db_session(), current_counter(), text, now())
     if not result["valid"]:
         reason = CARD_REASONS.get(result["reason"], CARD_REASONS["malformed"])
         return render_template("result.html", result=result, reason=reason), status
@@ -249,7 +141,7 @@ def _result(text: str, *, error: str | None = None, status: int = 200) -> Respon
 @signed_in
 def book_here() -> ResponseReturnValue:
     """Book from the result page; answers JSON to fetch(), else redirects to the receipt."""
-    counter, at = _counter(), now()
+    counter, at = current_counter(), now()
     text = (request.form.get("credential") or "").strip()[:MAX_CREDENTIAL_FIELD]
     key = (request.form.get("idempotency_key") or "").strip()
     cents = parse_euros(request.form.get("amount") or "")
@@ -284,7 +176,7 @@ def book_here() -> ResponseReturnValue:
     except _Refused as refused:
         return _refusal(text, refused.message, 422)
     receipt = url_for("scanner.receipt", booking_id=result.booking.id)
-    if _wants_json():
+    if wants_json():
         return jsonify(receipt=receipt, replayed=result.replayed), 201
     return redirect(receipt, 303)
 
@@ -296,7 +188,7 @@ class _Refused(Exception):
 
 
 def _refusal(text: str, message: str, status: int) -> ResponseReturnValue:
-    if _wants_json():
+    if wants_json():
         return jsonify(error=message), status
     if not text:
         flash(message, "error")
@@ -305,36 +197,34 @@ def _refusal(text: str, message: str, status: int) -> ResponseReturnValue:
 
 
 def _own_booking(booking_id: int) -> Booking:
-    booking = db_session().get(Booking, booking_id)
-    if (
-        booking is None
-        or booking.partner_id != _counter().partner_id
-        or booking.kind is not BookingKind.BOOKING
-    ):
+    try:
+        return own_booking(
+            db_session(), partner_id=current_counter().partner_id, booking_id=booking_id
+        )
+    except DomainError:
         abort(404)  # another partner's booking: not found, never "forbidden"
-    return booking
 
 
 @bp.get("/receipts/<int:booking_id>")
 @signed_in
 def receipt(booking_id: int) -> ResponseReturnValue:
     """The receipt: booking number, amount, what is left now; cancel from here."""
-    store = db_session()
-    booking = _own_booking(booking_id)
-    entitlement, birth_date, given_name = store.execute(
-        select(Entitlement, Child.birth_date, Child.given_name)
-        .join(Child, Child.id == Entitlement.child_id)
-        .where(Entitlement.id == booking.entitlement_id)
-    ).one()
-    cancelled = store.scalar(select(Booking.id).where(Booking.cancels_id == booking.id)) is not None
-    left = availability(entitlement, birth_date, berlin_date(now()))
+    try:
+        seen = receipt_of(
+            db_session(),
+            partner_id=current_counter().partner_id,
+            booking_id=booking_id,
+            today=berlin_date(now()),
+        )
+    except DomainError:
+        abort(404)  # another partner's booking: not found, never "forbidden"
     return render_template(
         "receipt.html",
-        booking=booking,
-        given_name=given_name,
-        left=left,
-        cancelled=cancelled,
-        created=format_datetime(booking.created_at, "short"),
+        booking=seen.booking,
+        given_name=seen.given_name,
+        left=seen.left,
+        cancelled=seen.cancelled,
+        created=format_datetime(seen.booking.created_at, "short"),
     )
 
 
@@ -342,7 +232,7 @@ def receipt(booking_id: int) -> ResponseReturnValue:
 @signed_in
 def cancel(booking_id: int) -> ResponseReturnValue:
     """Cancel one of this partner's bookings (twice is harmless)."""
-    counter = _counter()
+    counter = current_counter()
     _own_booking(booking_id)
     try:
         cancel_booking(
@@ -365,7 +255,9 @@ def cancel(booking_id: int) -> ResponseReturnValue:
 def today() -> ResponseReturnValue:
     """Today's bookings of this partner."""
     day = berlin_date(now())
-    records, more = list_bookings(db_session(), _counter().partner_id, limit=500, from_=day, to=day)
+    records, more = list_bookings(
+        db_session(), current_counter().partner_id, limit=500, from_=day, to=day
+    )
     return render_template("bookings.html", records=records, more=more, day=day)
 
 
@@ -382,10 +274,10 @@ def _month() -> date:
 def monthly_statement() -> ResponseReturnValue:
     """The month's bookings per category, provisional until the month is settled."""
     first = _month()
-    data = statement(db_session(), _counter(), first)
+    data = statement(db_session(), current_counter(), first)
     previous = budget.add_months(first, -1).strftime("%Y-%m")
     following = budget.add_months(first, 1).strftime("%Y-%m")
-    notes = credit_notes(db_session(), partner_id=_counter().partner_id)
+    notes = credit_notes(db_session(), partner_id=current_counter().partner_id)
     return render_template(
         "statement.html",
         data=data,
@@ -401,7 +293,7 @@ def monthly_statement() -> ResponseReturnValue:
 def credit_note_file(payment_id: int) -> ResponseReturnValue:
     """A credit note of this partner as PDF (another partner's is not found)."""
     try:
-        return credit_note_download(db_session(), _counter().partner_id, payment_id)
+        return credit_note_download(db_session(), current_counter().partner_id, payment_id)
     except DomainError:
         abort(404)
 
@@ -412,48 +304,8 @@ def statement_csv() -> ResponseReturnValue:
     """The month's bookings and cancellations, a line each (semicolon CSV, as German
     spreadsheets expect)."""
     first = _month()
-    counter = _counter()
-    last = budget.add_months(first, 1)
-    rows = db_session().execute(
-        select(Booking)
-        .where(
-            Booking.partner_id == counter.partner_id,
-            Booking.created_at >= start_of(first),
-            Booking.created_at < start_of(last),
-        )
-        .order_by(Booking.id)
-    )
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";")
-    writer.writerow(
-        [
-            "booking",
-            "kind",
-            "cancels",
-            "created_at",
-            "service_date",
-            "category",
-            "amount_eur",
-            "units",
-            "reference",
-        ]
-    )
-    for (row,) in rows:
-        sign = -1 if row.kind is BookingKind.CANCELLATION else 1
-        writer.writerow(
-            [
-                row.id,
-                row.kind.value,
-                row.cancels_id or "",
-                row.created_at.isoformat(),
-                row.service_date.isoformat(),
-                row.category.value,
-                euros(sign * row.amount_cents),
-                row.units,
-                csv_text(row.reference or ""),
-            ]
-        )
-    response = Response(out.getvalue(), mimetype="text/csv")
+    body = month_csv(db_session(), partner_id=current_counter().partner_id, month=first)
+    response = Response(body, mimetype="text/csv")
     response.headers["Content-Disposition"] = (
         f'attachment; filename="youcard-{first.strftime("%Y-%m")}.csv"'
     )

@@ -1,0 +1,51 @@
+"""What the scanner page says when a card or a booking is refused, and money as people
+type and read it."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+from flask_babel import format_currency
+from flask_babel import lazy_gettext as _l
+
+# Why a card cannot be used, in plain words (the credential's reason codes).
+CARD_REASONS = {
+    "revoked": _l("Card blocked"),
+    "expired": _l("Card expired"),
+    "malformed": _l("Not a YouCard code"),
+    "bad_signature": _l("Card not genuine"),
+    "unknown_key": _l("Card not genuine"),
+    "unknown_issuer": _l("Card from an unknown city"),
+}
+REFUSALS = {
+    "insufficient_budget": _l("Not enough left for this amount."),
+    "category_not_permitted": _l("You may not book this category."),
+    "daily_limit_reached": _l("The child already had what is allowed today."),
+    "entitlement_inactive": _l("This benefit is not approved (any more)."),
+    "outside_period": _l("This benefit is not valid today."),
+    "no_entitlement": _l("The child has no benefit in this category."),
+    "units_required": _l("Please enter the number of units."),
+    "unit_cap_exceeded": _l("The amount is above what one unit may cost."),
+    "invalid_units": _l("Please enter a whole number of units."),
+    "invalid_amount": _l("Please enter an amount in euros, e.g. 15,00."),
+    "invalid_reference": _l("The note is too long."),
+    "invalid_category": _l("Please choose a category."),
+    "partner_inactive": _l("Your organisation may not book at present."),
+    "booking_not_found": _l("There is no such booking."),
+    "idempotency_key_reused": _l("Please scan the card again."),
+}
+_EUROS = re.compile(r"(\d{1,6})(?:[.,](\d{1,2}))?")
+
+
+def euro(cents: int | None) -> str:
+    """An amount of money in the page's language."""
+    return "—" if cents is None else str(format_currency(Decimal(cents) / 100, "EUR"))
+
+
+def parse_euros(text: str) -> int | None:
+    """Cents from "15", "15,5", "15,50" or "15.50"; None for anything else."""
+    match = _EUROS.fullmatch(text.strip().replace("€", "").strip())
+    if match is None:
+        return None
+    return int(match.group(1)) * 100 + int((match.group(2) or "0").ljust(2, "0"))

@@ -1,0 +1,20 @@
+"""The names people read for the categories, in every language of both services (one table:
+the staff pages, the scanner, the family area and the letters use it)."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+from youcard.enums import Category
+
+CATEGORY_NAMES = {
+    Category.PARTICIPATION: _l("Social and cultural participation"),
+    Category.LUNCH: _l("School lunch"),
+    Category.TUTORING: _l("Tutoring"),
+    Category.TRIPS: _l("Trips and class trips"),
+}
+
+
+def category_name(category: Category | str) -> str:
+    """The category's name in the page's language."""
+    return str(CATEGORY_NAMES[Category(category)])
