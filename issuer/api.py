@@ -15,9 +15,8 @@ from marshmallow import RAISE
 from sqlalchemy import or_, select
 
 from issuer.kek import kek
-from youcard.budget import BudgetRule
 from youcard.clock import berlin_date
-from youcard.enums import Category, Role, RuleKind
+from youcard.enums import Category, Role
 from youcard.errors import Forbidden, NotFound, Unauthorized
 from youcard.models import (
     Card,
@@ -32,6 +31,7 @@ from youcard.operations.entitlements import (
     decide_entitlement,
     record_entitlement,
     revoke_entitlement,
+    rule_from_amount,
 )
 from youcard.operations.staff_accounts import staff_for_token
 from youcard.policy import DECIDERS, RECORDERS
@@ -182,11 +182,12 @@ class Entitlements(MethodView):
         """Record an entitlement; another person approves it (four eyes)."""
         user = staff(*RECORDERS)
         child = mine(Child, child_id, "child")
-        rule = BudgetRule(RuleKind.TOTAL, body["amount_cents"]) if "amount_cents" in body else None
+        category = Category(body["category"])
+        rule = rule_from_amount(category, body.get("amount_cents"))
         e = record_entitlement(
             db_session(),
             child_id=child.id,
-            category=Category(body["category"]),
+            category=category,
             valid_from=body["valid_from"],
             valid_until=body["valid_until"],
             recorded_by=user,

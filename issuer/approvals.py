@@ -18,14 +18,14 @@ from sqlalchemy import select
 from issuer.auth import current_staff, mine, require_roles
 from issuer.forms import EntitlementForm, ReasonForm
 from issuer.refusals import refused
-from youcard.budget import BudgetRule
-from youcard.enums import Category, EntitlementStatus, RuleKind
+from youcard.enums import Category, EntitlementStatus
 from youcard.errors import DomainError
 from youcard.models import Child, Entitlement, Household
 from youcard.operations.entitlements import (
     decide_entitlement,
     record_entitlement,
     revoke_entitlement,
+    rule_from_amount,
 )
 from youcard.policy import DECIDERS, RECORDERS
 from youcard.web import db_session, now
@@ -44,13 +44,9 @@ def record(child_id: int) -> ResponseReturnValue:
         flash(_("Please choose a benefit and give valid dates."), "error")
         return back
     category = Category(form.category.data)
-    rule = None
-    if category is Category.TRIPS:
-        if form.amount_euros.data is None:
-            flash(_("Trips need the approved amount."), "error")
-            return back
-        rule = BudgetRule(RuleKind.TOTAL, int(form.amount_euros.data * 100))
+    amount = form.amount_euros.data
     try:
+        rule = rule_from_amount(category, None if amount is None else int(amount * 100))
         record_entitlement(
             db_session(),
             child_id=child.id,

@@ -20,6 +20,8 @@ REFUSALS = {
     "reason_too_long": _l("the reason is too long."),
     "child_too_old": _l("the child is 18 before the period starts."),
     "invalid_period": _l("the period ends before it starts."),
+    "rule_required": _l("trips need the approved amount."),
+    "amount_not_for_category": _l("only trips are approved with an amount."),
     "overlapping_entitlement": _l(
         "the child already has this benefit for part of this period; a follow-up starts the "
         "day after the previous one ends."

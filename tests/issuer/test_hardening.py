@@ -186,3 +186,36 @@ def test_json_nested_a_thousand_deep_is_400_on_the_staff_api(app, token):
         headers={"Content-Type": "application/json"},
     )
     assert (r.status_code, r.json["code"]) == (400, "invalid_json") and r.json["detail"]
+
+
+def test_the_page_and_the_api_make_the_same_rule_from_an_amount(app, token, committed):
+    """#15: the API made lunch a 5 EUR total while the page allowed an amount only for trips;
+    both now ask the core (rule_from_amount)."""
+    secret, issuer_id = token
+    client = app.test_client()
+    r = _call(
+        client, "POST", "/api/v1/households", secret, json={"reference": "R-1", "family_name": "A"}
+    )
+    r = _call(
+        client,
+        "POST",
+        f"/api/v1/households/{r.json['id']}/children",
+        secret,
+        json={"given_name": "Lena", "family_name": "A", "birth_date": "2014-02-03"},
+    )
+    child_id = r.json["children"][0]["id"]
+    period = {"valid_from": "2026-01-01", "valid_until": "2026-12-31"}
+    path = f"/api/v1/children/{child_id}/entitlements"
+    lunch = _call(
+        client, "POST", path, secret, json={"category": "lunch", "amount_cents": 500, **period}
+    )
+    assert (lunch.status_code, lunch.json["code"]) == (422, "amount_not_for_category")
+    trips = _call(client, "POST", path, secret, json={"category": "trips", **period})
+    assert (trips.status_code, trips.json["code"]) == (422, "rule_required")
+    ok = _call(client, "POST", path, secret, json={"category": "lunch", **period})
+    assert ok.status_code == 201
+    with committed() as session:
+        from youcard.models import Entitlement
+
+        rule = session.get(Entitlement, ok.json["id"]).rule.value
+    assert rule == "units"

@@ -31,6 +31,23 @@ def default_rule(category: Category) -> BudgetRule | None:
     return DEFAULT_RULES.get(category)
 
 
+def rule_from_amount(category: Category, amount_cents: int | None) -> BudgetRule:
+    """The rule a benefit recorded by hand gets (page and staff API alike): trips the approved
+    total, which they need; every other category its usual rule, and no amount of its own."""
+    if category is Category.TRIPS:
+        if amount_cents is None:
+            raise InvalidRequest("Trips need the approved amount.", code="rule_required")
+        return BudgetRule(RuleKind.TOTAL, amount_cents)
+    if amount_cents is not None:
+        raise InvalidRequest(
+            "Only trips are approved with an amount; this category has its usual rule.",
+            code="amount_not_for_category",
+        )
+    rule = default_rule(category)
+    assert rule is not None  # every category but trips has one
+    return rule
+
+
 def usable_period(entitlement: Entitlement, birth_date: date) -> Period | None:
     """The days the entitlement can be used (participation stops before the 18th birthday)."""
     return budget.effective_period(
