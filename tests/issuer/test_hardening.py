@@ -191,7 +191,7 @@ def test_json_nested_a_thousand_deep_is_400_on_the_staff_api(app, token):
 def test_the_page_and_the_api_make_the_same_rule_from_an_amount(app, token, committed):
     """#15: the API made lunch a 5 EUR total while the page allowed an amount only for trips;
     both now ask the core (rule_from_amount)."""
-    secret, issuer_id = token
+    secret, _ = token
     client = app.test_client()
     r = _call(
         client, "POST", "/api/v1/households", secret, json={"reference": "R-1", "family_name": "A"}
