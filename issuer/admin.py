@@ -16,7 +16,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from issuer.auth import require_roles
+from issuer.auth import principal, require_roles
 from issuer.kek import kek
 from issuer.refusals import refused
 from youcard import audit, keys, trust
@@ -209,7 +209,7 @@ def new_token(partner_id: int) -> ResponseReturnValue:
     name = (request.form.get("name") or "").strip()
     try:
         made = partner_ops.create_device_token(
-            db_session(), partner_id=row.id, name=name, actor=_actor(), now=now()
+            db_session(), by=principal(), partner_id=row.id, name=name, now=now()
         )
     except DomainError as error:
         refused(error)
@@ -261,21 +261,19 @@ def new_partner_user(partner_id: int) -> ResponseReturnValue:
     if not form.validate_on_submit():
         flash(_("Username, name and a password of at least 12 characters are needed."), "error")
         return redirect(url_for("admin.partner", partner_id=row.id)), 303
-    taken = db_session().scalar(
-        select(PartnerUser.id).where(PartnerUser.username == form.username.data.strip().lower())
-    )
-    if taken:
-        flash(_("This username is already in use."), "error")
+    try:
+        partner_ops.create_partner_user(
+            db_session(),
+            by=principal(),
+            partner_id=row.id,
+            username=form.username.data,
+            display_name=form.display_name.data,
+            password=form.password.data,
+            now=now(),
+        )
+    except DomainError as error:
+        refused(error)
         return redirect(url_for("admin.partner", partner_id=row.id)), 303
-    partner_ops.create_partner_user(
-        db_session(),
-        partner_id=row.id,
-        username=form.username.data,
-        display_name=form.display_name.data,
-        password=form.password.data,
-        actor=_actor(),
-        now=now(),
-    )
     db_session().commit()
     flash(_("Staff account created."), "info")
     return redirect(url_for("admin.partner", partner_id=row.id)), 303

@@ -34,7 +34,7 @@ from youcard.operations.entitlements import (
     rule_from_amount,
 )
 from youcard.operations.staff_accounts import staff_for_token
-from youcard.policy import DECIDERS, RECORDERS
+from youcard.policy import DECIDERS, RECORDERS, Staff
 from youcard.schemas.partner_api import ProblemSchema
 from youcard.schemas.staff_api import (
     CardOut,
@@ -96,6 +96,11 @@ def mine(model: Any, object_id: int, what: str) -> Any:
     return row
 
 
+def principal() -> Staff:
+    """The token's staff member as the operations' principal."""
+    return Staff.of(g.api_staff)
+
+
 def actor() -> str:
     """The token's staff member as the audit log names them."""
     return f"staff:{g.api_staff.id}"
@@ -136,10 +141,7 @@ class Households(MethodView):
     @errors
     def post(self, body: dict[str, Any]) -> dict[str, Any]:
         """Record a family (caseworker, administrator)."""
-        user = staff(*RECORDERS)
-        household = households_ops.create_household(
-            db_session(), issuer_id=user.issuer_id, actor=actor(), now=now(), **body
-        )
+        household = households_ops.create_household(db_session(), by=principal(), now=now(), **body)
         return household_json(db_session(), household, berlin_date(now()))
 
 
@@ -166,7 +168,7 @@ class Children(MethodView):
         staff(*RECORDERS)
         household = mine(Household, household_id, "household")
         households_ops.add_child(
-            db_session(), household_id=household.id, actor=actor(), now=now(), **body
+            db_session(), by=principal(), household_id=household.id, now=now(), **body
         )
         db_session().refresh(household)
         return household_json(db_session(), household, berlin_date(now()))

@@ -13,7 +13,7 @@ from flask.views import MethodView
 from marshmallow import RAISE
 from sqlalchemy import select
 
-from issuer.api import actor, authenticate, errors, mine, roles, staff
+from issuer.api import actor, authenticate, errors, mine, principal, roles, staff
 from issuer.kek import kek
 from youcard import keys, trust
 from youcard.credentials import b64url
@@ -128,7 +128,7 @@ class PartnerTokens(MethodView):
         """A device token for one of our partners: in this answer only, stored hashed."""
         partner = mine(Partner, partner_id, "partner")
         made = partners.create_device_token(
-            db_session(), partner_id=partner.id, name=body["name"], actor=actor(), now=now()
+            db_session(), by=principal(), partner_id=partner.id, name=body["name"], now=now()
         )
         return {"id": made.device.id, "name": made.device.name, "token": made.token}
 

@@ -15,6 +15,7 @@ from flask_login import LoginManager, UserMixin, current_user, logout_user
 from youcard.enums import Role
 from youcard.models import StaffUser
 from youcard.operations.staff import end_sessions, sign_in
+from youcard.policy import Staff
 from youcard.web import db_session, now
 from youcard.web.signin import session_is_current, sign_in_page
 
@@ -115,3 +116,8 @@ def mine(model: Any, object_id: int) -> Any:
     if row is None or row.issuer_id != current_user.issuer_id:
         abort(404)
     return row
+
+
+def principal() -> Staff:
+    """The signed-in staff member as the operations' principal (role, issuer, audit name)."""
+    return Staff(current_user.issuer_id, current_user.role, f"staff:{current_user.id}")

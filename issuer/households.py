@@ -18,7 +18,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import or_, select
 
-from issuer.auth import actor, mine, require_roles
+from issuer.auth import actor, mine, principal, require_roles
 from issuer.forms import ChildForm, EntitlementForm, HouseholdForm, ReasonForm
 from issuer.refusals import REFUSALS, refused
 from youcard.clock import berlin_date
@@ -69,10 +69,9 @@ def new() -> ResponseReturnValue:
         try:
             household = households_ops.create_household(
                 store,
-                issuer_id=current_user.issuer_id,
+                by=principal(),
                 reference=form.reference.data,
                 family_name=form.family_name.data,
-                actor=actor(),
                 now=now(),
             )
         except DomainError as error:
@@ -177,11 +176,11 @@ def add_child(household_id: int) -> ResponseReturnValue:
     try:
         households_ops.add_child(
             db_session(),
+            by=principal(),
             household_id=household.id,
             given_name=form.given_name.data,
             family_name=form.family_name.data,
             birth_date=form.birth_date.data,
-            actor=actor(),
             now=now(),
         )
     except DomainError as error:
@@ -202,11 +201,10 @@ def edit(household_id: int) -> ResponseReturnValue:
         try:
             households_ops.update_household(
                 db_session(),
+                by=principal(),
                 household_id=household.id,
-                issuer_id=household.issuer_id,
                 reference=form.reference.data,
                 family_name=form.family_name.data,
-                actor=actor(),
                 now=now(),
             )
         except DomainError as error:
@@ -235,12 +233,11 @@ def edit_child(child_id: int) -> ResponseReturnValue:
         try:
             households_ops.update_child(
                 db_session(),
+                by=principal(),
                 child_id=child.id,
-                issuer_id=child.issuer_id,
                 given_name=form.given_name.data,
                 family_name=form.family_name.data,
                 birth_date=form.birth_date.data,
-                actor=actor(),
                 now=now(),
             )
         except DomainError as error:

@@ -33,6 +33,7 @@ REFUSALS = {
     "card_not_active": _l("this card is already blocked."),
     "nothing_to_print": _l("no card is waiting to be printed."),
     "reference_taken": _l("this reference number is already in use."),
+    "username_taken": _l("this username is already in use."),
     "month_not_ended": _l("only a month that has ended can be settled."),
     "invalid_month": _l("please choose one of the months offered."),
     "earlier_month_open": _l("an earlier month is still a draft; finalize it first."),

@@ -34,11 +34,13 @@ from youcard.operations.households import add_child, create_household
 from youcard.operations.issuers import create_issuer, set_issuer_account
 from youcard.operations.partners import create_device_token, create_partner, create_partner_user
 from youcard.operations.staff_accounts import create_staff_user
+from youcard.policy import Staff
 
 ISSUER_ID = "DE-NW-HAMM"
 ISSUER_NAME = "Stadt Hamm"
 SECRETS_FILE = "demo-credentials.json"
 ACTOR = "system:demo"
+SYSTEM = Staff.system(ISSUER_ID, ACTOR)  # the demo data acts for the demo city
 
 STAFF = [
     ("caseworker", "Sachbearbeitung (Demo)", Role.CASEWORKER),
@@ -165,30 +167,29 @@ def seed(session: Session, *, instance_path: Path, now: datetime, kek: bytes) ->
         )
         create_device_token(
             session,
+            by=SYSTEM,
             partner_id=partner.id,
             name="Demo-Scanner",
-            actor=ACTOR,
             now=now,
             token=made["partners"][name],
         )
         login = PARTNER_LOGINS[name]
         create_partner_user(
             session,
+            by=SYSTEM,
             partner_id=partner.id,
             username=login,
             display_name=f"Kasse {name}",
             password=made["partner_users"][login],
-            actor=ACTOR,
             now=now,
         )
     valid_from, valid_until = demo_period(berlin_date(now))
     for reference, family_name, children in HOUSEHOLDS:
         household = create_household(
             session,
-            issuer_id=ISSUER_ID,
+            by=SYSTEM,
             reference=reference,
             family_name=family_name,
-            actor=ACTOR,
             now=now,
         )
         family.new_access_code(
@@ -202,11 +203,11 @@ def seed(session: Session, *, instance_path: Path, now: datetime, kek: bytes) ->
         for given_name, birth_date, child_categories in children:
             child = add_child(
                 session,
+                by=SYSTEM,
                 household_id=household.id,
                 given_name=given_name,
                 family_name=family_name,
                 birth_date=birth_date,
-                actor=ACTOR,
                 now=now,
             )
             for category in child_categories:

@@ -6,6 +6,7 @@ operations decide again with them (the gate), so a new route cannot forget a che
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
 
 from youcard.enums import Role
@@ -37,3 +38,33 @@ def require_role(staff: StaffMember, roles: frozenset[Role], what: str) -> None:
     """Forbidden (`role_not_permitted`) unless `staff` is active and has one of `roles`."""
     if not staff.active or staff.role not in roles:
         raise Forbidden(f"Your role may not {what}.", code="role_not_permitted")
+
+
+@dataclass(frozen=True)
+class Staff:
+    """Who acts in an operation: a staff member with role and issuer (the tenant), or the
+    system (the CLI, the demo data) acting for an issuer. Operations decide with it."""
+
+    issuer_id: str
+    role: Role
+    actor: str  # as the audit log names them
+    active: bool = True
+
+    @classmethod
+    def of(cls, user: StaffRow) -> Staff:
+        """The principal of a staff user row."""
+        return cls(user.issuer_id, user.role, f"staff:{user.id}", user.active)
+
+    @classmethod
+    def system(cls, issuer_id: str, actor: str) -> Staff:
+        """The system acting for `issuer_id` with every right (CLI commands, demo data)."""
+        return cls(issuer_id, Role.ADMINISTRATOR, actor)
+
+
+class StaffRow(Protocol):
+    """What a principal is made of (youcard.models.StaffUser)."""
+
+    id: int
+    issuer_id: str
+    role: Role
+    active: bool

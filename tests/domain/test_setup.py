@@ -13,6 +13,7 @@ from youcard.models import AuditEvent
 from youcard.operations.households import add_child, create_household
 from youcard.operations.partners import create_device_token, create_partner
 from youcard.operations.staff_accounts import create_staff_user
+from youcard.policy import Staff
 from youcard.security import check_password, token_hash
 
 
@@ -46,7 +47,7 @@ def test_staff_passwords_are_argon2id_hashes(session, make, refused):
     assert error.code == "password_too_short"
 
 
-def test_device_tokens_are_stored_only_as_hashes(session, make):
+def test_device_tokens_are_stored_only_as_hashes(session, make, refused):
     issuer = make.issuer()
     partner = create_partner(
         session,
@@ -59,12 +60,23 @@ def test_device_tokens_are_stored_only_as_hashes(session, make):
     )
     assert partner.iban == "DE89370400440532013000"
     made = create_device_token(
-        session, partner_id=partner.id, name="Kasse", actor="system", now=NOW
+        session, by=Staff.system(issuer.id, "system"), partner_id=partner.id, name="Kasse", now=NOW
     )
     assert made.token.startswith("ycd_") and len(made.token) > 40
     assert made.device.token_hash == token_hash(made.token)
     other = create_device_token(
-        session, partner_id=partner.id, name="Kasse 2", actor="system", now=NOW
+        session,
+        by=Staff.system(issuer.id, "system"),
+        partner_id=partner.id,
+        name="Kasse 2",
+        now=NOW,
+    )
+    stranger = Staff.system(make.issuer().id, "system")  # another issuer's administration
+    assert (
+        refused(
+            create_device_token, by=stranger, partner_id=partner.id, name="Kasse 3", now=NOW
+        ).code
+        == "partner_not_found"
     )
     assert other.token != made.token
     actions = session.scalars(
@@ -78,15 +90,9 @@ def test_device_tokens_are_stored_only_as_hashes(session, make):
 
 def test_children_need_a_name_and_a_past_birth_date(session, make, refused):
     issuer = make.issuer()
-    household = create_household(
-        session,
-        issuer_id=issuer.id,
-        reference="HAM-1",
-        family_name="Muster",
-        actor="system",
-        now=NOW,
-    )
-    kwargs = dict(household_id=household.id, family_name="Muster", actor="system", now=NOW)
+    by = Staff.system(issuer.id, "system")
+    household = create_household(session, by=by, reference="HAM-1", family_name="Muster", now=NOW)
+    kwargs = dict(by=by, household_id=household.id, family_name="Muster", now=NOW)
     assert refused(add_child, given_name="Ali", birth_date=date(2027, 1, 1), **kwargs).code == (
         "invalid_birth_date"
     )
@@ -96,6 +102,14 @@ def test_children_need_a_name_and_a_past_birth_date(session, make, refused):
     assert refused(add_child, given_name="x" * 201, birth_date=date(2015, 1, 1), **kwargs).code == (
         "field_too_long"
     )
+    stranger = Staff.system(make.issuer().id, "system")
+    assert refused(
+        add_child, **{**kwargs, "by": stranger}, given_name="Ali", birth_date=date(2015, 1, 1)
+    ).code == ("household_not_found")  # another issuer's household: not found (#15)
+    approver = Staff(issuer.id, Role.APPROVER, "staff:9")
+    assert refused(
+        add_child, **{**kwargs, "by": approver}, given_name="Ali", birth_date=date(2015, 1, 1)
+    ).code == ("role_not_permitted")
     child = add_child(session, given_name="Ali", birth_date=date(2015, 1, 1), **kwargs)
     assert child.issuer_id == issuer.id
 
@@ -109,11 +123,10 @@ def test_a_corrected_birth_date_moves_the_participation_budget(session, make, re
     entitlement = make.entitlement(child)
     assert entitlement.cap_cents == 12 * 1500
     kwargs = dict(
+        by=Staff(issuer.id, Role.CASEWORKER, "staff:1"),
         child_id=child.id,
-        issuer_id=issuer.id,
         given_name=child.given_name,
         family_name=child.family_name,
-        actor="staff:1",
         now=NOW,
     )
     update_child(session, birth_date=date(2008, 6, 10), **kwargs)  # 18 on 10 June 2026
@@ -139,7 +152,8 @@ def test_a_corrected_birth_date_moves_the_participation_budget(session, make, re
     assert refused(update_child, birth_date=date(2030, 1, 1), **kwargs).code == "invalid_birth_date"
     other = make.issuer()
     assert refused(
-        update_child, **{**kwargs, "issuer_id": other.id, "birth_date": date(2012, 5, 1)}
+        update_child,
+        **{**kwargs, "by": Staff.system(other.id, "x"), "birth_date": date(2012, 5, 1)},
     ).code == ("child_not_found")
 
 
@@ -147,30 +161,15 @@ def test_a_household_keeps_its_reference_unique(session, make, refused):
     from youcard.operations.households import create_household, update_household
 
     issuer = make.issuer()
-    a = create_household(
-        session, issuer_id=issuer.id, reference="A-1", family_name="A", actor="x", now=NOW
-    )
-    create_household(
-        session, issuer_id=issuer.id, reference="B-1", family_name="B", actor="x", now=NOW
-    )
+    by = Staff.system(issuer.id, "x")
+    a = create_household(session, by=by, reference="A-1", family_name="A", now=NOW)
+    create_household(session, by=by, reference="B-1", family_name="B", now=NOW)
     error = refused(
-        update_household,
-        household_id=a.id,
-        issuer_id=issuer.id,
-        reference="B-1",
-        family_name="A",
-        actor="x",
-        now=NOW,
+        update_household, by=by, household_id=a.id, reference="B-1", family_name="A", now=NOW
     )
     assert error.code == "reference_taken"
     update_household(
-        session,
-        household_id=a.id,
-        issuer_id=issuer.id,
-        reference="A-2",
-        family_name="Anders",
-        actor="x",
-        now=NOW,
+        session, by=by, household_id=a.id, reference="A-2", family_name="Anders", now=NOW
     )
     assert (a.reference, a.family_name) == ("A-2", "Anders")
 

@@ -1,7 +1,7 @@
 """Families (households) and their children: record and correct them.
 
-The caller (a view or the CLI) checks who may call them and passes its identity as
-`actor` for the audit log.
+Each operation takes the acting principal (`by`) and decides itself: the role (RECORDERS)
+and the tenant (a household or child of another issuer is "not found").
 """
 
 from __future__ import annotations
@@ -21,15 +21,17 @@ from youcard.models import (
     Household,
 )
 from youcard.operations.values import clean_text
+from youcard.policy import RECORDERS, Staff, require_role
 
 
 def create_household(
-    session: Session, *, issuer_id: str, reference: str, family_name: str, actor: str, now: datetime
+    session: Session, *, by: Staff, reference: str, family_name: str, now: datetime
 ) -> Household:
     """A family, known by the issuer's reference number (unique per issuer: the database
     decides, so two parallel requests with one reference give one family and one 409)."""
+    require_role(by, RECORDERS, "record families")
     household = Household(
-        issuer_id=issuer_id,
+        issuer_id=by.issuer_id,
         reference=clean_text(reference, "reference", 60),
         family_name=clean_text(family_name, "family_name", 200),
         created_at=now,
@@ -45,8 +47,8 @@ def create_household(
         raise
     audit.record(
         session,
-        issuer_id=issuer_id,
-        actor=actor,
+        issuer_id=by.issuer_id,
+        actor=by.actor,
         action="household.create",
         object_type="household",
         object_id=household.id,
@@ -59,16 +61,17 @@ def create_household(
 def add_child(
     session: Session,
     *,
+    by: Staff,
     household_id: int,
     given_name: str,
     family_name: str,
     birth_date: date,
-    actor: str,
     now: datetime,
 ) -> Child:
-    """A child of a household (the beneficiary of entitlements)."""
+    """A child of a household of the principal's issuer (the beneficiary of entitlements)."""
+    require_role(by, RECORDERS, "record children")
     household = session.get(Household, household_id)
-    if household is None:
+    if household is None or household.issuer_id != by.issuer_id:
         raise NotFound("No such household.", code="household_not_found")
     if birth_date > berlin_date(now):
         raise InvalidRequest("The birth date is in the future.", code="invalid_birth_date")
@@ -85,7 +88,7 @@ def add_child(
     audit.record(
         session,
         issuer_id=household.issuer_id,
-        actor=actor,
+        actor=by.actor,
         action="child.create",
         object_type="child",
         object_id=child.id,
@@ -98,42 +101,34 @@ def add_child(
 def update_household(
     session: Session,
     *,
+    by: Staff,
     household_id: int,
-    issuer_id: str,
     reference: str,
     family_name: str,
-    actor: str,
     now: datetime,
 ) -> Household:
-    """Correct a family's reference number or name."""
+    """Correct a family's reference number or name (the reference stays unique per issuer:
+    the database decides)."""
+    require_role(by, RECORDERS, "correct families")
     household = session.get(Household, household_id)
-    if household is None or household.issuer_id != issuer_id:
+    if household is None or household.issuer_id != by.issuer_id:
         raise NotFound("No such household.", code="household_not_found")
     reference = clean_text(reference, "reference", 60)
-    taken = session.scalar(
-        select(Household.id).where(
-            Household.issuer_id == issuer_id,
-            Household.reference == reference,
-            Household.id != household.id,
-        )
-    )
-    if taken is not None:
-        raise Conflict("This reference number is already in use.", code="reference_taken")
     before = {"reference": household.reference, "family_name": household.family_name}
     try:
         with session.begin_nested():
             household.reference = reference
             household.family_name = clean_text(family_name, "family_name", 200)
     except IntegrityError as error:
-        if is_unique_violation(error):  # taken by a parallel request since the check above
+        if is_unique_violation(error):
             raise Conflict(
                 "This reference number is already in use.", code="reference_taken"
             ) from None
         raise
     audit.record(
         session,
-        issuer_id=issuer_id,
-        actor=actor,
+        issuer_id=by.issuer_id,
+        actor=by.actor,
         action="household.update",
         object_type="household",
         object_id=household.id,
@@ -146,17 +141,17 @@ def update_household(
 def update_child(
     session: Session,
     *,
+    by: Staff,
     child_id: int,
-    issuer_id: str,
     given_name: str,
     family_name: str,
     birth_date: date,
-    actor: str,
     now: datetime,
 ) -> Child:
     """Correct a child's name or date of birth; budgets that depend on the age follow."""
+    require_role(by, RECORDERS, "correct children")
     child = session.get(Child, child_id)
-    if child is None or child.issuer_id != issuer_id:
+    if child is None or child.issuer_id != by.issuer_id:
         raise NotFound("No such child.", code="child_not_found")
     if birth_date > berlin_date(now):
         raise InvalidRequest("The birth date is in the future.", code="invalid_birth_date")
@@ -188,8 +183,8 @@ def update_child(
     session.flush()
     audit.record(
         session,
-        issuer_id=issuer_id,
-        actor=actor,
+        issuer_id=by.issuer_id,
+        actor=by.actor,
         action="child.update",
         object_type="child",
         object_id=child.id,

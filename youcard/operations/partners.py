@@ -10,10 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy.exc import IntegrityError
+
 from youcard import audit, security
 from youcard.db import Session
 from youcard.enums import Category, PartnerStatus
-from youcard.errors import NotFound
+from youcard.errors import Conflict, NotFound, is_unique_violation
 from youcard.models import (
     DeviceToken,
     Partner,
@@ -21,6 +23,7 @@ from youcard.models import (
     PartnerUser,
 )
 from youcard.operations.values import clean_text, password_hash_of, valid_iban
+from youcard.policy import ADMINISTRATORS, Staff, require_role
 
 DEVICE_TOKEN_PREFIX = "ycd"  # noqa: S105 - a public prefix, not a secret
 
@@ -121,16 +124,17 @@ def create_partner(
 def create_partner_user(
     session: Session,
     *,
+    by: Staff,
     partner_id: int,
     username: str,
     display_name: str,
     password: str,
-    actor: str,
     now: datetime,
 ) -> PartnerUser:
-    """A login for a partner's staff at the scanner page."""
+    """A login for the staff of one of the principal's issuer's partners (scanner page)."""
+    require_role(by, ADMINISTRATORS, "create partner logins")
     partner = session.get(Partner, partner_id)
-    if partner is None:
+    if partner is None or partner.issuer_id != by.issuer_id:
         raise NotFound("No such partner.", code="partner_not_found")
     user = PartnerUser(
         partner_id=partner.id,
@@ -140,12 +144,17 @@ def create_partner_user(
         active=True,
         created_at=now,
     )
-    session.add(user)
-    session.flush()
+    try:
+        with session.begin_nested():  # usernames are unique: the database decides
+            session.add(user)
+    except IntegrityError as error:
+        if is_unique_violation(error):
+            raise Conflict("This username is already in use.", code="username_taken") from None
+        raise
     audit.record(
         session,
         issuer_id=partner.issuer_id,
-        actor=actor,
+        actor=by.actor,
         action="partner_user.create",
         object_type="partner_user",
         object_id=user.id,
@@ -166,15 +175,17 @@ class NewDeviceToken:
 def create_device_token(
     session: Session,
     *,
+    by: Staff,
     partner_id: int,
     name: str,
-    actor: str,
     now: datetime,
     token: str | None = None,
 ) -> NewDeviceToken:
-    """A new API token for a partner's scanner device; only its hash is kept."""
+    """A new API token for a scanner device of one of the principal's issuer's partners;
+    only its hash is kept."""
+    require_role(by, ADMINISTRATORS, "create device tokens")
     partner = session.get(Partner, partner_id)
-    if partner is None:
+    if partner is None or partner.issuer_id != by.issuer_id:
         raise NotFound("No such partner.", code="partner_not_found")
     token = token or security.new_token(DEVICE_TOKEN_PREFIX)
     device = DeviceToken(
@@ -188,7 +199,7 @@ def create_device_token(
     audit.record(
         session,
         issuer_id=partner.issuer_id,
-        actor=actor,
+        actor=by.actor,
         action="device_token.create",
         object_type="device_token",
         object_id=device.id,
