@@ -89,6 +89,34 @@ def database_url(
         drop_postgres_database(admin_url, url)
 
 
+@pytest.fixture
+def private_database_url(
+    database_url: str, tmp_path: object, request: pytest.FixtureRequest
+) -> Iterator[str]:
+    """A new migrated database of the same kind, this test's alone (for data with fixed ids,
+    such as the shared vectors' issuer, that other tests may also make)."""
+    if database_url.startswith("sqlite"):
+        url = f"sqlite:///{tmp_path}/private.sqlite3"
+        migrate.upgrade(url)
+        yield url
+        return
+    admin_url = request.getfixturevalue("postgres_admin_url")
+    url = create_postgres_database(admin_url)
+    try:
+        migrate.upgrade(url)
+        yield url
+    finally:
+        drop_postgres_database(admin_url, url)
+
+
+@pytest.fixture
+def private_committed(private_database_url: str) -> Iterator[sessionmaker[Session]]:
+    """Committing sessions on this test's own database."""
+    engine = make_engine(private_database_url)
+    yield make_sessionmaker(engine)
+    engine.dispose()
+
+
 @pytest.fixture(scope="session")
 def engine(database_url: str) -> Iterator[Engine]:
     """The engine of the session's database."""

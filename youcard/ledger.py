@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, case, func, or_, select, true
 
 from youcard.db import Session
 from youcard.enums import BookingKind
@@ -31,24 +31,28 @@ def _signed(column: object) -> object:
     return case((Booking.kind == BookingKind.CANCELLATION, -column), else_=column)  # type: ignore[operator]
 
 
-def check(session: Session) -> list[LedgerDifference]:
-    """Every difference between the entitlements' counters and their bookings (none: clean)."""
+def check(session: Session, issuer_id: str | None = None) -> list[LedgerDifference]:
+    """Every difference between the entitlements' counters and their bookings (none: clean),
+    of every issuer or of `issuer_id`'s entitlements only."""
+    mine = true() if issuer_id is None else Booking.issuer_id == issuer_id
     sums = (
         select(
             Booking.entitlement_id.label("entitlement_id"),
             func.sum(_signed(Booking.amount_cents)).label("cents"),
             func.sum(_signed(Booking.units)).label("units"),
         )
+        .where(mine)
         .group_by(Booking.entitlement_id)
         .subquery()
     )
+    own = true() if issuer_id is None else Entitlement.issuer_id == issuer_id
     cents = func.coalesce(sums.c.cents, 0)
     units = func.coalesce(sums.c.units, 0)
     differences: list[LedgerDifference] = []
     for row in session.execute(
         select(Entitlement.id, Entitlement.spent_cents, Entitlement.spent_units, cents, units)
         .outerjoin(sums, sums.c.entitlement_id == Entitlement.id)
-        .where(or_(Entitlement.spent_cents != cents, Entitlement.spent_units != units))
+        .where(own, or_(Entitlement.spent_cents != cents, Entitlement.spent_units != units))
         .order_by(Entitlement.id)
     ):
         entitlement_id, spent_cents, spent_units, summed_cents, summed_units = row
@@ -68,7 +72,7 @@ def check(session: Session) -> list[LedgerDifference]:
             func.sum(_signed(Booking.units)).label("units"),
         )
         .join(Entitlement, Entitlement.id == Booking.entitlement_id)
-        .where(Entitlement.units_per_day.is_not(None))
+        .where(own, Entitlement.units_per_day.is_not(None))
         .group_by(Booking.entitlement_id, Booking.service_date)
         .subquery()
     )
@@ -82,7 +86,10 @@ def check(session: Session) -> list[LedgerDifference]:
                 per_day.c.service_date == DailyUsage.service_date,
             ),
         )
-        .where(DailyUsage.units != func.coalesce(per_day.c.units, 0))
+        .where(
+            true() if issuer_id is None else DailyUsage.issuer_id == issuer_id,
+            DailyUsage.units != func.coalesce(per_day.c.units, 0),
+        )
     ):
         differences.append(
             LedgerDifference(entitlement_id, "units per day", recorded, int(recomputed))

@@ -48,6 +48,7 @@ def _scene(sessions, category=Category.TRIPS, rule=None):
         partner = make.partner(issuer, {category})
         return {
             "partner_id": partner.id,
+            "issuer_id": issuer.id,
             "credential": card.credential,
             "trusted": trusted(session, issuer.id),
             "category": category,
@@ -118,7 +119,7 @@ def test_parallel_bookings_never_overspend_and_lose_nothing(sessions, round_):
     }
     assert _spent(sessions, scene["entitlement_id"]) == (total, 0)
     with sessions() as session:
-        assert ledger.check(session) == []
+        assert ledger.check(session, scene["issuer_id"]) == []
 
 
 def test_parallel_random_amounts_sum_exactly(sessions):
@@ -187,7 +188,7 @@ def test_cancelling_in_parallel_gives_back_once(sessions):
     assert sum(not r.already_cancelled for r in results) == 1
     assert _spent(sessions, scene["entitlement_id"]) == (0, 0)
     with sessions() as session:
-        assert ledger.check(session) == []
+        assert ledger.check(session, scene["issuer_id"]) == []
 
 
 def test_one_lunch_per_day_in_parallel(sessions):

@@ -60,7 +60,7 @@ def test_booking_moves_the_budget_and_records_everything(session, scene):
         )
     ).all()
     assert [e.object_id for e in events] == [str(result.booking.id)]
-    assert ledger.check(session) == []
+    assert ledger.check(session, s.issuer.id) == []
 
 
 def test_the_whole_accrued_amount_can_be_booked_but_not_a_cent_more(session, scene, refused):
@@ -256,7 +256,7 @@ def test_lunch_one_meal_per_day_with_a_capped_price(session, scene, refused):
         ),
     )
     assert yesterday.booking.units == 1
-    assert ledger.check(session) == []
+    assert ledger.check(session, s.issuer.id) == []
 
 
 def test_cancelled_lunch_frees_the_day(session, scene):
@@ -265,7 +265,7 @@ def test_cancelled_lunch_frees_the_day(session, scene):
     cancel_booking(session, partner_id=s.partner.id, booking_id=first.booking.id, now=NOW)
     again = book(session, **_book(s, amount_cents=450, units=1, idempotency_key="k2"))
     assert again.booking.units == 1
-    assert ledger.check(session) == []
+    assert ledger.check(session, s.issuer.id) == []
 
 
 def test_tutoring_hours_are_counted(session, scene, refused):
@@ -303,7 +303,7 @@ def test_cancel_gives_the_budget_back_exactly_once(session, scene):
         select(Booking.kind).where(Booking.entitlement_id == s.entitlement.id).order_by(Booking.id)
     ).all()
     assert kinds == [BookingKind.BOOKING, BookingKind.CANCELLATION]
-    assert ledger.check(session) == []
+    assert ledger.check(session, s.issuer.id) == []
     replay = book(session, **_book(s, amount_cents=4500))
     assert replay.replayed and replay.booking.cancelled
 
@@ -348,10 +348,14 @@ def test_ledger_check_finds_a_counter_moved_behind_its_back(session, scene):
         .where(Entitlement.id == s.entitlement.id)
         .values(spent_cents=900)
     )
-    differences = ledger.check(session)
+    differences = ledger.check(session, s.issuer.id)
     assert [(d.entitlement_id, d.what, d.recorded, d.recomputed) for d in differences] == [
         (s.entitlement.id, "spent_cents", 900, 1000)
     ]
+    assert ledger.check(session, scene().issuer.id) == []  # another issuer's ledger is clean
+    assert (s.entitlement.id, "spent_cents") in {
+        (d.entitlement_id, d.what) for d in ledger.check(session)
+    }
 
 
 def test_database_refuses_overspend_even_without_the_guard(session, scene):
@@ -422,4 +426,4 @@ def test_each_write_step_that_refuses_undoes_the_steps_before_it(session, scene)
         == daily
         == 1
     )
-    assert ledger.check(session) == []
+    assert ledger.check(session, s.issuer.id) == []

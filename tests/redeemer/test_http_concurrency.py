@@ -148,4 +148,4 @@ def test_32_clients_replaying_keys_never_overspend(gunicorn, world, committed):
             )
             == TOTAL // AMOUNT
         )
-        assert ledger.check(session) == []
+        assert ledger.check(session, w.issuer_id) == []
