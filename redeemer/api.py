@@ -44,7 +44,7 @@ from youcard.schemas.partner_api import (
     VerifyResponseSchema,
 )
 from youcard.web import db_session, now
-from youcard.web.hotpath import autocommit, hot_path, is_hot_path
+from youcard.web.hotpath import hot_path, is_hot_path, use_hot_session
 from youcard.web.problems import MEDIA_TYPE as PROBLEM
 from youcard.web.smorest import Blueprint
 
@@ -58,7 +58,7 @@ def _authenticate() -> None:
     count_api_request()
     hot = is_hot_path()  # the hot path's tricks: youcard.web.hotpath
     if hot:
-        autocommit(db_session())
+        use_hot_session()
     g.device = authenticate(rechecked=hot)
 
 

@@ -10,7 +10,7 @@ import psycopg
 import pytest
 from sqlalchemy import event
 
-from youcard.web.hotpath import hot_routes
+from youcard.web.hotpath import HOT_SESSIONS, hot_routes
 
 WRITE = re.compile(r"^\s*(INSERT|UPDATE|DELETE)\b", re.IGNORECASE)
 
@@ -33,18 +33,20 @@ def _tracing(recorder: _Recorder) -> type[psycopg.Cursor]:
 def traced(app, database_url):
     if not database_url.startswith("postgresql"):
         pytest.skip("autocommit and the booking function exist on PostgreSQL only")
-    engine = app.extensions["youcard"].kw["bind"]
-    engine.dispose()  # new connections only, each with the tracing cursor
+    engines = [app.extensions[name].kw["bind"] for name in ("youcard", HOT_SESSIONS)]
     recorder = _Recorder()
     cursor = _tracing(recorder)
 
     def connect(dbapi_connection, _record):
         dbapi_connection.cursor_factory = cursor
 
-    event.listen(engine, "connect", connect)
+    for engine in engines:
+        engine.dispose()  # new connections only, each with the tracing cursor
+        event.listen(engine, "connect", connect)
     yield recorder
-    event.remove(engine, "connect", connect)
-    engine.dispose()
+    for engine in engines:
+        event.remove(engine, "connect", connect)
+        engine.dispose()
 
 
 def _writes(statements: list[tuple[str, bool]]) -> list[str]:

@@ -14,7 +14,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from youcard.clock import utcnow
 from youcard.config import Settings, load_settings
 from youcard.db import Session, make_engine, make_sessionmaker
-from youcard.web.hotpath import PageSessions
+from youcard.web.hotpath import PageSessions, init_hot_sessions, nothing_to_end
 from youcard.web.inputs import init_input_guard
 from youcard.web.problems import init_problems, integrity_problem
 from youcard.web.requestlog import init_request_log
@@ -51,6 +51,7 @@ def create_base_app(import_name: str, service: str, config: dict[str, Any] | Non
         )
     engine = make_engine(app.config["DATABASE_URL"], **_pool_options(app.config))
     app.extensions[EXTENSION] = make_sessionmaker(engine)
+    init_hot_sessions(app, app.config["DATABASE_URL"], _pool_options(app.config))
     init_problems(app)
     init_request_log(app, service)
     init_input_guard(app)
@@ -60,7 +61,7 @@ def create_base_app(import_name: str, service: str, config: dict[str, Any] | Non
         # One transaction per request: committed when the answer is a success,
         # rolled back when it is an error, so a refused request changes nothing.
         session = g.get("db_session")
-        if session is None:
+        if session is None or nothing_to_end(session):
             return response
         if response.status_code >= 400:
             session.rollback()
