@@ -70,13 +70,10 @@ def drop_postgres_database(admin_url: str, url: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
-def database_url(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
-    """A migrated database of each kind, for the whole test session."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'youcard.sqlite3'}"
+def _migrated_database(kind: str, folder: object, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A new database of `kind`, migrated to the newest revision; dropped afterwards."""
+    if kind == "sqlite":
+        url = f"sqlite:///{folder}/youcard.sqlite3"
         migrate.upgrade(url)
         yield url
         return
@@ -87,6 +84,14 @@ def database_url(
         yield url
     finally:
         drop_postgres_database(admin_url, url)
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """A migrated database of each kind, for the whole test session."""
+    yield from _migrated_database(request.param, tmp_path_factory.mktemp("sqlite"), request)
 
 
 @pytest.fixture
@@ -95,18 +100,8 @@ def private_database_url(
 ) -> Iterator[str]:
     """A new migrated database of the same kind, this test's alone (for data with fixed ids,
     such as the shared vectors' issuer, that other tests may also make)."""
-    if database_url.startswith("sqlite"):
-        url = f"sqlite:///{tmp_path}/private.sqlite3"
-        migrate.upgrade(url)
-        yield url
-        return
-    admin_url = request.getfixturevalue("postgres_admin_url")
-    url = create_postgres_database(admin_url)
-    try:
-        migrate.upgrade(url)
-        yield url
-    finally:
-        drop_postgres_database(admin_url, url)
+    kind = "sqlite" if database_url.startswith("sqlite") else "postgresql"
+    yield from _migrated_database(kind, tmp_path, request)
 
 
 @pytest.fixture

@@ -5,14 +5,18 @@ from __future__ import annotations
 import enum
 import time
 from collections import namedtuple
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import BigInteger, Enum, Integer, MetaData, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DisconnectionError, IntegrityError
 from sqlalchemy.orm import DeclarativeBase, sessionmaker
 from sqlalchemy.orm import Session as Session  # re-export for the type hints of callers
+
+from youcard.errors import DomainError, is_unique_violation
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -45,6 +49,20 @@ def value_enum(enum_cls: type[enum.Enum], name: str) -> Enum:
         length=max(len(str(m.value)) for m in enum_cls),
         values_callable=lambda cls: [str(m.value) for m in cls],
     )
+
+
+@contextmanager
+def refusing_duplicates(session: Session, refusal: Callable[[], DomainError]) -> Iterator[None]:
+    """Run the block's writes in a savepoint; if a unique constraint refuses them (a parallel
+    request was first: the database decides, never a check before the insert), undo them and
+    raise `refusal()`."""
+    try:
+        with session.begin_nested():
+            yield
+    except IntegrityError as error:
+        if is_unique_violation(error):
+            raise refusal() from None
+        raise
 
 
 def upsert(session: Session, table: Any) -> Any:

@@ -9,12 +9,11 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from youcard import audit, budget
 from youcard.clock import berlin_date
-from youcard.db import Session
-from youcard.errors import Conflict, InvalidRequest, NotFound, is_unique_violation
+from youcard.db import Session, refusing_duplicates
+from youcard.errors import Conflict, InvalidRequest, NotFound
 from youcard.models import (
     Child,
     Entitlement,
@@ -22,6 +21,10 @@ from youcard.models import (
 )
 from youcard.operations.values import clean_text
 from youcard.policy import RECORDERS, Staff, require_role
+
+
+def _reference_taken() -> Conflict:
+    return Conflict("This reference number is already in use.", code="reference_taken")
 
 
 def create_household(
@@ -36,15 +39,8 @@ def create_household(
         family_name=clean_text(family_name, "family_name", 200),
         created_at=now,
     )
-    try:
-        with session.begin_nested():
-            session.add(household)
-    except IntegrityError as error:
-        if is_unique_violation(error):
-            raise Conflict(
-                "This reference number is already in use.", code="reference_taken"
-            ) from None
-        raise
+    with refusing_duplicates(session, _reference_taken):
+        session.add(household)
     audit.record(
         session,
         issuer_id=by.issuer_id,
@@ -115,16 +111,9 @@ def update_household(
         raise NotFound("No such household.", code="household_not_found")
     reference = clean_text(reference, "reference", 60)
     before = {"reference": household.reference, "family_name": household.family_name}
-    try:
-        with session.begin_nested():
-            household.reference = reference
-            household.family_name = clean_text(family_name, "family_name", 200)
-    except IntegrityError as error:
-        if is_unique_violation(error):
-            raise Conflict(
-                "This reference number is already in use.", code="reference_taken"
-            ) from None
-        raise
+    with refusing_duplicates(session, _reference_taken):
+        household.reference = reference
+        household.family_name = clean_text(family_name, "family_name", 200)
     audit.record(
         session,
         issuer_id=by.issuer_id,

@@ -10,12 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy.exc import IntegrityError
-
 from youcard import audit, security
-from youcard.db import Session
+from youcard.db import Session, refusing_duplicates
 from youcard.enums import Category, PartnerStatus
-from youcard.errors import Conflict, NotFound, is_unique_violation
+from youcard.errors import Conflict, NotFound
 from youcard.models import (
     DeviceToken,
     Partner,
@@ -144,13 +142,10 @@ def create_partner_user(
         active=True,
         created_at=now,
     )
-    try:
-        with session.begin_nested():  # usernames are unique: the database decides
-            session.add(user)
-    except IntegrityError as error:
-        if is_unique_violation(error):
-            raise Conflict("This username is already in use.", code="username_taken") from None
-        raise
+    with refusing_duplicates(
+        session, lambda: Conflict("This username is already in use.", code="username_taken")
+    ):
+        session.add(user)
     audit.record(
         session,
         issuer_id=partner.issuer_id,
