@@ -11,17 +11,11 @@ from flask.views import MethodView
 from marshmallow import RAISE
 
 from redeemer.auth import authenticate
-from redeemer.counter import (
-    Counter,
-    check_card,
-    credit_note_download,
-    list_bookings,
-    statement,
-    trusted,
-)
+from redeemer.counter import credit_note_download, trusted
 from redeemer.limits import count_api_request
 from youcard import trust
 from youcard.clock import DateOutOfRange, parse_month
+from youcard.counter import Counter, check_card, list_bookings, statement
 from youcard.credit_notes import CreditNote, credit_notes
 from youcard.errors import InvalidRequest
 from youcard.operations.booking_input import MAX_ID
@@ -82,7 +76,8 @@ class Verify(MethodView):
         A credential that fails is still 200 with `valid: false` and a reason.
         Only the categories this partner may book are listed.
         """
-        return check_card(db_session(), _device(), body["credential"], now())
+        session = db_session()
+        return check_card(session, _device(), body["credential"], now(), trusted=trusted(session))
 
 
 def _booking_json(record: BookingRecord, result: BookingResult | None = None) -> dict[str, Any]:

@@ -15,8 +15,8 @@ from datetime import datetime, timedelta
 from flask import current_app, g
 from sqlalchemy import bindparam, select, update
 
-from redeemer.counter import Counter
 from youcard.clock import utcnow
+from youcard.counter import Counter
 from youcard.enums import Category, PartnerStatus
 from youcard.errors import Forbidden, Unauthorized
 from youcard.models import DeviceToken, Partner, PartnerPermission

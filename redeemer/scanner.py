@@ -28,13 +28,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, logout_user
 from werkzeug.wrappers import Response
 
-from redeemer.counter import (
-    check_card,
-    credit_note_download,
-    list_bookings,
-    statement,
-    trusted,
-)
+from redeemer.counter import credit_note_download, trusted
 from redeemer.staff_auth import (
     PartnerStaff,
     current_counter,
@@ -44,6 +38,7 @@ from redeemer.staff_auth import (
 from redeemer.wording import CARD_REASONS, REFUSALS, euro, parse_euros
 from youcard import budget
 from youcard.clock import DateOutOfRange, berlin_date, parse_month
+from youcard.counter import check_card, list_bookings, statement
 from youcard.credit_notes import credit_notes
 from youcard.errors import DomainError
 from youcard.models import Booking, PartnerUser
@@ -119,7 +114,7 @@ def check() -> ResponseReturnValue:
 
 
 def _result(text: str, *, error: str | None = None, status: int = 200) -> ResponseReturnValue:
-    result = check_card(db_session(), current_counter(), text, now())
+    result = check_card(db_session(), current_counter(), text, now(), trusted=trusted(db_session()))
     if not result["valid"]:
         reason = CARD_REASONS.get(result["reason"], CARD_REASONS["malformed"])
         return render_template("result.html", result=result, reason=reason), status

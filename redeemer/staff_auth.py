@@ -19,10 +19,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import LoginManager, UserMixin, current_user
 
-from redeemer.counter import (
-    Counter,
-    staff_counter,
-)
+from youcard.counter import Counter, staff_counter
 from youcard.models import PartnerUser
 from youcard.web import db_session
 from youcard.web.signin import session_is_current

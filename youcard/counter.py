@@ -1,0 +1,336 @@
+"""What a partner's counter reads, for the API and the scanner page alike.
+
+A `Counter` is who books: a scanner device (API, device token) or a partner's staff
+member (scanner page, signed in). Checking a card, listing bookings and the monthly
+statement are the same for both; every change goes through the ledger operations.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, bindparam, case, func, select
+from sqlalchemy.orm import aliased
+
+from youcard import budget, credentials
+from youcard.clock import berlin_date, berlin_midnight
+from youcard.db import DriverStatement, Session
+from youcard.enums import (
+    BookingKind,
+    CardStatus,
+    Category,
+    EntitlementStatus,
+    PartnerStatus,
+    RuleKind,
+    SettlementStatus,
+)
+from youcard.errors import Forbidden, Unauthorized
+from youcard.models import (
+    Booking,
+    Card,
+    Child,
+    Entitlement,
+    Partner,
+    PartnerPermission,
+    PartnerUser,
+    Settlement,
+)
+from youcard.operations.booking_context import device_is_live, may_book
+from youcard.operations.booking_records import BookingRecord
+
+
+@dataclass(frozen=True)
+class Counter:
+    """Who books: a partner, through one of its devices or one of its staff."""
+
+    partner_id: int
+    partner_name: str
+    permissions: frozenset[tuple[str, Category]]
+    device_id: int | None = None
+    partner_user_id: int | None = None
+
+    @property
+    def actor(self) -> str:
+        """The audit log's name for this counter."""
+        if self.device_id is not None:
+            return f"device:{self.device_id}"
+        if self.partner_user_id is not None:
+            return f"partner_user:{self.partner_user_id}"
+        return f"partner:{self.partner_id}"
+
+    @property
+    def issuers(self) -> list[str]:
+        """The issuers whose cards this partner accepts."""
+        return sorted({issuer for issuer, _ in self.permissions})
+
+    def categories_for(self, issuer_id: str) -> set[Category]:
+        """What the partner may book on that issuer's cards."""
+        return {category for issuer, category in self.permissions if issuer == issuer_id}
+
+
+def staff_counter(session: Session, partner_user_id: int) -> Counter | None:
+    """The counter of a signed-in partner staff member, or None if they may not book now."""
+    user = session.get(PartnerUser, partner_user_id)
+    if user is None or not user.active:
+        return None
+    partner = session.get(Partner, user.partner_id)
+    if partner is None or partner.status is not PartnerStatus.ACTIVE:
+        return None
+    permissions = session.execute(
+        select(PartnerPermission.issuer_id, PartnerPermission.category).where(
+            PartnerPermission.partner_id == partner.id
+        )
+    ).all()
+    return Counter(
+        partner_id=partner.id,
+        partner_name=partner.name,
+        permissions=frozenset((issuer, Category(category)) for issuer, category in permissions),
+        partner_user_id=user.id,
+    )
+
+
+def _check_query() -> Any:
+    """Built once: the card, its child, whether the counter may still book, and the child's
+    approved entitlements in the categories the partner may book for the card's issuer."""
+    cards, children, e = Card.__table__, Child.__table__, Entitlement.__table__
+    partners = Partner.__table__
+    partner_id = bindparam("partner_id", type_=partners.c.id.type)
+    permitted = may_book(partner_id, cards.c.issuer_id, e.c.category)
+    partner_active = (
+        select(partners.c.id)
+        .where(partners.c.id == partner_id, partners.c.status == PartnerStatus.ACTIVE)
+        .exists()
+    )
+    device_live = device_is_live(partner_id)
+    return (
+        select(
+            cards.c.status,
+            cards.c.issuer_id,
+            children.c.given_name,
+            children.c.birth_date,
+            partner_active.label("partner_active"),
+            device_live.label("device_live"),
+            e.c.id.label("e_id"),
+            e.c.category,
+            e.c.valid_from,
+            e.c.valid_until,
+            e.c.rule,
+            e.c.accrual,
+            e.c.amount_cents,
+            e.c.units_total,
+            e.c.units_per_day,
+            e.c.spent_cents,
+            e.c.spent_units,
+        )
+        .select_from(
+            cards.join(children, children.c.id == cards.c.child_id).outerjoin(
+                e,
+                and_(
+                    e.c.child_id == cards.c.child_id,
+                    e.c.status == EntitlementStatus.APPROVED,
+                    permitted,
+                ),
+            )
+        )
+        .where(cards.c.serial == bindparam("serial"))
+        .order_by(e.c.category, e.c.valid_from)
+    )
+
+
+_CHECK_QUERY = DriverStatement(_check_query())
+
+
+def check_card(
+    session: Session,
+    counter: Counter,
+    credential: str,
+    at: datetime,
+    *,
+    trusted: credentials.TrustedKeys,
+) -> dict[str, Any]:
+    """Verify a scanned credential; for a valid one the holder and what is left.
+
+    The answer has DESIGN.md's verify shape: `valid`, and `reason` or `card`, `holder`
+    (given name and birth year only) and `entitlements` (the partner's categories only).
+    One query reads the card, the holder and the entitlements, and checks again that the
+    counter's device is not revoked and its partner may book.
+    """
+    result = credentials.verify(credential, trusted=trusted, now=int(at.timestamp()))
+    if not result.valid:
+        return {"valid": False, "reason": result.reason}
+    claims = result.claims
+    assert claims is not None
+    rows = _CHECK_QUERY.rows(
+        session.connection(),
+        {"serial": claims.serial, "partner_id": counter.partner_id, "device_id": counter.device_id},
+    )
+    if rows and not rows[0].device_live:
+        raise Unauthorized("This device token is not valid.")
+    if rows and not rows[0].partner_active:
+        raise Forbidden("This partner may not book at present.", code="partner_inactive")
+    first = rows[0] if rows else None
+    # An unknown serial fails too, and one issuer's key cannot vouch for another's card.
+    if (
+        first is None
+        or CardStatus(first.status) is not CardStatus.ACTIVE
+        or first.issuer_id != claims.issuer
+    ):
+        return {"valid": False, "reason": "revoked"}
+    return {
+        "valid": True,
+        "card": {
+            "serial": claims.serial.hex(),
+            "issuer": claims.issuer,
+            "version": claims.version,
+            "expires_at": datetime.fromtimestamp(claims.expires_at, UTC),
+        },
+        "holder": {"given_name": first.given_name, "birth_year": first.birth_date.year},
+        "entitlements": _entitlement_views(rows, berlin_date(at)),
+    }
+
+
+def _entitlement_views(rows: list[Any], today: date) -> list[dict[str, Any]]:
+    views = []
+    for row in rows:
+        if row.e_id is None:
+            continue
+        category = Category(row.category)
+        period = budget.effective_period(
+            row.valid_from, row.valid_until, category=category, birth_date=row.birth_date
+        )
+        if period is None or today not in period:
+            continue
+        rule = budget.BudgetRule.of_row(row)
+        left = budget.available(
+            rule, period, today, spent_cents=row.spent_cents, spent_units=row.spent_units
+        )
+        views.append(
+            {
+                "id": row.e_id,
+                "category": category.value,
+                "available_cents": left.cents,
+                "available_units": left.units,
+                "units_per_day": row.units_per_day,
+                "max_cents_per_unit": row.amount_cents if rule.kind is RuleKind.UNITS else None,
+                "valid_until": period.end,
+            }
+        )
+    return views
+
+
+start_of = berlin_midnight  # midnight in Berlin at the start of a day, in UTC
+
+
+def list_bookings(
+    session: Session,
+    partner_id: int,
+    *,
+    limit: int,
+    from_: date | None = None,
+    to: date | None = None,
+    before_id: int | None = None,
+) -> tuple[list[BookingRecord], bool]:
+    """The partner's own bookings, newest first, by creation date (Europe/Berlin), and
+    whether there are more."""
+    cancellation = aliased(Booking)
+    stmt = (
+        select(Booking, cancellation.id.is_not(None).label("cancelled"))
+        .outerjoin(cancellation, cancellation.cancels_id == Booking.id)
+        .where(Booking.partner_id == partner_id, Booking.kind == BookingKind.BOOKING)
+        .order_by(Booking.id.desc())
+        .limit(limit + 1)
+    )
+    if from_ is not None:
+        stmt = stmt.where(Booking.created_at >= start_of(from_))
+    if to is not None:
+        stmt = stmt.where(Booking.created_at < start_of(to + timedelta(days=1)))
+    if before_id is not None:
+        stmt = stmt.where(Booking.id < before_id)
+    rows = session.execute(stmt).all()
+    records = [
+        BookingRecord(
+            id=b.id,
+            partner_id=b.partner_id,
+            entitlement_id=b.entitlement_id,
+            category=b.category,
+            amount_cents=b.amount_cents,
+            units=b.units,
+            service_date=b.service_date,
+            reference=b.reference,
+            created_at=b.created_at,
+            cancelled=bool(cancelled),
+        )
+        for b, cancelled in rows[:limit]
+    ]
+    return records, len(rows) > limit
+
+
+def _settled(session: Session, partner_id: int, first: date) -> bool:
+    """Whether every issuer with bookings of the partner in the month has finalized it."""
+    issuers = set(
+        session.scalars(
+            select(Booking.issuer_id)
+            .where(
+                Booking.partner_id == partner_id,
+                Booking.created_at >= start_of(first),
+                Booking.created_at < start_of(budget.add_months(first, 1)),
+            )
+            .distinct()
+        )
+    )
+    if not issuers:
+        return False
+    finalized = set(
+        session.scalars(
+            select(Settlement.issuer_id).where(
+                Settlement.issuer_id.in_(issuers),
+                Settlement.month == first,
+                Settlement.status == SettlementStatus.FINALIZED,
+            )
+        )
+    )
+    return finalized == issuers
+
+
+def statement(session: Session, counter: Counter, first: date) -> dict[str, Any]:
+    """Bookings and cancellations made in the month starting `first` (Europe/Berlin),
+    per category: provisional until the month is settled."""
+    is_booking = Booking.kind == BookingKind.BOOKING
+    rows = session.execute(
+        select(
+            Booking.category,
+            func.sum(case((is_booking, 1), else_=0)),
+            func.sum(case((is_booking, Booking.amount_cents), else_=0)),
+            func.sum(case((is_booking, 0), else_=1)),
+            func.sum(case((is_booking, 0), else_=Booking.amount_cents)),
+        )
+        .where(
+            and_(
+                Booking.partner_id == counter.partner_id,
+                Booking.created_at >= start_of(first),
+                Booking.created_at < start_of(budget.add_months(first, 1)),
+            )
+        )
+        .group_by(Booking.category)
+        .order_by(Booking.category)
+    ).all()
+    lines = [
+        {
+            "category": Category(category).value,
+            "bookings": int(count),
+            "booked_cents": int(booked),
+            "cancellations": int(cancels),
+            "cancelled_cents": int(cancelled),
+            "net_cents": int(booked) - int(cancelled),
+        }
+        for category, count, booked, cancels, cancelled in rows
+    ]
+    return {
+        "month": first.strftime("%Y-%m"),
+        "partner": counter.partner_name,
+        "status": "final" if _settled(session, counter.partner_id, first) else "provisional",
+        "lines": lines,
+        "total_cents": sum(line["net_cents"] for line in lines),
+    }
