@@ -51,6 +51,7 @@ from youcard.db import make_engine, make_sessionmaker  # noqa: E402
 from youcard.enums import Category, RuleKind  # noqa: E402
 from youcard.models import Entitlement  # noqa: E402
 from youcard.operations.cards import issue_card  # noqa: E402
+from youcard.policy import Staff  # noqa: E402
 
 ADMIN_URL = os.environ.get(
     "YOUCARD_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -81,7 +82,7 @@ def seed(url: str, children: int) -> tuple[str, list[str], int]:
                 child, Category.TRIPS, rule=BudgetRule(RuleKind.TOTAL, total), period=period
             )
             card = issue_card(
-                session, child_id=child.id, issuer_id=issuer.id, actor="bench", now=now, kek=KEK
+                session, child_id=child.id, by=Staff.system(issuer.id, "bench"), now=now, kek=KEK
             )
             credentials.append(card.credential)
         partner = make.partner(issuer, {Category.TRIPS})

@@ -241,8 +241,7 @@ class Cards(MethodView):
         card = card_ops.issue_card(
             db_session(),
             child_id=child.id,
-            issuer_id=child.issuer_id,
-            actor=actor(),
+            by=principal(),
             now=now(),
             kek=kek(),
         )
@@ -264,18 +263,16 @@ class CardBlock(MethodView):
             result = card_ops.revoke_card(
                 db_session(),
                 card_id=card.id,
-                issuer_id=card.issuer_id,
+                by=principal(),
                 reason=reason,
-                actor=actor(),
                 now=now(),
             )
         else:
             result = card_ops.replace_card(
                 db_session(),
                 card_id=card.id,
-                issuer_id=card.issuer_id,
+                by=principal(),
                 reason=reason,
-                actor=actor(),
                 now=now(),
                 kek=kek(),
             )

@@ -16,7 +16,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from issuer.auth import actor, mine, require_roles
+from issuer.auth import actor, mine, principal, require_roles
 from issuer.kek import kek
 from issuer.refusals import refused
 from youcard import printing
@@ -38,8 +38,7 @@ def issue(child_id: int) -> ResponseReturnValue:
         card_ops.issue_card(
             db_session(),
             child_id=child.id,
-            issuer_id=child.issuer_id,
-            actor=actor(),
+            by=principal(),
             now=now(),
             kek=kek(),
         )
@@ -62,18 +61,16 @@ def block(card_id: int, action: str) -> ResponseReturnValue:
             card_ops.revoke_card(
                 db_session(),
                 card_id=card.id,
-                issuer_id=card.issuer_id,
+                by=principal(),
                 reason=reason,
-                actor=actor(),
                 now=now(),
             )
         else:
             card_ops.replace_card(
                 db_session(),
                 card_id=card.id,
-                issuer_id=card.issuer_id,
+                by=principal(),
                 reason=reason,
-                actor=actor(),
                 now=now(),
                 kek=kek(),
             )

@@ -226,8 +226,7 @@ def seed(session: Session, *, instance_path: Path, now: datetime, kek: bytes) ->
             issue_card(
                 session,
                 child_id=child.id,
-                issuer_id=ISSUER_ID,
-                actor=f"staff:{staff['approver'].id}",
+                by=SYSTEM,
                 now=now,
                 kek=kek,
             )

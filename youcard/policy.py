@@ -68,3 +68,16 @@ class StaffRow(Protocol):
     issuer_id: str
     role: Role
     active: bool
+
+
+@dataclass(frozen=True)
+class Family:
+    """A signed-in family (the family area): acts on its own household's children only."""
+
+    household_id: int
+    issuer_id: str
+
+    @property
+    def actor(self) -> str:
+        """As the audit log names the family."""
+        return f"family:{self.household_id}"

@@ -15,6 +15,7 @@ from youcard.clock import berlin_date, utcnow
 from youcard.enums import Category
 from youcard.operations.cards import issue_card
 from youcard.operations.family import new_access_code
+from youcard.policy import Staff
 
 
 def _family(committed) -> tuple[str, str]:
@@ -30,7 +31,7 @@ def _family(committed) -> tuple[str, str]:
             child, Category.TRIPS, period=(today - timedelta(days=60), today + timedelta(days=300))
         )
         card = issue_card(
-            session, child_id=child.id, issuer_id=city.id, actor="t", now=now, kek=KEK
+            session, child_id=child.id, by=Staff.system(city.id, "t"), now=now, kek=KEK
         )
         code = new_access_code(
             session, household_id=household.id, issuer_id=city.id, actor="t", now=now

@@ -14,6 +14,7 @@ from youcard.budget import BudgetRule, RuleKind
 from youcard.enums import Category
 from youcard.models import Booking, Child
 from youcard.operations.cards import issue_card, revoke_card
+from youcard.policy import Staff
 from youcard.printing import qr_png
 
 
@@ -35,7 +36,7 @@ def _counter(committed) -> Counter:
         child = make.child(issuer)
         make.entitlement(child, Category.PARTICIPATION, rule=BudgetRule(RuleKind.TOTAL, 10_000))
         card = issue_card(
-            session, child_id=child.id, issuer_id=issuer.id, actor="test", now=NOW, kek=KEK
+            session, child_id=child.id, by=Staff.system(issuer.id, "test"), now=NOW, kek=KEK
         )
         partner = make.partner(issuer, {Category.PARTICIPATION})
         user = make.partner_user(partner)
@@ -98,9 +99,8 @@ def test_a_blocked_card_shows_gesperrt(camera_browser, redeemer_server, committe
         revoke_card(
             session,
             card_id=counter.card_id,
-            issuer_id=counter.issuer_id,
+            by=Staff.system(counter.issuer_id, "test"),
             reason="lost",
-            actor="test",
             now=NOW,
         )
     page = _scan(camera_browser(counter.credential), redeemer_server, counter)

@@ -26,6 +26,7 @@ from youcard.errors import DomainError
 from youcard.models import Booking, Entitlement
 from youcard.operations.bookings import book
 from youcard.operations.cancellations import cancel_booking
+from youcard.policy import Staff
 
 THREADS = 32
 _keys = itertools.count()
@@ -222,7 +223,7 @@ def test_parallel_revocations_get_gapless_numbers_in_commit_order(sessions):
             make.entitlement(child)
             card_ids.append(
                 issue_card(
-                    session, child_id=child.id, issuer_id=issuer.id, actor="t", now=NOW, kek=KEK
+                    session, child_id=child.id, by=Staff.system(issuer.id, "t"), now=NOW, kek=KEK
                 ).id
             )
         issuer_id = issuer.id
@@ -234,9 +235,8 @@ def test_parallel_revocations_get_gapless_numbers_in_commit_order(sessions):
             return revoke_card(
                 session,
                 card_id=card_ids[i],
-                issuer_id=issuer_id,
+                by=Staff.system(issuer_id, "t"),
                 reason="verloren",
-                actor="t",
                 now=NOW,
             ).id
 

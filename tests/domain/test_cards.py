@@ -22,6 +22,7 @@ from youcard.operations.cards import (
     revoke_card,
 )
 from youcard.operations.verification import check_credential, revocations_since
+from youcard.policy import Staff
 
 
 @pytest.fixture
@@ -37,8 +38,7 @@ def family(make):
 def _issue(session, family, **kw):
     args = dict(
         child_id=family["child"].id,
-        issuer_id=family["issuer"].id,
-        actor="staff:1",
+        by=Staff.system(family["issuer"].id, "staff:1"),
         now=NOW,
         kek=KEK,
     )
@@ -80,26 +80,25 @@ def test_issue_is_refused_twice_without_approval_without_key_and_across_issuers(
     error = refused(
         issue_card,
         child_id=family["child"].id,
-        issuer_id=family["issuer"].id,
-        actor="x",
+        by=Staff.system(family["issuer"].id, "x"),
         now=NOW,
         kek=KEK,
     )
     assert error.code == "card_exists"
     lonely = make.child(family["issuer"])
     error = refused(
-        issue_card, child_id=lonely.id, issuer_id=family["issuer"].id, actor="x", now=NOW, kek=KEK
+        issue_card, child_id=lonely.id, by=Staff.system(family["issuer"].id, "x"), now=NOW, kek=KEK
     )
     assert error.code == "nothing_approved"
     other = make.issuer()
     error = refused(
-        issue_card, child_id=family["child"].id, issuer_id=other.id, actor="x", now=NOW, kek=KEK
+        issue_card, child_id=family["child"].id, by=Staff.system(other.id, "x"), now=NOW, kek=KEK
     )
     assert error.code == "child_not_found"
     keyless_child = make.child(other)
     make.entitlement(keyless_child)
     error = refused(
-        issue_card, child_id=keyless_child.id, issuer_id=other.id, actor="x", now=NOW, kek=KEK
+        issue_card, child_id=keyless_child.id, by=Staff.system(other.id, "x"), now=NOW, kek=KEK
     )
     assert error.code == "no_signing_key"
 
@@ -108,7 +107,7 @@ def test_a_revoked_card_fails_at_once_and_is_on_the_revocation_list(session, fam
     card = _issue(session, family)
     assert (
         refused(
-            revoke_card, card_id=card.id, issuer_id=card.issuer_id, reason=" ", actor="a", now=NOW
+            revoke_card, card_id=card.id, by=Staff.system(card.issuer_id, "a"), reason=" ", now=NOW
         ).code
         == "reason_required"
     )
@@ -117,9 +116,8 @@ def test_a_revoked_card_fails_at_once_and_is_on_the_revocation_list(session, fam
     revoke_card(
         session,
         card_id=card.id,
-        issuer_id=card.issuer_id,
+        by=Staff.system(card.issuer_id, "staff:1"),
         reason="gestohlen",
-        actor="staff:1",
         now=NOW,
     )
     assert check_credential(session, card.credential, now=NOW).reason == "revoked"
@@ -127,7 +125,7 @@ def test_a_revoked_card_fails_at_once_and_is_on_the_revocation_list(session, fam
     assert [(r.serial, r.seq, r.reason) for r in new] == [(card.serial, last + 1, "gestohlen")]
     assert (
         refused(
-            revoke_card, card_id=card.id, issuer_id=card.issuer_id, reason="x", actor="a", now=NOW
+            revoke_card, card_id=card.id, by=Staff.system(card.issuer_id, "a"), reason="x", now=NOW
         ).code
         == "card_not_active"
     )
@@ -149,9 +147,8 @@ def test_a_lost_card_is_replaced_and_the_budget_carries_over(session, family, ma
     new = replace_card(
         session,
         card_id=card.id,
-        issuer_id=card.issuer_id,
+        by=Staff.system(card.issuer_id, "staff:1"),
         reason="verloren",
-        actor="staff:1",
         now=NOW,
         kek=KEK,
     )
@@ -184,7 +181,7 @@ def test_rotation_keeps_old_cards_valid_and_signs_new_ones_with_the_new_key(
     sibling = make.child(family["issuer"])
     make.entitlement(sibling)
     second = issue_card(
-        session, child_id=sibling.id, issuer_id=family["issuer"].id, actor="a", now=NOW, kek=KEK
+        session, child_id=sibling.id, by=Staff.system(family["issuer"].id, "a"), now=NOW, kek=KEK
     )
     one, two = (check_credential(session, c.credential, now=NOW) for c in (first, second))
     assert one.valid and two.valid
@@ -295,3 +292,32 @@ def test_the_kek_comes_from_the_environment_or_the_embedded_instance(tmp_path):
     with pytest.raises(keys.KeyEncryptionKeyMissing):
         keys.load_kek(production, env={"YOUCARD_KEK": "c2hvcnQ"})
     assert not (tmp_path / "p" / "kek").exists()
+
+
+def test_the_card_operations_decide_role_and_tenant_themselves(session, family, make, refused):
+    """#15: a caseworker may not issue or block a card; a family may block only its own
+    children's cards; another issuer's card is not found."""
+    from youcard.enums import Role
+    from youcard.policy import Family
+
+    issuer_id = family["issuer"].id
+    caseworker = Staff(issuer_id, Role.CASEWORKER, "staff:7")
+    assert refused(
+        issue_card, child_id=family["child"].id, by=caseworker, now=NOW, kek=KEK
+    ).code == ("role_not_permitted")
+    card = _issue(session, family)
+    assert refused(
+        revoke_card, card_id=card.id, by=caseworker, reason="verloren", now=NOW
+    ).code == ("role_not_permitted")
+    stranger = Family(household_id=make.child(family["issuer"]).household_id, issuer_id=issuer_id)
+    assert refused(revoke_card, card_id=card.id, by=stranger, reason="verloren", now=NOW).code == (
+        "card_not_found"
+    )
+    elsewhere = Staff.system(make.issuer().id, "x")
+    assert refused(revoke_card, card_id=card.id, by=elsewhere, reason="verloren", now=NOW).code == (
+        "card_not_found"
+    )
+    own = Family(household_id=family["child"].household_id, issuer_id=issuer_id)
+    assert revoke_card(
+        session, card_id=card.id, by=own, reason="verloren", now=NOW
+    ).status.value == ("revoked")

@@ -11,6 +11,7 @@ from youcard.enums import EntitlementStatus, Role
 from youcard.models import StaffToken
 from youcard.operations.staff_accounts import create_staff_token
 from youcard.operations.verification import check_credential
+from youcard.policy import Staff
 
 HTTPS = "https://localhost"
 
@@ -294,7 +295,7 @@ def test_bad_bodies_on_every_api_route_are_422_and_change_nothing(client, tokens
         from tests.factories import KEK
 
         card = issue_card(
-            session, child_id=child.id, issuer_id=issuer.id, actor="t", now=NOW, kek=KEK
+            session, child_id=child.id, by=Staff.system(issuer.id, "t"), now=NOW, kek=KEK
         )
         partner = make.partner(issuer)
         ids = {

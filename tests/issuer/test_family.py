@@ -21,6 +21,7 @@ from youcard.models import AuditEvent, Card, Entitlement
 from youcard.operations.cards import issue_card
 from youcard.operations.entitlements import availability
 from youcard.operations.family import new_access_code
+from youcard.policy import Staff
 
 ELIF, CAN = date(2015, 3, 14), date(2011, 9, 2)
 
@@ -41,7 +42,7 @@ def family(committed):
                 child = make.child(city, birth_date=born, household=household)
                 make.entitlement(child, Category.PARTICIPATION)
                 card = issue_card(
-                    session, child_id=child.id, issuer_id=city.id, actor="t", now=NOW, kek=KEK
+                    session, child_id=child.id, by=Staff.system(city.id, "t"), now=NOW, kek=KEK
                 )
                 children.append({"id": child.id, "name": child.given_name, "card": card})
             partner = make.partner(city, {Category.PARTICIPATION})

@@ -16,6 +16,7 @@ from tests.issuer.test_staff_login import HTTPS, SAME_ORIGIN, _csrf, _login
 from youcard.enums import CardStatus, EntitlementStatus, Role
 from youcard.models import Card, Child, Entitlement, Household
 from youcard.operations.verification import check_credential
+from youcard.policy import Staff
 
 
 @pytest.fixture
@@ -313,7 +314,11 @@ def test_print_all_pending_cards_once_as_one_a4_pdf(app, office, committed):
             make.entitlement(child)
             credentials.append(
                 issue_card(
-                    session, child_id=child.id, issuer_id=issuer_row.id, actor="t", now=NOW, kek=KEK
+                    session,
+                    child_id=child.id,
+                    by=Staff.system(issuer_row.id, "t"),
+                    now=NOW,
+                    kek=KEK,
                 ).credential
             )
     approver = _as(app, office["approver"])

@@ -16,6 +16,7 @@ from youcard.budget import BudgetRule
 from youcard.enums import Category
 from youcard.models import Partner
 from youcard.operations.cards import issue_card
+from youcard.policy import Staff
 
 
 @dataclass
@@ -59,7 +60,7 @@ def world(committed) -> Callable[..., World]:
                 for c in categories
             }
             card = issue_card(
-                session, child_id=child.id, issuer_id=issuer.id, actor="test", now=now, kek=KEK
+                session, child_id=child.id, by=Staff.system(issuer.id, "test"), now=now, kek=KEK
             )
             partner = make.partner(
                 issuer,

@@ -13,6 +13,7 @@ from youcard.budget import BudgetRule
 from youcard.enums import Category, PartnerStatus, RuleKind
 from youcard.models import Booking, Child, DeviceToken, Entitlement, Partner, PartnerPermission
 from youcard.operations.cards import revoke_card
+from youcard.policy import Staff
 
 PROBLEM = "application/problem+json"
 
@@ -86,7 +87,11 @@ def test_verify_failures_are_200_with_their_reason(client, world, committed):
         assert (r.status_code, r.json) == (200, {"valid": False, "reason": reason}), reason
     with committed.begin() as session:
         revoke_card(
-            session, card_id=w.card_id, issuer_id=w.issuer_id, reason="verloren", actor="t", now=NOW
+            session,
+            card_id=w.card_id,
+            by=Staff.system(w.issuer_id, "t"),
+            reason="verloren",
+            now=NOW,
         )
     r = client.post("/api/v1/verify", json={"credential": w.credential}, headers=w.auth)
     assert r.json == {"valid": False, "reason": "revoked"}
@@ -240,7 +245,11 @@ def test_a_failing_credential_is_422_with_its_reason(client, world, committed):
     )
     with committed.begin() as session:
         revoke_card(
-            session, card_id=w.card_id, issuer_id=w.issuer_id, reason="verloren", actor="t", now=NOW
+            session,
+            card_id=w.card_id,
+            by=Staff.system(w.issuer_id, "t"),
+            reason="verloren",
+            now=NOW,
         )
     r = _book(client, w, key="after-revoke")
     assert (r.status_code, r.json["reason"]) == (422, "revoked")
@@ -252,7 +261,11 @@ def test_a_booking_made_before_the_card_was_revoked_replays(client, world, commi
     first = _book(client, w)
     with committed.begin() as session:
         revoke_card(
-            session, card_id=w.card_id, issuer_id=w.issuer_id, reason="verloren", actor="t", now=NOW
+            session,
+            card_id=w.card_id,
+            by=Staff.system(w.issuer_id, "t"),
+            reason="verloren",
+            now=NOW,
         )
     again = _book(client, w)
     assert again.status_code == 201 and again.json["id"] == first.json["id"]
@@ -409,7 +422,7 @@ def test_trust_list_and_revocations_cover_only_the_partners_issuers(client, worl
     for x in (w, other):
         with committed.begin() as session:
             revoke_card(
-                session, card_id=x.card_id, issuer_id=x.issuer_id, reason="weg", actor="t", now=NOW
+                session, card_id=x.card_id, by=Staff.system(x.issuer_id, "t"), reason="weg", now=NOW
             )
     page = client.get(f"/api/v1/revocations?since={start}", headers=w.auth).json
     assert [item["serial"] for item in page["items"]] == [w.serial.hex()]

@@ -20,6 +20,7 @@ from youcard.enums import CardStatus, EntitlementStatus
 from youcard.errors import Conflict, InvalidRequest, NotFound
 from youcard.models import Card, CardRevocation, Child, Entitlement, Issuer
 from youcard.operations.entitlements import usable_period
+from youcard.policy import DECIDERS, Family, Staff, require_role
 
 SERIAL_BYTES = 16
 MAX_REASON_LENGTH = 500
@@ -111,16 +112,16 @@ def _new_card(
 def issue_card(
     session: Session,
     *,
+    by: Staff,
     child_id: int,
-    issuer_id: str,
-    actor: str,
     now: datetime,
     kek: bytes,
     random_bytes: Callable[[int], bytes] = secrets.token_bytes,
 ) -> Card:
     """Issue the child's card; refused while it has an active card or no current approval."""
+    require_role(by, DECIDERS, "issue cards")
     child = session.get(Child, child_id)
-    if child is None or child.issuer_id != issuer_id:
+    if child is None or child.issuer_id != by.issuer_id:
         raise NotFound("No such child.", code="child_not_found")
     if active_card(session, child.id) is not None:
         raise Conflict("The child already has an active card.", code="card_exists")
@@ -128,7 +129,7 @@ def issue_card(
     audit.record(
         session,
         issuer_id=child.issuer_id,
-        actor=actor,
+        actor=by.actor,
         action="card.issue",
         object_type="card",
         object_id=card.id,
@@ -176,9 +177,15 @@ def _revoke(
     return revocation
 
 
-def _active_card(session: Session, card_id: int, issuer_id: str) -> Card:
+def _active_card(session: Session, card_id: int, by: Staff | Family) -> Card:
+    """The card, locked, if `by` may block it: staff who decide, of its issuer; a family, of
+    its own children. Otherwise "not found" (or the role's refusal)."""
+    if isinstance(by, Staff):
+        require_role(by, DECIDERS, "block or replace cards")
     card = session.scalars(select(Card).where(Card.id == card_id).with_for_update()).one_or_none()
-    if card is None or card.issuer_id != issuer_id:
+    if card is None or card.issuer_id != by.issuer_id:
+        raise NotFound("No such card.", code="card_not_found")
+    if isinstance(by, Family) and card.child.household_id != by.household_id:
         raise NotFound("No such card.", code="card_not_found")
     if card.status is not CardStatus.ACTIVE:
         raise Conflict("This card is already blocked.", code="card_not_active")
@@ -195,29 +202,30 @@ def _reason(reason: str) -> str:
 
 
 def revoke_card(
-    session: Session, *, card_id: int, issuer_id: str, reason: str, actor: str, now: datetime
+    session: Session, *, by: Staff | Family, card_id: int, reason: str, now: datetime
 ) -> Card:
     """Block a card: its QR fails with `revoked` at once online, and offline after a sync."""
-    card = _active_card(session, card_id, issuer_id)
-    _revoke(session, card, status=CardStatus.REVOKED, reason=_reason(reason), actor=actor, now=now)
+    card = _active_card(session, card_id, by)
+    _revoke(
+        session, card, status=CardStatus.REVOKED, reason=_reason(reason), actor=by.actor, now=now
+    )
     return card
 
 
 def replace_card(
     session: Session,
     *,
+    by: Staff,
     card_id: int,
-    issuer_id: str,
     reason: str,
-    actor: str,
     now: datetime,
     kek: bytes,
     random_bytes: Callable[[int], bytes] = secrets.token_bytes,
 ) -> Card:
     """A lost card: block the old serial and issue a new one (version + 1); budgets carry over."""
-    old = _active_card(session, card_id, issuer_id)
+    old = _active_card(session, card_id, by)
     reason = _reason(reason)
-    _revoke(session, old, status=CardStatus.REPLACED, reason=reason, actor=actor, now=now)
+    _revoke(session, old, status=CardStatus.REPLACED, reason=reason, actor=by.actor, now=now)
     child = session.get(Child, old.child_id)
     assert child is not None
     new = _new_card(
@@ -227,8 +235,8 @@ def replace_card(
     session.flush()
     audit.record(
         session,
-        issuer_id=issuer_id,
-        actor=actor,
+        issuer_id=by.issuer_id,
+        actor=by.actor,
         action="card.issue",
         object_type="card",
         object_id=new.id,

@@ -23,6 +23,7 @@ from youcard.models import Booking, Card, Child, Entitlement, Household, Partner
 from youcard.operations.cards import active_card, revoke_card
 from youcard.operations.entitlements import availability, usable_period
 from youcard.operations.staff import AccountLocked, LoginFailed, count_failure
+from youcard.policy import Family
 
 ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read from paper without doubt
 CODE_LENGTH = 16  # 80 random bits
@@ -219,8 +220,7 @@ def report_card_lost(session: Session, *, household_id: int, child_id: int, now:
     return revoke_card(
         session,
         card_id=card.id,
-        issuer_id=child.issuer_id,
+        by=Family(household_id, child.issuer_id),
         reason="lost (reported by the family)",
-        actor=f"family:{household_id}",
         now=now,
     )
