@@ -115,9 +115,8 @@ def permissions(partner_id: int) -> ResponseReturnValue:
         partner_ops.set_partner_permissions(
             db_session(),
             partner_id=row.id,
-            issuer_id=current_user.issuer_id,
+            by=principal(),
             categories={Category(c) for c in form.categories.data},
-            actor=_actor(),
             now=now(),
         )
         db_session().commit()
@@ -135,11 +134,10 @@ def new_partner() -> ResponseReturnValue:
         try:
             partner = partner_ops.create_partner(
                 db_session(),
-                issuer_id=current_user.issuer_id,
+                by=principal(),
                 name=form.name.data,
                 iban=form.iban.data,
                 permissions={current_user.issuer_id: {Category(c) for c in form.categories.data}},
-                actor=_actor(),
                 now=now(),
             )
         except DomainError as error:
@@ -191,9 +189,8 @@ def partner_status(partner_id: int, status: str) -> ResponseReturnValue:
     partner_ops.set_partner_status(
         db_session(),
         partner_id=_partner(partner_id).id,
-        issuer_id=current_user.issuer_id,
+        by=principal(),
         status=PartnerStatus(status),
-        actor=_actor(),
         now=now(),
     )
     db_session().commit()
@@ -241,8 +238,7 @@ def revoke_token(device_id: int) -> ResponseReturnValue:
         device = partner_ops.revoke_device_token(
             db_session(),
             device_id=device_id,
-            issuer_id=current_user.issuer_id,
-            actor=_actor(),
+            by=principal(),
             now=now(),
         )
     except DomainError:

@@ -66,11 +66,10 @@ class Partners(MethodView):
         user = staff(*ADMINISTRATORS)
         partner = partners.create_partner(
             db_session(),
-            issuer_id=user.issuer_id,
+            by=principal(),
             name=body["name"],
             iban=body["iban"],
             permissions={user.issuer_id: {Category(c) for c in body["categories"]}},
-            actor=actor(),
             now=now(),
         )
         return partner_json(partner, g.api_staff.issuer_id)
@@ -86,9 +85,8 @@ class PartnerStatusRoute(MethodView):
         partner = partners.set_partner_status(
             db_session(),
             partner_id=partner_id,
-            issuer_id=g.api_staff.issuer_id,
+            by=principal(),
             status=PartnerStatus(status),
-            actor=actor(),
             now=now(),
         )
         return partner_json(partner, g.api_staff.issuer_id)
@@ -110,9 +108,8 @@ class PartnerPermissionsRoute(MethodView):
         partners.set_partner_permissions(
             db_session(),
             partner_id=partner.id,
-            issuer_id=g.api_staff.issuer_id,
+            by=principal(),
             categories={Category(c) for c in body["categories"]},
-            actor=actor(),
             now=now(),
         )
         return partner_json(partner, g.api_staff.issuer_id)
@@ -143,8 +140,7 @@ class DeviceRevoke(MethodView):
         device = partners.revoke_device_token(
             db_session(),
             device_id=device_id,
-            issuer_id=g.api_staff.issuer_id,
-            actor=actor(),
+            by=principal(),
             now=now(),
         )
         return {"id": device.id, "name": device.name}

@@ -157,11 +157,10 @@ def seed(session: Session, *, instance_path: Path, now: datetime, kek: bytes) ->
     for name, iban, categories in PARTNERS:
         partner = create_partner(
             session,
-            issuer_id=ISSUER_ID,
+            by=SYSTEM,
             name=name,
             iban=iban,
             permissions={ISSUER_ID: categories},
-            actor=ACTOR,
             now=now,
             active=True,
         )

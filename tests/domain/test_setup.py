@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.factories import NOW, trusted
-from youcard.enums import Category, Role
+from youcard.enums import Category, PartnerStatus, Role
 from youcard.models import AuditEvent
 from youcard.operations.households import add_child, create_household
 from youcard.operations.partners import create_device_token, create_partner
@@ -51,11 +51,10 @@ def test_device_tokens_are_stored_only_as_hashes(session, make, refused):
     issuer = make.issuer()
     partner = create_partner(
         session,
-        issuer_id=issuer.id,
+        by=Staff.system(issuer.id, "system"),
         name="TuS",
         iban="de89 3704 0044 0532 0130 00",
         permissions={issuer.id: {Category.PARTICIPATION}},
-        actor="system",
         now=NOW,
     )
     assert partner.iban == "DE89370400440532013000"
@@ -199,9 +198,8 @@ def test_an_issuer_accepts_another_issuers_partner_for_its_own_cards(session, ma
     set_partner_permissions(
         session,
         partner_id=partner.id,
-        issuer_id=neighbour.id,
+        by=Staff.system(neighbour.id, "staff:9"),
         categories={Category.PARTICIPATION},
-        actor="staff:9",
         now=NOW,
     )
     assert book(session, idempotency_key="after", **args).booking.amount_cents == 100
@@ -212,9 +210,35 @@ def test_an_issuer_accepts_another_issuers_partner_for_its_own_cards(session, ma
     set_partner_permissions(
         session,
         partner_id=partner.id,
-        issuer_id=neighbour.id,
+        by=Staff.system(neighbour.id, "staff:9"),
         categories=set(),
-        actor="staff:9",
         now=NOW,
     )
     assert {p.issuer_id for p in partner.permissions} == {home.id}
+
+
+def test_partner_operations_decide_role_and_tenant_themselves(session, make, refused):
+    """#15: only an issuer's administrators manage its partners, and an issuer decides only
+    what partners may book on its own cards."""
+    from youcard.operations.partners import create_partner, set_partner_status
+
+    home, other = make.issuer(), make.issuer()
+    admin = Staff.system(home.id, "staff:1")
+    args = dict(name="TuS", iban="DE89370400440532013000", now=NOW)
+    foreign = {other.id: {Category.PARTICIPATION}}
+    error = refused(create_partner, by=admin, permissions=foreign, **args)
+    assert error.code == "permission_for_other_issuer"
+    approver = Staff(home.id, Role.APPROVER, "staff:2")
+    own = {home.id: {Category.PARTICIPATION}}
+    assert refused(create_partner, by=approver, permissions=own, **args).code == (
+        "role_not_permitted"
+    )
+    partner = create_partner(session, by=admin, permissions=own, **args)
+    elsewhere = Staff.system(other.id, "staff:3")
+    assert refused(
+        set_partner_status,
+        by=elsewhere,
+        partner_id=partner.id,
+        status=PartnerStatus.ACTIVE,
+        now=NOW,
+    ).code == ("partner_not_found")

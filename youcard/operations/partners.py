@@ -13,7 +13,7 @@ from datetime import datetime
 from youcard import audit, security
 from youcard.db import Session, refusing_duplicates
 from youcard.enums import Category, PartnerStatus
-from youcard.errors import Conflict, NotFound
+from youcard.errors import Conflict, Forbidden, NotFound
 from youcard.models import (
     DeviceToken,
     Partner,
@@ -30,21 +30,21 @@ def set_partner_status(
     session: Session,
     *,
     partner_id: int,
-    issuer_id: str,
+    by: Staff,
     status: PartnerStatus,
-    actor: str,
     now: datetime,
 ) -> Partner:
     """Approve (activate) or suspend a partner of this issuer."""
+    require_role(by, ADMINISTRATORS, "approve or suspend partners")
     partner = session.get(Partner, partner_id)
-    if partner is None or partner.issuer_id != issuer_id:
+    if partner is None or partner.issuer_id != by.issuer_id:
         raise NotFound("No such partner.", code="partner_not_found")
     partner.status = status
     session.flush()
     audit.record(
         session,
-        issuer_id=issuer_id,
-        actor=actor,
+        issuer_id=by.issuer_id,
+        actor=by.actor,
         action=f"partner.{status.value}",
         object_type="partner",
         object_id=partner.id,
@@ -54,20 +54,21 @@ def set_partner_status(
 
 
 def revoke_device_token(
-    session: Session, *, device_id: int, issuer_id: str, actor: str, now: datetime
+    session: Session, *, by: Staff, device_id: int, now: datetime
 ) -> DeviceToken:
     """A device token stops working at once (revoking twice is harmless)."""
+    require_role(by, ADMINISTRATORS, "revoke device tokens")
     device = session.get(DeviceToken, device_id)
     partner = session.get(Partner, device.partner_id) if device else None
-    if device is None or partner is None or partner.issuer_id != issuer_id:
+    if device is None or partner is None or partner.issuer_id != by.issuer_id:
         raise NotFound("No such device.", code="device_not_found")
     if device.revoked_at is None:
         device.revoked_at = now
         session.flush()
         audit.record(
             session,
-            issuer_id=issuer_id,
-            actor=actor,
+            issuer_id=by.issuer_id,
+            actor=by.actor,
             action="device_token.revoke",
             object_type="device_token",
             object_id=device.id,
@@ -79,17 +80,23 @@ def revoke_device_token(
 def create_partner(
     session: Session,
     *,
-    issuer_id: str,
+    by: Staff,
     name: str,
     iban: str,
     permissions: dict[str, set[Category]],
-    actor: str,
     now: datetime,
     active: bool = False,
 ) -> Partner:
-    """A provider managed by `issuer_id`, allowed `permissions[issuer] = {categories}`."""
+    """A provider managed by the principal's issuer, allowed `permissions[issuer] =
+    {categories}`; only the principal's own issuer can be among them."""
+    require_role(by, ADMINISTRATORS, "create partners")
+    if set(permissions) - {by.issuer_id}:
+        raise Forbidden(
+            "An issuer decides only what partners may book on its own cards.",
+            code="permission_for_other_issuer",
+        )
     partner = Partner(
-        issuer_id=issuer_id,
+        issuer_id=by.issuer_id,
         name=clean_text(name, "name", 200),
         iban=valid_iban(iban),
         status=PartnerStatus.ACTIVE if active else PartnerStatus.PENDING,
@@ -104,8 +111,8 @@ def create_partner(
     session.flush()
     audit.record(
         session,
-        issuer_id=issuer_id,
-        actor=actor,
+        issuer_id=by.issuer_id,
+        actor=by.actor,
         action="partner.create",
         object_type="partner",
         object_id=partner.id,
@@ -208,28 +215,28 @@ def set_partner_permissions(
     session: Session,
     *,
     partner_id: int,
-    issuer_id: str,
+    by: Staff,
     categories: set[Category],
-    actor: str,
     now: datetime,
 ) -> Partner:
-    """What the partner may book on `issuer_id`'s cards: only that issuer decides this.
+    """What the partner may book on the principal's issuer's cards: only that issuer decides.
 
     A partner registered by another issuer can be accepted here too (a club in the
     neighbouring town); an empty set withdraws the acceptance.
     """
+    require_role(by, ADMINISTRATORS, "accept partners")
     partner = session.get(Partner, partner_id)
     if partner is None:
         raise NotFound("No such partner.", code="partner_not_found")
-    kept = [p for p in partner.permissions if p.issuer_id != issuer_id]
+    kept = [p for p in partner.permissions if p.issuer_id != by.issuer_id]
     partner.permissions = kept + [
-        PartnerPermission(issuer_id=issuer_id, category=c) for c in sorted(categories)
+        PartnerPermission(issuer_id=by.issuer_id, category=c) for c in sorted(categories)
     ]
     session.flush()
     audit.record(
         session,
-        issuer_id=issuer_id,
-        actor=actor,
+        issuer_id=by.issuer_id,
+        actor=by.actor,
         action="partner.permissions",
         object_type="partner",
         object_id=partner.id,
