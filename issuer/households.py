@@ -18,7 +18,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import or_, select
 
-from issuer.auth import actor, mine, principal, require_roles
+from issuer.auth import mine, principal, require_roles
 from issuer.forms import ChildForm, EntitlementForm, HouseholdForm, ReasonForm
 from issuer.refusals import REFUSALS, refused
 from youcard.clock import berlin_date
@@ -142,8 +142,7 @@ def access_code(household_id: int) -> ResponseReturnValue:
     code = family_ops.new_access_code(
         db_session(),
         household_id=household.id,
-        issuer_id=household.issuer_id,
-        actor=actor(),
+        by=principal(),
         now=now(),
     )
     session[_CODE_TO_SHOW] = {"household": household.id, "code": code}

@@ -21,7 +21,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from issuer.auth import require_roles
+from issuer.auth import principal, require_roles
 from issuer.refusals import refused
 from youcard import budget, settlement_files
 from youcard.clock import DateOutOfRange, berlin_date, parse_day, parse_month
@@ -230,10 +230,9 @@ def account() -> ResponseReturnValue:
     try:
         set_issuer_account(
             db_session(),
-            issuer_id=current_user.issuer_id,
+            by=principal(),
             iban=request.form.get("iban", "")[:42],
             bic=request.form.get("bic", "")[:11],
-            actor=_actor(),
             now=now(),
         )
     except DomainError as error:

@@ -139,7 +139,7 @@ def seed(session: Session, *, instance_path: Path, now: datetime, kek: bytes) ->
     create_issuer(session, issuer_id=ISSUER_ID, name=ISSUER_NAME, actor=ACTOR, now=now)
     keys.create_key(session, issuer_id=ISSUER_ID, kek=kek, actor=ACTOR, now=now)
     set_issuer_account(  # an example account, so that the settlement's SEPA file can be made
-        session, issuer_id=ISSUER_ID, iban=DEMO_IBAN, bic=None, actor=ACTOR, now=now
+        session, by=SYSTEM, iban=DEMO_IBAN, bic=None, now=now
     )
     staff = {
         username: create_staff_user(
@@ -194,8 +194,7 @@ def seed(session: Session, *, instance_path: Path, now: datetime, kek: bytes) ->
         family.new_access_code(
             session,
             household_id=household.id,
-            issuer_id=ISSUER_ID,
-            actor=ACTOR,
+            by=SYSTEM,
             now=now,
             code=made["family_codes"][reference],
         )

@@ -34,7 +34,7 @@ def _family(committed) -> tuple[str, str]:
             session, child_id=child.id, by=Staff.system(city.id, "t"), now=now, kek=KEK
         )
         code = new_access_code(
-            session, household_id=household.id, issuer_id=city.id, actor="t", now=now
+            session, household_id=household.id, by=Staff.system(city.id, "t"), now=now
         )
         return code, card.credential
 

@@ -48,7 +48,7 @@ def family(committed):
             partner = make.partner(city, {Category.PARTICIPATION})
             _, token = make.device(partner)
             code = new_access_code(
-                session, household_id=household.id, issuer_id=city.id, actor="t", now=NOW
+                session, household_id=household.id, by=Staff.system(city.id, "t"), now=NOW
             )
             return {
                 "household_id": household.id,

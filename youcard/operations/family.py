@@ -23,7 +23,7 @@ from youcard.models import Booking, Card, Child, Entitlement, Household, Partner
 from youcard.operations.cards import active_card, revoke_card
 from youcard.operations.entitlements import availability, usable_period
 from youcard.operations.staff import AccountLocked, LoginFailed, count_failure
-from youcard.policy import Family
+from youcard.policy import RECORDERS, Family, Staff, require_role
 
 ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read from paper without doubt
 CODE_LENGTH = 16  # 80 random bits
@@ -43,16 +43,16 @@ def code_hash(code: str) -> str:
 def new_access_code(
     session: Session,
     *,
+    by: Staff,
     household_id: int,
-    issuer_id: str,
-    actor: str,
     now: datetime,
     code: str | None = None,
 ) -> str:
     """A new access code for the household's letter, shown once; the old one stops working.
     `code` (demo data only) sets a known code instead of a random one."""
+    require_role(by, RECORDERS, "make access codes")
     household = session.get(Household, household_id)
-    if household is None or household.issuer_id != issuer_id:
+    if household is None or household.issuer_id != by.issuer_id:
         raise NotFound("No such household.", code="household_not_found")
     code = normalize(code) if code else ""
     if len(code) != CODE_LENGTH or any(ch not in ALPHABET for ch in code):
@@ -65,8 +65,8 @@ def new_access_code(
     session.flush()
     audit.record(
         session,
-        issuer_id=issuer_id,
-        actor=actor,
+        issuer_id=by.issuer_id,
+        actor=by.actor,
         action="household.access_code",
         object_type="household",
         object_id=household.id,

@@ -18,6 +18,7 @@ from youcard.models import (
     Issuer,
 )
 from youcard.operations.values import clean_text, valid_iban
+from youcard.policy import ADMINISTRATORS, Staff, require_role
 
 ISSUER_ID_PATTERN = re.compile(r"[A-Z]{2}(-[A-Z0-9]+){1,2}")
 
@@ -56,10 +57,11 @@ def create_issuer(
 
 
 def set_issuer_account(
-    session: Session, *, issuer_id: str, iban: str, bic: str | None, actor: str, now: datetime
+    session: Session, *, by: Staff, iban: str, bic: str | None, now: datetime
 ) -> Issuer:
     """The city's account that pays the partners (the debtor of the SEPA transfers)."""
-    issuer = session.get(Issuer, issuer_id)
+    require_role(by, ADMINISTRATORS, "set the city's account")
+    issuer = session.get(Issuer, by.issuer_id)
     if issuer is None:
         raise NotFound("No such issuer.", code="issuer_not_found")
     issuer.iban = valid_iban(iban)
@@ -73,11 +75,11 @@ def set_issuer_account(
     session.flush()
     audit.record(
         session,
-        issuer_id=issuer_id,
-        actor=actor,
+        issuer_id=issuer.id,
+        actor=by.actor,
         action="issuer.account",
         object_type="issuer",
-        object_id=issuer_id,
+        object_id=issuer.id,
         now=now,
         data={"iban": issuer.iban, "bic": issuer.bic},
     )
