@@ -33,6 +33,7 @@ from youcard.budget import BudgetRule, RuleKind  # noqa: E402
 from youcard.db import make_engine, make_sessionmaker  # noqa: E402
 from youcard.enums import Category  # noqa: E402
 from youcard.operations.settlements import finalize, prepare  # noqa: E402
+from youcard.policy import Staff  # noqa: E402
 
 ADMIN_URL = os.environ.get(
     "YOUCARD_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -117,7 +118,7 @@ def measure(url: str, bookings: int, partners: int) -> dict[str, float]:
     base = rss_peak_kb()
     with factory.begin() as session:
         t = time.perf_counter()
-        run = prepare(session, issuer_id=issuer_id, month=MARCH, actor="bench", now=LATER)
+        run = prepare(session, by=Staff.system(issuer_id, "bench"), month=MARCH, now=LATER)
         figures["prepare_s"] = time.perf_counter() - t
         net = run.net_cents
     with factory.begin() as session:
@@ -125,8 +126,7 @@ def measure(url: str, bookings: int, partners: int) -> dict[str, float]:
         run = finalize(
             session,
             settlement_id=run.id,
-            issuer_id=issuer_id,
-            actor="bench",
+            by=Staff.system(issuer_id, "bench"),
             now=LATER,
             expected_net_cents=net,
         )

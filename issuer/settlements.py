@@ -53,9 +53,7 @@ def _run(settlement_id: int) -> Settlement:
 
 def _prepare(month: date) -> Settlement:
     """Compute the month's run of this administrator's issuer (a draft, or the final run)."""
-    return settlements.prepare(
-        db_session(), issuer_id=current_user.issuer_id, month=month, actor=_actor(), now=now()
-    )
+    return settlements.prepare(db_session(), by=principal(), month=month, now=now())
 
 
 def _ended_months() -> list[date]:
@@ -158,8 +156,7 @@ def finalize(settlement_id: int) -> ResponseReturnValue:
         settlements.finalize(
             db_session(),
             settlement_id=run.id,
-            issuer_id=current_user.issuer_id,
-            actor=_actor(),
+            by=principal(),
             now=now(),
             expected_net_cents=int(expected),
         )

@@ -18,6 +18,7 @@ from youcard.enums import Category, RuleKind, SettlementStatus
 from youcard.models import Booking, SettlementLine
 from youcard.operations.bookings import book
 from youcard.operations.settlements import finalize, prepare
+from youcard.policy import Staff
 
 CLIENTS = 8
 MARCH, APRIL = date(2026, 3, 1), date(2026, 4, 1)
@@ -86,9 +87,9 @@ def test_bookings_made_while_the_month_is_finalized_are_settled_exactly_once(ses
     try:
         _wait_for_bookings(sessions, issuer_id, CLIENTS * 5)
         with sessions.begin() as session:
-            run_id = prepare(session, issuer_id=issuer_id, month=MARCH, actor="a", now=LATER).id
+            run_id = prepare(session, by=Staff.system(issuer_id, "a"), month=MARCH, now=LATER).id
         with sessions.begin() as session:  # no expected net: bookings keep coming meanwhile
-            finalize(session, settlement_id=run_id, issuer_id=issuer_id, actor="a", now=LATER)
+            finalize(session, settlement_id=run_id, by=Staff.system(issuer_id, "a"), now=LATER)
         _wait_for_bookings(
             sessions, issuer_id, _count(sessions, issuer_id) + CLIENTS * 2
         )  # and they go on booking
@@ -98,7 +99,7 @@ def test_bookings_made_while_the_month_is_finalized_are_settled_exactly_once(ses
             thread.join()
     assert errors == []
     with sessions.begin() as session:
-        april = prepare(session, issuer_id=issuer_id, month=APRIL, actor="a", now=LATER)
+        april = prepare(session, by=Staff.system(issuer_id, "a"), month=APRIL, now=LATER)
         total = session.scalar(
             select(func.count()).select_from(Booking).where(Booking.issuer_id == issuer_id)
         )

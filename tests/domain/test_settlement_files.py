@@ -19,6 +19,7 @@ from youcard import settlement_files
 from youcard.errors import DomainError
 from youcard.models import Issuer
 from youcard.operations.settlements import finalize, prepare
+from youcard.policy import Staff
 
 __all__ = ["march"]  # the fixture, shared with test_settlements
 
@@ -31,8 +32,8 @@ def _rows(text: str) -> list[dict[str, str]]:
 
 
 def _final(session, city, month=MARCH):
-    run = prepare(session, issuer_id=city.issuer_id, month=month, actor="a", now=JUNE_2)
-    return finalize(session, settlement_id=run.id, issuer_id=city.issuer_id, actor="a", now=JUNE_2)
+    run = prepare(session, by=Staff.system(city.issuer_id, "a"), month=month, now=JUNE_2)
+    return finalize(session, settlement_id=run.id, by=Staff.system(city.issuer_id, "a"), now=JUNE_2)
 
 
 def test_the_csvs_add_up_to_the_run(session, march):
@@ -88,11 +89,11 @@ def test_a_run_that_pays_nothing_to_a_partner_leaves_it_out(session, march):
 
 def test_no_payment_file_for_a_draft_or_without_the_citys_account(session, march):
     city, _ = march
-    run = prepare(session, issuer_id=city.issuer_id, month=MARCH, actor="a", now=JUNE_2)
+    run = prepare(session, by=Staff.system(city.issuer_id, "a"), month=MARCH, now=JUNE_2)
     with pytest.raises(DomainError) as draft:
         settlement_files.sepa_xml(session, run, execution_date=date(2026, 6, 5))
     assert draft.value.code == "not_finalized"
-    finalize(session, settlement_id=run.id, issuer_id=city.issuer_id, actor="a", now=JUNE_2)
+    finalize(session, settlement_id=run.id, by=Staff.system(city.issuer_id, "a"), now=JUNE_2)
     with pytest.raises(DomainError) as account:
         settlement_files.sepa_xml(session, run, execution_date=date(2026, 6, 5))
     assert account.value.code == "no_debtor_account"

@@ -19,6 +19,7 @@ from youcard.models import Booking, Card, Partner, Settlement, SettlementLine, S
 from youcard.operations.bookings import book
 from youcard.operations.cancellations import cancel_booking
 from youcard.operations.settlements import finalize, prepare
+from youcard.policy import Staff
 
 MARCH, APRIL, MAY = date(2026, 3, 1), date(2026, 4, 1), date(2026, 5, 1)
 JUNE_2 = datetime(2026, 6, 2, 8, 0, tzinfo=UTC)
@@ -119,7 +120,7 @@ def march(session, make):
 
 def test_a_month_sums_bookings_minus_cancellations_per_partner_and_category(session, march):
     city, _ = march
-    run = prepare(session, issuer_id=city.issuer_id, month=MARCH, actor="admin", now=JUNE_2)
+    run = prepare(session, by=Staff.system(city.issuer_id, "admin"), month=MARCH, now=JUNE_2)
     assert run.status is SettlementStatus.DRAFT
     assert _lines(session, run) == {
         (city.p1.id, "participation"): (2, 2500, 0, 0, 2500),
@@ -136,44 +137,43 @@ def test_a_month_sums_bookings_minus_cancellations_per_partner_and_category(sess
 
 def test_a_draft_recomputed_gives_the_same_numbers(session, march):
     city, _ = march
-    first = prepare(session, issuer_id=city.issuer_id, month=MARCH, actor="admin", now=JUNE_2)
+    first = prepare(session, by=Staff.system(city.issuer_id, "admin"), month=MARCH, now=JUNE_2)
     before = (_lines(session, first), _payments(session, first), first.net_cents)
-    again = prepare(session, issuer_id=city.issuer_id, month=MARCH, actor="admin", now=JUNE_2)
+    again = prepare(session, by=Staff.system(city.issuer_id, "admin"), month=MARCH, now=JUNE_2)
     assert again.id == first.id
     assert (_lines(session, again), _payments(session, again), again.net_cents) == before
 
 
 def test_finalizing_locks_the_bookings_and_twice_is_harmless(session, march):
     city, ids = march
-    run = prepare(session, issuer_id=city.issuer_id, month=MARCH, actor="admin", now=JUNE_2)
+    run = prepare(session, by=Staff.system(city.issuer_id, "admin"), month=MARCH, now=JUNE_2)
     finalize(
-        session, settlement_id=run.id, issuer_id=city.issuer_id, actor="admin", now=JUNE_2,
-        expected_net_cents=4400,
-    )  # fmt: skip
+        session, settlement_id=run.id, by=Staff.system(city.issuer_id, "admin"), now=JUNE_2,
+        expected_net_cents=4400,)  # fmt: skip
     assert run.status is SettlementStatus.FINALIZED and run.finalized_by == "admin"
     settled = set(session.scalars(select(Booking.id).where(Booking.settlement_id == run.id)))
     assert ids["p1_april"] not in settled and ids["p1_15"] in settled and len(settled) == 7
     again = finalize(
-        session, settlement_id=run.id, issuer_id=city.issuer_id, actor="other", now=JUNE_2
+        session, settlement_id=run.id, by=Staff.system(city.issuer_id, "other"), now=JUNE_2
     )
     assert again.finalized_by == "admin" and again.net_cents == 4400
-    assert prepare(session, issuer_id=city.issuer_id, month=MARCH, actor="x", now=JUNE_2) is run
+    assert prepare(session, by=Staff.system(city.issuer_id, "x"), month=MARCH, now=JUNE_2) is run
 
 
 def test_a_cancellation_after_finalizing_is_a_correction_in_the_next_run(session, march):
     city, ids = march
-    run = prepare(session, issuer_id=city.issuer_id, month=MARCH, actor="admin", now=JUNE_2)
-    finalize(session, settlement_id=run.id, issuer_id=city.issuer_id, actor="a", now=JUNE_2)
+    run = prepare(session, by=Staff.system(city.issuer_id, "admin"), month=MARCH, now=JUNE_2)
+    finalize(session, settlement_id=run.id, by=Staff.system(city.issuer_id, "a"), now=JUNE_2)
     _cancel(session, city.p1, ids["p1_15"], _at(10, 4))  # March's 15,00, cancelled in April
-    april = prepare(session, issuer_id=city.issuer_id, month=APRIL, actor="a", now=JUNE_2)
+    april = prepare(session, by=Staff.system(city.issuer_id, "a"), month=APRIL, now=JUNE_2)
     assert _lines(session, april) == {(city.p1.id, "participation"): (1, 500, 1, 1500, -1000)}
     # p1 is owed nothing in April: the 10,00 it owes is carried into its next run
     assert _payments(session, april) == {city.p1.id: (-1000, 0, 0, -1000)}
     assert (april.net_cents, april.total_cents) == (-1000, 0)
     assert _lines(session, run)[(city.p1.id, "participation")] == (2, 2500, 0, 0, 2500)
-    finalize(session, settlement_id=april.id, issuer_id=city.issuer_id, actor="a", now=JUNE_2)
+    finalize(session, settlement_id=april.id, by=Staff.system(city.issuer_id, "a"), now=JUNE_2)
     _book(session, city, city.p1, 3000, _at(12, 5))
-    may = prepare(session, issuer_id=city.issuer_id, month=MAY, actor="a", now=JUNE_2)
+    may = prepare(session, by=Staff.system(city.issuer_id, "a"), month=MAY, now=JUNE_2)
     assert _payments(session, may) == {city.p1.id: (3000, -1000, 2000, 0)}
     assert may.total_cents == 2000
 
@@ -182,18 +182,18 @@ def test_another_issuers_bookings_are_never_in_the_run(session, make, march):
     city, _ = march
     other = _city(make)
     _book(session, other, other.p1, 9900, _at(9, 3))
-    run = prepare(session, issuer_id=city.issuer_id, month=MARCH, actor="a", now=JUNE_2)
-    theirs = prepare(session, issuer_id=other.issuer_id, month=MARCH, actor="a", now=JUNE_2)
+    run = prepare(session, by=Staff.system(city.issuer_id, "a"), month=MARCH, now=JUNE_2)
+    theirs = prepare(session, by=Staff.system(other.issuer_id, "a"), month=MARCH, now=JUNE_2)
     assert run.net_cents == 4400 and theirs.net_cents == 9900
     assert set(_payments(session, theirs)) == {other.p1.id}
 
 
 def test_bookings_that_arrive_after_review_stop_the_finalizing(session, march, refused):
     city, _ = march
-    run = prepare(session, issuer_id=city.issuer_id, month=MARCH, actor="a", now=JUNE_2)
+    run = prepare(session, by=Staff.system(city.issuer_id, "a"), month=MARCH, now=JUNE_2)
     _book(session, city, city.p2, 800, _at(30, 3))  # e.g. a late offline booking
     error = refused(
-        finalize, settlement_id=run.id, issuer_id=city.issuer_id, actor="a", now=JUNE_2,
+        finalize, settlement_id=run.id, by=Staff.system(city.issuer_id, "a"), now=JUNE_2,
         expected_net_cents=4400,
     )  # fmt: skip
     assert error.code == "changed_since_review" and error.details["net_cents"] == 5200
@@ -211,29 +211,29 @@ def test_bookings_that_arrive_after_review_stop_the_finalizing(session, march, r
 )
 def test_only_an_ended_month_is_settled(session, march, refused, month, now, code):
     city, _ = march
-    error = refused(prepare, issuer_id=city.issuer_id, month=month, actor="a", now=now)
+    error = refused(prepare, by=Staff.system(city.issuer_id, "a"), month=month, now=now)
     assert error.code == code
 
 
 def test_months_are_finalized_in_order(session, march, refused):
     city, _ = march
-    prepare(session, issuer_id=city.issuer_id, month=MARCH, actor="a", now=JUNE_2)
-    error = refused(prepare, issuer_id=city.issuer_id, month=APRIL, actor="a", now=JUNE_2)
+    prepare(session, by=Staff.system(city.issuer_id, "a"), month=MARCH, now=JUNE_2)
+    error = refused(prepare, by=Staff.system(city.issuer_id, "a"), month=APRIL, now=JUNE_2)
     assert error.code == "earlier_month_open"
 
 
 def test_another_issuer_cannot_finalize_the_run(session, make, march, refused):
     city, _ = march
-    run = prepare(session, issuer_id=city.issuer_id, month=MARCH, actor="a", now=JUNE_2)
+    run = prepare(session, by=Staff.system(city.issuer_id, "a"), month=MARCH, now=JUNE_2)
     other = make.issuer()
-    error = refused(finalize, settlement_id=run.id, issuer_id=other.id, actor="a", now=JUNE_2)
+    error = refused(finalize, settlement_id=run.id, by=Staff.system(other.id, "a"), now=JUNE_2)
     assert error.code == "settlement_not_found"
 
 
 def test_the_database_refuses_to_change_settled_money(session, march):
     city, ids = march
-    run = prepare(session, issuer_id=city.issuer_id, month=MARCH, actor="a", now=JUNE_2)
-    finalize(session, settlement_id=run.id, issuer_id=city.issuer_id, actor="a", now=JUNE_2)
+    run = prepare(session, by=Staff.system(city.issuer_id, "a"), month=MARCH, now=JUNE_2)
+    finalize(session, settlement_id=run.id, by=Staff.system(city.issuer_id, "a"), now=JUNE_2)
     session.flush()
     for statement in (
         update(Booking).where(Booking.id == ids["p1_15"]).values(amount_cents=1),

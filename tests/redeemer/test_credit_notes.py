@@ -15,6 +15,7 @@ from youcard.models import Booking
 from youcard.operations.bookings import book
 from youcard.operations.cancellations import cancel_booking
 from youcard.operations.settlements import finalize, prepare
+from youcard.policy import Staff
 
 FEB = datetime(2026, 2, 10, 10, tzinfo=UTC)
 MARCH_16 = datetime(2026, 3, 16, 9, 30, tzinfo=UTC)
@@ -41,9 +42,9 @@ def settled(world, committed):
         ]  # fmt: skip
         cancel_booking(session, partner_id=w.partner_id, booking_id=ids[1], now=FEB)
         run = prepare(
-            session, issuer_id=w.issuer_id, month=date(2026, 2, 1), actor="a", now=MARCH_16
+            session, by=Staff.system(w.issuer_id, "a"), month=date(2026, 2, 1), now=MARCH_16
         )
-        finalize(session, settlement_id=run.id, issuer_id=w.issuer_id, actor="a", now=MARCH_16)
+        finalize(session, settlement_id=run.id, by=Staff.system(w.issuer_id, "a"), now=MARCH_16)
     w.extra["booking_ids"] = ids
     return w
 

@@ -23,6 +23,7 @@ from youcard.db import Session
 from youcard.enums import BookingKind, SettlementStatus
 from youcard.errors import Conflict, InvalidRequest, NotFound
 from youcard.models import Booking, Partner, Settlement, SettlementLine, SettlementPayment
+from youcard.policy import ADMINISTRATORS, Staff, require_role
 
 MAX_MONTHS_BACK = 120
 
@@ -58,20 +59,19 @@ def get_run(session: Session, *, settlement_id: int, issuer_id: str) -> Settleme
     return run
 
 
-def prepare(
-    session: Session, *, issuer_id: str, month: date, actor: str, now: datetime
-) -> Settlement:
+def prepare(session: Session, *, by: Staff, month: date, now: datetime) -> Settlement:
     """The month's run as a draft, computed anew (the same bookings give the same numbers);
     a finalized run is returned as it is."""
+    require_role(by, ADMINISTRATORS, "prepare settlements")
     _check_month(month, now)
     run = session.scalars(
-        select(Settlement).where(Settlement.issuer_id == issuer_id, Settlement.month == month)
+        select(Settlement).where(Settlement.issuer_id == by.issuer_id, Settlement.month == month)
     ).one_or_none()
     if run is not None and run.status is SettlementStatus.FINALIZED:
         return run
     earlier = session.scalar(
         select(Settlement.month).where(
-            Settlement.issuer_id == issuer_id,
+            Settlement.issuer_id == by.issuer_id,
             Settlement.month < month,
             Settlement.status == SettlementStatus.DRAFT,
         )
@@ -83,7 +83,7 @@ def prepare(
         )
     later = session.scalar(
         select(Settlement.month).where(
-            Settlement.issuer_id == issuer_id,
+            Settlement.issuer_id == by.issuer_id,
             Settlement.month > month,
             Settlement.status == SettlementStatus.FINALIZED,
         )
@@ -95,10 +95,10 @@ def prepare(
         )
     if run is None:
         run = Settlement(
-            issuer_id=issuer_id,
+            issuer_id=by.issuer_id,
             month=month,
             status=SettlementStatus.DRAFT,
-            reference=f"YouCard {issuer_id} {month:%Y-%m}",
+            reference=f"YouCard {by.issuer_id} {month:%Y-%m}",
             created_at=now,
             computed_at=now,
         )
@@ -106,15 +106,15 @@ def prepare(
         session.flush()
         audit.record(
             session,
-            issuer_id=issuer_id,
-            actor=actor,
+            issuer_id=by.issuer_id,
+            actor=by.actor,
             action="settlement.create",
             object_type="settlement",
             object_id=run.id,
             now=now,
             data={"month": f"{month:%Y-%m}"},
         )
-    _compute(session, run, _unsettled(issuer_id, month), now)
+    _compute(session, run, _unsettled(by.issuer_id, month), now)
     return run
 
 
@@ -122,17 +122,17 @@ def finalize(
     session: Session,
     *,
     settlement_id: int,
-    issuer_id: str,
-    actor: str,
+    by: Staff,
     now: datetime,
     expected_net_cents: int | None = None,
 ) -> Settlement:
     """Lock the run's bookings and the run. `expected_net_cents` is what the administrator
     reviewed: if bookings arrived since, nothing is finalized (review the new numbers).
     Finalizing a finalized run changes nothing."""
+    require_role(by, ADMINISTRATORS, "finalize settlements")
     run = session.scalars(
         select(Settlement)
-        .where(Settlement.id == settlement_id, Settlement.issuer_id == issuer_id)
+        .where(Settlement.id == settlement_id, Settlement.issuer_id == by.issuer_id)
         .with_for_update()
     ).one_or_none()
     if run is None:
@@ -142,7 +142,7 @@ def finalize(
     _check_month(run.month, now)
     session.execute(
         update(Booking)
-        .where(_unsettled(issuer_id, run.month))
+        .where(_unsettled(by.issuer_id, run.month))
         .values(settlement_id=run.id)
         .execution_options(synchronize_session=False)
     )
@@ -155,12 +155,12 @@ def finalize(
         )
     run.status = SettlementStatus.FINALIZED
     run.finalized_at = now
-    run.finalized_by = actor
+    run.finalized_by = by.actor
     session.flush()
     audit.record(
         session,
-        issuer_id=issuer_id,
-        actor=actor,
+        issuer_id=by.issuer_id,
+        actor=by.actor,
         action="settlement.finalize",
         object_type="settlement",
         object_id=run.id,
