@@ -330,9 +330,7 @@ def key_list() -> ResponseReturnValue:
 @require_roles(*ADMINISTRATORS)
 def rotate() -> ResponseReturnValue:
     """A new active key; the old one keeps verifying the cards it signed."""
-    keys.rotate_key(
-        db_session(), issuer_id=current_user.issuer_id, kek=kek(), actor=_actor(), now=now()
-    )
+    keys.rotate_key(db_session(), by=principal(), kek=kek(), now=now())
     db_session().commit()
     flash(_("New signing key made; the old one still verifies its cards."), "info")
     return redirect(url_for("admin.key_list")), 303

@@ -13,7 +13,7 @@ from flask.views import MethodView
 from marshmallow import RAISE
 from sqlalchemy import select
 
-from issuer.api import actor, authenticate, errors, mine, principal, roles, staff
+from issuer.api import authenticate, errors, mine, principal, roles, staff
 from issuer.kek import kek
 from youcard import keys, trust
 from youcard.credentials import b64url
@@ -172,9 +172,7 @@ class KeyRotate(MethodView):
     @errors
     def post(self) -> dict[str, Any]:
         """A new active signing key; the old one keeps verifying its cards."""
-        key = keys.rotate_key(
-            db_session(), issuer_id=g.api_staff.issuer_id, kek=kek(), actor=actor(), now=now()
-        )
+        key = keys.rotate_key(db_session(), by=principal(), kek=kek(), now=now())
         return {
             "kid": b64url(key.kid),
             "status": key.status.value,

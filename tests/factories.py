@@ -29,6 +29,7 @@ from youcard.models import (
 )
 from youcard.operations import cards as card_ops
 from youcard.operations.entitlements import default_rule
+from youcard.policy import Staff
 from youcard.security import hash_password, token_hash
 
 NOW = datetime(2026, 3, 16, 9, 30, tzinfo=UTC)  # a Monday in the middle of the demo period
@@ -201,7 +202,7 @@ class Factory:
     def signing_key(self, issuer: Issuer) -> SigningKey:
         """The issuer's active key; made when it has none."""
         return keys.active_key(self.session, issuer.id) or keys.create_key(
-            self.session, issuer_id=issuer.id, kek=KEK, actor="test", now=NOW
+            self.session, by=Staff.system(issuer.id, "test"), kek=KEK, now=NOW
         )
 
     def device(self, partner: Partner) -> tuple[DeviceToken, str]:

@@ -15,6 +15,7 @@ from youcard.config import Settings, load_settings
 from youcard.db import make_engine, make_sessionmaker
 from youcard.errors import DomainError
 from youcard.models import Issuer
+from youcard.policy import Staff
 
 
 class Context:
@@ -198,7 +199,7 @@ def keys_rotate(ctx: Context, issuer_id: str) -> None:
     kek = keys.load_kek(ctx.settings)
     try:
         with make_sessionmaker(ctx.engine).begin() as session:
-            key = keys.rotate_key(session, issuer_id=issuer_id, kek=kek, actor="cli", now=utcnow())
+            key = keys.rotate_key(session, by=Staff.system(issuer_id, "cli"), kek=kek, now=utcnow())
             kid = credentials.b64url(key.kid)
     except DomainError as error:
         raise click.ClickException(error.message) from error
@@ -218,7 +219,7 @@ def keys_retire(ctx: Context, issuer_id: str, kid: str) -> None:
     try:
         with make_sessionmaker(ctx.engine).begin() as session:
             keys.withdraw_key(
-                session, issuer_id=issuer_id, kid=kid, actor="cli", now=now, today=berlin_date(now)
+                session, by=Staff.system(issuer_id, "cli"), kid=kid, now=now, today=berlin_date(now)
             )
     except DomainError as error:
         raise click.ClickException(error.message) from error

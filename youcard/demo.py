@@ -137,7 +137,7 @@ def seed(session: Session, *, instance_path: Path, now: datetime, kek: bytes) ->
         return False
     made = _load_secrets(instance_path)
     create_issuer(session, issuer_id=ISSUER_ID, name=ISSUER_NAME, actor=ACTOR, now=now)
-    keys.create_key(session, issuer_id=ISSUER_ID, kek=kek, actor=ACTOR, now=now)
+    keys.create_key(session, by=SYSTEM, kek=kek, now=now)
     set_issuer_account(  # an example account, so that the settlement's SEPA file can be made
         session, by=SYSTEM, iban=DEMO_IBAN, bic=None, now=now
     )

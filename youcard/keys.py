@@ -27,6 +27,7 @@ from youcard.db import Session
 from youcard.enums import CardStatus, KeyStatus
 from youcard.errors import Conflict, DomainError, NotFound
 from youcard.models import Card, SigningKey
+from youcard.policy import ADMINISTRATORS, Staff, require_role
 
 KEK_BYTES = 32
 NONCE_BYTES = 12
@@ -76,23 +77,23 @@ def private_key_of(key: SigningKey, kek: bytes) -> Ed25519PrivateKey:
 def create_key(
     session: Session,
     *,
-    issuer_id: str,
+    by: Staff,
     kek: bytes,
-    actor: str,
     now: datetime,
     private_key: Ed25519PrivateKey | None = None,
 ) -> SigningKey:
     """A new active key for the issuer (refused while another is active: rotate instead)."""
-    if active_key(session, issuer_id) is not None:
+    require_role(by, ADMINISTRATORS, "create signing keys")
+    if active_key(session, by.issuer_id) is not None:
         raise Conflict("The issuer already has an active key; rotate it.", code="key_exists")
     private_key = private_key or Ed25519PrivateKey.generate()
     public = credentials.raw_public_key(private_key.public_key())
     kid = credentials.kid_for(public)
     key = SigningKey(
-        issuer_id=issuer_id,
+        issuer_id=by.issuer_id,
         kid=kid,
         public_key=public,
-        private_key_encrypted=_encrypt(kek, issuer_id, kid, private_key),
+        private_key_encrypted=_encrypt(kek, by.issuer_id, kid, private_key),
         status=KeyStatus.ACTIVE,
         created_at=now,
     )
@@ -100,8 +101,8 @@ def create_key(
     session.flush()
     audit.record(
         session,
-        issuer_id=issuer_id,
-        actor=actor,
+        issuer_id=by.issuer_id,
+        actor=by.actor,
         action="key.create",
         object_type="signing_key",
         object_id=key.id,
@@ -120,13 +121,12 @@ def active_key(session: Session, issuer_id: str) -> SigningKey | None:
     ).first()
 
 
-def rotate_key(
-    session: Session, *, issuer_id: str, kek: bytes, actor: str, now: datetime
-) -> SigningKey:
+def rotate_key(session: Session, *, by: Staff, kek: bytes, now: datetime) -> SigningKey:
     """Retire the active key (it still verifies its cards) and make a new active one."""
+    require_role(by, ADMINISTRATORS, "rotate signing keys")
     old = session.scalars(
         select(SigningKey)
-        .where(SigningKey.issuer_id == issuer_id, SigningKey.status == KeyStatus.ACTIVE)
+        .where(SigningKey.issuer_id == by.issuer_id, SigningKey.status == KeyStatus.ACTIVE)
         .with_for_update()
     ).first()
     if old is not None:
@@ -135,15 +135,15 @@ def rotate_key(
         session.flush()
         audit.record(
             session,
-            issuer_id=issuer_id,
-            actor=actor,
+            issuer_id=by.issuer_id,
+            actor=by.actor,
             action="key.retire",
             object_type="signing_key",
             object_id=old.id,
             now=now,
             data={"kid": credentials.b64url(old.kid)},
         )
-    return create_key(session, issuer_id=issuer_id, kek=kek, actor=actor, now=now)
+    return create_key(session, by=by, kek=kek, now=now)
 
 
 def find_key(session: Session, *, issuer_id: str, kid: str) -> SigningKey:
@@ -170,10 +170,11 @@ def last_card_expiry(session: Session, key: SigningKey) -> date | None:
 
 
 def withdraw_key(
-    session: Session, *, issuer_id: str, kid: str, actor: str, now: datetime, today: date
+    session: Session, *, by: Staff, kid: str, now: datetime, today: date
 ) -> SigningKey:
     """Take a retired key out of the trust list; refused while an unexpired card depends on it."""
-    key = find_key(session, issuer_id=issuer_id, kid=kid)
+    require_role(by, ADMINISTRATORS, "withdraw signing keys")
+    key = find_key(session, issuer_id=by.issuer_id, kid=kid)
     if key.status is KeyStatus.ACTIVE:
         raise Conflict("The active key cannot be withdrawn; rotate first.", code="key_active")
     if key.status is not KeyStatus.RETIRED:
@@ -190,8 +191,8 @@ def withdraw_key(
     session.flush()
     audit.record(
         session,
-        issuer_id=issuer_id,
-        actor=actor,
+        issuer_id=by.issuer_id,
+        actor=by.actor,
         action="key.withdraw",
         object_type="signing_key",
         object_id=key.id,

@@ -175,7 +175,7 @@ def test_rotation_keeps_old_cards_valid_and_signs_new_ones_with_the_new_key(
 ):
     first = _issue(session, family)
     new_key = keys.rotate_key(
-        session, issuer_id=family["issuer"].id, kek=KEK, actor="admin", now=NOW
+        session, by=Staff.system(family["issuer"].id, "admin"), kek=KEK, now=NOW
     )
     assert family["key"].status is KeyStatus.RETIRED and new_key.status is KeyStatus.ACTIVE
     sibling = make.child(family["issuer"])
@@ -192,9 +192,8 @@ def test_rotation_keeps_old_cards_valid_and_signs_new_ones_with_the_new_key(
     assert (
         refused(
             keys.withdraw_key,
-            issuer_id=family["issuer"].id,
+            by=Staff.system(family["issuer"].id, "a"),
             kid=kid,
-            actor="a",
             now=NOW,
             today=today,
         ).code
@@ -203,9 +202,8 @@ def test_rotation_keeps_old_cards_valid_and_signs_new_ones_with_the_new_key(
     assert (
         refused(
             keys.withdraw_key,
-            issuer_id=family["issuer"].id,
+            by=Staff.system(family["issuer"].id, "a"),
             kid=credentials.b64url(new_key.kid),
-            actor="a",
             now=NOW,
             today=today,
         ).code
@@ -213,9 +211,8 @@ def test_rotation_keeps_old_cards_valid_and_signs_new_ones_with_the_new_key(
     )
     keys.withdraw_key(
         session,
-        issuer_id=family["issuer"].id,
+        by=Staff.system(family["issuer"].id, "a"),
         kid=kid,
-        actor="a",
         now=NOW,
         today=PERIOD[1] + timedelta(days=1),
     )
@@ -268,7 +265,7 @@ def test_private_keys_are_encrypted_and_bound_to_their_row(session, family, make
 
 
 def test_a_second_active_key_is_refused(session, family, refused):
-    error = refused(keys.create_key, issuer_id=family["issuer"].id, kek=KEK, actor="a", now=NOW)
+    error = refused(keys.create_key, by=Staff.system(family["issuer"].id, "a"), kek=KEK, now=NOW)
     assert error.code == "key_exists"
 
 
