@@ -51,10 +51,6 @@ class PartnerUserForm(FlaskForm):  # type: ignore[misc]
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(min=12, max=200)])
 
 
-def _actor() -> str:
-    return f"staff:{current_user.id}"
-
-
 def _partner(partner_id: int) -> Partner:
     partner = db_session().get(Partner, partner_id)
     if partner is None or partner.issuer_id != current_user.issuer_id:

@@ -101,11 +101,6 @@ def principal() -> Staff:
     return Staff.of(g.api_staff)
 
 
-def actor() -> str:
-    """The token's staff member as the audit log names them."""
-    return f"staff:{g.api_staff.id}"
-
-
 ERRORS = [401, 403, 404, 409, 422]
 
 

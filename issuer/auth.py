@@ -106,10 +106,6 @@ def current_staff() -> StaffUser:
     return user
 
 
-def actor() -> str:
-    return f"staff:{current_user.id}"
-
-
 def mine(model: Any, object_id: int) -> Any:
     """A row of the signed-in staff member's issuer, else 404 (never tell another issuer's)."""
     row = db_session().get(model, object_id)

@@ -16,7 +16,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from issuer.auth import actor, mine, principal, require_roles
+from issuer.auth import mine, principal, require_roles
 from issuer.kek import kek
 from issuer.refusals import refused
 from youcard import printing
@@ -118,9 +118,7 @@ def print_queue() -> ResponseReturnValue:
 def print_pending() -> ResponseReturnValue:
     """All pending cards on A4 sheets (ten a page, backs mirrored for duplex), marked printed."""
     try:
-        pdf, count = card_ops.print_sheet(
-            db_session(), issuer_id=current_user.issuer_id, actor=actor(), now=now()
-        )
+        pdf, count = card_ops.print_sheet(db_session(), by=principal(), now=now())
     except DomainError as error:
         refused(error)
         return redirect(url_for("cards.print_queue")), 303

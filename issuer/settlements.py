@@ -38,10 +38,6 @@ bp = Blueprint("settlements", __name__, url_prefix="/admin/settlements")
 MONTHS_OFFERED = 12
 
 
-def _actor() -> str:
-    return f"staff:{current_user.id}"
-
-
 def _run(settlement_id: int) -> Settlement:
     try:
         return settlements.get_run(

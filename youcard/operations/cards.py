@@ -292,14 +292,14 @@ def pending_print(session: Session, *, issuer_id: str, limit: int = 1000) -> lis
     )
 
 
-def print_sheet(
-    session: Session, *, issuer_id: str, actor: str, now: datetime
-) -> tuple[bytes, int]:
-    """One A4 PDF of every pending card (marked printed); the PDF and how many cards it holds."""
-    cards = pending_print(session, issuer_id=issuer_id)
+def print_sheet(session: Session, *, by: Staff, now: datetime) -> tuple[bytes, int]:
+    """One A4 PDF of every pending card of the principal's issuer (marked printed); the PDF
+    and how many cards it holds."""
+    require_role(by, DECIDERS, "print cards")
+    cards = pending_print(session, issuer_id=by.issuer_id)
     if not cards:
         raise Conflict("No card is waiting to be printed.", code="nothing_to_print")
-    name = issuer_name(session, issuer_id)
+    name = issuer_name(session, by.issuer_id)
     printed = []
     for card in cards:
         printed.append(printed_card(session, card, issuer=name))
@@ -307,11 +307,11 @@ def print_sheet(
     session.flush()
     audit.record(
         session,
-        issuer_id=issuer_id,
-        actor=actor,
+        issuer_id=by.issuer_id,
+        actor=by.actor,
         action="cards.print",
         object_type="issuer",
-        object_id=issuer_id,
+        object_id=by.issuer_id,
         now=now,
         data={"cards": [c.id for c in cards]},
     )
