@@ -129,7 +129,7 @@ TICK = os.sysconf("SC_CLK_TCK")
 
 def cpu_seconds(app: str) -> dict[str, float]:
     """CPU time so far of the processes that share this machine's two cores, by kind
-    ("python": the gunicorn processes serving `app`)."""
+    ("python": the gunicorn or granian processes serving `app`)."""
     totals: dict[str, float] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -140,8 +140,8 @@ def cpu_seconds(app: str) -> dict[str, float]:
             continue
         rest = fields[1].split()
         ticks = int(rest[11]) + int(rest[12])  # utime + stime
-        if b"gunicorn" in cmdline:
-            if app.encode() not in cmdline:
+        if b"gunicorn" in cmdline or b"granian" in cmdline:
+            if app.removesuffix("()").encode() not in cmdline:
                 continue
             kind = "python"
         elif comm.startswith("postgres") or comm == "postmaster":
@@ -256,27 +256,25 @@ def pgbench(url: str, seconds: float, cards: int, partner_id: int) -> float:
     return float(re.search(r"tps = ([\d.]+)", done.stdout).group(1))
 
 
-def serve(app: str, env: dict[str, str], workers: int, threads: int) -> tuple[Any, str]:
-    """gunicorn serving `app` on a free port, once it answers."""
+def serve(
+    app: str, env: dict[str, str], workers: int, threads: int, kind: str = "gunicorn"
+) -> tuple[Any, str]:
+    """gunicorn (or granian, a Rust WSGI server, for comparison) serving `app` on a free
+    port, once it answers."""
     port = free_port()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "--workers",
-            str(workers),
-            "--threads",
-            str(threads),
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--log-level",
-            "warning",
-            app,
-        ],
-        env=env,
-        cwd=ROOT,
-    )
+    if kind == "granian":
+        factory = app.removesuffix("()")
+        command = [
+            sys.executable, "-m", "granian", "--interface", "wsgi", "--factory",
+            "--workers", str(workers), "--blocking-threads", str(threads),
+            "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", factory,
+        ]  # fmt: skip
+    else:
+        command = [
+            sys.executable, "-m", "gunicorn", "--workers", str(workers), "--threads",
+            str(threads), "--bind", f"127.0.0.1:{port}", "--log-level", "warning", app,
+        ]  # fmt: skip
+    server = subprocess.Popen(command, env=env, cwd=ROOT)
     base = f"http://127.0.0.1:{port}"
     for _ in range(150):
         try:
@@ -294,6 +292,12 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--rounds", type=int, default=3, help="bookings/bare turns (median)")
+    parser.add_argument(
+        "--server",
+        choices=["gunicorn", "granian"],
+        default="gunicorn",
+        help="the WSGI server of both the redeemer and the bare baseline",
+    )
     parser.add_argument(
         "--redis",
         default="redis://127.0.0.1:6379/0",
@@ -333,17 +337,18 @@ def main() -> None:
             YOUCARD_RATELIMIT_ENABLED="true" if args.limits else "false",
         )
         redeemer_app, bare_app = "redeemer:create_app()", "bench.bare:create_app()"
-        server, base = serve(redeemer_app, env, args.workers, args.threads)
+        server, base = serve(redeemer_app, env, args.workers, args.threads, args.server)
         servers.append(server)
         server, bare_base = serve(
-            bare_app, {**env, "BARE_PARTNER_ID": str(partner_id)}, args.workers, 1
+            bare_app, {**env, "BARE_PARTNER_ID": str(partner_id)}, args.workers, 1, args.server
         )
         servers.append(server)
         load_env = {"CREDENTIALS_FILE": str(cred_file), "DEVICE_TOKEN": token}
         wrk("verify.lua", base, 2, load_env, redeemer_app)  # warm up every worker's connections
         wrk("book.lua", bare_base, 2, load_env, bare_app)
         print(
-            f"gunicorn {args.workers} workers x {args.threads} threads, {CONNECTIONS} connections"
+            f"{args.server} {args.workers} workers x {args.threads} threads,"
+            f" {CONNECTIONS} connections"
             f" (wrk), {args.children} children, {args.seconds:.0f} s per run, rate limits in"
             f" {args.redis or 'memory'}, pool ping {'after 10 s idle' if args.pre_ping else 'off'}"
         )
