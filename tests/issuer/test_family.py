@@ -258,3 +258,24 @@ def test_the_family_pages_speak_six_languages_and_arabic_right_to_left(client):
     assert 'lang="tr"' in browser.get_data(as_text=True)
     staff_page = client.get("/login?lang=tr", base_url=HTTPS).get_data(as_text=True)
     assert 'lang="tr"' not in staff_page  # the staff pages stay German and English
+
+
+def test_a_family_signing_out_ends_its_sessions_on_the_server(app, client, family):
+    """#14.8: a copy of the family's cookie taken before sign-out no longer opens the cards
+    (a shared or lost phone), and the family signs in again as before."""
+    f = family()
+    assert _sign_in(client, f["code"]).status_code == 302
+    copied = client.get_cookie("youcard_issuer", domain="localhost").value
+    out = client.post(
+        "/family/logout",
+        data={"csrf_token": _csrf(client, "/family")},
+        base_url=HTTPS,
+        headers=SAME_ORIGIN,
+    )
+    assert out.status_code == 302
+    other_phone = app.test_client()
+    other_phone.set_cookie("youcard_issuer", copied, domain="localhost")
+    r = other_phone.get("/family", base_url=HTTPS)
+    assert r.status_code == 302 and "/family/login" in r.headers["Location"]
+    assert _sign_in(client, f["code"]).status_code == 302
+    assert client.get("/family", base_url=HTTPS).status_code == 200
