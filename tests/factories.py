@@ -8,8 +8,6 @@ from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import TypeVar
 
-from sqlalchemy import select
-
 from youcard import budget, credentials, keys, trust
 from youcard.budget import BudgetRule
 from youcard.db import Session
@@ -216,14 +214,5 @@ class Factory:
 
 
 def trusted(session: Session, *issuer_ids: str) -> credentials.TrustedKeys:
-    """The keys a verifier trusts, as the database lists them, of these issuers (all: none
-    given): what a booking in a test is verified against."""
-    query = select(SigningKey.issuer_id, SigningKey.public_key).where(
-        SigningKey.status.in_(trust.LISTED)
-    )
-    if issuer_ids:
-        query = query.where(SigningKey.issuer_id.in_(issuer_ids))
-    keys_ = credentials.TrustedKeys()
-    for issuer_id, public in session.execute(query):
-        keys_.add(issuer_id, public)
-    return keys_
+    """What a booking in a test is verified against: the listed keys of these issuers."""
+    return trust.trusted_keys(session, *issuer_ids)

@@ -85,11 +85,12 @@ def trust_list(session: Session, *, now: datetime) -> dict[str, Any]:
     }
 
 
-def trusted_keys(session: Session) -> credentials.TrustedKeys:
-    """The verifier's view: every listed key of every issuer."""
+def trusted_keys(session: Session, *issuer_ids: str) -> credentials.TrustedKeys:
+    """The verifier's view: every listed key of every issuer (of `issuer_ids` when given)."""
     trusted = credentials.TrustedKeys()
-    for issuer_id, public in session.execute(
-        select(SigningKey.issuer_id, SigningKey.public_key).where(SigningKey.status.in_(LISTED))
-    ):
+    query = select(SigningKey.issuer_id, SigningKey.public_key).where(SigningKey.status.in_(LISTED))
+    if issuer_ids:
+        query = query.where(SigningKey.issuer_id.in_(issuer_ids))
+    for issuer_id, public in session.execute(query):
         trusted.add(issuer_id, public)
     return trusted
