@@ -141,17 +141,17 @@ def book_here() -> ResponseReturnValue:
     key = (request.form.get("idempotency_key") or "").strip()
     cents = parse_euros(request.form.get("amount") or "")
     units_text = (request.form.get("units") or "").strip()
+    keys = trusted(db_session())
     try:
-        shown_card(text, trusted=trusted(db_session()), now=at)  # the card first, as verify
-        if cents is None:
-            raise _Refused(str(REFUSALS["invalid_amount"]))
-        if units_text and not units_text.isdigit():
-            raise _Refused(str(REFUSALS["invalid_units"]))
-        result = book(
+        if cents is None or (units_text and not units_text.isdigit()):
+            shown_card(text, trusted=keys, now=at)  # a refused card is said first, as verify
+            field = "invalid_amount" if cents is None else "invalid_units"
+            raise _Refused(str(REFUSALS[field]))
+        result = book(  # verifies the card itself
             db_session(),
             partner_id=counter.partner_id,
             credential=text,
-            trusted=trusted(db_session()),
+            trusted=keys,
             category=request.form.get("category") or "",
             amount_cents=cents,
             units=int(units_text) if units_text else None,
