@@ -19,8 +19,9 @@ def _violations(page) -> list[dict]:
     return page.evaluate(f"async () => (await axe.run(document, {WCAG_AA})).violations")
 
 
-@pytest.mark.parametrize("lang", ["de", "en"])
-def test_staff_pages_have_no_wcag_aa_violations(browser, server, committed, lang):
+def staff_office(committed) -> tuple[str, int]:
+    """An issuer with a key, an administrator, a family with a benefit and a partner:
+    (the administrator's username, the household id)."""
     with committed.begin() as session:
         make = Factory(session)
         issuer = make.issuer()
@@ -28,8 +29,13 @@ def test_staff_pages_have_no_wcag_aa_violations(browser, server, committed, lang
         admin = make.staff(issuer, Role.ADMINISTRATOR).username
         child = make.child(issuer)
         make.entitlement(child)
-        household_id = child.household_id
         make.partner(issuer)
+        return admin, child.household_id
+
+
+@pytest.mark.parametrize("lang", ["de", "en"])
+def test_staff_pages_have_no_wcag_aa_violations(browser, server, committed, lang):
+    admin, household_id = staff_office(committed)
     # bypass_csp only lets the test inject axe; the pages' own CSP stays as it is
     page = browser.new_context(locale="de-DE", bypass_csp=True).new_page()
     page.goto(f"{server}/login?lang={lang}")

@@ -7,8 +7,7 @@ from __future__ import annotations
 import pytest
 
 from tests.browser.test_issuer_e2e import _sign_in
-from tests.factories import PASSWORD, Factory
-from youcard.enums import Role
+from tests.factories import PASSWORD
 
 PHONE = {"width": 390, "height": 844}
 WIDTH = "() => Math.max(document.documentElement.scrollWidth, document.body.scrollWidth)"
@@ -73,14 +72,9 @@ def test_scanner_pages_fit_a_phone(browser, redeemer_server, committed, lang):
 
 @pytest.mark.parametrize("lang", ["de", "en"])
 def test_staff_pages_fit_a_phone(browser, server, committed, lang):
-    with committed.begin() as session:
-        make = Factory(session)
-        issuer = make.issuer()
-        make.signing_key(issuer)
-        admin = make.staff(issuer, Role.ADMINISTRATOR).username
-        child = make.child(issuer)
-        make.entitlement(child)
-        household_id = child.household_id
+    from tests.browser.test_accessibility import staff_office
+
+    admin, household_id = staff_office(committed)
     page = _phone(browser).new_page()
     found: dict[str, int] = {}
     page.goto(f"{server}/login?lang={lang}")

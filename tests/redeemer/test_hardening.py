@@ -9,22 +9,12 @@ import pytest
 
 from tests.factories import NOW
 from tests.redeemer.conftest import private_key_for
+from tests.redeemer.test_api import _book, _spent
 from youcard import credentials
-from youcard.models import Booking, Entitlement
+from youcard.models import Booking
 
 HTTPS = "https://localhost"
 SAME_ORIGIN = {"Referer": "https://localhost/scan"}
-
-
-def _book(client, w, key="k-1", **body):
-    payload = {"credential": w.credential, "category": "participation", "amount_cents": 1500}
-    payload.update(body)
-    return client.post("/api/v1/bookings", json=payload, headers={**w.auth, "Idempotency-Key": key})
-
-
-def _spent(committed, entitlement_id):
-    with committed() as session:
-        return session.get(Entitlement, entitlement_id).spent_cents
 
 
 def _expired_credential(committed, w) -> str:
