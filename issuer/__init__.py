@@ -33,18 +33,24 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.extensions["youcard_limiter"] = limiter  # the decorator below holds it only weakly
 
     from issuer import (
+        account,
         admin,
         api,
         api_admin,
+        api_staff,
         approvals,
         auth,
         cards,
+        children,
         display,
         family,
         households,
+        letters,
+        office,
         pages,
         reports,
         settlements,
+        staff_admin,
     )
 
     auth.login_manager.init_app(app)
@@ -58,6 +64,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(settlements.bp)
     app.register_blueprint(reports.bp)
     app.register_blueprint(family.bp)
+    app.register_blueprint(account.bp)
+    app.register_blueprint(staff_admin.bp)
+    app.register_blueprint(letters.bp)
+    app.register_blueprint(children.bp)
+    app.register_blueprint(office.bp)
+    account.init_account(app)
     app.config.update(
         API_TITLE="YouCard issuer API",
         API_VERSION="1",
@@ -70,7 +82,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         },
     )
     pages_api = PagesApi(app)
-    for api_blueprint in (api.blp, api_admin.blp):
+    for api_blueprint in (api.blp, api_admin.blp, api_staff.blp):
         pages_api.register_blueprint(api_blueprint)
         csrf.exempt(api_blueprint)  # token-authenticated JSON, no cookies: nothing to forge
     init_problems(app)  # smorest registered its own handlers; ours (by path) must win

@@ -12,12 +12,12 @@ from typing import Any
 from flask import g
 from flask.views import MethodView
 from marshmallow import RAISE
-from sqlalchemy import or_, select
 
 from issuer.kek import kek
 from youcard.clock import berlin_date
 from youcard.enums import Category, Role
 from youcard.errors import Forbidden, NotFound, Unauthorized
+from youcard.household_search import find_households
 from youcard.models import (
     Card,
     Child,
@@ -27,13 +27,14 @@ from youcard.models import (
 )
 from youcard.operations import cards as card_ops
 from youcard.operations import households as households_ops
+from youcard.operations.contacts import Contact
 from youcard.operations.entitlements import (
     decide_entitlement,
     record_entitlement,
     revoke_entitlement,
     rule_from_amount,
 )
-from youcard.operations.staff_accounts import staff_for_token
+from youcard.operations.staff_tokens import staff_for_token
 from youcard.policy import DECIDERS, RECORDERS, Staff
 from youcard.schemas.partner_api import ProblemSchema
 from youcard.schemas.staff_api import (
@@ -117,18 +118,12 @@ class Households(MethodView):
     @blp.response(200, HouseholdOut(many=True))
     @errors
     def get(self, query: dict[str, Any]) -> list[dict[str, Any]]:
-        """Search families by reference number or family name (at most 100)."""
-        staff()
-        stmt = select(Household).where(Household.issuer_id == g.api_staff.issuer_id)
-        if query.get("q"):
-            like = f"%{query['q'].lower()}%"
-            stmt = stmt.where(
-                or_(Household.reference.ilike(like), Household.family_name.ilike(like))
-            )
-        return [
-            household_json(db_session(), h, berlin_date(now()))
-            for h in db_session().scalars(stmt.order_by(Household.id).limit(100))
-        ]
+        """Search families by reference number, family name or a child's name, as typed
+        ("yilmaz" finds Yılmaz; at most 100, by reference)."""
+        found, _more = find_households(
+            db_session(), by=principal(), q=query.get("q") or "", limit=100
+        )
+        return [household_json(db_session(), h, berlin_date(now())) for h in found]
 
     @roles(*RECORDERS)
     @blp.arguments(HouseholdIn())
@@ -136,7 +131,10 @@ class Households(MethodView):
     @errors
     def post(self, body: dict[str, Any]) -> dict[str, Any]:
         """Record a family (caseworker, administrator)."""
-        household = households_ops.create_household(db_session(), by=principal(), now=now(), **body)
+        contact = Contact(**body.pop("contact", {}))
+        household = households_ops.create_household(
+            db_session(), by=principal(), now=now(), contact=contact, **body
+        )
         return household_json(db_session(), household, berlin_date(now()))
 
 

@@ -36,6 +36,18 @@ class StaffPrincipal(UserMixin):  # type: ignore[misc]
     display_name: str
     role: Role
     issuer_id: str
+    must_change_password: bool = False
+
+
+def _principal_of(user: StaffUser) -> StaffPrincipal:
+    return StaffPrincipal(
+        user.id,
+        user.username,
+        user.display_name,
+        user.role,
+        user.issuer_id,
+        user.must_change_password,
+    )
 
 
 @login_manager.user_loader
@@ -45,7 +57,7 @@ def _load(user_id: str) -> StaffPrincipal | None:
     user = db_session().get(StaffUser, int(user_id))
     if user is None or not user.active or not session_is_current(user.session_generation):
         return None  # deactivated, signed out elsewhere or with a new password: session over
-    return StaffPrincipal(user.id, user.username, user.display_name, user.role, user.issuer_id)
+    return _principal_of(user)
 
 
 @login_manager.unauthorized_handler
@@ -78,9 +90,7 @@ def login() -> ResponseReturnValue:
         lambda store, username, password, address: sign_in(
             store, username=username, password=password, address=address, now=now()
         ),
-        lambda user: StaffPrincipal(
-            user.id, user.username, user.display_name, user.role, user.issuer_id
-        ),
+        _principal_of,
         lambda: url_for("pages.dashboard"),
     )
 
@@ -116,4 +126,6 @@ def mine(model: Any, object_id: int) -> Any:
 
 def principal() -> Staff:
     """The signed-in staff member as the operations' principal (role, issuer, audit name)."""
-    return Staff(current_user.issuer_id, current_user.role, f"staff:{current_user.id}")
+    return Staff(
+        current_user.issuer_id, current_user.role, f"staff:{current_user.id}", True, current_user.id
+    )

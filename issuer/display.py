@@ -36,6 +36,20 @@ PARTNER_STATUS_NAMES = {
 }
 
 
+CARD_STATUS_NAMES = {
+    "active": _l("in use"),
+    "revoked": _l("blocked"),
+    "replaced": _l("replaced"),
+}
+
+CARD_EVENT_NAMES = {
+    "card.issue": _l("issued"),
+    "card.revoke": _l("blocked"),
+    "card.replace": _l("blocked and replaced"),
+    "card.print": _l("printed"),
+}
+
+
 @bp.app_template_filter("euro")
 def _euro(cents: int | None) -> str:
     return "—" if cents is None else str(format_currency(Decimal(cents) / 100, "EUR"))
@@ -62,6 +76,8 @@ def _names() -> dict[str, Any]:
         "category_names": CATEGORY_NAMES,
         "status_names": STATUS_NAMES,
         "partner_status_names": PARTNER_STATUS_NAMES,
+        "card_status_names": CARD_STATUS_NAMES,
+        "card_event_names": CARD_EVENT_NAMES,
         "Role": Role,
         "RECORDERS": RECORDERS,  # what the page offers follows the policy
         "DECIDERS": DECIDERS,

@@ -31,8 +31,9 @@ from markupsafe import Markup
 
 from youcard import printing
 from youcard.errors import DomainError
-from youcard.models import Child, Household
+from youcard.models import Child, Household, Issuer
 from youcard.operations import cards as card_ops
+from youcard.operations.contacts import OfficeDetails
 from youcard.operations.family import children_of, family_sign_in, report_card_lost
 from youcard.operations.staff import AccountLocked, LoginFailed
 from youcard.web import db_session, now
@@ -201,8 +202,11 @@ def card_pdf(child_id: int) -> ResponseReturnValue:
 def lost(child_id: int) -> ResponseReturnValue:
     """Card lost: ask first, then block the card at once."""
     child = _own_child(child_id)
+    issuer = db_session().get(Issuer, child.issuer_id)
+    assert issuer is not None
+    office = OfficeDetails.of(issuer)
     if request.method == "GET":
-        return render_template("family/lost.html", child=child, done=False)
+        return render_template("family/lost.html", child=child, done=False, office=office)
     household_id = _household_id()
     assert household_id is not None
     try:
@@ -211,4 +215,4 @@ def lost(child_id: int) -> ResponseReturnValue:
         db_session().rollback()
         flash(_("This card is already blocked."), "info")
         return redirect(url_for("family.home"))
-    return render_template("family/lost.html", child=child, done=True)
+    return render_template("family/lost.html", child=child, done=True, office=office)

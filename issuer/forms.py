@@ -11,12 +11,36 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from youcard.enums import Category
+from youcard.languages import FAMILY_LANGUAGES, LANGUAGE_NAMES
+from youcard.operations.contacts import Contact
 from youcard.web.names import CATEGORY_NAMES
 
 
 class HouseholdForm(FlaskForm):  # type: ignore[misc]
     reference = StringField(_l("Reference number"), validators=[DataRequired(), Length(max=60)])
     family_name = StringField(_l("Family name"), validators=[DataRequired(), Length(max=200)])
+    street = StringField(_l("Street and number"), validators=[Optional(), Length(max=200)])
+    postal_code = StringField(_l("Postal code"), validators=[Optional(), Length(max=10)])
+    city = StringField(_l("City"), validators=[Optional(), Length(max=100)])
+    email = StringField(_l("E-mail"), validators=[Optional(), Length(max=254)])
+    phone = StringField(_l("Phone"), validators=[Optional(), Length(max=40)])
+    language = SelectField(
+        _l("Language of letters and messages"),
+        choices=[SelectChoice(code, LANGUAGE_NAMES[code]) for code in FAMILY_LANGUAGES],
+        default="de",
+        validators=[DataRequired()],
+    )
+
+    def contact(self) -> Contact:
+        """The contact the form holds (checked by the operation)."""
+        return Contact(
+            street=self.street.data,
+            postal_code=self.postal_code.data,
+            city=self.city.data,
+            email=self.email.data,
+            phone=self.phone.data,
+            language=self.language.data,
+        )
 
 
 class ChildForm(FlaskForm):  # type: ignore[misc]

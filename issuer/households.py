@@ -15,14 +15,16 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from flask_login import current_user
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from issuer.auth import mine, principal, require_roles
 from issuer.forms import ChildForm, EntitlementForm, HouseholdForm, ReasonForm
 from issuer.refusals import REFUSALS, refused
+from youcard.actors import actor_names
 from youcard.clock import berlin_date
 from youcard.errors import DomainError
+from youcard.household_search import find_households
+from youcard.languages import LANGUAGE_NAMES
 from youcard.models import Card, Child, Entitlement, Household
 from youcard.operations import family as family_ops
 from youcard.operations import households as households_ops
@@ -39,24 +41,10 @@ bp = Blueprint("households", __name__)
 @bp.get("/households")
 @require_roles(*ALL_STAFF)
 def index() -> ResponseReturnValue:
-    """Search families by reference number or name."""
+    """Search families by reference number, name or a child's name, as typed."""
     q = (request.args.get("q") or "").strip()[:100]
-    query = select(Household).where(Household.issuer_id == current_user.issuer_id)
-    if q:
-        like = f"%{q.lower()}%"
-        query = query.where(
-            or_(
-                Household.reference.ilike(like),
-                Household.family_name.ilike(like),
-                Household.id.in_(
-                    select(Child.household_id).where(
-                        or_(Child.given_name.ilike(like), Child.family_name.ilike(like))
-                    )
-                ),
-            )
-        )
-    households = db_session().scalars(query.order_by(Household.reference).limit(100)).all()
-    return render_template("households/index.html", households=households, q=q)
+    households, more = find_households(db_session(), by=principal(), q=q, limit=100)
+    return render_template("households/index.html", households=households, q=q, more=more)
 
 
 @bp.route("/households/new", methods=["GET", "POST"])
@@ -72,21 +60,24 @@ def new() -> ResponseReturnValue:
                 by=principal(),
                 reference=form.reference.data,
                 family_name=form.family_name.data,
+                contact=form.contact(),
                 now=now(),
             )
         except DomainError as error:
             store.rollback()
-            form.reference.errors.append(
-                _("This reference number is already in use.")
-                if error.code == "reference_taken"
-                else error.message
-            )
+            _field_error(form, error)
         else:
             store.commit()
             flash(_("Family recorded."), "info")
             return redirect(url_for("households.show", household_id=household.id))
     status = 422 if request.method == "POST" else 200
     return render_template("households/new.html", form=form), status
+
+
+def _field_error(form: HouseholdForm, error: DomainError) -> None:
+    """Show the refusal at the field it concerns (the reference number when unsaid)."""
+    field = getattr(form, str(error.details.get("field", "")), None) or form.reference
+    field.errors.append(REFUSALS.get(error.code, error.message))
 
 
 @bp.get("/households/<int:household_id>")
@@ -120,9 +111,12 @@ def show(household_id: int) -> ResponseReturnValue:
             .all()
         )
         children.append({"child": child, "entitlements": rows, "cards": cards})
+    made_by = household.access_code_set_by
     return render_template(
         "households/show.html",
         household=household,
+        code_made_by=actor_names(db_session(), [made_by]).get(made_by or "", "–"),
+        language_names=LANGUAGE_NAMES,
         children=children,
         child_form=ChildForm(),
         entitlement_form=EntitlementForm(),
@@ -204,11 +198,12 @@ def edit(household_id: int) -> ResponseReturnValue:
                 household_id=household.id,
                 reference=form.reference.data,
                 family_name=form.family_name.data,
+                contact=form.contact(),
                 now=now(),
             )
         except DomainError as error:
             db_session().rollback()
-            form.reference.errors.append(REFUSALS.get(error.code, error.message))
+            _field_error(form, error)
         else:
             db_session().commit()
             flash(_("Saved."), "info")

@@ -11,10 +11,11 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from issuer.auth import require_roles
+from issuer.auth import principal, require_roles
 from youcard import trust
 from youcard.enums import EntitlementStatus
 from youcard.models import Entitlement, Household
+from youcard.operations import cards as card_ops
 from youcard.policy import ALL_STAFF
 from youcard.web import db_session, now
 
@@ -49,7 +50,10 @@ def dashboard() -> ResponseReturnValue:
     households = store.scalar(
         select(func.count()).select_from(Household).where(Household.issuer_id == issuer_id)
     )
-    return render_template("dashboard.html", waiting=waiting, households=households)
+    blocked = card_ops.blocked_by_families(db_session(), by=principal())
+    return render_template(
+        "dashboard.html", waiting=waiting, households=households, blocked=blocked
+    )
 
 
 @bp.get("/.well-known/youcard/trust-list.json")

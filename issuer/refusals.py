@@ -34,6 +34,27 @@ REFUSALS = {
     "nothing_to_print": _l("no card is waiting to be printed."),
     "reference_taken": _l("this reference number is already in use."),
     "username_taken": _l("this username is already in use."),
+    "invalid_username": _l("a username has 2 to 80 letters a-z, digits and . _ @ - and no spaces."),
+    "last_administrator": _l(
+        "this is the last active administrator; make another colleague administrator first."
+    ),
+    "staff_not_found": _l("there is no such staff account."),
+    "wrong_password": _l("the current password is wrong."),
+    "password_too_short": _l("the password needs at least 12 characters."),
+    "password_too_long": _l("the password is too long."),
+    "password_too_common": _l(
+        "this password is among the most common ones or easy to guess; a few unusual words "
+        "in a row are better."
+    ),
+    "invalid_email": _l("this e-mail address is not valid."),
+    "invalid_url": _l("the web address must begin with https:// and name a host."),
+    "invalid_phone": _l("a phone number has digits, spaces and + ( ) / - only."),
+    "invalid_postal_code": _l("this postal code is not valid."),
+    "invalid_text": _l("please write it on one line."),
+    "field_too_long": _l("this is too long."),
+    "unknown_language": _l("please choose one of the languages offered."),
+    "household_not_found": _l("there is no such family."),
+    "password_unchanged": _l("the new password must differ from the current one."),
     "month_not_ended": _l("only a month that has ended can be settled."),
     "invalid_month": _l("please choose one of the months offered."),
     "earlier_month_open": _l("an earlier month is still a draft; finalize it first."),

@@ -7,14 +7,16 @@ import os
 import sys
 
 import click
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from youcard import audit, credentials, demo, keys, ledger, migrate, trust
 from youcard.clock import berlin_date, utcnow
 from youcard.config import Settings, load_settings
 from youcard.db import make_engine, make_sessionmaker
+from youcard.enums import Role
 from youcard.errors import DomainError
-from youcard.models import Issuer
+from youcard.models import Issuer, StaffUser
 from youcard.policy import Staff
 
 
@@ -255,14 +257,78 @@ def staff_token_group() -> None:
 @pass_context
 def staff_token_create(ctx: Context, username: str, name: str) -> None:
     """A token acting as staff member USERNAME, labelled NAME; printed once, stored hashed."""
-    from youcard.operations.staff_accounts import create_staff_token
+    from youcard.operations.staff_tokens import create_staff_token
 
     try:
         with make_sessionmaker(ctx.engine).begin() as session:
+            issuer_id = session.scalar(
+                select(StaffUser.issuer_id).where(StaffUser.username == username.strip().lower())
+            )
             made = create_staff_token(
-                session, username=username, name=name, actor="cli", now=utcnow()
+                session,
+                by=Staff.system(issuer_id or "", "cli"),
+                username=username,
+                name=name,
+                now=utcnow(),
             )
             token = made.token
     except DomainError as error:
         raise click.ClickException(error.message) from error
     click.echo(token)
+
+
+# DESIGN.md writes `admin`; the role's full name is accepted too.
+ROLE_NAMES = {r.value: r for r in Role} | {"admin": Role.ADMINISTRATOR}
+
+
+@main.group("staff")
+def staff_group() -> None:
+    """Staff accounts: caseworkers, approvers, administrators."""
+
+
+@staff_group.command("create")
+@click.argument("username")
+@click.option("--role", type=click.Choice([*ROLE_NAMES]), required=True)
+@click.option("--name", "display_name", required=True, help="The name the pages show.")
+@click.option("--issuer", "issuer_id", required=True, help="The issuer (e.g. DE-HAM).")
+@pass_context
+def staff_create(ctx: Context, username: str, role: str, display_name: str, issuer_id: str) -> None:
+    """Make a staff account; prints a one-time password, to be changed at first sign-in."""
+    from youcard.operations.staff_accounts import create_staff_user
+
+    try:
+        with make_sessionmaker(ctx.engine).begin() as session:
+            made = create_staff_user(
+                session,
+                by=Staff.system(issuer_id, "cli"),
+                username=username,
+                display_name=display_name,
+                role=ROLE_NAMES[role],
+                now=utcnow(),
+            )
+            name, secret = made.user.username, made.one_time_password
+    except DomainError as error:
+        raise click.ClickException(error.message) from error
+    click.echo(f"Staff account {name} ({ROLE_NAMES[role].value}) of {issuer_id} made.")
+    click.echo(f"One-time password (shown once; to be changed at first sign-in): {secret}")
+
+
+@staff_group.command("list")
+@click.option("--issuer", "issuer_id", required=True, help="The issuer (e.g. DE-HAM).")
+@pass_context
+def staff_list(ctx: Context, issuer_id: str) -> None:
+    """The issuer's staff accounts: username, role, name, state."""
+    from youcard.operations.staff_accounts import list_staff
+
+    with make_sessionmaker(ctx.engine)() as session:
+        entries = list_staff(session, by=Staff.system(issuer_id, "cli"), now=utcnow())
+        for entry in entries:
+            user = entry.user
+            state = "active" if user.active else "deactivated"
+            if user.must_change_password:
+                state += ", one-time password"
+            if entry.waiting:
+                state += ", sign-in waits"
+            click.echo(f"{user.username:<24} {user.role.value:<14} {user.display_name}  ({state})")
+    if not entries:
+        click.echo(f"No staff accounts for {issuer_id}.")

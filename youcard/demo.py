@@ -144,14 +144,13 @@ def seed(session: Session, *, instance_path: Path, now: datetime, kek: bytes) ->
     staff = {
         username: create_staff_user(
             session,
-            issuer_id=ISSUER_ID,
+            by=SYSTEM,
             username=username,
             display_name=display_name,
             role=role,
             password=made["staff"][username],
-            actor=ACTOR,
             now=now,
-        )
+        ).user
         for username, display_name, role in STAFF
     }
     for name, iban, categories in PARTNERS:

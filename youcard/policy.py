@@ -16,6 +16,8 @@ from youcard.errors import Forbidden
 RECORDERS = frozenset({Role.CASEWORKER, Role.ADMINISTRATOR})
 # Approve, reject and revoke benefits (never one they recorded); issue and block cards.
 DECIDERS = frozenset({Role.APPROVER, Role.ADMINISTRATOR})
+# Issue a new card for a blocked one (not the first card: that is DECIDERS').
+REPLACERS = RECORDERS | DECIDERS
 # Partners, signing keys, settlements, the audit log, staff tokens.
 ADMINISTRATORS = frozenset({Role.ADMINISTRATOR})
 # The city's figures.
@@ -49,11 +51,12 @@ class Staff:
     role: Role
     actor: str  # as the audit log names them
     active: bool = True
+    user_id: int | None = None  # the staff account; None for the system
 
     @classmethod
     def of(cls, user: StaffRow) -> Staff:
         """The principal of a staff user row."""
-        return cls(user.issuer_id, user.role, f"staff:{user.id}", user.active)
+        return cls(user.issuer_id, user.role, f"staff:{user.id}", user.active, user.id)
 
     @classmethod
     def system(cls, issuer_id: str, actor: str) -> Staff:

@@ -119,6 +119,7 @@ class PrintedCard:
     valid_until: date
     credential: str
     card_number: str
+    office: str = ""  # whom to call when it is lost ("Stadt Hamm · Tel. 02381 17-0")
 
 
 class _CardPDF(FPDF):
@@ -184,7 +185,10 @@ class _CardPDF(FPDF):
             self.set_x(x + 4)
             self.multi_cell(CARD_W - 8, 2.9, text, align="L", new_x="LMARGIN", new_y="NEXT")
             self.set_y(self.get_y() + gap)
-        self.set_xy(x + 4, y + CARD_H - 6)
+        self.set_xy(x + 4, y + CARD_H - 9)
+        self.set_font("DejaVu", "B", 6)
+        self.cell(CARD_W - 8, 3, card.office or card.issuer_name)
+        self.set_xy(x + 4, y + CARD_H - 5.5)
         self.set_font("DejaVu", "", 5.5)
         self.cell(CARD_W - 8, 3, f"{card.issuer_name} · Karte {card.card_number}")
 

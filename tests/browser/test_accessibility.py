@@ -19,23 +19,23 @@ def _violations(page) -> list[dict]:
     return page.evaluate(f"async () => (await axe.run(document, {WCAG_AA})).violations")
 
 
-def staff_office(committed) -> tuple[str, int]:
+def staff_office(committed) -> tuple[str, int, int, int]:
     """An issuer with a key, an administrator, a family with a benefit and a partner:
-    (the administrator's username, the household id)."""
+    (the administrator's username, the household id, the administrator's id, the child's)."""
     with committed.begin() as session:
         make = Factory(session)
         issuer = make.issuer()
         make.signing_key(issuer)
-        admin = make.staff(issuer, Role.ADMINISTRATOR).username
+        admin = make.staff(issuer, Role.ADMINISTRATOR)
         child = make.child(issuer)
         make.entitlement(child)
         make.partner(issuer)
-        return admin, child.household_id
+        return admin.username, child.household_id, admin.id, child.id
 
 
 @pytest.mark.parametrize("lang", ["de", "en"])
 def test_staff_pages_have_no_wcag_aa_violations(browser, server, committed, lang):
-    admin, household_id = staff_office(committed)
+    admin, household_id, admin_id, child_id = staff_office(committed)
     # bypass_csp only lets the test inject axe; the pages' own CSP stays as it is
     page = browser.new_context(locale="de-DE", bypass_csp=True).new_page()
     page.goto(f"{server}/login?lang={lang}")
@@ -57,6 +57,13 @@ def test_staff_pages_have_no_wcag_aa_violations(browser, server, committed, lang
         "/admin/keys",
         "/admin/settlements",
         "/admin/reports",
+        "/admin/staff",
+        f"/admin/staff/{admin_id}",
+        "/account/password",
+        "/admin/office",
+        "/letters",
+        f"/households/{household_id}/edit",
+        f"/children/{child_id}",
     ):
         page.goto(server + path)
         found[path] = _violations(page)

@@ -192,3 +192,57 @@ def test_keys_list_rotate_and_retire(env):
     assert refused.exit_code == 1 and "valid until" in refused.output
     unknown = _run("keys", "retire", "--", "DE-NW-HAMM", "AAAAAAAAAAA")
     assert unknown.exit_code == 1 and "No such key" in unknown.output
+
+
+def test_staff_create_prints_a_one_time_password_that_must_be_changed_and_staff_list(env):
+    from youcard.operations.staff import sign_in
+
+    _run("demo")
+    made = _run(
+        "staff", "create", "Eda.Demir", "--role", "approver", "--name", "Eda Demir",
+        "--issuer", "DE-NW-HAMM",
+    )  # fmt: skip
+    assert made.exit_code == 0, made.output
+    secret = made.output.split(": ")[-1].strip()
+    assert len(secret) == 19 and secret.count("-") == 3
+    engine = make_engine(env["url"])
+    try:
+        with make_sessionmaker(engine).begin() as session:
+            user = sign_in(
+                session, username="eda.demir", password=secret, address="cli", now=utcnow()
+            )
+            assert user.must_change_password and user.role.value == "approver"
+            events = session.scalars(
+                select(AuditEvent).where(AuditEvent.action == "staff.create")
+            ).all()
+            assert [e.actor for e in events if "eda.demir" in e.data] == ["cli"]
+            assert all(secret not in e.data for e in events)
+    finally:
+        engine.dispose()
+    listed = _run("staff", "list", "--issuer", "DE-NW-HAMM").output
+    assert "eda.demir" in listed and "one-time password" in listed
+    assert "Eda Demir" in listed and secret not in listed
+    again = _run(
+        "staff",
+        "create",
+        "eda.demir",
+        "--role",
+        "approver",
+        "--name",
+        "E",
+        "--issuer",
+        "DE-NW-HAMM",
+    )
+    assert again.exit_code == 1 and "already in use" in again.output
+    unknown = _run(
+        "staff", "create", "x1", "--role", "root", "--name", "X", "--issuer", "DE-NW-HAMM"
+    )
+    assert unknown.exit_code == 2  # no such role
+    admin = _run(
+        "staff", "create", "x2", "--role", "admin", "--name", "X", "--issuer", "DE-NW-HAMM"
+    )
+    assert admin.exit_code == 0 and "(administrator)" in admin.output  # DESIGN.md's word
+    nowhere = _run(
+        "staff", "create", "x1", "--role", "administrator", "--name", "X", "--issuer", "DE-NOPE"
+    )
+    assert nowhere.exit_code == 1 and "No such issuer" in nowhere.output

@@ -19,16 +19,16 @@ from youcard.security import check_password, token_hash
 
 def test_staff_passwords_are_argon2id_hashes(session, make, refused):
     issuer = make.issuer()
+    admin = Staff.system(issuer.id, "system")
     user = create_staff_user(
         session,
-        issuer_id=issuer.id,
+        by=admin,
         username=" Anna ",
         display_name="Anna",
         role=Role.APPROVER,
         password="lang genug und geheim",
-        actor="system",
         now=NOW,
-    )
+    ).user
     assert user.username == "anna"
     assert user.password_hash.startswith("$argon2id$")
     assert check_password(user.password_hash, "lang genug und geheim")
@@ -36,12 +36,11 @@ def test_staff_passwords_are_argon2id_hashes(session, make, refused):
     assert not check_password("not a hash", "falsch")
     error = refused(
         create_staff_user,
-        issuer_id=issuer.id,
+        by=admin,
         username="bob",
         display_name="Bob",
         role=Role.CASEWORKER,
         password="kurz",
-        actor="system",
         now=NOW,
     )
     assert error.code == "password_too_short"

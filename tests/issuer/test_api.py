@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 from tests.factories import NOW, Factory
 from youcard.enums import EntitlementStatus, Role
 from youcard.models import StaffToken
-from youcard.operations.staff_accounts import create_staff_token
+from youcard.operations.staff_tokens import create_staff_token
 from youcard.operations.verification import check_credential
 from youcard.policy import Staff
 
@@ -26,7 +26,11 @@ def tokens(committed):
         for role in Role:
             user = make.staff(issuer, role)
             result[role.value] = create_staff_token(
-                session, username=user.username, name="Fachverfahren", actor="test", now=NOW
+                session,
+                by=Staff.system(issuer.id, "test"),
+                username=user.username,
+                name="Fachverfahren",
+                now=NOW,
             ).token
         return result
 

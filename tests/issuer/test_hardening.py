@@ -13,7 +13,8 @@ from sqlalchemy import func, select
 from tests.factories import NOW, Factory
 from youcard.enums import Role
 from youcard.models import Household
-from youcard.operations.staff_accounts import create_staff_token
+from youcard.operations.staff_tokens import create_staff_token
+from youcard.policy import Staff
 
 HTTPS = "https://localhost"
 
@@ -26,7 +27,11 @@ def token(committed):
         issuer = make.issuer()
         user = make.staff(issuer, Role.CASEWORKER)
         made = create_staff_token(
-            session, username=user.username, name="Fachverfahren", actor="test", now=NOW
+            session,
+            by=Staff.system(issuer.id, "test"),
+            username=user.username,
+            name="Fachverfahren",
+            now=NOW,
         )
         return made.token, issuer.id
 

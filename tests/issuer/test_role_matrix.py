@@ -11,7 +11,8 @@ from tests.factories import Factory
 from tests.issuer.test_households import _as, _post
 from tests.issuer.test_staff_login import HTTPS
 from youcard.enums import Role
-from youcard.operations.staff_accounts import create_staff_token
+from youcard.operations.staff_tokens import create_staff_token
+from youcard.policy import Staff
 
 ALL = set(Role)
 RECORD = {Role.CASEWORKER, Role.ADMINISTRATOR}
@@ -82,6 +83,22 @@ MATRIX = {
     ("GET", "/admin/reports"): DECIDE,
     ("GET", "/admin/reports/<int:year>/<any(categories, partners, takeup):kind>.csv"): DECIDE,
     ("GET", "/admin/keys"): ADMIN,
+    ("POST", "/households/<int:household_id>/letter.pdf"): RECORD,
+    ("GET", "/letters"): RECORD,
+    ("GET", "/children/<int:child_id>"): ALL,
+    ("POST", "/cards/<int:card_id>/reissue"): ALL,
+    ("POST", "/letters/today.pdf"): RECORD,
+    ("GET", "/admin/office"): ADMIN,
+    ("POST", "/admin/office"): ADMIN,
+    ("GET", "/admin/staff"): ADMIN,
+    ("POST", "/admin/staff"): ADMIN,
+    ("GET", "/admin/staff/<int:user_id>"): ADMIN,
+    ("POST", "/admin/staff/<int:user_id>/role"): ADMIN,
+    ("POST", "/admin/staff/<int:user_id>/<any(deactivate, activate):change>"): ADMIN,
+    ("POST", "/admin/staff/<int:user_id>/unlock"): ADMIN,
+    ("POST", "/admin/staff/<int:user_id>/reset"): ADMIN,
+    ("GET", "/account/password"): ALL,
+    ("POST", "/account/password"): ALL,
     ("POST", "/admin/keys/rotate"): ADMIN,
     ("GET", "/api/v1/openapi.json"): PUBLIC,
     ("GET", "/api/v1/households"): ALL,
@@ -104,6 +121,12 @@ MATRIX = {
     ("GET", "/api/v1/keys"): ADMIN,
     ("POST", "/api/v1/keys/rotate"): ADMIN,
     ("GET", "/api/v1/audit"): ADMIN,
+    ("GET", "/api/v1/staff"): ADMIN,
+    ("POST", "/api/v1/staff"): ADMIN,
+    ("POST", "/api/v1/staff/<int:user_id>/role"): ADMIN,
+    ("POST", "/api/v1/staff/<int:user_id>/<any(deactivate, activate):change>"): ADMIN,
+    ("POST", "/api/v1/staff/<int:user_id>/unlock"): ADMIN,
+    ("POST", "/api/v1/staff/<int:user_id>/reset-password"): ADMIN,
 }
 
 
@@ -135,7 +158,11 @@ def test_each_role_is_allowed_or_refused_on_each_route(app, committed, role):
         make.signing_key(issuer)
         user = make.staff(issuer, role)
         token = create_staff_token(
-            session, username=user.username, name="t", actor="t", now=user.created_at
+            session,
+            by=Staff.system(issuer.id, "t"),
+            username=user.username,
+            name="t",
+            now=user.created_at,
         ).token
     client = _as(app, user.username)
     wrong = []

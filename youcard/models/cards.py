@@ -37,6 +37,7 @@ class Card(Base):
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     revoke_reason: Mapped[str | None] = mapped_column(String(500))
+    revoked_by: Mapped[str | None] = mapped_column(String(100))  # the actor: family:7, staff:3
     replaced_by_id: Mapped[int | None] = mapped_column(ForeignKey("cards.id"))
     # The YC1 credential as issued: its categories (bit n-1 for QR number n), the key
     # that signed it, and the text itself (deterministic, kept so that showing a

@@ -4,32 +4,49 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from youcard.db import Base, BigIntPK
 from youcard.models.types import UTCDateTime
+from youcard.search import fold
 
 
 class Household(Base):
     """A family (Bedarfsgemeinschaft), identified by the issuer's reference number."""
 
     __tablename__ = "households"
-    __table_args__ = (UniqueConstraint("issuer_id", "reference"),)
+    __table_args__ = (
+        UniqueConstraint("issuer_id", "reference"),
+        CheckConstraint(
+            "language IN ('de', 'en', 'tr', 'ar', 'uk', 'ru')", name="language_known"
+        ),  # youcard.languages.FAMILY_LANGUAGES
+    )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
     issuer_id: Mapped[str] = mapped_column(ForeignKey("issuers.id"), index=True)
     reference: Mapped[str] = mapped_column(String(60))
     family_name: Mapped[str] = mapped_column(String(200))
+    # Where letters go (a window envelope), how to reach the family, the family's language
+    # (letters and messages: German beside it when it is not German).
+    street: Mapped[str | None] = mapped_column(String(200))
+    postal_code: Mapped[str | None] = mapped_column(String(10))
+    city: Mapped[str | None] = mapped_column(String(100))
+    email: Mapped[str | None] = mapped_column(String(254))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    language: Mapped[str] = mapped_column(String(5), default="de")
     # The family's sign-in: SHA-256 (hex) of the access code on the approval letter (80
     # random bits), with a child's birth date; guessing locks the household for a while.
     access_code_hash: Mapped[str | None] = mapped_column(String(200), unique=True)
     access_code_set_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    access_code_set_by: Mapped[str | None] = mapped_column(String(100))  # the actor
     family_failed_logins: Mapped[int] = mapped_column(default=0)
     family_locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Part of every family session; a new access code bumps it and ends the old sessions.
     session_generation: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Reference and name as searched (youcard.search.fold), kept up to date on every write.
+    search_key: Mapped[str] = mapped_column(String(300), default="")
 
     children: Mapped[list[Child]] = relationship(back_populates="household", order_by="Child.id")
 
@@ -46,5 +63,18 @@ class Child(Base):
     family_name: Mapped[str] = mapped_column(String(200))
     birth_date: Mapped[date]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    search_key: Mapped[str] = mapped_column(String(450), default="")  # given and family name
 
     household: Mapped[Household] = relationship(back_populates="children")
+
+
+@event.listens_for(Household, "before_insert")
+@event.listens_for(Household, "before_update")
+def _household_search_key(_mapper: object, _connection: object, household: Household) -> None:
+    household.search_key = fold(f"{household.reference} {household.family_name}")
+
+
+@event.listens_for(Child, "before_insert")
+@event.listens_for(Child, "before_update")
+def _child_search_key(_mapper: object, _connection: object, child: Child) -> None:
+    child.search_key = fold(f"{child.given_name} {child.family_name}")

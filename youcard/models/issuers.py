@@ -23,3 +23,12 @@ class Issuer(Base):
     # The city's account that pays the partners (debtor of the SEPA credit transfers).
     iban: Mapped[str | None] = mapped_column(String(34))
     bic: Mapped[str | None] = mapped_column(String(11))
+    # The office families turn to: on the card's back, letters, the "card lost" page, messages.
+    office_name: Mapped[str | None] = mapped_column(String(200))
+    office_street: Mapped[str | None] = mapped_column(String(200))
+    office_postal_code: Mapped[str | None] = mapped_column(String(10))
+    office_city: Mapped[str | None] = mapped_column(String(100))
+    office_phone: Mapped[str | None] = mapped_column(String(40))
+    office_email: Mapped[str | None] = mapped_column(String(254))
+    office_hours: Mapped[str | None] = mapped_column(String(300))
+    family_url: Mapped[str | None] = mapped_column(String(300))  # the family area's address

@@ -29,6 +29,9 @@ class StaffUser(Base):
     # all of the user's sessions on the server at once.
     session_generation: Mapped[int] = mapped_column(default=0)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # A one-time password (a new account, a reset) must be changed before any other page.
+    must_change_password: Mapped[bool] = mapped_column(default=False)
+    password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class StaffToken(Base):

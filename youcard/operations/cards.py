@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import func, select, text
@@ -18,9 +19,9 @@ from youcard.clock import BERLIN, berlin_date
 from youcard.db import Session
 from youcard.enums import CardStatus, EntitlementStatus
 from youcard.errors import Conflict, InvalidRequest, NotFound
-from youcard.models import Card, CardRevocation, Child, Entitlement, Issuer
+from youcard.models import Card, CardRevocation, Child, Entitlement, Household, Issuer
 from youcard.operations.entitlements import usable_period
-from youcard.policy import DECIDERS, Family, Staff, require_role
+from youcard.policy import DECIDERS, REPLACERS, Family, Staff, require_role
 
 SERIAL_BYTES = 16
 MAX_REASON_LENGTH = 500
@@ -154,6 +155,7 @@ def _revoke(
     card.status = status
     card.revoked_at = now
     card.revoke_reason = reason
+    card.revoked_by = actor
     revocation = CardRevocation(
         seq=seq,
         issuer_id=card.issuer_id,
@@ -246,19 +248,105 @@ def replace_card(
     return new
 
 
+def replace_blocked_card(
+    session: Session,
+    *,
+    by: Staff,
+    card_id: int,
+    now: datetime,
+    kek: bytes,
+    random_bytes: Callable[[int], bytes] = secrets.token_bytes,
+) -> Card:
+    """A new card for a child whose card was blocked (by the family, as lost, or by the
+    office): caseworkers may issue it too, as it replaces a card the office once decided on.
+    Refused while the child has an active card or the blocked one was replaced already."""
+    require_role(by, REPLACERS, "issue replacement cards")
+    old = session.scalars(select(Card).where(Card.id == card_id).with_for_update()).one_or_none()
+    if old is None or old.issuer_id != by.issuer_id:
+        raise NotFound("No such card.", code="card_not_found")
+    if old.status is not CardStatus.REVOKED or old.replaced_by_id is not None:
+        raise Conflict("Only a blocked card not yet replaced gets a new one.", code="not_blocked")
+    child = session.get(Child, old.child_id)
+    assert child is not None
+    if active_card(session, child.id) is not None:
+        raise Conflict("The child already has an active card.", code="card_exists")
+    new = _new_card(
+        session, child=child, version=old.version + 1, kek=kek, now=now, random_bytes=random_bytes
+    )
+    old.replaced_by_id = new.id
+    session.flush()
+    audit.record(
+        session,
+        issuer_id=by.issuer_id,
+        actor=by.actor,
+        action="card.issue",
+        object_type="card",
+        object_id=new.id,
+        now=now,
+        data={"child_id": child.id, "replaces": old.id},
+    )
+    return new
+
+
+@dataclass(frozen=True)
+class BlockedCard:
+    """A card a family blocked, waiting for its replacement."""
+
+    card: Card
+    child: Child
+    household: Household
+
+
+def blocked_by_families(session: Session, *, by: Staff, limit: int = 200) -> list[BlockedCard]:
+    """Cards of the principal's issuer that families blocked and that have no replacement
+    yet (and whose child has no other active card), the longest-waiting first."""
+    require_role(by, REPLACERS, "see blocked cards")
+    active = select(Card.child_id).where(
+        Card.issuer_id == by.issuer_id, Card.status == CardStatus.ACTIVE
+    )
+    rows = session.execute(
+        select(Card, Child, Household)
+        .join(Child, Child.id == Card.child_id)
+        .join(Household, Household.id == Child.household_id)
+        .where(
+            Card.issuer_id == by.issuer_id,
+            Card.status == CardStatus.REVOKED,
+            Card.replaced_by_id.is_(None),
+            Card.revoked_by.like("family:%"),
+            Card.child_id.not_in(active),
+        )
+        .order_by(Card.revoked_at, Card.id)
+        .limit(limit)
+    ).all()
+    return [BlockedCard(card, child, household) for card, child, household in rows]
+
+
 def issuer_name(session: Session, issuer_id: str) -> str:
     """The issuer's display name (printed on cards)."""
     issuer = session.get(Issuer, issuer_id)
     return issuer.name if issuer else issuer_id
 
 
+def office_line(session: Session, issuer_id: str) -> str:
+    """Whom to call about a lost card, for the card's back: office and phone, where set."""
+    issuer = session.get(Issuer, issuer_id)
+    if issuer is None:
+        return ""
+    parts = [issuer.office_name or issuer.name]
+    if issuer.office_phone:
+        parts.append(f"Tel. {issuer.office_phone}")
+    return " · ".join(parts)
+
+
 def printed_card(
-    session: Session, card: Card, *, issuer: str | None = None
+    session: Session, card: Card, *, issuer: str | None = None, office: str | None = None
 ) -> printing.PrintedCard:
-    """What goes on the printed card: issuer, child's name, validity, QR, short card number."""
+    """What goes on the printed card: issuer, child's name, validity, QR, short card number,
+    and on its back the office to call when it is lost."""
     child = session.get(Child, card.child_id)
     assert child is not None and card.credential is not None
     return printing.PrintedCard(
+        office=office if office is not None else office_line(session, card.issuer_id),
         issuer_name=issuer or issuer_name(session, card.issuer_id),
         given_name=child.given_name,
         family_name=child.family_name,
@@ -299,10 +387,10 @@ def print_sheet(session: Session, *, by: Staff, now: datetime) -> tuple[bytes, i
     cards = pending_print(session, issuer_id=by.issuer_id)
     if not cards:
         raise Conflict("No card is waiting to be printed.", code="nothing_to_print")
-    name = issuer_name(session, by.issuer_id)
+    name, office = issuer_name(session, by.issuer_id), office_line(session, by.issuer_id)
     printed = []
     for card in cards:
-        printed.append(printed_card(session, card, issuer=name))
+        printed.append(printed_card(session, card, issuer=name, office=office))
         card.printed_at = now
     session.flush()
     audit.record(

@@ -59,6 +59,7 @@ def new_access_code(
         code = "".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH))
     household.access_code_hash = code_hash(code)
     household.access_code_set_at = now
+    household.access_code_set_by = by.actor
     household.session_generation += 1  # whoever signed in with the old code is signed out
     household.family_failed_logins = 0
     household.family_locked_until = None

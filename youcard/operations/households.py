@@ -19,6 +19,7 @@ from youcard.models import (
     Entitlement,
     Household,
 )
+from youcard.operations.contacts import Contact, apply_contact
 from youcard.operations.values import clean_text
 from youcard.policy import RECORDERS, Staff, require_role
 
@@ -28,10 +29,17 @@ def _reference_taken() -> Conflict:
 
 
 def create_household(
-    session: Session, *, by: Staff, reference: str, family_name: str, now: datetime
+    session: Session,
+    *,
+    by: Staff,
+    reference: str,
+    family_name: str,
+    now: datetime,
+    contact: Contact | None = None,
 ) -> Household:
     """A family, known by the issuer's reference number (unique per issuer: the database
-    decides, so two parallel requests with one reference give one family and one 409)."""
+    decides, so two parallel requests with one reference give one family and one 409),
+    with its address, e-mail, phone and language where given."""
     require_role(by, RECORDERS, "record families")
     household = Household(
         issuer_id=by.issuer_id,
@@ -39,6 +47,7 @@ def create_household(
         family_name=clean_text(family_name, "family_name", 200),
         created_at=now,
     )
+    apply_contact(household, contact or Contact())
     with refusing_duplicates(session, _reference_taken):
         session.add(household)
     audit.record(
@@ -102,15 +111,18 @@ def update_household(
     reference: str,
     family_name: str,
     now: datetime,
+    contact: Contact | None = None,
 ) -> Household:
-    """Correct a family's reference number or name (the reference stays unique per issuer:
-    the database decides)."""
+    """Correct a family's reference number, name and (when given) contact (the reference
+    stays unique per issuer: the database decides). The audit log names the contact fields
+    that changed, never their values."""
     require_role(by, RECORDERS, "correct families")
     household = session.get(Household, household_id)
     if household is None or household.issuer_id != by.issuer_id:
         raise NotFound("No such household.", code="household_not_found")
     reference = clean_text(reference, "reference", 60)
     before = {"reference": household.reference, "family_name": household.family_name}
+    changed = apply_contact(household, contact) if contact is not None else []
     with refusing_duplicates(session, _reference_taken):
         household.reference = reference
         household.family_name = clean_text(family_name, "family_name", 200)
@@ -122,7 +134,7 @@ def update_household(
         object_type="household",
         object_id=household.id,
         now=now,
-        data={"before": before},
+        data={"before": before, "contact_changed": changed} if changed else {"before": before},
     )
     return household
 

@@ -10,8 +10,9 @@ from marshmallow import RAISE, Schema, fields, validate
 from sqlalchemy import select
 
 from youcard.db import Session
-from youcard.enums import Category
-from youcard.models import Card, Entitlement, Household, Partner
+from youcard.enums import Category, Role
+from youcard.languages import FAMILY_LANGUAGES
+from youcard.models import Card, Entitlement, Household, Partner, StaffUser
 from youcard.operations.entitlements import availability
 from youcard.schemas.fields import Day
 
@@ -23,9 +24,19 @@ class Strict(Schema):
         unknown = RAISE
 
 
+class ContactIn(Strict):
+    street = fields.String(allow_none=True, validate=validate.Length(max=200))
+    postal_code = fields.String(allow_none=True, validate=validate.Length(max=10))
+    city = fields.String(allow_none=True, validate=validate.Length(max=100))
+    email = fields.String(allow_none=True, validate=validate.Length(max=254))
+    phone = fields.String(allow_none=True, validate=validate.Length(max=40))
+    language = fields.String(validate=validate.OneOf(FAMILY_LANGUAGES), load_default="de")
+
+
 class HouseholdIn(Strict):
     reference = fields.String(required=True, validate=validate.Length(min=1, max=60))
     family_name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    contact = fields.Nested(ContactIn, metadata={"description": "address, e-mail, phone, language"})
 
 
 class ChildIn(Strict):
@@ -77,10 +88,20 @@ class ChildOut(Schema):
     cards = fields.List(fields.Nested(CardOut))
 
 
+class ContactOut(Schema):
+    street = fields.String(allow_none=True)
+    postal_code = fields.String(allow_none=True)
+    city = fields.String(allow_none=True)
+    email = fields.String(allow_none=True)
+    phone = fields.String(allow_none=True)
+    language = fields.String()
+
+
 class HouseholdOut(Schema):
     id = fields.Integer()
     reference = fields.String()
     family_name = fields.String()
+    contact = fields.Nested(ContactOut)
     children = fields.List(fields.Nested(ChildOut))
 
 
@@ -126,6 +147,46 @@ class KeyOut(Schema):
     status = fields.String()
     created_at = fields.DateTime()
     last_card_valid_until = Day(allow_none=True)
+
+
+class StaffIn(Strict):
+    username = fields.String(required=True, validate=validate.Length(min=1, max=80))
+    display_name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    role = fields.String(required=True, validate=validate.OneOf([r.value for r in Role]))
+
+
+class RoleIn(Strict):
+    role = fields.String(required=True, validate=validate.OneOf([r.value for r in Role]))
+
+
+class StaffOut(Schema):
+    id = fields.Integer()
+    username = fields.String()
+    display_name = fields.String()
+    role = fields.String()
+    active = fields.Boolean()
+    must_change_password = fields.Boolean()
+    waiting = fields.Boolean(metadata={"description": "must wait after failed sign-ins"})
+    created_at = fields.DateTime()
+    last_login_at = fields.DateTime(allow_none=True)
+    one_time_password = fields.String(
+        metadata={"description": "only when created or reset: shown once, never stored"}
+    )
+
+
+def staff_json(user: StaffUser, *, waiting: bool = False) -> dict[str, Any]:
+    """A staff account as the staff API shows it (never its password hash)."""
+    return {
+        "id": user.id,
+        "username": user.username,
+        "display_name": user.display_name,
+        "role": user.role.value,
+        "active": user.active,
+        "must_change_password": user.must_change_password,
+        "waiting": waiting,
+        "created_at": user.created_at,
+        "last_login_at": user.last_login_at,
+    }
 
 
 class AuditQuery(Strict):
@@ -175,6 +236,14 @@ def household_json(session: Session, household: Household, today: date) -> dict[
         "id": household.id,
         "reference": household.reference,
         "family_name": household.family_name,
+        "contact": {
+            "street": household.street,
+            "postal_code": household.postal_code,
+            "city": household.city,
+            "email": household.email,
+            "phone": household.phone,
+            "language": household.language,
+        },
         "children": children,
     }
 

@@ -11,22 +11,12 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
+from youcard.languages import FAMILY_LANGUAGES, LANGUAGE_NAMES, RIGHT_TO_LEFT, STAFF_LANGUAGES
 from youcard.web.hotpath import is_api_request
 from youcard.web.problems import http_problem, problem
 from youcard.web.smorest import ProblemApi
 
-LANGUAGES = ("de", "en")
-# The family pages speak the languages families in the city speak (right to left: Arabic).
-FAMILY_LANGUAGES = ("de", "en", "tr", "ar", "uk", "ru")
-LANGUAGE_NAMES = {
-    "de": "Deutsch",
-    "en": "English",
-    "tr": "Türkçe",
-    "ar": "العربية",
-    "uk": "Українська",
-    "ru": "Русский",
-}
-RIGHT_TO_LEFT = {"ar"}
+LANGUAGES = STAFF_LANGUAGES
 FAMILY_BLUEPRINT = "family"
 
 

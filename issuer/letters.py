@@ -1,0 +1,65 @@
+"""Approval letters (PDF, A4, DIN 5008): one family's, or the day's batch in one PDF."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, render_template, request
+from flask.typing import ResponseReturnValue
+
+from issuer.auth import mine, principal, require_roles
+from issuer.letter_texts import letter_of
+from youcard.clock import berlin_date
+from youcard.letters import letters_pdf
+from youcard.models import Household
+from youcard.operations.letters import households_approved_on, make_approval_letters
+from youcard.policy import RECORDERS
+from youcard.web import db_session, now
+
+bp = Blueprint("letters", __name__)
+
+
+def _pdf(household_ids: list[int], *, new_codes: bool, name: str) -> Response:
+    moment = now()
+    made = make_approval_letters(
+        db_session(), by=principal(), household_ids=household_ids, new_codes=new_codes, now=moment
+    )
+    today = berlin_date(moment)
+    pdf = letters_pdf([letter_of(facts, code, today) for facts, code in made])
+    db_session().commit()  # the new codes count only once their letter exists
+    return Response(
+        pdf,
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@bp.post("/households/<int:household_id>/letter.pdf")
+@require_roles(*RECORDERS)
+def household_letter(household_id: int) -> ResponseReturnValue:
+    """The family's approval letter; with a new access code when it has none or when asked."""
+    household = mine(Household, household_id)
+    return _pdf(
+        [household.id],
+        new_codes=request.form.get("new_code") == "1",
+        name=f"bewilligung-{household.reference}.pdf".replace(" ", "_"),
+    )
+
+
+@bp.get("/letters")
+@require_roles(*RECORDERS)
+def today() -> ResponseReturnValue:
+    """The families with a benefit approved today: their letters as one PDF."""
+    households = households_approved_on(db_session(), by=principal(), day=berlin_date(now()))
+    return render_template("letters/today.html", households=households)
+
+
+@bp.post("/letters/today.pdf")
+@require_roles(*RECORDERS)
+def today_pdf() -> ResponseReturnValue:
+    """Every letter of today's approvals, by reference, in one PDF."""
+    day = berlin_date(now())
+    households = households_approved_on(db_session(), by=principal(), day=day)
+    return _pdf(
+        [h.id for h in households],
+        new_codes=request.form.get("new_codes") == "1",
+        name=f"bewilligungen-{day.isoformat()}.pdf",
+    )

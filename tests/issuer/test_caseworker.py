@@ -1,0 +1,183 @@
+"""What a caseworker needs on the phone with a family: the child's page (balances, every
+booking and cancellation, cards and their history), the queue of cards families blocked and
+a new card for them, search as names are typed, and the office's details where families
+read them (the "card lost" page, the card's back)."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pypdfium2
+import pytest
+from sqlalchemy import select
+
+from tests.factories import KEK, NOW, Factory, trusted
+from tests.issuer.test_family import _sign_in
+from tests.issuer.test_households import _as, _post
+from tests.issuer.test_staff_login import HTTPS, SAME_ORIGIN, _csrf
+from youcard.budget import BudgetRule
+from youcard.enums import CardStatus, Category, Role, RuleKind
+from youcard.errors import DomainError
+from youcard.models import Card
+from youcard.operations.bookings import book
+from youcard.operations.cancellations import cancel_booking
+from youcard.operations.cards import issue_card, replace_blocked_card
+from youcard.operations.contacts import OfficeDetails, set_office_details
+from youcard.operations.family import new_access_code, report_card_lost
+from youcard.policy import Staff
+
+
+@pytest.fixture
+def desk(committed):
+    """An issuer with its office, staff of every role, and a family (Yılmaz, Straße) whose
+    child has trips (150 €) with two bookings, one of them cancelled, and a card."""
+    with committed.begin() as session:
+        make = Factory(session)
+        issuer = make.issuer()
+        make.signing_key(issuer)
+        system = Staff.system(issuer.id, "test")
+        set_office_details(
+            session,
+            by=system,
+            details=OfficeDetails(name="Bürgeramt Mitte", phone="0521 51-0", hours="Mo 8–12"),
+            now=NOW,
+        )
+        people = {role.value: make.staff(issuer, role).username for role in Role}
+        household = make.household(issuer)
+        household.family_name, household.reference = "Yılmaz", "BI-4711"
+        child = make.child(issuer, household=household)
+        child.given_name, child.family_name = "Güneş", "Yılmaz"
+        make.entitlement(child, Category.TRIPS, rule=BudgetRule(RuleKind.TOTAL, 15_000))
+        card = issue_card(session, by=system, child_id=child.id, now=NOW, kek=KEK)
+        partner = make.partner(issuer, {Category.TRIPS})
+        partner.name = "Tierpark Olderdissen"
+        keys = trusted(session, issuer.id)
+        ids = []
+        for n, amount in enumerate((4_000, 2_500)):
+            result = book(
+                session, partner_id=partner.id, credential=card.credential, trusted=keys,
+                category=Category.TRIPS, amount_cents=amount, idempotency_key=f"k{n}", now=NOW,
+            )  # fmt: skip
+            ids.append(result.booking.id)
+        cancel_booking(session, partner_id=partner.id, booking_id=ids[1], now=NOW)
+        code = new_access_code(session, by=system, household_id=household.id, now=NOW)
+        return {
+            "issuer_id": issuer.id,
+            "household_id": household.id,
+            "child_id": child.id,
+            "card_id": card.id,
+            "code": code,
+            "birth": child.birth_date,
+            **people,
+        }
+
+
+def test_the_childs_page_shows_balances_bookings_cancellations_and_card_history(app, desk):
+    page = _as(app, desk["caseworker"]).get(f"/children/{desk['child_id']}", base_url=HTTPS)
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "150,00\xa0€ insgesamt" in html  # what was approved, in words
+    assert "Tierpark Olderdissen" in html
+    rows = re.findall(r"<tr><td>[^<]*</td><td>[^<]*</td><td>Tierpark Olderdissen</td>.*?</tr>",
+                      html, re.S)  # fmt: skip
+    amounts = [re.findall(r"<td>([^<]*€[^<]*)</td>", row) for row in rows]
+    # newest first: the cancellation, then the two bookings; what was left afterwards
+    assert amounts == [
+        ["storniert: -25,00\xa0€", "110,00\xa0€"],
+        ["25,00\xa0€", "85,00\xa0€"],
+        ["40,00\xa0€", "110,00\xa0€"],
+    ]
+    assert "Heute übrig" in html and "ausgestellt" in html
+
+
+def test_a_card_the_family_blocked_waits_in_the_queue_until_a_caseworker_issues_a_new_one(
+    app, desk, committed
+):
+    with committed.begin() as session:
+        report_card_lost(
+            session, household_id=desk["household_id"], child_id=desk["child_id"], now=NOW
+        )
+    caseworker = _as(app, desk["caseworker"])
+    start = caseworker.get("/", base_url=HTTPS).get_data(as_text=True)
+    assert "Von Familien gesperrte Karten" in start and "Güneş Yılmaz" in start
+    child_page = caseworker.get(f"/children/{desk['child_id']}", base_url=HTTPS)
+    assert "Familie Yılmaz" in child_page.get_data(as_text=True)  # who blocked it, in words
+    r = _post(caseworker, f"/cards/{desk['card_id']}/reissue")
+    assert r.status_code == 303
+    with committed() as session:
+        cards = session.scalars(
+            select(Card).where(Card.child_id == desk["child_id"]).order_by(Card.id)
+        ).all()
+        assert [c.status for c in cards] == [CardStatus.REVOKED, CardStatus.ACTIVE]
+        assert cards[0].replaced_by_id == cards[1].id and cards[1].version == 2
+    assert "Güneş Yılmaz" not in caseworker.get("/", base_url=HTTPS).get_data(as_text=True)
+    assert _post(caseworker, f"/cards/{desk['card_id']}/reissue").status_code == 303  # refused
+    with committed() as session:
+        assert (
+            len(session.scalars(select(Card).where(Card.child_id == desk["child_id"])).all()) == 2
+        )
+        with pytest.raises(DomainError) as caught:
+            replace_blocked_card(
+                session, by=Staff.system(desk["issuer_id"], "t"), card_id=cards[1].id,
+                now=NOW, kek=KEK,
+            )  # fmt: skip
+        assert caught.value.code == "not_blocked"  # an active card is replaced elsewhere
+
+
+def test_another_issuers_staff_cannot_see_the_child_or_reissue(app, desk, committed):
+    with committed.begin() as session:
+        stranger = Factory(session).staff(Factory(session).issuer(), Role.ADMINISTRATOR).username
+    client = _as(app, stranger)
+    assert client.get(f"/children/{desk['child_id']}", base_url=HTTPS).status_code == 404
+    assert _post(client, f"/cards/{desk['card_id']}/reissue").status_code == 404
+
+
+@pytest.mark.parametrize("typed", ["yilmaz", "YILMAZ", "Yılmaz", "yılmaz", "gunes", "GÜNEŞ"])
+def test_search_finds_names_as_they_are_typed(app, desk, typed):
+    found = _as(app, desk["approver"]).get(f"/households?q={typed}", base_url=HTTPS)
+    assert f"/households/{desk['household_id']}" in found.get_data(as_text=True), typed
+
+
+def test_search_folds_german_spellings_and_takes_wildcards_literally(app, desk, committed):
+    with committed.begin() as session:
+        make = Factory(session)
+        from youcard.models import Issuer
+
+        issuer = session.get(Issuer, desk["issuer_id"])
+        household = make.household(issuer)
+        household.family_name, household.reference = "Müller-Straße", "BI-100%"
+        other = household.id
+    client = _as(app, desk["approver"])
+    for typed in ("mueller", "MULLER", "strasse", "müller-straße", "100%"):
+        page = client.get(f"/households?q={typed}", base_url=HTTPS).get_data(as_text=True)
+        assert f"/households/{other}" in page, typed
+    page = client.get("/households?q=%25", base_url=HTTPS).get_data(as_text=True)
+    assert f"/households/{desk['household_id']}" not in page  # "%" is not "anything"
+    api = client.get("/households?q=_", base_url=HTTPS).get_data(as_text=True)
+    assert f"/households/{desk['household_id']}" not in api
+
+
+def test_the_card_lost_page_says_what_happens_next_with_the_offices_details(
+    client, desk, committed
+):
+    _sign_in(client, desk["code"], desk["birth"].strftime("%d.%m.%Y"))
+    ask = client.get(f"/family/children/{desk['child_id']}/lost?lang=tr", base_url=HTTPS)
+    html = ask.get_data(as_text=True)
+    assert "Bürgeramt Mitte" in html and "0521 51-0" in html and "yeni bir kart" in html
+    r = client.post(
+        f"/family/children/{desk['child_id']}/lost",
+        data={"csrf_token": _csrf(client, "/family")},
+        base_url=HTTPS,
+        headers=SAME_ORIGIN,
+    )
+    done = r.get_data(as_text=True)
+    assert "Bundan sonra" in done and "Bürgeramt Mitte" in done and "Mo 8–12" in done
+
+
+def test_the_cards_back_names_the_office_to_call(app, desk):
+    pdf = _as(app, desk["approver"]).get(f"/cards/{desk['card_id']}.pdf", base_url=HTTPS)
+    assert pdf.status_code == 200
+    document = pypdfium2.PdfDocument(io.BytesIO(pdf.data))
+    back = document[1].get_textpage().get_text_range()
+    assert "Bürgeramt Mitte · Tel. 0521 51-0" in back

@@ -1,0 +1,177 @@
+"""Addresses, phone numbers, e-mail and language: of a household (where its letters and
+messages go) and of the city's office (what families read on cards, letters and pages)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, fields
+from datetime import datetime
+from urllib.parse import urlsplit
+
+from email_validator import EmailNotValidError, validate_email
+
+from youcard import audit
+from youcard.db import Session
+from youcard.errors import InvalidRequest, NotFound
+from youcard.languages import FAMILY_LANGUAGES
+from youcard.models import Household, Issuer
+from youcard.policy import ADMINISTRATORS, Staff, require_role
+
+PHONE = re.compile(r"\+?[0-9][0-9 ()/-]{3,38}")
+POSTAL_CODE = re.compile(r"[0-9A-Za-z][0-9A-Za-z -]{2,9}")
+
+
+def _text(value: str | None, field: str, max_length: int) -> str | None:
+    """Optional text: surrounding spaces dropped, empty is None, one line only."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    if len(value) > max_length:
+        raise InvalidRequest(f"{field} is too long.", code="field_too_long", field=field)
+    if any(not ch.isprintable() for ch in value):
+        raise InvalidRequest(f"{field} must be one line.", code="invalid_text", field=field)
+    return value
+
+
+def _pattern(value: str | None, field: str, pattern: re.Pattern[str]) -> str | None:
+    value = _text(value, field, 200)
+    if value is not None and not pattern.fullmatch(value):
+        raise InvalidRequest(f"{field} is not valid.", code=f"invalid_{field}", field=field)
+    return value
+
+
+def _email(value: str | None, field: str = "email") -> str | None:
+    value = _text(value, field, 254)
+    if value is None:
+        return None
+    try:  # syntax only: no DNS lookups from an office's network
+        return str(validate_email(value, check_deliverability=False).normalized)
+    except EmailNotValidError:
+        raise InvalidRequest(
+            "This e-mail address is not valid.", code="invalid_email", field=field
+        ) from None
+
+
+def _web_address(value: str | None) -> str | None:
+    value = _text(value, "family_url", 300)
+    if value is None:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in ("https", "http") or not parts.hostname or parts.username:
+        raise InvalidRequest(
+            "The web address must begin with https:// and name a host.",
+            code="invalid_url",
+            field="family_url",
+        )
+    return value
+
+
+@dataclass(frozen=True)
+class Contact:
+    """How to reach a household; `language` is the one its letters and messages speak."""
+
+    street: str | None = None
+    postal_code: str | None = None
+    city: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    language: str = "de"
+
+    def checked(self) -> Contact:
+        """The same, cleaned; InvalidRequest on the first value that is not valid."""
+        if self.language not in FAMILY_LANGUAGES:
+            raise InvalidRequest(
+                "This language is not offered.", code="unknown_language", field="language"
+            )
+        return Contact(
+            street=_text(self.street, "street", 200),
+            postal_code=_pattern(self.postal_code, "postal_code", POSTAL_CODE),
+            city=_text(self.city, "city", 100),
+            email=_email(self.email),
+            phone=_pattern(self.phone, "phone", PHONE),
+            language=self.language,
+        )
+
+
+def apply_contact(household: Household, contact: Contact) -> list[str]:
+    """Set the household's contact (checked); the names of the fields that changed (the
+    audit log names them, never their values)."""
+    checked = contact.checked()
+    changed = []
+    for field in fields(Contact):
+        value = getattr(checked, field.name)
+        if getattr(household, field.name) != value:
+            setattr(household, field.name, value)
+            changed.append(field.name)
+    return changed
+
+
+@dataclass(frozen=True)
+class OfficeDetails:
+    """The city's office as families see it (issuer settings)."""
+
+    name: str | None = None
+    street: str | None = None
+    postal_code: str | None = None
+    city: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    hours: str | None = None
+    family_url: str | None = None
+
+    @classmethod
+    def of(cls, issuer: Issuer) -> OfficeDetails:
+        """An issuer's details as stored."""
+        return cls(
+            name=issuer.office_name,
+            street=issuer.office_street,
+            postal_code=issuer.office_postal_code,
+            city=issuer.office_city,
+            phone=issuer.office_phone,
+            email=issuer.office_email,
+            hours=issuer.office_hours,
+            family_url=issuer.family_url,
+        )
+
+    def checked(self) -> OfficeDetails:
+        """The same, cleaned; InvalidRequest on the first value that is not valid."""
+        return OfficeDetails(
+            name=_text(self.name, "name", 200),
+            street=_text(self.street, "street", 200),
+            postal_code=_pattern(self.postal_code, "postal_code", POSTAL_CODE),
+            city=_text(self.city, "city", 100),
+            phone=_pattern(self.phone, "phone", PHONE),
+            email=_email(self.email),
+            hours=_text(self.hours, "hours", 300),
+            family_url=_web_address(self.family_url),
+        )
+
+
+def set_office_details(
+    session: Session, *, by: Staff, details: OfficeDetails, now: datetime
+) -> Issuer:
+    """The principal's issuer's office details (administrators); audited by field name."""
+    require_role(by, ADMINISTRATORS, "change the office's details")
+    issuer = session.get(Issuer, by.issuer_id)
+    if issuer is None:
+        raise NotFound("No such issuer.", code="issuer_not_found")
+    checked = details.checked()
+    changed = []
+    for field in fields(OfficeDetails):
+        column = "family_url" if field.name == "family_url" else f"office_{field.name}"
+        value = getattr(checked, field.name)
+        if getattr(issuer, column) != value:
+            setattr(issuer, column, value)
+            changed.append(field.name)
+    if changed:
+        audit.record(
+            session,
+            issuer_id=issuer.id,
+            actor=by.actor,
+            action="issuer.office_details",
+            object_type="issuer",
+            object_id=issuer.id,
+            now=now,
+            data={"changed": changed},
+        )
+    return issuer

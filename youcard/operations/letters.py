@@ -1,0 +1,82 @@
+"""Approval letters: made one by one or as the day's batch, each with a new access code
+where the household has none yet (or when asked), shown in the letter only."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import select
+
+from youcard import audit
+from youcard.clock import berlin_date, berlin_midnight
+from youcard.db import Session
+from youcard.enums import EntitlementStatus
+from youcard.errors import NotFound
+from youcard.letters import LetterFacts, letter_facts
+from youcard.models import Child, Entitlement, Household
+from youcard.operations.family import new_access_code
+from youcard.policy import RECORDERS, Staff, require_role
+
+MAX_BATCH = 2_000  # letters in one PDF (a day's work of a large office)
+
+
+def make_approval_letters(
+    session: Session,
+    *,
+    by: Staff,
+    household_ids: Sequence[int],
+    new_codes: bool,
+    now: datetime,
+) -> list[tuple[LetterFacts, str | None]]:
+    """The letters of these households, in this order: what each says, and the access code
+    it carries (a new one when the household has none, or for every one with `new_codes`;
+    the old code then stops working). Audited per household."""
+    require_role(by, RECORDERS, "make letters")
+    today = berlin_date(now)
+    made = []
+    for household_id in household_ids:
+        household = session.get(Household, household_id)
+        if household is None or household.issuer_id != by.issuer_id:
+            raise NotFound("No such household.", code="household_not_found")
+        code = None
+        if new_codes or household.access_code_hash is None:
+            code = new_access_code(session, by=by, household_id=household.id, now=now)
+        facts = letter_facts(session, by=by, household_id=household.id, today=today)
+        audit.record(
+            session,
+            issuer_id=by.issuer_id,
+            actor=by.actor,
+            action="household.letter",
+            object_type="household",
+            object_id=household.id,
+            now=now,
+            data={"with_code": code is not None, "language": household.language},
+        )
+        made.append((facts, code))
+    return made
+
+
+def households_approved_on(session: Session, *, by: Staff, day: date) -> list[Household]:
+    """The principal's issuer's households with a benefit approved on `day` (Berlin time),
+    by reference: the day's batch of letters."""
+    require_role(by, RECORDERS, "make letters")
+    start = berlin_midnight(day)
+    approved = (
+        select(Child.household_id)
+        .join(Entitlement, Entitlement.child_id == Child.id)
+        .where(
+            Entitlement.issuer_id == by.issuer_id,
+            Entitlement.status == EntitlementStatus.APPROVED,
+            Entitlement.decided_at >= start,
+            Entitlement.decided_at < berlin_midnight(day + timedelta(days=1)),
+        )
+    )
+    return list(
+        session.scalars(
+            select(Household)
+            .where(Household.issuer_id == by.issuer_id, Household.id.in_(approved))
+            .order_by(Household.reference)
+            .limit(MAX_BATCH)
+        )
+    )
