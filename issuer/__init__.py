@@ -39,6 +39,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         api_admin,
         api_staff,
         approvals,
+        audit_log,
         auth,
         cards,
         children,
@@ -68,6 +69,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(staff_admin.bp)
     app.register_blueprint(letters.bp)
     app.register_blueprint(children.bp)
+    app.register_blueprint(audit_log.bp)
     app.register_blueprint(office.bp)
     account.init_account(app)
     app.config.update(

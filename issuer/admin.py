@@ -1,8 +1,6 @@
-"""Administration: partners (categories, IBAN, staff, device tokens), audit log, signing keys."""
+"""Administration: partners (categories, IBAN, staff, device tokens) and signing keys."""
 
 from __future__ import annotations
-
-from datetime import datetime, timedelta
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -19,18 +17,16 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from issuer.auth import principal, require_roles
 from issuer.kek import kek
 from issuer.refusals import refused
-from youcard import audit, keys, trust
-from youcard.clock import DateOutOfRange, berlin_midnight, parse_day
+from youcard import keys, trust
 from youcard.enums import Category, PartnerStatus
 from youcard.errors import DomainError
-from youcard.models import AuditEvent, DeviceToken, Partner, PartnerUser
+from youcard.models import DeviceToken, Partner, PartnerUser
 from youcard.operations import partners as partner_ops
 from youcard.policy import ADMINISTRATORS
 from youcard.web import db_session, now
 from youcard.web.names import CATEGORY_NAMES
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
-AUDIT_PAGE = 200
 
 
 class PartnerForm(FlaskForm):  # type: ignore[misc]
@@ -269,49 +265,6 @@ def new_partner_user(partner_id: int) -> ResponseReturnValue:
     db_session().commit()
     flash(_("Staff account created."), "info")
     return redirect(url_for("admin.partner", partner_id=row.id)), 303
-
-
-def _day_start(text: str | None) -> datetime | None:
-    """The instant a `YYYY-MM-DD` day begins; None when not given; 422 when out of range."""
-    if not text:
-        return None
-    try:
-        return berlin_midnight(parse_day(text))
-    except DateOutOfRange:
-        abort(422)
-
-
-@bp.get("/audit")
-@require_roles(*ADMINISTRATORS)
-def audit_log() -> ResponseReturnValue:
-    """The audit log of this issuer, filterable by object, actor and date; and the chain's state."""
-    store = db_session()
-    query = select(AuditEvent).where(AuditEvent.issuer_id == current_user.issuer_id)
-    filters = {
-        k: (request.args.get(k) or "").strip()[:80] for k in ("object_type", "object_id", "actor")
-    }
-    for key, value in filters.items():
-        if value:
-            query = query.where(getattr(AuditEvent, key) == value)
-    since, until = _day_start(request.args.get("from")), _day_start(request.args.get("to"))
-    if since:
-        query = query.where(AuditEvent.occurred_at >= since)
-    if until:
-        query = query.where(AuditEvent.occurred_at < until + timedelta(days=1))
-    events = store.scalars(query.order_by(AuditEvent.id.desc()).limit(AUDIT_PAGE)).all()
-    # Recomputing the chain reads every sealed event of the issuer: only on request, and only
-    # this issuer's (never other tenants' work on every page load).
-    checked = request.args.get("verify") == "1"
-    problems = audit.verify(store, current_user.issuer_id) if checked else []
-    return render_template(
-        "admin/audit.html",
-        events=events,
-        filters=filters,
-        checked=checked,
-        problems=problems,
-        since=request.args.get("from", ""),
-        until=request.args.get("to", ""),
-    )
 
 
 @bp.get("/keys")

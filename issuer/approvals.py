@@ -18,6 +18,7 @@ from sqlalchemy import select
 from issuer.auth import current_staff, mine, require_roles
 from issuer.forms import EntitlementForm, ReasonForm
 from issuer.refusals import refused
+from youcard.actors import actor_names
 from youcard.enums import Category, EntitlementStatus
 from youcard.errors import DomainError
 from youcard.models import Child, Entitlement, Household
@@ -31,6 +32,7 @@ from youcard.policy import DECIDERS, RECORDERS
 from youcard.web import db_session, now
 
 bp = Blueprint("approvals", __name__)
+QUEUE_PAGE = 500  # the oldest first; decide these and the next ones show
 
 
 @bp.post("/children/<int:child_id>/entitlements")
@@ -81,10 +83,18 @@ def approvals() -> ResponseReturnValue:
                 Entitlement.recorded_by_id != current_user.id,
             )
             .order_by(Entitlement.recorded_at)
+            .limit(QUEUE_PAGE)
         )
         .all()
     )
-    return render_template("households/approvals.html", rows=rows, reason_form=ReasonForm())
+    recorders = actor_names(db_session(), {f"staff:{e.recorded_by_id}" for e, _c, _h in rows})
+    return render_template(
+        "households/approvals.html",
+        rows=rows,
+        recorders=recorders,
+        more=len(rows) == QUEUE_PAGE,
+        reason_form=ReasonForm(),
+    )
 
 
 @bp.post("/approvals")

@@ -27,6 +27,14 @@ REFUSALS = {
         "day after the previous one ends."
     ),
     "invalid_birth_date": _l("the date of birth lies in the future."),
+    "child_over_25": _l("with this date of birth the child would be older than 25."),
+    "period_too_long": _l("an approval lasts at most 12 months; record a follow-up for the rest."),
+    "period_starts_too_early": _l("an approval starts at most 12 months back."),
+    "tutoring_beyond_school_year": _l(
+        "tutoring is approved until the end of the school year (31 July) at most; record the "
+        "next school year separately."
+    ),
+    "not_blocked": _l("only a blocked card that was not replaced yet gets a new one."),
     "card_exists": _l("the child already has a valid card."),
     "nothing_approved": _l("the child has no current approved benefit."),
     "no_signing_key": _l("there is no signing key; an administrator has to make one."),

@@ -219,6 +219,7 @@ def receipt(booking_id: int) -> ResponseReturnValue:
         given_name=seen.given_name,
         left=seen.left,
         cancelled=seen.cancelled,
+        settled=seen.settled,
         created=format_datetime(seen.booking.created_at, "short"),
     )
 

@@ -28,6 +28,7 @@ from youcard.operations.entitlements import (
     approve_entitlement,
     availability,
     record_entitlement,
+    school_year_end,
     usable_period,
 )
 from youcard.operations.households import add_child, create_household
@@ -213,7 +214,11 @@ def seed(session: Session, *, instance_path: Path, now: datetime, kek: bytes) ->
                     child_id=child.id,
                     category=category,
                     valid_from=valid_from,
-                    valid_until=valid_until,
+                    valid_until=(
+                        min(valid_until, school_year_end(valid_from))
+                        if category is Category.TUTORING
+                        else valid_until
+                    ),
                     recorded_by=staff["caseworker"],
                     now=now,
                 )

@@ -14,9 +14,9 @@ from youcard import budget
 from youcard.budget import Available
 from youcard.clock import berlin_midnight
 from youcard.db import Session
-from youcard.enums import BookingKind
+from youcard.enums import BookingKind, SettlementStatus
 from youcard.errors import NotFound
-from youcard.models import Booking, Child, Entitlement
+from youcard.models import Booking, Child, Entitlement, Settlement
 from youcard.operations.entitlements import availability
 from youcard.settlement_files import csv_text, euros
 
@@ -29,6 +29,7 @@ class Receipt:
     given_name: str
     left: Available
     cancelled: bool
+    settled: bool  # in a month already finalized: a cancellation corrects the next month
 
 
 def own_booking(session: Session, *, partner_id: int, booking_id: int) -> Booking:
@@ -52,11 +53,17 @@ def receipt(session: Session, *, partner_id: int, booking_id: int, today: date) 
         .where(Entitlement.id == booking.entitlement_id)
     ).one()
     cancelled = session.scalar(select(Booking.id).where(Booking.cancels_id == booking.id))
+    settled = (
+        booking.settlement_id is not None
+        and session.scalar(select(Settlement.status).where(Settlement.id == booking.settlement_id))
+        is SettlementStatus.FINALIZED
+    )
     return Receipt(
         booking=booking,
         given_name=given_name,
         left=availability(entitlement, birth_date, today),
         cancelled=cancelled is not None,
+        settled=bool(settled),
     )
 
 

@@ -241,12 +241,17 @@ def test_an_overlapping_period_is_refused_on_record_and_approve(session, office,
         inside,
         (PERIOD[0] - timedelta(days=10), PERIOD[0]),  # shares the first day
         (PERIOD[1], PERIOD[1] + timedelta(days=100)),  # shares the last day
-        (PERIOD[0] - timedelta(days=10), PERIOD[1] + timedelta(days=10)),  # around it
+        (PERIOD[0] + timedelta(days=10), PERIOD[1] + timedelta(days=5)),  # across its end
     ):
         error = refused(
             lambda s, **k: _record(s, office, **k), valid_from=valid_from, valid_until=valid_until
         )
         assert error.code == "overlapping_entitlement"
+    around = (PERIOD[0] - timedelta(days=10), PERIOD[1] + timedelta(days=10))
+    error = refused(
+        lambda s, **k: _record(s, office, **k), valid_from=around[0], valid_until=around[1]
+    )
+    assert error.code == "period_too_long"  # the typo is named before the overlap
     follow_up = _record(
         session,
         office,
@@ -280,3 +285,57 @@ def test_an_overlapping_period_is_refused_on_record_and_approve(session, office,
         now=NOW,
     )
     assert error.code == "overlapping_entitlement"
+
+
+@pytest.mark.parametrize(
+    ("category", "valid_from", "valid_until", "code"),
+    [
+        (Category.PARTICIPATION, date(2026, 1, 1), date(2027, 1, 1), "period_too_long"),
+        (Category.LUNCH, date(2025, 3, 15), date(2025, 12, 31), "period_starts_too_early"),
+        (Category.TUTORING, date(2026, 2, 1), date(2026, 8, 1), "tutoring_beyond_school_year"),
+        (Category.TUTORING, date(2025, 9, 1), date(2026, 8, 15), "tutoring_beyond_school_year"),
+    ],
+)
+def test_implausible_periods_are_refused_with_the_reason(
+    session, office, refused, category, valid_from, valid_until, code
+):
+    error = refused(
+        record_entitlement,
+        child_id=office["child"].id,
+        category=category,
+        valid_from=valid_from,
+        valid_until=valid_until,
+        recorded_by=office["caseworker"],
+        now=NOW,
+    )
+    assert error.code == code
+
+
+def test_the_longest_plausible_periods_are_taken(session, office):
+    """12 months to the day, starting 12 months back (NOW is 16 March 2026), and tutoring
+    to the end of the school year."""
+    assert _record(session, office, valid_from=date(2025, 3, 16), valid_until=date(2026, 3, 15))
+    assert _record(
+        session,
+        office,
+        category=Category.TUTORING,
+        valid_from=date(2025, 8, 1),
+        valid_until=date(2026, 7, 31),
+    )
+
+
+def test_a_birth_date_making_the_child_older_than_25_is_refused(session, make, refused):
+    from youcard.operations.households import add_child
+    from youcard.policy import Staff
+
+    issuer = make.issuer()
+    household = make.household(issuer)
+    by = Staff.system(issuer.id, "t")
+    kwargs = {"by": by, "household_id": household.id, "given_name": "A", "family_name": "B"}
+    assert refused(add_child, birth_date=date(2001, 3, 16), now=NOW, **kwargs).code == (
+        "child_over_25"
+    )
+    assert refused(add_child, birth_date=date(2026, 3, 17), now=NOW, **kwargs).code == (
+        "invalid_birth_date"
+    )
+    assert add_child(session, birth_date=date(2001, 3, 17), now=NOW, **kwargs)

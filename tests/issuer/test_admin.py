@@ -7,7 +7,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from tests.factories import Factory
+from tests.factories import NOW, Factory
 from tests.issuer.test_households import _as, _post
 from tests.issuer.test_staff_login import HTTPS
 from youcard.enums import KeyStatus, PartnerStatus, Role
@@ -101,13 +101,13 @@ def test_audit_log_shows_and_filters_this_issuers_events(app, admin_office):
         {"name": "Mensa", "iban": "DE89370400440532013000", "categories": ["lunch"]},
     )
     page = admin.get("/admin/audit?object_type=partner", base_url=HTTPS).get_data(as_text=True)
-    assert "partner.create" in page and "staff.login" not in page
+    assert "<code>partner.create</code>" in page and "<code>staff.login</code>" not in page
     assert "Hash-Kette jetzt prüfen" in page and "intakt" not in page  # checked on request only
     checked = admin.get("/admin/audit?verify=1", base_url=HTTPS).get_data(as_text=True)
     assert "Die Hash-Kette ist intakt." in checked
-    assert "staff.login" in admin.get("/admin/audit?from=2000-01-01", base_url=HTTPS).get_data(
-        as_text=True
-    )
+    assert "<code>staff.login</code>" in admin.get(
+        "/admin/audit?from=2000-01-01", base_url=HTTPS
+    ).get_data(as_text=True)
 
 
 def test_rotate_keys_from_the_keys_page(app, admin_office, committed):
@@ -210,3 +210,29 @@ def test_accept_another_issuers_partner_for_our_cards(app, admin_office, committ
             (p.issuer_id, p.category.value) for p in session.get(Partner, partner_id).permissions
         }
     assert granted == {(home, "participation")}  # only our own acceptance was withdrawn
+
+
+def test_the_audit_log_names_people_and_pages_back_through_older_entries(
+    app, admin_office, committed
+):
+    from youcard import audit
+    from youcard.models import StaffUser
+
+    with committed.begin() as session:
+        admin = session.scalars(
+            select(StaffUser).where(StaffUser.username == admin_office["admin"])
+        ).one()
+        for n in range(205):
+            audit.record(
+                session, issuer_id=admin_office["issuer_id"], actor=f"staff:{admin.id}",
+                action="household.update", object_type="household", object_id=n + 1, now=NOW,
+            )  # fmt: skip
+        name = admin.display_name
+    client = _as(app, admin_office["admin"])
+    page = client.get("/admin/audit?action=household.update", base_url=HTTPS).get_data(as_text=True)
+    assert f"{name} <small>staff:" in page and "Familie korrigiert" in page
+    assert page.count("<tr><td>") == 200 and "es gibt weitere" in page
+    older = re.search(r'href="(/admin/audit\?[^"]*before=\d+[^"]*)"', page).group(1)
+    rest = client.get(older.replace("&amp;", "&"), base_url=HTTPS).get_data(as_text=True)
+    assert rest.count("<tr><td>") == 5 and "es gibt weitere" not in rest
+    assert client.get("/admin/audit?before=abc", base_url=HTTPS).status_code == 422

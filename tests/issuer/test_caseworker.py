@@ -181,3 +181,36 @@ def test_the_cards_back_names_the_office_to_call(app, desk):
     document = pypdfium2.PdfDocument(io.BytesIO(pdf.data))
     back = document[1].get_textpage().get_text_range()
     assert "Bürgeramt Mitte · Tel. 0521 51-0" in back
+
+
+def test_irreversible_actions_ask_first(app, desk):
+    """Blocking a card and rotating the key sit behind a question that says what follows."""
+    approver, admin = _as(app, desk["approver"]), _as(app, desk["administrator"])
+    family = approver.get(f"/households/{desk['household_id']}", base_url=HTTPS).get_data(
+        as_text=True
+    )
+    question = family.index("<summary>Karte sperren …</summary>")
+    assert question < family.index("Karte verloren: sperren") and "nicht entsperren" in family
+    keys = admin.get("/admin/keys", base_url=HTTPS).get_data(as_text=True)
+    assert keys.index("<summary>Signaturschlüssel wechseln …</summary>") < keys.index(
+        'action="/admin/keys/rotate"'
+    )
+
+
+def test_the_approval_queue_shows_what_is_decided_and_who_recorded_it(app, desk, committed):
+    with committed.begin() as session:
+        from youcard.models import Child, StaffUser
+        from youcard.operations.entitlements import record_entitlement
+
+        recorder = session.scalars(
+            select(StaffUser).where(StaffUser.username == desk["caseworker"])
+        ).one()
+        record_entitlement(
+            session, child_id=desk["child_id"], category=Category.PARTICIPATION,
+            valid_from=NOW.date().replace(day=1), valid_until=NOW.date().replace(day=1, month=12),
+            recorded_by=recorder, now=NOW,
+        )  # fmt: skip
+        assert session.get(Child, desk["child_id"])
+    page = _as(app, desk["approver"]).get("/approvals", base_url=HTTPS).get_data(as_text=True)
+    assert "15,00\xa0€ im Monat" in page and recorder.display_name in page
+    assert "01.03.2026" in page or "1. März 2026" in page

@@ -163,7 +163,7 @@ def test_bulk_approval_and_rejection_with_a_reason(app, office, committed, make_
         _post(
             caseworker,
             f"/children/{child_id}/entitlements",
-            {"category": category, "valid_from": "2026-01-01", "valid_until": "2026-12-31"},
+            {"category": category, "valid_from": "2026-01-01", "valid_until": "2026-07-31"},
         )
     first, second, third = _entitlements(committed, household_id)
     r = _post(approver, "/approvals", {"entitlement_id": [str(first.id), str(second.id)]})

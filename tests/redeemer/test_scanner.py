@@ -349,3 +349,29 @@ def test_sign_in_attempts_from_one_address_are_still_rate_limited(
     w = world()
     api = client.get("/api/v1/bookings", headers=w.auth)
     assert api.status_code == 200 and "Set-Cookie" not in api.headers  # no session for the API
+
+
+def test_cancelling_a_booking_of_a_settled_month_asks_first_and_says_it_corrects_the_next(
+    client, signed_in, committed
+):
+    from datetime import UTC, date, datetime
+
+    from youcard.models import Booking
+    from youcard.operations.settlements import finalize, prepare
+    from youcard.policy import Staff
+
+    hidden = _form(_check(client, signed_in.credential).get_data(as_text=True))
+    receipt = _book(client, hidden).headers["Location"]
+    page = client.get(receipt, base_url=HTTPS).get_data(as_text=True)
+    assert "Diese Buchung stornieren</button>" in page  # this month: no question needed
+    booking_id = int(receipt.rsplit("/", 1)[1])
+    with committed.begin() as session:
+        booked = session.get(Booking, booking_id)
+        month = booked.service_date.replace(day=1)
+        after = datetime.combine(month + timedelta(days=40), datetime.min.time(), tzinfo=UTC)
+        by = Staff.system(booked.issuer_id, "test")
+        run = prepare(session, by=by, month=date(month.year, month.month, 1), now=after)
+        finalize(session, settlement_id=run.id, by=by, now=after)
+    page = client.get(receipt, base_url=HTTPS).get_data(as_text=True)
+    assert "<summary>Diese Buchung stornieren …</summary>" in page
+    assert "Korrektur in der Abrechnung des nächsten Monats" in page

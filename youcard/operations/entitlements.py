@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from youcard import audit, budget
 from youcard.budget import BudgetRule, Period
+from youcard.clock import berlin_date
 from youcard.db import Session
 from youcard.enums import Accrual, Category, EntitlementStatus, RuleKind
 from youcard.errors import Conflict, FourEyesViolation, InvalidRequest, NotFound
@@ -117,6 +118,35 @@ def refuse_overlap(
         )
 
 
+# Plausibility (refused, with the reason in words; DESIGN.md is silent, the office decides
+# longer or older cases in two records): an approval lasts at most 12 months, starts at most
+# 12 months back, and tutoring ends with the school year (31 July, in every German state).
+MAX_PERIOD_MONTHS = 12
+MAX_BACKDATING_MONTHS = 12
+
+
+def school_year_end(day: date) -> date:
+    """The last day of the school year `day` lies in (31 July)."""
+    return date(day.year if day.month <= 7 else day.year + 1, 7, 31)
+
+
+def refuse_implausible_period(
+    category: Category, valid_from: date, valid_until: date, today: date
+) -> None:
+    """InvalidRequest for a period that is most likely a typo (see above)."""
+    if valid_until >= budget.add_months(valid_from, MAX_PERIOD_MONTHS):
+        raise InvalidRequest("An approval lasts at most 12 months.", code="period_too_long")
+    if valid_from < budget.add_months(today, -MAX_BACKDATING_MONTHS):
+        raise InvalidRequest(
+            "An approval starts at most 12 months back.", code="period_starts_too_early"
+        )
+    if category is Category.TUTORING and valid_until > school_year_end(valid_from):
+        raise InvalidRequest(
+            "Tutoring is approved until the end of the school year (31 July) at most.",
+            code="tutoring_beyond_school_year",
+        )
+
+
 def record_entitlement(
     session: Session,
     *,
@@ -138,6 +168,7 @@ def record_entitlement(
         raise InvalidRequest("This category needs an amount.", code="rule_required")
     if valid_until < valid_from:
         raise InvalidRequest("The period ends before it starts.", code="invalid_period")
+    refuse_implausible_period(category, valid_from, valid_until, berlin_date(now))
     period = budget.effective_period(
         valid_from, valid_until, category=category, birth_date=child.birth_date
     )

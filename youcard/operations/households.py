@@ -23,6 +23,18 @@ from youcard.operations.contacts import Contact, apply_contact
 from youcard.operations.values import clean_text
 from youcard.policy import RECORDERS, Staff, require_role
 
+MAX_AGE_YEARS = 25  # benefits for education and participation end at 25
+
+
+def refuse_implausible_birth_date(birth_date: date, today: date) -> None:
+    """InvalidRequest for a birth date in the future or more than 25 years back."""
+    if birth_date > today:
+        raise InvalidRequest("The birth date is in the future.", code="invalid_birth_date")
+    if birth_date <= budget.add_months(today, -12 * MAX_AGE_YEARS):
+        raise InvalidRequest(
+            "With this birth date the child would be older than 25.", code="child_over_25"
+        )
+
 
 def _reference_taken() -> Conflict:
     return Conflict("This reference number is already in use.", code="reference_taken")
@@ -78,8 +90,7 @@ def add_child(
     household = session.get(Household, household_id)
     if household is None or household.issuer_id != by.issuer_id:
         raise NotFound("No such household.", code="household_not_found")
-    if birth_date > berlin_date(now):
-        raise InvalidRequest("The birth date is in the future.", code="invalid_birth_date")
+    refuse_implausible_birth_date(birth_date, berlin_date(now))
     child = Child(
         issuer_id=household.issuer_id,
         household_id=household.id,
@@ -154,8 +165,7 @@ def update_child(
     child = session.get(Child, child_id)
     if child is None or child.issuer_id != by.issuer_id:
         raise NotFound("No such child.", code="child_not_found")
-    if birth_date > berlin_date(now):
-        raise InvalidRequest("The birth date is in the future.", code="invalid_birth_date")
+    refuse_implausible_birth_date(birth_date, berlin_date(now))
     if birth_date != child.birth_date:
         for entitlement in session.scalars(
             select(Entitlement).where(Entitlement.child_id == child.id).with_for_update()

@@ -66,6 +66,13 @@ class EntitlementOut(Schema):
     status = fields.String()
     valid_from = Day()
     valid_until = Day()
+    rule = fields.String(metadata={"description": "monthly, total or units"})
+    amount_cents = fields.Integer(
+        metadata={"description": "a month's amount, the total, or the cap per unit"}
+    )
+    units_total = fields.Integer(allow_none=True)
+    units_per_day = fields.Integer(allow_none=True)
+    total_cents = fields.Integer(allow_none=True, metadata={"description": "the period's total"})
     available_cents = fields.Integer(allow_none=True)
     available_units = fields.Integer(allow_none=True)
 
@@ -249,13 +256,18 @@ def household_json(session: Session, household: Household, today: date) -> dict[
 
 
 def entitlement_json(e: Entitlement) -> dict[str, Any]:
-    """A benefit's state and period."""
+    """A benefit's state, period and what was approved (the amount of a trip too)."""
     return {
         "id": e.id,
         "category": e.category.value,
         "status": e.status.value,
         "valid_from": e.valid_from,
         "valid_until": e.valid_until,
+        "rule": e.rule.value,
+        "amount_cents": e.amount_cents,
+        "units_total": e.units_total,
+        "units_per_day": e.units_per_day,
+        "total_cents": e.cap_cents,
     }
 
 

@@ -1,0 +1,141 @@
+"""The audit log page: who did what, in words; filters; the newest first, a page at a time;
+the hash chain checked on request, for the signed-in issuer only."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from flask import Blueprint, abort, render_template, request
+from flask.typing import ResponseReturnValue
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import select
+
+from issuer.auth import require_roles
+from youcard import audit
+from youcard.actors import actor_names
+from youcard.clock import DateOutOfRange, berlin_midnight, parse_day
+from youcard.models import AuditEvent
+from youcard.policy import ADMINISTRATORS
+from youcard.web import db_session
+
+bp = Blueprint("audit_log", __name__, url_prefix="/admin")
+PAGE = 200
+
+ACTION_NAMES = {
+    "booking.create": _l("booked"),
+    "booking.cancel": _l("booking cancelled"),
+    "card.issue": _l("card issued"),
+    "card.revoke": _l("card blocked"),
+    "card.replace": _l("card blocked and replaced"),
+    "cards.print": _l("cards printed"),
+    "child.create": _l("child recorded"),
+    "child.update": _l("child corrected"),
+    "device_token.create": _l("device token made"),
+    "device_token.revoke": _l("device token revoked"),
+    "entitlement.record": _l("benefit recorded"),
+    "entitlement.approve": _l("benefit approved"),
+    "entitlement.reject": _l("benefit rejected"),
+    "entitlement.revoke": _l("benefit revoked"),
+    "family.login": _l("family signed in"),
+    "family.login_failed": _l("family sign-in failed"),
+    "family.lockout": _l("family sign-in locked"),
+    "household.create": _l("family recorded"),
+    "household.update": _l("family corrected"),
+    "household.access_code": _l("access code made"),
+    "household.letter": _l("approval letter made"),
+    "issuer.account": _l("city's account changed"),
+    "issuer.office_details": _l("office details changed"),
+    "key.create": _l("signing key made"),
+    "key.retire": _l("signing key retired"),
+    "key.withdraw": _l("signing key withdrawn"),
+    "partner.create": _l("partner registered"),
+    "partner.active": _l("partner approved"),
+    "partner.suspended": _l("partner suspended"),
+    "partner.permissions": _l("partner's benefits changed"),
+    "partner_user.create": _l("partner login made"),
+    "settlement.create": _l("settlement prepared"),
+    "settlement.finalize": _l("settlement finalized"),
+    "staff.login": _l("signed in"),
+    "staff.login_failed": _l("sign-in failed"),
+    "staff.throttled": _l("sign-in slowed down"),
+    "staff.throttle_lifted": _l("sign-in wait lifted"),
+    "staff.create": _l("user account made"),
+    "staff.role": _l("role changed"),
+    "staff.deactivate": _l("user account deactivated"),
+    "staff.activate": _l("user account activated"),
+    "staff.unlock": _l("sign-in waits lifted"),
+    "staff.reset_password": _l("password reset"),
+    "staff.password_changed": _l("own password changed"),
+    "staff_token.create": _l("API token made"),
+}
+OBJECT_TYPES = {
+    "household": _l("family"),
+    "child": _l("child"),
+    "entitlement": _l("benefit"),
+    "card": _l("card"),
+    "booking": _l("booking"),
+    "partner": _l("partner"),
+    "partner_user": _l("partner login"),
+    "device_token": _l("device token"),
+    "staff_user": _l("user account"),
+    "staff_token": _l("API token"),
+    "settlement": _l("settlement"),
+    "signing_key": _l("signing key"),
+    "issuer": _l("city"),
+}
+FILTERS = ("object_type", "object_id", "actor", "action")
+
+
+def _day_start(text: str | None) -> datetime | None:
+    """The instant a `YYYY-MM-DD` day begins; None when not given; 422 when out of range."""
+    if not text:
+        return None
+    try:
+        return berlin_midnight(parse_day(text))
+    except DateOutOfRange:
+        abort(422)
+
+
+@bp.get("/audit")
+@require_roles(*ADMINISTRATORS)
+def audit_log() -> ResponseReturnValue:
+    """This issuer's audit events, newest first, PAGE at a time ("older" goes on)."""
+    store = db_session()
+    query = select(AuditEvent).where(AuditEvent.issuer_id == current_user.issuer_id)
+    filters = {k: (request.args.get(k) or "").strip()[:80] for k in FILTERS}
+    for key, value in filters.items():
+        if value:
+            query = query.where(getattr(AuditEvent, key) == value)
+    since, until = _day_start(request.args.get("from")), _day_start(request.args.get("to"))
+    if since:
+        query = query.where(AuditEvent.occurred_at >= since)
+    if until:
+        query = query.where(AuditEvent.occurred_at < until + timedelta(days=1))
+    before = request.args.get("before", "")
+    if before:
+        if not before.isdigit() or len(before) > 18:
+            abort(422)
+        query = query.where(AuditEvent.id < int(before))
+    events = store.scalars(query.order_by(AuditEvent.id.desc()).limit(PAGE + 1)).all()
+    more = len(events) > PAGE
+    events = events[:PAGE]
+    # Recomputing the chain reads every sealed event of the issuer: only on request, and only
+    # this issuer's (never other tenants' work on every page load).
+    checked = request.args.get("verify") == "1"
+    problems = audit.verify(store, current_user.issuer_id) if checked else []
+    older = {k: v for k, v in request.args.items() if k not in ("before", "verify")}
+    return render_template(
+        "admin/audit.html",
+        events=events,
+        names=actor_names(store, {e.actor for e in events}),
+        action_names=ACTION_NAMES,
+        object_types=OBJECT_TYPES,
+        filters=filters,
+        checked=checked,
+        problems=problems,
+        since=request.args.get("from", ""),
+        until=request.args.get("to", ""),
+        more=more,
+        older={**older, "before": events[-1].id} if more else None,
+    )
