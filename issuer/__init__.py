@@ -49,6 +49,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         letters,
         office,
         pages,
+        partner_details,
         reports,
         settlements,
         staff_admin,
@@ -70,6 +71,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(letters.bp)
     app.register_blueprint(children.bp)
     app.register_blueprint(audit_log.bp)
+    app.register_blueprint(partner_details.bp)
     app.register_blueprint(office.bp)
     account.init_account(app)
     app.config.update(

@@ -18,6 +18,7 @@ from issuer.auth import principal, require_roles
 from issuer.kek import kek
 from issuer.refusals import refused
 from youcard import keys, trust
+from youcard.actors import actor_names
 from youcard.enums import Category, PartnerStatus
 from youcard.errors import DomainError
 from youcard.models import DeviceToken, Partner, PartnerUser
@@ -150,27 +151,25 @@ def new_partner() -> ResponseReturnValue:
 def partner(partner_id: int) -> ResponseReturnValue:
     """A partner with its categories, staff accounts and device tokens."""
     row = _partner(partner_id)
-    devices = (
-        db_session()
-        .scalars(
-            select(DeviceToken).where(DeviceToken.partner_id == row.id).order_by(DeviceToken.id)
-        )
-        .all()
+    return _partner_page(row, new_token=None)
+
+
+def _partner_page(row: Partner, *, new_token: str | None) -> ResponseReturnValue:
+    devices = db_session().scalars(
+        select(DeviceToken).where(DeviceToken.partner_id == row.id).order_by(DeviceToken.id)
     )
-    users = (
-        db_session()
-        .scalars(
-            select(PartnerUser).where(PartnerUser.partner_id == row.id).order_by(PartnerUser.id)
-        )
-        .all()
+    users = db_session().scalars(
+        select(PartnerUser).where(PartnerUser.partner_id == row.id).order_by(PartnerUser.id)
     )
+    pending_by = row.pending_iban_by or ""
     return render_template(
         "admin/partner.html",
         partner=row,
-        devices=devices,
-        users=users,
+        devices=list(devices),
+        users=list(users),
         user_form=PartnerUserForm(),
-        new_token=None,
+        new_token=new_token,
+        pending_by=actor_names(db_session(), [pending_by]).get(pending_by, pending_by),
     )
 
 
@@ -204,22 +203,7 @@ def new_token(partner_id: int) -> ResponseReturnValue:
         refused(error)
         return redirect(url_for("admin.partner", partner_id=row.id)), 303
     db_session().commit()
-    devices = (
-        db_session()
-        .scalars(
-            select(DeviceToken).where(DeviceToken.partner_id == row.id).order_by(DeviceToken.id)
-        )
-        .all()
-    )
-    users = db_session().scalars(select(PartnerUser).where(PartnerUser.partner_id == row.id)).all()
-    return render_template(
-        "admin/partner.html",
-        partner=row,
-        devices=devices,
-        users=users,
-        user_form=PartnerUserForm(),
-        new_token=made.token,
-    )
+    return _partner_page(row, new_token=made.token)
 
 
 @bp.post("/devices/<int:device_id>/revoke")

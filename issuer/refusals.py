@@ -34,6 +34,8 @@ REFUSALS = {
         "tutoring is approved until the end of the school year (31 July) at most; record the "
         "next school year separately."
     ),
+    "iban_four_eyes": _l("you entered this IBAN; a second administrator has to confirm it."),
+    "nothing_to_confirm": _l("no new IBAN is waiting."),
     "not_blocked": _l("only a blocked card that was not replaced yet gets a new one."),
     "card_exists": _l("the child already has a valid card."),
     "nothing_approved": _l("the child has no current approved benefit."),

@@ -19,9 +19,10 @@ def _violations(page) -> list[dict]:
     return page.evaluate(f"async () => (await axe.run(document, {WCAG_AA})).violations")
 
 
-def staff_office(committed) -> tuple[str, int, int, int]:
-    """An issuer with a key, an administrator, a family with a benefit and a partner:
-    (the administrator's username, the household id, the administrator's id, the child's)."""
+def staff_office(committed) -> tuple[str, int, int, int, int]:
+    """An issuer with a key, an administrator, a family with a benefit and a partner: (the
+    administrator's username, the household's id, the administrator's, the child's, the
+    partner's)."""
     with committed.begin() as session:
         make = Factory(session)
         issuer = make.issuer()
@@ -29,13 +30,14 @@ def staff_office(committed) -> tuple[str, int, int, int]:
         admin = make.staff(issuer, Role.ADMINISTRATOR)
         child = make.child(issuer)
         make.entitlement(child)
-        make.partner(issuer)
-        return admin.username, child.household_id, admin.id, child.id
+        partner = make.partner(issuer)
+        make.partner_user(partner)
+        return admin.username, child.household_id, admin.id, child.id, partner.id
 
 
 @pytest.mark.parametrize("lang", ["de", "en"])
 def test_staff_pages_have_no_wcag_aa_violations(browser, server, committed, lang):
-    admin, household_id, admin_id, child_id = staff_office(committed)
+    admin, household_id, admin_id, child_id, partner_id = staff_office(committed)
     # bypass_csp only lets the test inject axe; the pages' own CSP stays as it is
     page = browser.new_context(locale="de-DE", bypass_csp=True).new_page()
     page.goto(f"{server}/login?lang={lang}")
@@ -64,6 +66,7 @@ def test_staff_pages_have_no_wcag_aa_violations(browser, server, committed, lang
         "/letters",
         f"/households/{household_id}/edit",
         f"/children/{child_id}",
+        f"/admin/partners/{partner_id}",
     ):
         page.goto(server + path)
         found[path] = _violations(page)

@@ -74,7 +74,7 @@ def test_scanner_pages_fit_a_phone(browser, redeemer_server, committed, lang):
 def test_staff_pages_fit_a_phone(browser, server, committed, lang):
     from tests.browser.test_accessibility import staff_office
 
-    admin, household_id, admin_id, child_id = staff_office(committed)
+    admin, household_id, admin_id, child_id, partner_id = staff_office(committed)
     page = _phone(browser).new_page()
     found: dict[str, int] = {}
     page.goto(f"{server}/login?lang={lang}")
@@ -103,6 +103,7 @@ def test_staff_pages_fit_a_phone(browser, server, committed, lang):
         "/letters",
         f"/households/{household_id}/edit",
         f"/children/{child_id}",
+        f"/admin/partners/{partner_id}",
     ):
         page.goto(server + path)
         _too_wide(page, found, path)

@@ -89,6 +89,8 @@ MATRIX = {
     ("POST", "/cards/<int:card_id>/reissue"): ALL,
     ("POST", "/letters/today.pdf"): RECORD,
     ("GET", "/admin/office"): ADMIN,
+    ("POST", "/admin/partners/<int:partner_id>/<any(name, iban, confirm, discard):change>"): ADMIN,
+    ("POST", "/admin/partner-users/<int:user_id>/<any(deactivate, activate, reset):change>"): ADMIN,
     ("POST", "/admin/office"): ADMIN,
     ("GET", "/admin/staff"): ADMIN,
     ("POST", "/admin/staff"): ADMIN,

@@ -20,7 +20,11 @@ class Partner(Base):
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
     issuer_id: Mapped[str] = mapped_column(ForeignKey("issuers.id"), index=True)
     name: Mapped[str] = mapped_column(String(200))
-    iban: Mapped[str] = mapped_column(String(34))
+    iban: Mapped[str] = mapped_column(String(34))  # confirmed: the payment files use it
+    # A new IBAN waits for a second administrator's confirmation before money goes there.
+    pending_iban: Mapped[str | None] = mapped_column(String(34))
+    pending_iban_by: Mapped[str | None] = mapped_column(String(100))  # the actor who asked
+    pending_iban_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     status: Mapped[PartnerStatus] = mapped_column(
         value_enum(PartnerStatus, "status"), default=PartnerStatus.PENDING
     )
