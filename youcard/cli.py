@@ -109,12 +109,14 @@ def _print_demo(data: demo.DemoData, *, made: bool) -> None:
         f"\nFamilies (sign in at {data.issuer_url}/family with a code and a child's birth date):"
     )
     for household in data.families:
-        born = ", ".join(household["birth_dates"])
+        born = ", ".join(f"{c['given_name']} {c['birth_date']}" for c in household["children"])
         code = household["access_code"] or "(unknown)"
-        click.echo(f"  {household['family_name']} ({household['reference']}): {code}, born {born}")
-    click.echo("\nChildren and their cards:")
+        click.echo(f"  {household['family_name']} ({household['reference']}): {code}")
+        click.echo(f"    birth dates: {born}")
+    click.echo("\nChildren and their cards (paste the credential into the scanner page):")
     for child in data.children:
         click.echo(f"  {child['given_name']} {child['family_name']}, card {child['card_serial']}")
+        click.echo(f"    credential: {child['credential']}")
         for e in child["entitlements"]:
             units = f", {e['available_units']} units" if e["available_units"] is not None else ""
             click.echo(

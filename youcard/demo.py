@@ -17,13 +17,15 @@ from typing import Any
 
 from sqlalchemy import select
 
-from youcard import budget, keys
-from youcard.clock import berlin_date
+from youcard import budget, keys, trust
+from youcard.clock import berlin_date, berlin_midnight
 from youcard.db import Session
 from youcard.enums import Category, EntitlementStatus, Role
-from youcard.models import Child, Entitlement, Household, Issuer, Partner, StaffUser
-from youcard.operations import family
+from youcard.models import Card, Child, Entitlement, Household, Issuer, Partner, StaffUser
+from youcard.operations import family, settlements
+from youcard.operations.bookings import book
 from youcard.operations.cards import active_card, issue_card
+from youcard.operations.contacts import Contact, OfficeDetails, set_office_details
 from youcard.operations.entitlements import (
     approve_entitlement,
     availability,
@@ -60,6 +62,22 @@ PARTNER_LOGINS = {
     "TuS Hamm 1898 e. V.": "tus-kasse",
     "Schulmensa Friedensschule": "mensa-kasse",
     "Lernstudio Hamm-Mitte": "lernstudio-kasse",
+}
+
+OFFICE = OfficeDetails(
+    name="Stadt Hamm, Bildung und Teilhabe (Demo)",
+    street="Theodor-Heuss-Platz 16",
+    postal_code="59065",
+    city="Hamm",
+    phone="02381 17-0",
+    email="but@stadt-hamm.example",
+    hours="Mo–Fr 8–12 Uhr, Do 14–17 Uhr",
+    family_url="http://localhost:5001/family",
+)
+CONTACTS = {  # the letters' addresses and languages
+    "HAM-2026-0001": Contact(street="Ostring 5", postal_code="59065", city="Hamm", language="tr"),
+    "HAM-2026-0002": Contact(street="Nordstraße 12", postal_code="59065", city="Hamm"),
+    "HAM-2026-0003": Contact(street="Südring 7", postal_code="59063", city="Hamm", language="uk"),
 }
 
 HOUSEHOLDS = [
@@ -137,7 +155,10 @@ def seed(session: Session, *, instance_path: Path, now: datetime, kek: bytes) ->
     if session.get(Issuer, ISSUER_ID) is not None:
         return False
     made = _load_secrets(instance_path)
+    valid_from, valid_until = demo_period(berlin_date(now))
+    today, now = now, berlin_midnight(valid_from) + timedelta(hours=8)  # set up back then
     create_issuer(session, issuer_id=ISSUER_ID, name=ISSUER_NAME, actor=ACTOR, now=now)
+    set_office_details(session, by=SYSTEM, details=OFFICE, now=now)
     keys.create_key(session, by=SYSTEM, kek=kek, now=now)
     set_issuer_account(  # an example account, so that the settlement's SEPA file can be made
         session, by=SYSTEM, iban=DEMO_IBAN, bic=None, now=now
@@ -182,13 +203,14 @@ def seed(session: Session, *, instance_path: Path, now: datetime, kek: bytes) ->
             password=made["partner_users"][login],
             now=now,
         )
-    valid_from, valid_until = demo_period(berlin_date(now))
+    cards: list[tuple[Card, Category]] = []
     for reference, family_name, children in HOUSEHOLDS:
         household = create_household(
             session,
             by=SYSTEM,
             reference=reference,
             family_name=family_name,
+            contact=CONTACTS[reference],
             now=now,
         )
         family.new_access_code(
@@ -225,14 +247,53 @@ def seed(session: Session, *, instance_path: Path, now: datetime, kek: bytes) ->
                 approve_entitlement(
                     session, entitlement_id=entitlement.id, approved_by=staff["approver"], now=now
                 )
-            issue_card(
-                session,
-                child_id=child.id,
-                by=SYSTEM,
-                now=now,
-                kek=kek,
-            )
+            card = issue_card(session, child_id=child.id, by=SYSTEM, now=now, kek=kek)
+            cards += [(card, category) for category in child_categories]
+    _bookings_and_settlement(session, cards, valid_from, today)
     return True
+
+
+# What each partner books per child and month: (day of month, amount in cents, units).
+STORY: dict[Category, list[tuple[int, int, int | None]]] = {
+    Category.PARTICIPATION: [(5, 1500, None)],  # the club's monthly fee
+    Category.LUNCH: [(3, 450, 1), (4, 450, 1), (10, 450, 1)],
+    Category.TUTORING: [(6, 2500, 1), (13, 2500, 1)],
+}
+
+
+def _bookings_and_settlement(
+    session: Session, cards: list[tuple[Card, Category]], valid_from: date, now: datetime
+) -> None:
+    """Two months of bookings: the first month settled (credit notes, payment file, reports),
+    last month booked but not settled yet, to try the settlement on."""
+    ids = {
+        row.name: row.id
+        for row in session.execute(
+            select(Partner.name, Partner.id).where(Partner.issuer_id == ISSUER_ID)
+        )
+    }
+    partner_of = {category: ids[name] for name, _, cats in PARTNERS for category in cats}
+    trusted = trust.trusted_keys(session, ISSUER_ID)
+    last_month = budget.add_months(berlin_date(now).replace(day=1), -1)
+    for month in (valid_from, last_month):
+        for card, category in cards:
+            for day, amount, units in STORY[category]:
+                moment = berlin_midnight(month.replace(day=day)) + timedelta(hours=11)
+                book(
+                    session,
+                    partner_id=partner_of[category],
+                    credential=card.credential,
+                    trusted=trusted,
+                    category=category,
+                    amount_cents=amount,
+                    units=units,
+                    idempotency_key=f"demo-{card.id}-{category.value}-{month:%Y-%m}-{day}",
+                    now=moment,
+                )
+    if valid_from < last_month:
+        moment = berlin_midnight(last_month) + timedelta(days=1, hours=9)
+        run = settlements.prepare(session, by=SYSTEM, month=valid_from, now=moment)
+        settlements.finalize(session, by=SYSTEM, settlement_id=run.id, now=moment)
 
 
 def _usable_until(entitlement: Entitlement, birth_date: date) -> date:
@@ -278,6 +339,9 @@ def describe(
                 "family_name": family_name,
                 "access_code": made.get("family_codes", {}).get(reference),
                 "birth_dates": [born.isoformat() for _, born, _ in members],
+                "children": [
+                    {"given_name": name, "birth_date": born.isoformat()} for name, born, _ in members
+                ],
             }
         )
     for child in session.scalars(

@@ -158,7 +158,7 @@ def test_ledger_check_is_clean_then_finds_a_difference(env):
     engine.dispose()
     bad = _run("ledger", "check")
     assert bad.exit_code == 1
-    assert "entitlement 1: spent_cents is 100, the bookings say 0" in bad.output
+    assert "entitlement 1: spent_cents is 100, the bookings say 3000" in bad.output  # 2 x 15 €
 
 
 def test_audit_verify_fails_on_an_edited_event(env):
@@ -246,3 +246,31 @@ def test_staff_create_prints_a_one_time_password_that_must_be_changed_and_staff_
         "staff", "create", "x1", "--role", "administrator", "--name", "X", "--issuer", "DE-NOPE"
     )
     assert nowhere.exit_code == 1 and "No such issuer" in nowhere.output
+
+
+def test_the_demo_tells_the_story_two_months_booked_the_first_settled(env):
+    from youcard import budget
+    from youcard.clock import berlin_date
+    from youcard.enums import SettlementStatus
+    from youcard.models import Household, Issuer, Settlement
+
+    text = _run("demo").output
+    assert "credential: YC1:" in text and "birth dates: Elif 2015-03-14, Can 2011-09-02" in text
+    this_month = berlin_date(utcnow()).replace(day=1)
+    last, before = budget.add_months(this_month, -1), budget.add_months(this_month, -2)
+    engine = make_engine(env["url"])
+    try:
+        with make_sessionmaker(engine)() as session:
+            months = {
+                berlin_date(b.created_at).replace(day=1) for b in session.scalars(select(Booking))
+            }
+            assert months == {before, last}
+            runs = {s.month: s.status for s in session.scalars(select(Settlement))}
+            assert runs == {before: SettlementStatus.FINALIZED}  # last month: to try it on
+            issuer = session.get(Issuer, "DE-NW-HAMM")
+            assert issuer.office_phone and issuer.family_url
+            languages = {h.reference: h.language for h in session.scalars(select(Household))}
+            assert languages["HAM-2026-0001"] == "tr"
+        assert _run("ledger", "check").exit_code == 0
+    finally:
+        engine.dispose()
