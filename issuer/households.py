@@ -154,7 +154,13 @@ def show_access_code(household_id: int) -> ResponseReturnValue:
         if isinstance(shown, dict) and shown.get("household") == household.id
         else None
     )
-    return render_template("households/access_code.html", household=household, code=code)
+    made_by = household.access_code_set_by or ""
+    return render_template(
+        "households/access_code.html",
+        household=household,
+        code=code,
+        made_by=actor_names(db_session(), [made_by]).get(made_by, "–"),
+    )
 
 
 @bp.post("/households/<int:household_id>/children")
