@@ -340,7 +340,8 @@ def describe(
                 "access_code": made.get("family_codes", {}).get(reference),
                 "birth_dates": [born.isoformat() for _, born, _ in members],
                 "children": [
-                    {"given_name": name, "birth_date": born.isoformat()} for name, born, _ in members
+                    {"given_name": name, "birth_date": born.isoformat()}
+                    for name, born, _ in members
                 ],
             }
         )
