@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, render_template, request
+from flask import Blueprint, Response, abort, render_template, request
 from flask.typing import ResponseReturnValue
 
 from issuer.auth import mine, principal, require_roles
@@ -15,6 +15,10 @@ from youcard.policy import RECORDERS
 from youcard.web import db_session, now
 
 bp = Blueprint("letters", __name__)
+# Letters per PDF of the day's batch: a letter takes 30-150 ms to set (bench/letters.py;
+# Arabic, shaped, the most), so a part stays well inside a request's time (gunicorn's 30 s);
+# a larger day comes in parts, in the same order.
+PART = 100
 
 
 def _pdf(household_ids: list[int], *, new_codes: bool, name: str) -> Response:
@@ -49,17 +53,27 @@ def household_letter(household_id: int) -> ResponseReturnValue:
 def today() -> ResponseReturnValue:
     """The families with a benefit approved today: their letters as one PDF."""
     households = households_approved_on(db_session(), by=principal(), day=berlin_date(now()))
-    return render_template("letters/today.html", households=households)
+    parts = [
+        (n, n * PART + 1, min((n + 1) * PART, len(households)))
+        for n in range((len(households) + PART - 1) // PART)
+    ]
+    return render_template("letters/today.html", households=households, parts=parts)
 
 
 @bp.post("/letters/today.pdf")
 @require_roles(*RECORDERS)
 def today_pdf() -> ResponseReturnValue:
-    """Every letter of today's approvals, by reference, in one PDF."""
+    """The letters of today's approvals, by reference, one PDF per part of PART."""
     day = berlin_date(now())
+    part = request.form.get("part", "0")
+    if not part.isdigit() or len(part) > 4:
+        abort(422)
     households = households_approved_on(db_session(), by=principal(), day=day)
+    chosen = households[int(part) * PART : (int(part) + 1) * PART]
+    if not chosen:
+        abort(404)
     return _pdf(
-        [h.id for h in households],
+        [h.id for h in chosen],
         new_codes=request.form.get("new_codes") == "1",
-        name=f"bewilligungen-{day.isoformat()}.pdf",
+        name=f"bewilligungen-{day.isoformat()}-{int(part) + 1}.pdf",
     )

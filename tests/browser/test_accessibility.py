@@ -70,6 +70,22 @@ def test_staff_pages_have_no_wcag_aa_violations(browser, server, committed, lang
     ):
         page.goto(server + path)
         found[path] = _violations(page)
+    # the pages that show a one-time password, made by the forms that lead there
+    page.goto(server + "/admin/staff")
+    page.locator("#username").fill(f"axe-{lang}-{admin_id}")
+    page.locator("#display_name").fill("Axe Test")
+    page.locator("form.stack button[type=submit]").click()
+    page.locator("code.secret").wait_for()
+    found["new staff account"] = _violations(page)
+    page.goto(f"{server}/admin/partners/{partner_id}")
+    page.locator("form[action*='/reset'] button").first.click()
+    page.locator("code.secret").wait_for()
+    found["new partner password"] = _violations(page)
+    page.goto(f"{server}/admin/partners/{partner_id}")
+    page.locator("#new-iban").fill("DE02120300000000202051")
+    page.locator("form[action$='/iban'] button").click()
+    page.locator("#pending-iban").wait_for()
+    found["partner with a pending IBAN"] = _violations(page)
     problems = {
         path: [(v["id"], v["help"], len(v["nodes"])) for v in violations]
         for path, violations in found.items()

@@ -222,3 +222,19 @@ def test_a_family_is_recorded_with_address_email_phone_and_language(app, office,
             select(AuditEvent).where(AuditEvent.object_id == str(household.id))
         ).all()
         assert all("Nordstraße" not in (e.data or "") for e in events)
+
+
+def test_a_large_day_comes_in_parts_in_the_same_order(app, office, committed, monkeypatch):
+    import issuer.letters
+
+    monkeypatch.setattr(issuer.letters, "PART", 2)
+    for reference in ("HAM-P-3", "HAM-P-1", "HAM-P-2"):
+        _family(committed, office["issuer_id"], language="de", reference=reference)
+    caseworker = _as(app, office["caseworker"])
+    listed = caseworker.get("/letters", base_url=HTTPS).get_data(as_text=True)
+    assert "Briefe 1 bis 2 als ein PDF" in listed and "Briefe 3 bis 3 als ein PDF" in listed
+    first = _pages(_post(caseworker, "/letters/today.pdf", {"part": "0"}).data)
+    second = _pages(_post(caseworker, "/letters/today.pdf", {"part": "1"}).data)
+    assert ["HAM-P-1" in first[0], "HAM-P-2" in first[1], "HAM-P-3" in second[0]] == [True] * 3
+    assert _post(caseworker, "/letters/today.pdf", {"part": "2"}).status_code == 404
+    assert _post(caseworker, "/letters/today.pdf", {"part": "-1"}).status_code == 422

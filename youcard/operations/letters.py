@@ -18,7 +18,7 @@ from youcard.models import Child, Entitlement, Household
 from youcard.operations.family import new_access_code
 from youcard.policy import RECORDERS, Staff, require_role
 
-MAX_BATCH = 2_000  # letters in one PDF (a day's work of a large office)
+MAX_DAY = 5_000  # a day's approvals listed for letters (a large office's busiest day)
 
 
 def make_approval_letters(
@@ -77,6 +77,6 @@ def households_approved_on(session: Session, *, by: Staff, day: date) -> list[Ho
             select(Household)
             .where(Household.issuer_id == by.issuer_id, Household.id.in_(approved))
             .order_by(Household.reference)
-            .limit(MAX_BATCH)
+            .limit(MAX_DAY)
         )
     )
