@@ -8,7 +8,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 import issuer
 import redeemer
@@ -45,12 +45,20 @@ def browser():
         chromium.close()
 
 
+class OneRequestPerConnection(WSGIRequestHandler):
+    """HTTP/1.0: the test server closes every connection after its answer. With keep-alive,
+    Chromium now and then sent a navigation on a connection the threaded dev server was
+    closing, and waited 30 s for an answer that never came (1 run in about 10)."""
+
+    protocol_version = "HTTP/1.0"
+
+
 @pytest.fixture
 def server(database_url, tmp_path, monkeypatch):
     monkeypatch.setenv("YOUCARD_INSTANCE_PATH", str(tmp_path))
     monkeypatch.setenv("YOUCARD_KEK", b64url(KEK))
     app = issuer.create_app({"DATABASE_URL": database_url, "RATELIMIT_ENABLED": False})
-    http = make_server("localhost", 0, app, threaded=True)
+    http = make_server("localhost", 0, app, threaded=True, request_handler=OneRequestPerConnection)
     thread = threading.Thread(target=http.serve_forever, daemon=True)
     thread.start()
     yield f"http://localhost:{http.server_port}"
@@ -70,7 +78,7 @@ def redeemer_server(database_url, tmp_path, monkeypatch):
             "REQUEST_LOG": "0",
         }
     )
-    http = make_server("localhost", 0, app, threaded=True)
+    http = make_server("localhost", 0, app, threaded=True, request_handler=OneRequestPerConnection)
     thread = threading.Thread(target=http.serve_forever, daemon=True)
     thread.start()
     yield f"http://localhost:{http.server_port}"
