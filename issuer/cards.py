@@ -22,6 +22,7 @@ from issuer.refusals import refused
 from youcard import printing
 from youcard.errors import DomainError
 from youcard.models import Card, Child
+from youcard.operations import card_printing
 from youcard.operations import cards as card_ops
 from youcard.policy import ALL_STAFF, DECIDERS
 from youcard.web import db_session, now
@@ -95,7 +96,7 @@ def download(card_id: int, kind: str) -> ResponseReturnValue:
     elif kind == "svg":
         body, mimetype = printing.qr_svg(card.credential).encode(), "image/svg+xml"
     else:
-        body = printing.card_pdf(card_ops.printed_card(db_session(), card))
+        body = printing.card_pdf(card_printing.printed_card(db_session(), card))
         mimetype = "application/pdf"
     response = Response(body, mimetype=mimetype)
     response.headers["Cache-Control"] = "private, no-store"
@@ -108,7 +109,7 @@ def download(card_id: int, kind: str) -> ResponseReturnValue:
 @require_roles(*DECIDERS)
 def print_queue() -> ResponseReturnValue:
     """Cards issued but not printed yet."""
-    cards = card_ops.pending_print(db_session(), issuer_id=current_user.issuer_id)
+    cards = card_printing.pending_print(db_session(), issuer_id=current_user.issuer_id)
     children = {c.id: db_session().get(Child, c.child_id) for c in cards}
     return render_template("households/print.html", cards=cards, children=children)
 
@@ -118,7 +119,7 @@ def print_queue() -> ResponseReturnValue:
 def print_pending() -> ResponseReturnValue:
     """All pending cards on A4 sheets (ten a page, backs mirrored for duplex), marked printed."""
     try:
-        pdf, count = card_ops.print_sheet(db_session(), by=principal(), now=now())
+        pdf, count = card_printing.print_sheet(db_session(), by=principal(), now=now())
     except DomainError as error:
         refused(error)
         return redirect(url_for("cards.print_queue")), 303

@@ -32,6 +32,7 @@ from markupsafe import Markup
 from youcard import printing
 from youcard.errors import DomainError
 from youcard.models import Child, Household, Issuer
+from youcard.operations import card_printing
 from youcard.operations import cards as card_ops
 from youcard.operations.contacts import OfficeDetails
 from youcard.operations.family import children_of, family_sign_in, report_card_lost
@@ -191,7 +192,7 @@ def card_pdf(child_id: int) -> ResponseReturnValue:
     card = card_ops.active_card(db_session(), child.id)
     if card is None:
         abort(404)
-    body = printing.card_pdf(card_ops.printed_card(db_session(), card))
+    body = printing.card_pdf(card_printing.printed_card(db_session(), card))
     response = Response(body, mimetype="application/pdf")
     response.headers["Content-Disposition"] = 'attachment; filename="youcard.pdf"'
     return response

@@ -72,7 +72,7 @@ def test_scanner_pages_fit_a_phone(browser, redeemer_server, committed, lang):
 
 @pytest.mark.parametrize("lang", ["de", "en"])
 def test_staff_pages_fit_a_phone(browser, server, committed, lang):
-    from tests.browser.test_accessibility import staff_office
+    from tests.browser.test_accessibility import staff_office, staff_paths
 
     admin, household_id, admin_id, child_id, partner_id = staff_office(committed)
     page = _phone(browser).new_page()
@@ -82,29 +82,7 @@ def test_staff_pages_fit_a_phone(browser, server, committed, lang):
     page.goto(f"{server}/login?lang=de")
     _sign_in(page, server, admin)
     page.goto(f"{server}/?lang={lang}")
-    for path in (
-        "/",
-        "/households",
-        f"/households/{household_id}",
-        f"/households/{household_id}/access-code",
-        "/households/new",
-        "/approvals",
-        "/cards/print",
-        "/admin/partners",
-        "/admin/audit",
-        "/admin/audit?verify=1",
-        "/admin/keys",
-        "/admin/settlements",
-        "/admin/reports",
-        "/admin/staff",
-        f"/admin/staff/{admin_id}",
-        "/account/password",
-        "/admin/office",
-        "/letters",
-        f"/households/{household_id}/edit",
-        f"/children/{child_id}",
-        f"/admin/partners/{partner_id}",
-    ):
+    for path in staff_paths(household_id, admin_id, child_id, partner_id):
         page.goto(server + path)
         _too_wide(page, found, path)
     assert found == {}

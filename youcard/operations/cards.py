@@ -19,7 +19,7 @@ from youcard.clock import BERLIN, berlin_date
 from youcard.db import Session
 from youcard.enums import CardStatus, EntitlementStatus
 from youcard.errors import Conflict, InvalidRequest, NotFound
-from youcard.models import Card, CardRevocation, Child, Entitlement, Household, Issuer
+from youcard.models import Card, CardRevocation, Child, Entitlement, Household
 from youcard.operations.entitlements import usable_period
 from youcard.policy import DECIDERS, REPLACERS, Family, Staff, require_role
 
@@ -214,22 +214,17 @@ def revoke_card(
     return card
 
 
-def replace_card(
+def _successor(
     session: Session,
-    *,
     by: Staff,
-    card_id: int,
-    reason: str,
+    old: Card,
+    child: Child,
+    *,
     now: datetime,
     kek: bytes,
-    random_bytes: Callable[[int], bytes] = secrets.token_bytes,
+    random_bytes: Callable[[int], bytes],
 ) -> Card:
-    """A lost card: block the old serial and issue a new one (version + 1); budgets carry over."""
-    old = _active_card(session, card_id, by)
-    reason = _reason(reason)
-    _revoke(session, old, status=CardStatus.REPLACED, reason=reason, actor=by.actor, now=now)
-    child = session.get(Child, old.child_id)
-    assert child is not None
+    """The card that follows `old` (version + 1), audited as issued in its place."""
     new = _new_card(
         session, child=child, version=old.version + 1, kek=kek, now=now, random_bytes=random_bytes
     )
@@ -246,6 +241,25 @@ def replace_card(
         data={"child_id": child.id, "replaces": old.id},
     )
     return new
+
+
+def replace_card(
+    session: Session,
+    *,
+    by: Staff,
+    card_id: int,
+    reason: str,
+    now: datetime,
+    kek: bytes,
+    random_bytes: Callable[[int], bytes] = secrets.token_bytes,
+) -> Card:
+    """A lost card: block the old serial and issue a new one (version + 1); budgets carry over."""
+    old = _active_card(session, card_id, by)
+    reason = _reason(reason)
+    _revoke(session, old, status=CardStatus.REPLACED, reason=reason, actor=by.actor, now=now)
+    child = session.get(Child, old.child_id)
+    assert child is not None
+    return _successor(session, by, old, child, now=now, kek=kek, random_bytes=random_bytes)
 
 
 def replace_blocked_card(
@@ -270,22 +284,7 @@ def replace_blocked_card(
     assert child is not None
     if active_card(session, child.id) is not None:
         raise Conflict("The child already has an active card.", code="card_exists")
-    new = _new_card(
-        session, child=child, version=old.version + 1, kek=kek, now=now, random_bytes=random_bytes
-    )
-    old.replaced_by_id = new.id
-    session.flush()
-    audit.record(
-        session,
-        issuer_id=by.issuer_id,
-        actor=by.actor,
-        action="card.issue",
-        object_type="card",
-        object_id=new.id,
-        now=now,
-        data={"child_id": child.id, "replaces": old.id},
-    )
-    return new
+    return _successor(session, by, old, child, now=now, kek=kek, random_bytes=random_bytes)
 
 
 @dataclass(frozen=True)
@@ -321,86 +320,8 @@ def blocked_by_families(session: Session, *, by: Staff, limit: int = 200) -> lis
     return [BlockedCard(card, child, household) for card, child, household in rows]
 
 
-def issuer_name(session: Session, issuer_id: str) -> str:
-    """The issuer's display name (printed on cards)."""
-    issuer = session.get(Issuer, issuer_id)
-    return issuer.name if issuer else issuer_id
-
-
-def office_line(session: Session, issuer_id: str) -> str:
-    """Whom to call about a lost card, for the card's back: office and phone, where set."""
-    issuer = session.get(Issuer, issuer_id)
-    if issuer is None:
-        return ""
-    parts = [issuer.office_name or issuer.name]
-    if issuer.office_phone:
-        parts.append(f"Tel. {issuer.office_phone}")
-    return " · ".join(parts)
-
-
-def printed_card(
-    session: Session, card: Card, *, issuer: str | None = None, office: str | None = None
-) -> printing.PrintedCard:
-    """What goes on the printed card: issuer, child's name, validity, QR, short card number,
-    and on its back the office to call when it is lost."""
-    child = session.get(Child, card.child_id)
-    assert child is not None and card.credential is not None
-    return printing.PrintedCard(
-        office=office if office is not None else office_line(session, card.issuer_id),
-        issuer_name=issuer or issuer_name(session, card.issuer_id),
-        given_name=child.given_name,
-        family_name=child.family_name,
-        valid_until=card.valid_until,
-        credential=card.credential,
-        card_number=card.serial.hex()[:8].upper(),
-    )
-
-
 def active_card(session: Session, child_id: int) -> Card | None:
     """The child's card in use, if there is one (at most one is active)."""
     return session.scalars(
         select(Card).where(Card.child_id == child_id, Card.status == CardStatus.ACTIVE)
     ).first()
-
-
-def pending_print(session: Session, *, issuer_id: str, limit: int = 1000) -> list[Card]:
-    """Active cards of the issuer that were never printed, oldest first."""
-    return list(
-        session.scalars(
-            select(Card)
-            .where(
-                Card.issuer_id == issuer_id,
-                Card.status == CardStatus.ACTIVE,
-                Card.printed_at.is_(None),
-                Card.credential.is_not(None),
-            )
-            .order_by(Card.issued_at, Card.id)
-            .limit(limit)
-        )
-    )
-
-
-def print_sheet(session: Session, *, by: Staff, now: datetime) -> tuple[bytes, int]:
-    """One A4 PDF of every pending card of the principal's issuer (marked printed); the PDF
-    and how many cards it holds."""
-    require_role(by, DECIDERS, "print cards")
-    cards = pending_print(session, issuer_id=by.issuer_id)
-    if not cards:
-        raise Conflict("No card is waiting to be printed.", code="nothing_to_print")
-    name, office = issuer_name(session, by.issuer_id), office_line(session, by.issuer_id)
-    printed = []
-    for card in cards:
-        printed.append(printed_card(session, card, issuer=name, office=office))
-        card.printed_at = now
-    session.flush()
-    audit.record(
-        session,
-        issuer_id=by.issuer_id,
-        actor=by.actor,
-        action="cards.print",
-        object_type="issuer",
-        object_id=by.issuer_id,
-        now=now,
-        data={"cards": [c.id for c in cards]},
-    )
-    return printing.sheet_pdf(printed), len(cards)

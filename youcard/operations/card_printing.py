@@ -1,0 +1,92 @@
+"""Printing cards: what goes on a card (front and back), the print queue, the A4 sheets."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+
+from youcard import audit, printing
+from youcard.db import Session
+from youcard.enums import CardStatus
+from youcard.errors import Conflict
+from youcard.models import Card, Child, Issuer
+from youcard.policy import DECIDERS, Staff, require_role
+
+
+def issuer_name(session: Session, issuer_id: str) -> str:
+    """The issuer's display name (printed on cards)."""
+    issuer = session.get(Issuer, issuer_id)
+    return issuer.name if issuer else issuer_id
+
+
+def office_line(session: Session, issuer_id: str) -> str:
+    """Whom to call about a lost card, for the card's back: office and phone, where set."""
+    issuer = session.get(Issuer, issuer_id)
+    if issuer is None:
+        return ""
+    parts = [issuer.office_name or issuer.name]
+    if issuer.office_phone:
+        parts.append(f"Tel. {issuer.office_phone}")
+    return " · ".join(parts)
+
+
+def printed_card(
+    session: Session, card: Card, *, issuer: str | None = None, office: str | None = None
+) -> printing.PrintedCard:
+    """What goes on the printed card: issuer, child's name, validity, QR, short card number,
+    and on its back the office to call when it is lost."""
+    child = session.get(Child, card.child_id)
+    assert child is not None and card.credential is not None
+    return printing.PrintedCard(
+        office=office if office is not None else office_line(session, card.issuer_id),
+        issuer_name=issuer or issuer_name(session, card.issuer_id),
+        given_name=child.given_name,
+        family_name=child.family_name,
+        valid_until=card.valid_until,
+        credential=card.credential,
+        card_number=card.serial.hex()[:8].upper(),
+    )
+
+
+def pending_print(session: Session, *, issuer_id: str, limit: int = 1000) -> list[Card]:
+    """Active cards of the issuer that were never printed, oldest first."""
+    return list(
+        session.scalars(
+            select(Card)
+            .where(
+                Card.issuer_id == issuer_id,
+                Card.status == CardStatus.ACTIVE,
+                Card.printed_at.is_(None),
+                Card.credential.is_not(None),
+            )
+            .order_by(Card.issued_at, Card.id)
+            .limit(limit)
+        )
+    )
+
+
+def print_sheet(session: Session, *, by: Staff, now: datetime) -> tuple[bytes, int]:
+    """One A4 PDF of every pending card of the principal's issuer (marked printed); the PDF
+    and how many cards it holds."""
+    require_role(by, DECIDERS, "print cards")
+    cards = pending_print(session, issuer_id=by.issuer_id)
+    if not cards:
+        raise Conflict("No card is waiting to be printed.", code="nothing_to_print")
+    name, office = issuer_name(session, by.issuer_id), office_line(session, by.issuer_id)
+    printed = []
+    for card in cards:
+        printed.append(printed_card(session, card, issuer=name, office=office))
+        card.printed_at = now
+    session.flush()
+    audit.record(
+        session,
+        issuer_id=by.issuer_id,
+        actor=by.actor,
+        action="cards.print",
+        object_type="issuer",
+        object_id=by.issuer_id,
+        now=now,
+        data={"cards": [c.id for c in cards]},
+    )
+    return printing.sheet_pdf(printed), len(cards)
