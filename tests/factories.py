@@ -8,6 +8,8 @@ from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import TypeVar
 
+from sqlalchemy import select
+
 from youcard import budget, credentials, keys, trust
 from youcard.budget import BudgetRule
 from youcard.db import Session
@@ -216,3 +218,35 @@ class Factory:
 def trusted(session: Session, *issuer_ids: str) -> credentials.TrustedKeys:
     """What a booking in a test is verified against: the listed keys of these issuers."""
     return trust.trusted_keys(session, *issuer_ids)
+
+
+def card_is_revoked(session: Session, serial: bytes, issuer_id: str) -> bool:
+    """True unless an active card of this issuer has this serial (unknown serials fail too)."""
+    found = session.execute(
+        select(Card.status, Card.issuer_id).where(Card.serial == serial)
+    ).one_or_none()
+    return found is None or found.status is not CardStatus.ACTIVE or found.issuer_id != issuer_id
+
+
+def check_credential(
+    session: Session,
+    credential: object,
+    *,
+    now: datetime,
+    trusted: credentials.TrustedKeys | None = None,
+) -> credentials.VerifyResult:
+    """For tests: DESIGN.md's verification of a card as a scanner would do it online (the
+    trust list from the database, revocation by the card's status). The partner API does
+    it in youcard.counter.check_card."""
+    trusted = trusted if trusted is not None else trust.trusted_keys(session)
+    result = credentials.verify(credential, trusted=trusted, now=int(now.timestamp()))
+    claims = result.claims
+    if (
+        result.valid
+        and claims is not None
+        and card_is_revoked(session, claims.serial, claims.issuer)
+    ):
+        return credentials.VerifyResult(
+            valid=False, reason="revoked", claims=claims, kid=result.kid
+        )
+    return result

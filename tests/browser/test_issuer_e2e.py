@@ -8,10 +8,9 @@ from datetime import timedelta
 import pypdfium2
 import zxingcpp
 
-from tests.factories import PASSWORD, Factory
+from tests.factories import PASSWORD, Factory, check_credential
 from youcard.clock import berlin_date, utcnow
 from youcard.enums import Role
-from youcard.operations.verification import check_credential
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [

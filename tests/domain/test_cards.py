@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from cryptography.exceptions import InvalidTag
 
-from tests.factories import KEK, NOW, PERIOD, trusted
+from tests.factories import KEK, NOW, PERIOD, check_credential, trusted
 from youcard import credentials, keys, trust
 from youcard.config import load_settings
 from youcard.enums import CardStatus, Category, KeyStatus
@@ -21,7 +21,7 @@ from youcard.operations.cards import (
     replace_card,
     revoke_card,
 )
-from youcard.operations.verification import check_credential, revocations_since
+from youcard.operations.verification import revocations_since
 from youcard.policy import Staff
 
 

@@ -6,11 +6,10 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select, update
 
-from tests.factories import NOW, Factory
+from tests.factories import NOW, Factory, check_credential
 from youcard.enums import EntitlementStatus, Role
 from youcard.models import StaffToken
 from youcard.operations.staff_tokens import create_staff_token
-from youcard.operations.verification import check_credential
 from youcard.policy import Staff
 
 HTTPS = "https://localhost"

@@ -11,11 +11,10 @@ import zxingcpp
 from PIL import Image
 from sqlalchemy import func, select
 
-from tests.factories import NOW, Factory
+from tests.factories import NOW, Factory, check_credential
 from tests.issuer.test_staff_login import HTTPS, SAME_ORIGIN, _csrf, _login
 from youcard.enums import CardStatus, EntitlementStatus, Role
 from youcard.models import Card, Child, Entitlement, Household
-from youcard.operations.verification import check_credential
 from youcard.policy import Staff
 
 

@@ -1,50 +1,13 @@
-"""Verify a scanned credential online: public keys only, and the cards' current status."""
+"""The revocation list scanners fetch: revoked serials in the order they were revoked."""
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from sqlalchemy import select
 
-from youcard import credentials, trust
 from youcard.db import Session
-from youcard.enums import CardStatus
-from youcard.models import Card, CardRevocation
+from youcard.models import CardRevocation
 
 REVOCATIONS_PAGE = 1000
-
-
-def card_is_revoked(session: Session, serial: bytes, issuer_id: str) -> bool:
-    """True unless an active card of this issuer has this serial (unknown serials fail too).
-
-    The issuer must match: one issuer's key must not vouch for another issuer's card.
-    """
-    found = session.execute(
-        select(Card.status, Card.issuer_id).where(Card.serial == serial)
-    ).one_or_none()
-    return found is None or found.status is not CardStatus.ACTIVE or found.issuer_id != issuer_id
-
-
-def check_credential(
-    session: Session,
-    credential: object,
-    *,
-    now: datetime,
-    trusted: credentials.TrustedKeys | None = None,
-) -> credentials.VerifyResult:
-    """DESIGN.md's verification, online: trust list from the database, revocation by card status."""
-    trusted = trusted if trusted is not None else trust.trusted_keys(session)
-    result = credentials.verify(credential, trusted=trusted, now=int(now.timestamp()))
-    claims = result.claims
-    if (
-        result.valid
-        and claims is not None
-        and card_is_revoked(session, claims.serial, claims.issuer)
-    ):
-        return credentials.VerifyResult(
-            valid=False, reason="revoked", claims=claims, kid=result.kid
-        )
-    return result
 
 
 def revocations_since(
