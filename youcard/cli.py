@@ -334,3 +334,8 @@ def staff_list(ctx: Context, issuer_id: str) -> None:
             click.echo(f"{user.username:<24} {user.role.value:<14} {user.display_name}  ({state})")
     if not entries:
         click.echo(f"No staff accounts for {issuer_id}.")
+
+
+from youcard.cli_import import import_group  # noqa: E402 - its own module, one command group
+
+main.add_command(import_group)

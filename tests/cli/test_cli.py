@@ -274,3 +274,44 @@ def test_the_demo_tells_the_story_two_months_booked_the_first_settled(env):
         assert _run("ledger", "check").exit_code == 0
     finally:
         engine.dispose()
+
+
+def test_import_approvals_dry_run_reports_every_line_and_changes_nothing(env, tmp_path):
+    _run("demo")
+    header = (
+        "decision_ref;case_ref;child_ref;family_name;given_name;birth_date;category;"
+        "valid_from;valid_until;amount_eur;legal_basis"
+    )
+    year = berlin_date_today().year
+    child = "HAM-2026-0099;P-1;Kovalenko;Olena;2016-05-01"
+    good = f"D-1;{child};lunch;{year}-08-01;{year + 1}-07-31;;SGB2"
+    bad = f"D-2;{child};trips;{year}-08-01;{year + 1}-07-31;;"
+    path = tmp_path / "bewilligungen.csv"
+    path.write_text("\ufeff" + "\r\n".join([header, good]) + "\r\n", encoding="utf-8")
+    before = _counts(env["url"])
+    result = _run("import", "approvals", str(path), "--issuer", "DE-NW-HAMM", "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("created 1, updated 0, unchanged 0, ended 0, refused 0")
+    path.write_text("\r\n".join([header, good, bad]) + "\r\n", encoding="utf-8")
+    report = tmp_path / "report.csv"
+    result = _run(
+        "import", "approvals", str(path), "--issuer", "DE-NW-HAMM", "--dry-run",
+        "--as", "caseworker", "--report", str(report),
+    )  # fmt: skip
+    assert result.exit_code == 1
+    assert "line 3 (D-2): rule_required: Trips need amount_eur" in result.output
+    assert report.read_text(encoding="utf-8-sig").splitlines()[2].startswith("3;D-2;refused;")
+    assert _counts(env["url"]) == before
+    assert _run("import", "approvals", str(path), "--issuer", "DE-NW-HAMM").exit_code == 2
+    nowhere = _run("import", "approvals", str(path), "--issuer", "DE-NOPE", "--dry-run")
+    assert nowhere.exit_code == 1 and "No such issuer" in nowhere.output
+    cp1252 = tmp_path / "excel.csv"
+    cp1252.write_bytes((header + "\r\nD-1;H;P;Müller;Ä;2016-05-01;lunch;;;;\r\n").encode("cp1252"))
+    refused = _run("import", "approvals", str(cp1252), "--issuer", "DE-NW-HAMM", "--dry-run")
+    assert refused.exit_code == 1 and "CSV UTF-8" in refused.output
+
+
+def berlin_date_today():
+    from youcard.clock import berlin_date
+
+    return berlin_date(utcnow())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from youcard.budget import BudgetRule
@@ -46,6 +46,11 @@ class Entitlement(Base):
             "decided_by_id IS NULL OR decided_by_id <> recorded_by_id", name="four_eyes"
         ),
         Index("ix_entitlements_child_category", "child_id", "category"),
+        UniqueConstraint("issuer_id", "decision_ref"),
+        CheckConstraint(
+            "legal_basis IS NULL OR legal_basis IN ('SGB2', 'SGB12', 'BKGG', 'AsylbLG', 'WoGG')",
+            name="legal_basis_known",
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
@@ -74,6 +79,11 @@ class Entitlement(Base):
     revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     revoke_reason: Mapped[str | None] = mapped_column(String(500))
+    # From the case-management system: its decision id (the import's key, unique per issuer)
+    # and the legal basis, kept for the city's statistics only (never shown to partners,
+    # cards, logs or families).
+    decision_ref: Mapped[str | None] = mapped_column(String(60))
+    legal_basis: Mapped[str | None] = mapped_column(String(10))
 
     child: Mapped[Child] = relationship()
 

@@ -55,6 +55,7 @@ class Child(Base):
     """A child: BuT entitlements are per child."""
 
     __tablename__ = "children"
+    __table_args__ = (UniqueConstraint("issuer_id", "child_ref"),)
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
     issuer_id: Mapped[str] = mapped_column(ForeignKey("issuers.id"), index=True)
@@ -64,6 +65,8 @@ class Child(Base):
     birth_date: Mapped[date]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     search_key: Mapped[str] = mapped_column(String(450), default="")  # given and family name
+    # The case-management system's person id (imports find the child by it), unique per issuer.
+    child_ref: Mapped[str | None] = mapped_column(String(60))
 
     household: Mapped[Household] = relationship(back_populates="children")
 

@@ -1,0 +1,275 @@
+"""Reading the case-management system's approvals file (DESIGN.md "Import from the
+case-management system"): UTF-8 CSV with or without BOM, `;` or `,`, quoted fields, CRLF,
+German dates and decimal commas, stray spaces.
+
+The file is refused whole (FileRefused) when it cannot be read as such a file at all:
+empty, header only, unknown or missing columns, Windows-1252 (refused, not guessed: a
+wrong guess would silently change names), NUL bytes, too large, too many columns, a
+`decision_ref` twice. Otherwise every line is either an ApprovalLine or a LineRefusal with
+the reason; nothing here touches the database.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from youcard.budget import BudgetRule
+from youcard.clock import DateOutOfRange, checked_date, parse_day
+from youcard.enums import Accrual, Category, RuleKind
+from youcard.errors import InvalidRequest
+from youcard.operations.entitlements import default_rule
+
+MAX_BYTES = 64 * 1024 * 1024  # 100,000 lines are about 15 MB
+MAX_FIELD = 200  # characters in one cell
+REQUIRED = (
+    "decision_ref", "case_ref", "child_ref", "family_name", "given_name", "birth_date",
+    "category", "valid_from", "valid_until",
+)  # fmt: skip
+OPTIONAL = ("amount_eur", "units", "unit_cap_eur", "per_day", "legal_basis", "status")
+LEGAL_BASES = ("SGB2", "SGB12", "BKGG", "AsylbLG", "WoGG")
+STATUSES = ("approved", "ended")
+_GERMAN_DAY = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})")
+_EURO = re.compile(r"\d{1,7}([.,]\d{1,2})?|\d{1,3}(\.\d{3})+(,\d{1,2})?")
+
+
+class FileRefused(InvalidRequest):
+    """The whole file is refused; nothing is read from it."""
+
+    code = "file_refused"
+
+
+@dataclass(frozen=True)
+class ApprovalLine:
+    """One line: a child's benefit as the case-management system decided it."""
+
+    number: int  # the line in the file (the header is line 1)
+    decision_ref: str
+    case_ref: str
+    child_ref: str
+    family_name: str
+    given_name: str
+    birth_date: date
+    category: Category
+    valid_from: date
+    valid_until: date
+    rule: BudgetRule
+    legal_basis: str | None
+    status: str
+
+
+@dataclass(frozen=True)
+class LineRefusal:
+    """A line that cannot be taken, and why (`code` for machines, `message` for people)."""
+
+    number: int
+    decision_ref: str
+    code: str
+    message: str
+
+
+class _Refused(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code, self.message = code, message
+
+
+def decode(data: bytes) -> str:
+    """The file's text: UTF-8 with or without BOM; anything else is refused."""
+    if len(data) > MAX_BYTES:
+        raise FileRefused(
+            f"The file is larger than {MAX_BYTES // 2**20} MB.", code="file_too_large"
+        )
+    if b"\x00" in data:
+        raise FileRefused("The file contains NUL bytes: not a text file.", code="file_not_text")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise FileRefused(
+            "The file is not UTF-8 (it looks like Windows-1252, as Excel saves 'CSV'): save it "
+            "as 'CSV UTF-8' and import it again.",
+            code="not_utf8",
+        ) from None
+    if not text.strip():
+        raise FileRefused("The file is empty.", code="file_empty")
+    return text
+
+
+def _rows(text: str) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
+    first = text.splitlines()[0]
+    delimiter = ";" if first.count(";") >= first.count(",") else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    try:
+        header = [name.strip().lower() for name in next(reader)]
+    except csv.Error as error:
+        raise FileRefused(f"The header cannot be read: {error}.", code="bad_header") from None
+    if len(header) > len(REQUIRED) + len(OPTIONAL):
+        raise FileRefused("The header has more columns than the format knows.", code="bad_header")
+    unknown = sorted(set(header) - set(REQUIRED) - set(OPTIONAL))
+    missing = [name for name in REQUIRED if name not in header]
+    if unknown or missing or len(set(header)) != len(header):
+        raise FileRefused(
+            "The header does not fit the format: "
+            + "; ".join(
+                part
+                for part in (
+                    f"unknown columns {', '.join(unknown)}" if unknown else "",
+                    f"missing columns {', '.join(missing)}" if missing else "",
+                    "a column twice" if len(set(header)) != len(header) else "",
+                )
+                if part
+            )
+            + ".",
+            code="bad_header",
+        )
+
+    def lines() -> Iterator[tuple[int, list[str]]]:
+        try:
+            for row in reader:
+                if any(cell.strip() for cell in row):
+                    yield reader.line_num, row
+        except csv.Error as error:
+            raise FileRefused(
+                f"Line {reader.line_num} cannot be read: {error}.", code="bad_line"
+            ) from None
+
+    return header, lines()
+
+
+def _day(text: str, field: str) -> date:
+    text = text.strip()
+    german = _GERMAN_DAY.fullmatch(text)
+    try:
+        if german:
+            day, month, year = (int(g) for g in german.groups())
+            return checked_date(date(year, month, day))
+        return parse_day(text)
+    except (ValueError, DateOutOfRange):
+        raise _Refused("invalid_date", f"{field}: '{text}' is not a date.") from None
+
+
+def _cents(text: str, field: str) -> int | None:
+    text = text.strip().replace(" ", "").removesuffix("€").removesuffix("EUR")
+    if not text:
+        return None
+    if not _EURO.fullmatch(text):
+        raise _Refused("invalid_amount", f"{field}: '{text}' is not an amount in euros.")
+    if "," in text:  # German: 1.234,56
+        text = text.replace(".", "").replace(",", ".")
+    try:
+        cents = int((Decimal(text) * 100).to_integral_value())
+    except InvalidOperation:
+        raise _Refused("invalid_amount", f"{field}: '{text}' is not an amount.") from None
+    if cents <= 0:
+        raise _Refused("invalid_amount", f"{field}: the amount must be more than 0.")
+    return cents
+
+
+def _count(text: str, field: str) -> int | None:
+    text = text.strip()
+    if not text:
+        return None
+    if not text.isdigit() or len(text) > 4 or int(text) == 0:
+        raise _Refused("invalid_number", f"{field}: '{text}' is not a whole number from 1.")
+    return int(text)
+
+
+def _rule(category: Category, cells: dict[str, str]) -> BudgetRule:
+    """The budget rule of the line: the columns its category needs, the defaults otherwise."""
+    amount = _cents(cells.get("amount_eur", ""), "amount_eur")
+    cap = _cents(cells.get("unit_cap_eur", ""), "unit_cap_eur")
+    units = _count(cells.get("units", ""), "units")
+    per_day = _count(cells.get("per_day", ""), "per_day")
+    base = default_rule(category)
+    if category is Category.TRIPS:
+        if amount is None:
+            raise _Refused("rule_required", "Trips need amount_eur (the approved total).")
+        return BudgetRule(RuleKind.TOTAL, amount)
+    if category is Category.PARTICIPATION:
+        assert base is not None
+        return BudgetRule(RuleKind.MONTHLY, amount or base.amount_cents, Accrual.ACCRUE)
+    assert base is not None
+    if category is Category.LUNCH:
+        return BudgetRule(
+            RuleKind.UNITS, cap or base.amount_cents, units_per_day=per_day or base.units_per_day
+        )
+    return BudgetRule(
+        RuleKind.UNITS, cap or base.amount_cents, units_total=units or base.units_total
+    )
+
+
+def _line(number: int, cells: dict[str, str]) -> ApprovalLine:
+    for name in REQUIRED:
+        if not cells.get(name, "").strip():
+            raise _Refused("field_required", f"{name} is empty.")
+    try:
+        category = Category(cells["category"].strip().lower())
+    except ValueError:
+        raise _Refused(
+            "unknown_category", f"'{cells['category'].strip()}' is not a category."
+        ) from None
+    legal = cells.get("legal_basis", "").strip() or None
+    if legal is not None and legal not in LEGAL_BASES:
+        raise _Refused("unknown_legal_basis", f"'{legal}' is not a legal basis.")
+    status = cells.get("status", "").strip().lower() or "approved"
+    if status not in STATUSES:
+        raise _Refused("unknown_status", f"'{status}' is neither approved nor ended.")
+    valid_from = _day(cells["valid_from"], "valid_from")
+    valid_until = _day(cells["valid_until"], "valid_until")
+    if valid_until < valid_from:
+        raise _Refused("invalid_period", "The period ends before it starts.")
+    return ApprovalLine(
+        number=number,
+        decision_ref=cells["decision_ref"].strip(),
+        case_ref=cells["case_ref"].strip(),
+        child_ref=cells["child_ref"].strip(),
+        family_name=cells["family_name"].strip(),
+        given_name=cells["given_name"].strip(),
+        birth_date=_day(cells["birth_date"], "birth_date"),
+        category=category,
+        valid_from=valid_from,
+        valid_until=valid_until,
+        rule=_rule(category, cells),
+        legal_basis=legal,
+        status=status,
+    )
+
+
+def read_approvals(data: bytes) -> tuple[list[ApprovalLine], list[LineRefusal]]:
+    """Every line of the file, read or refused with its reason; FileRefused for the file."""
+    header, rows = _rows(decode(data))
+    lines: list[ApprovalLine] = []
+    refusals: list[LineRefusal] = []
+    seen: dict[str, int] = {}
+    for number, row in rows:
+        if len(row) != len(header):
+            raise FileRefused(
+                f"Line {number} has {len(row)} fields, the header {len(header)}.",
+                code="bad_line",
+            )
+        if any(len(cell) > MAX_FIELD or not cell.isprintable() for cell in row):
+            raise FileRefused(
+                f"Line {number} has a field longer than {MAX_FIELD} characters or a control "
+                "character.",
+                code="bad_line",
+            )
+        cells = dict(zip(header, row, strict=True))
+        ref = cells["decision_ref"].strip()
+        if ref and ref in seen:
+            raise FileRefused(
+                f"decision_ref {ref} is in line {seen[ref]} and again in line {number}.",
+                code="duplicate_decision_ref",
+            )
+        seen[ref] = number
+        try:
+            lines.append(_line(number, cells))
+        except _Refused as refused:
+            refusals.append(LineRefusal(number, ref, refused.code, refused.message))
+    if not lines and not refusals:
+        raise FileRefused("The file has a header but no lines.", code="no_lines")
+    return lines, refusals
