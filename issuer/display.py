@@ -25,7 +25,6 @@ STATUS_NAMES = {
     EntitlementStatus.APPROVED: _l("approved"),
     EntitlementStatus.REJECTED: _l("rejected"),
     EntitlementStatus.REVOKED: _l("revoked"),
-    EntitlementStatus.EXPIRED: _l("expired"),
 }
 
 

@@ -51,13 +51,13 @@ class Accrual(StrEnum):
 
 
 class EntitlementStatus(StrEnum):
-    """Life cycle: recorded → approved | rejected, later revoked or expired."""
+    """Life cycle: recorded → approved | rejected, an approved one later revoked. One whose
+    period has ended stays approved: its period says it is over (nothing sets a state)."""
 
     RECORDED = "recorded"
     APPROVED = "approved"
     REJECTED = "rejected"
     REVOKED = "revoked"
-    EXPIRED = "expired"
 
 
 class CardStatus(StrEnum):

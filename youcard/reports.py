@@ -86,7 +86,7 @@ def uptake(session: Session, *, issuer_id: str, year: int, today: date) -> Uptak
 
     overlapping = and_(
         Entitlement.issuer_id == issuer_id,
-        Entitlement.status.in_([EntitlementStatus.APPROVED, EntitlementStatus.EXPIRED]),
+        Entitlement.status == EntitlementStatus.APPROVED,
         Entitlement.valid_from < date(year + 1, 1, 1),
         Entitlement.valid_until >= months[0],
     )
