@@ -1,4 +1,5 @@
-"""`youcard import approvals FILE --issuer ID --dry-run [--as USERNAME] [--report CSV]`."""
+"""`youcard import approvals FILE --issuer ID [--dry-run] [--as USERNAME] [--report CSV]`,
+`youcard import confirm|reject BATCH --issuer ID --as USERNAME` (four eyes)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from youcard.config import load_settings
 from youcard.db import make_engine, make_sessionmaker
 from youcard.errors import DomainError
 from youcard.imports.approvals_file import MAX_BYTES, read_approvals
+from youcard.imports.batches import LinesRefused, confirm_import, record_import, reject_import
 from youcard.imports.plan import plan_import, report_csv, summary
 from youcard.models import Issuer, StaffUser
 from youcard.policy import Staff
@@ -34,13 +36,11 @@ def import_approvals(
     file: Path, issuer_id: str, dry_run: bool, username: str | None, report: Path | None
 ) -> None:
     """Check FILE line by line against what is stored: created, updated, unchanged, ended or
-    refused with the reason. Exit 1 when a line is refused (the file is taken all or
-    nothing)."""
-    if not dry_run:
-        raise click.UsageError(
-            "Only --dry-run so far: recording a batch for a second person's confirmation "
-            "comes with the import pages."
-        )
+    refused with the reason; exit 1 when a line is refused (the file is taken all or
+    nothing). Without --dry-run, record it as a batch (--as: the staff member who imports)
+    for a second person to confirm with `youcard import confirm`."""
+    if not dry_run and not username:
+        raise click.UsageError("Recording an import needs --as USERNAME (four eyes).")
     if file.stat().st_size > MAX_BYTES:
         raise click.ClickException(f"The file is larger than {MAX_BYTES // 2**20} MB.")
     engine = make_engine(load_settings().database_url)
@@ -58,10 +58,18 @@ def import_approvals(
                 if user is None:
                     raise click.ClickException(f"No staff member {username} of {issuer_id}.")
                 by = Staff.of(user)
-            lines, refusals = read_approvals(file.read_bytes())
+            data = file.read_bytes()
+            lines, refusals = read_approvals(data)
             plans = plan_import(
                 session, by=by, lines=lines, refusals=refusals, today=berlin_date(utcnow())
             )
+            batch_id = None
+            if not dry_run and not summary(plans)["refused"]:
+                with session.begin_nested():
+                    batch_id = record_import(
+                        session, by=by, data=data, file_name=file.name, now=utcnow()
+                    ).id
+                session.commit()
     except DomainError as error:
         raise click.ClickException(error.message) from error
     finally:
@@ -76,3 +84,53 @@ def import_approvals(
         click.echo(f"Report written to {report}.")
     if counts["refused"]:
         raise SystemExit(1)
+    if batch_id is not None:
+        click.echo(
+            f"Recorded as import {batch_id}; a colleague confirms it with "
+            f"`youcard import confirm {batch_id} --issuer {issuer_id} --as USERNAME`."
+        )
+
+
+def _decide(batch_id: int, issuer_id: str, username: str, confirm: bool) -> str:
+    engine = make_engine(load_settings().database_url)
+    try:
+        with make_sessionmaker(engine).begin() as session:
+            user = session.scalars(
+                select(StaffUser).where(
+                    StaffUser.username == username.lower(), StaffUser.issuer_id == issuer_id
+                )
+            ).first()
+            if user is None:
+                raise click.ClickException(f"No staff member {username} of {issuer_id}.")
+            decide = confirm_import if confirm else reject_import
+            batch = decide(session, by=Staff.of(user), batch_id=batch_id, now=utcnow())
+            return batch.counts
+    except LinesRefused as error:
+        for plan in error.plans:
+            if plan.outcome == "refused":
+                click.echo(f"line {plan.number} ({plan.decision_ref}): {plan.code}: {plan.message}")
+        raise click.ClickException(error.message) from error
+    except DomainError as error:
+        raise click.ClickException(error.message) from error
+    finally:
+        engine.dispose()
+
+
+@import_group.command("confirm")
+@click.argument("batch_id", type=int)
+@click.option("--issuer", "issuer_id", required=True)
+@click.option("--as", "username", required=True, help="Another staff member than who recorded it.")
+def import_confirm(batch_id: int, issuer_id: str, username: str) -> None:
+    """Confirm a recorded import: every line checked again, written and approved at once."""
+    counts = _decide(batch_id, issuer_id, username, confirm=True)
+    click.echo(f"Import {batch_id} confirmed: {counts}")
+
+
+@import_group.command("reject")
+@click.argument("batch_id", type=int)
+@click.option("--issuer", "issuer_id", required=True)
+@click.option("--as", "username", required=True)
+def import_reject(batch_id: int, issuer_id: str, username: str) -> None:
+    """Reject a recorded import: nothing of it is written."""
+    _decide(batch_id, issuer_id, username, confirm=False)
+    click.echo(f"Import {batch_id} rejected; nothing of it is written.")

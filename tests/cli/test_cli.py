@@ -315,3 +315,30 @@ def berlin_date_today():
     from youcard.clock import berlin_date
 
     return berlin_date(utcnow())
+
+
+def test_import_approvals_recorded_by_one_and_confirmed_by_another(env, tmp_path):
+    _run("demo")
+    year = berlin_date_today().year
+    path = tmp_path / "bewilligungen.csv"
+    path.write_text(
+        "decision_ref;case_ref;child_ref;family_name;given_name;birth_date;category;"
+        "valid_from;valid_until\r\n"
+        f"D-7;HAM-2026-0777;P-7;Kaya;Deniz;2014-02-03;participation;{year}-08-01;"
+        f"{year + 1}-07-31\r\n",
+        encoding="utf-8",
+    )
+    recorded = _run(
+        "import", "approvals", str(path), "--issuer", "DE-NW-HAMM", "--as", "caseworker"
+    )
+    assert recorded.exit_code == 0, recorded.output
+    batch = recorded.output.split("Recorded as import ")[1].split(";")[0]
+    before = _counts(env["url"])
+    own = _run("import", "confirm", batch, "--issuer", "DE-NW-HAMM", "--as", "caseworker")
+    assert own.exit_code == 1 and _counts(env["url"]) == before  # four eyes, and the role
+    done = _run("import", "confirm", batch, "--issuer", "DE-NW-HAMM", "--as", "approver")
+    assert done.exit_code == 0 and '"created": 1' in done.output
+    assert _counts(env["url"])[0] == before[0] + 1
+    again = _run("import", "reject", batch, "--issuer", "DE-NW-HAMM", "--as", "approver")
+    assert again.exit_code == 1 and "already decided" in again.output
+    assert _run("ledger", "check").exit_code == 0

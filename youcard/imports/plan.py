@@ -26,7 +26,7 @@ from youcard.imports.approvals_file import ApprovalLine, LineRefusal
 from youcard.models import Booking, Child, Entitlement
 from youcard.operations.entitlements import refuse_implausible_period
 from youcard.operations.households import refuse_implausible_birth_date
-from youcard.policy import RECORDERS, Staff, require_role
+from youcard.policy import ALL_STAFF, Staff, require_role
 from youcard.search import fold
 
 OUTCOMES = ("created", "updated", "unchanged", "ended", "refused")
@@ -76,9 +76,9 @@ def plan_import(
     refusals: Sequence[LineRefusal],
     today: date,
 ) -> list[LinePlan]:
-    """Every line's outcome, in file order (the principal's issuer; caseworkers and
-    administrators)."""
-    require_role(by, RECORDERS, "import approvals")
+    """Every line's outcome, in file order (the principal's issuer; staff who record or
+    confirm imports)."""
+    require_role(by, ALL_STAFF, "check imports")
     plans = {r.number: LinePlan(r.number, r.decision_ref, "refused", r.code, r.message)
              for r in refusals}  # fmt: skip
     children: dict[str, Child] = {}
@@ -187,6 +187,13 @@ def _plan_end(session: Session, line: ApprovalLine, existing: Entitlement | None
             if last
             else "It cannot end before it starts.",
         )
+    period = budget.effective_period(
+        existing.valid_from, line.valid_until, category=existing.category,
+        birth_date=line.birth_date,
+    )  # fmt: skip
+    cap = budget.cap_cents(existing.budget_rule, period) if period else 0
+    if cap is not None and existing.spent_cents > cap:
+        return _refused(line, "below_booked", "More is booked than the shorter period allows.")
     return LinePlan(line.number, line.decision_ref, "ended")
 
 

@@ -5,6 +5,7 @@ from youcard.models.bookings import Booking
 from youcard.models.cards import Card, CardRevocation
 from youcard.models.entitlements import DailyUsage, Entitlement
 from youcard.models.households import Child, Household
+from youcard.models.imports import ImportBatch, ImportLine
 from youcard.models.issuers import Issuer
 from youcard.models.keys import SigningKey
 from youcard.models.login_throttles import LoginThrottle
@@ -23,6 +24,8 @@ __all__ = [
     "DeviceToken",
     "Entitlement",
     "Household",
+    "ImportBatch",
+    "ImportLine",
     "Issuer",
     "LoginThrottle",
     "Partner",

@@ -1,0 +1,148 @@
+"""Import batches with four eyes: recorded by one, confirmed (written and approved in one
+transaction) or rejected by another; the same file again changes nothing; a changed line
+updates; two imports of one file at once: one wins, the other is told."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from sqlalchemy import func, select
+
+from tests.factories import NOW, Factory
+from youcard import ledger
+from youcard.db import make_engine, make_sessionmaker
+from youcard.enums import EntitlementStatus, Role
+from youcard.errors import DomainError
+from youcard.imports.batches import LinesRefused, confirm_import, record_import, reject_import
+from youcard.models import Child, Entitlement, Household, ImportBatch
+from youcard.policy import Staff
+
+HEADER = (
+    "decision_ref;case_ref;child_ref;family_name;given_name;birth_date;category;valid_from;"
+    "valid_until;amount_eur;legal_basis"
+)
+LINES = [
+    "D-1;HAM-7;P-1;Yılmaz;Elif;14.03.2015;participation;01.01.2026;31.12.2026;;SGB2",
+    "D-2;HAM-7;P-1;Yılmaz;Elif;14.03.2015;trips;01.01.2026;31.12.2026;150,00;SGB2",
+    "D-3;HAM-7;P-2;Yılmaz;Can;02.09.2011;lunch;01.02.2026;31.07.2026;;BKGG",
+]
+
+
+def _file(*lines: str) -> bytes:
+    return ("\r\n".join([HEADER, *lines]) + "\r\n").encode()
+
+
+@pytest.fixture
+def office(make):
+    issuer = make.issuer()
+    return {
+        "issuer": issuer,
+        "caseworker": Staff.of(make.staff(issuer, Role.CASEWORKER)),
+        "approver": Staff.of(make.staff(issuer, Role.APPROVER)),
+    }
+
+
+def _mine(session, issuer_id, model):
+    return session.scalar(
+        select(func.count()).select_from(model).where(model.issuer_id == issuer_id)
+    )
+
+
+def test_recorded_by_one_confirmed_by_another_then_the_same_file_changes_nothing(session, office):
+    issuer_id = office["issuer"].id
+    batch = record_import(session, by=office["caseworker"], data=_file(*LINES),
+                          file_name="bewilligungen.csv", now=NOW)  # fmt: skip
+    assert batch.status == "recorded" and _mine(session, issuer_id, Entitlement) == 0
+    confirm_import(session, by=office["approver"], batch_id=batch.id, now=NOW)
+    entitlements = session.scalars(
+        select(Entitlement).where(Entitlement.issuer_id == issuer_id).order_by(Entitlement.id)
+    ).all()
+    assert [(e.decision_ref, e.status, e.legal_basis) for e in entitlements] == [
+        ("D-1", EntitlementStatus.APPROVED, "SGB2"),
+        ("D-2", EntitlementStatus.APPROVED, "SGB2"),
+        ("D-3", EntitlementStatus.APPROVED, "BKGG"),
+    ]
+    assert entitlements[1].amount_cents == 15_000 and entitlements[1].cap_cents == 15_000
+    assert {e.recorded_by_id for e in entitlements} == {office["caseworker"].user_id}
+    assert {e.decided_by_id for e in entitlements} == {office["approver"].user_id}
+    assert _mine(session, issuer_id, Household) == 1 and _mine(session, issuer_id, Child) == 2
+    assert ledger.check(session, issuer_id) == []
+
+    again = record_import(session, by=office["caseworker"], data=_file(*LINES),
+                          file_name="bewilligungen.csv", now=NOW)  # fmt: skip
+    assert '"unchanged": 3' in again.counts
+    confirm_import(session, by=office["approver"], batch_id=again.id, now=NOW)
+    assert _mine(session, issuer_id, Entitlement) == 3
+
+    changed = [LINES[0], LINES[1].replace("150,00", "180,00"), LINES[2]]
+    batch = record_import(session, by=office["caseworker"], data=_file(*changed),
+                          file_name="x.csv", now=NOW)  # fmt: skip
+    assert '"updated": 1' in batch.counts
+    confirm_import(session, by=office["approver"], batch_id=batch.id, now=NOW)
+    mine = select(Entitlement).where(Entitlement.issuer_id == issuer_id)
+    trip = session.scalars(mine.where(Entitlement.decision_ref == "D-2")).one()
+    assert (trip.amount_cents, trip.cap_cents) == (18_000, 18_000)
+
+
+def test_four_eyes_refusals_and_rejection_leave_nothing_behind(session, make, office, refused):
+    issuer_id = office["issuer"].id
+    admin = Staff.of(make.staff(office["issuer"], Role.ADMINISTRATOR))
+    batch = record_import(session, by=admin, data=_file(*LINES), file_name="a.csv", now=NOW)
+    assert refused(confirm_import, by=admin, batch_id=batch.id, now=NOW).code == "four_eyes"
+    system = Staff.system(issuer_id, "cli")
+    assert refused(confirm_import, by=system, batch_id=batch.id, now=NOW).code == "forbidden"
+    assert refused(confirm_import, by=office["caseworker"], batch_id=batch.id, now=NOW).code == (
+        "role_not_permitted"
+    )
+    stranger = Staff.of(make.staff(make.issuer(), Role.APPROVER))
+    assert refused(confirm_import, by=stranger, batch_id=batch.id, now=NOW).code == (
+        "import_not_found"
+    )
+    reject_import(session, by=office["approver"], batch_id=batch.id, now=NOW)
+    assert batch.status == "rejected" and _mine(session, issuer_id, Entitlement) == 0
+    assert refused(confirm_import, by=office["approver"], batch_id=batch.id, now=NOW).code == (
+        "already_decided"
+    )
+    bad = _file(LINES[0], LINES[1].replace("150,00", ""))
+    error = refused(record_import, by=office["caseworker"], data=bad, file_name="b.csv", now=NOW)
+    assert isinstance(error, LinesRefused) and error.plans[1].code == "rule_required"
+    duplicate = record_import(session, by=office["caseworker"], data=_file(*LINES),
+                              file_name="c.csv", now=NOW)  # fmt: skip
+    assert duplicate.status == "recorded"
+    error = refused(record_import, by=office["caseworker"], data=_file(*LINES),
+                    file_name="c.csv", now=NOW)  # fmt: skip
+    assert error.code == "import_waiting"
+
+
+def test_two_imports_of_one_file_at_the_same_time_one_wins(database_url):
+    engine = make_engine(database_url, pool_size=4)
+    sessions = make_sessionmaker(engine)
+    try:
+        with sessions.begin() as session:
+            make = Factory(session)
+            issuer = make.issuer()
+            people = [Staff.of(make.staff(issuer, Role.CASEWORKER)) for _ in range(2)]
+            issuer_id = issuer.id
+        barrier = threading.Barrier(2)
+        outcomes: list[str] = []
+
+        def record(by):
+            barrier.wait()
+            try:
+                with sessions.begin() as session:
+                    record_import(session, by=by, data=_file(*LINES), file_name="f.csv", now=NOW)
+                outcomes.append("recorded")
+            except DomainError as error:
+                outcomes.append(error.code)
+
+        threads = [threading.Thread(target=record, args=(by,)) for by in people]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        assert sorted(outcomes) == ["import_waiting", "recorded"]
+        with sessions() as session:
+            assert _mine(session, issuer_id, ImportBatch) == 1
+    finally:
+        engine.dispose()
