@@ -23,7 +23,7 @@ from issuer.refusals import REFUSALS, refused
 from youcard.actors import actor_names
 from youcard.clock import berlin_date
 from youcard.errors import DomainError
-from youcard.household_search import find_households
+from youcard.household_search import household_page
 from youcard.languages import LANGUAGE_NAMES
 from youcard.models import Card, Child, Entitlement, Household
 from youcard.operations import family as family_ops
@@ -36,6 +36,7 @@ from youcard.policy import ALL_STAFF, RECORDERS
 from youcard.web import db_session, now
 
 bp = Blueprint("households", __name__)
+PAGE = 100  # families per page, by reference
 
 
 @bp.get("/households")
@@ -43,8 +44,9 @@ bp = Blueprint("households", __name__)
 def index() -> ResponseReturnValue:
     """Search families by reference number, name or a child's name, as typed."""
     q = (request.args.get("q") or "").strip()[:100]
-    households, more = find_households(db_session(), by=principal(), q=q, limit=100)
-    return render_template("households/index.html", households=households, q=q, more=more)
+    after = (request.args.get("after") or "")[:60] or None
+    page = household_page(db_session(), by=principal(), q=q, limit=PAGE, after=after)
+    return render_template("households/index.html", page=page, q=q, after=after)
 
 
 @bp.route("/households/new", methods=["GET", "POST"])

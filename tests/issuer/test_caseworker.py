@@ -214,3 +214,28 @@ def test_the_approval_queue_shows_what_is_decided_and_who_recorded_it(app, desk,
     page = _as(app, desk["approver"]).get("/approvals", base_url=HTTPS).get_data(as_text=True)
     assert "15,00\xa0€ im Monat" in page and recorder.display_name in page
     assert "01.03.2026" in page or "1. März 2026" in page
+
+
+def test_the_families_list_pages_by_reference_keeps_the_search_and_counts_all(
+    app, desk, committed, monkeypatch
+):
+    import issuer.households
+
+    monkeypatch.setattr(issuer.households, "PAGE", 2)
+    with committed.begin() as session:
+        from youcard.models import Issuer
+
+        make = Factory(session)
+        issuer_row = session.get(Issuer, desk["issuer_id"])
+        for n in range(4):
+            household = make.household(issuer_row)
+            household.reference, household.family_name = f"BI-P-{n}", "Öztürk"
+    client = _as(app, desk["caseworker"])
+    first = client.get("/households?q=ozturk", base_url=HTTPS).get_data(as_text=True)
+    assert "4 Familien; die ersten 2 nach Aktenzeichen." in first
+    assert ">BI-P-0</a>" in first and ">BI-P-1</a>" in first and "BI-P-2" not in first
+    following = re.search(r'href="(/households\?[^"]*after=[^"]*)"', first).group(1)
+    assert "q=ozturk" in following
+    second = client.get(following.replace("&amp;", "&"), base_url=HTTPS).get_data(as_text=True)
+    assert ">BI-P-2</a>" in second and ">BI-P-3</a>" in second and ">BI-P-1</a>" not in second
+    assert "Nächste Seite" not in second and "Erste Seite" in second
