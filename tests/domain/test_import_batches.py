@@ -49,7 +49,12 @@ def _mine(session, issuer_id, model):
     )
 
 
-def test_recorded_by_one_confirmed_by_another_then_the_same_file_changes_nothing(session, office):
+def test_recorded_by_one_confirmed_by_another_then_the_same_file_changes_nothing(
+    session, office, monkeypatch
+):
+    import youcard.imports.batches
+
+    monkeypatch.setattr(youcard.imports.batches, "ANALYZE_FROM", 1)  # statistics refreshed too
     issuer_id = office["issuer"].id
     batch = record_import(session, by=office["caseworker"], data=_file(*LINES),
                           file_name="bewilligungen.csv", now=NOW)  # fmt: skip
