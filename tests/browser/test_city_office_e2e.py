@@ -11,7 +11,7 @@ from datetime import timedelta
 
 import pypdfium2
 
-from tests.browser.test_issuer_e2e import _sign_in
+from tests.browser.test_issuer_e2e import _sign_in, record_family
 from tests.factories import Factory
 from youcard.clock import berlin_date, utcnow
 from youcard.enums import Role
@@ -59,26 +59,19 @@ def test_a_city_office_creates_a_caseworker_records_a_family_and_sends_the_lette
     page.get_by_role("button", name="Passwort ändern").click()
     page.get_by_text("Ihr Passwort ist geändert.").wait_for()
 
-    page.get_by_role("link", name="Familien").click()
-    page.get_by_role("link", name="Familie erfassen").click()
-    page.get_by_label("Aktenzeichen").fill(reference)
-    page.get_by_label("Nachname").fill("Yılmaz")
-    page.get_by_label("Straße und Hausnummer").fill("Ostring 5")
-    page.get_by_label("Postleitzahl").fill("59065")
-    page.get_by_label("Ort").fill("Hamm")
-    page.get_by_label("Sprache für Briefe und Nachrichten").select_option("tr")
-    page.get_by_role("button", name="Speichern").click()
-    page.get_by_text("Familie erfasst.").wait_for()
-    page.get_by_label("Vorname").fill("Elif")
-    page.get_by_label("Geburtsdatum").fill("2015-03-14")
-    page.get_by_role("button", name="Kind hinzufügen").click()
-    page.get_by_text("Kind hinzugefügt.").wait_for()
-    page.get_by_text("Leistung erfassen").click()
-    page.get_by_label("Leistung", exact=True).select_option("participation")
-    page.get_by_label("Bewilligt ab").fill(today.replace(day=1).isoformat())
-    until = today.replace(day=1) + timedelta(days=300)
-    page.get_by_label("Bewilligt bis").fill(until.isoformat())
-    page.get_by_role("button", name="Erfassen", exact=True).click()
+    start = today.replace(day=1)
+    record_family(
+        page,
+        reference,
+        start,
+        start + timedelta(days=300),
+        **{
+            "Straße und Hausnummer": "Ostring 5",
+            "Postleitzahl": "59065",
+            "Ort": "Hamm",
+            "Sprache für Briefe und Nachrichten": "tr",
+        },
+    )
     page.get_by_text("Leistung erfasst").wait_for()
     family_page = page.url
     page.get_by_role("button", name="Abmelden").click()
