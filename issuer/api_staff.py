@@ -82,8 +82,7 @@ class StaffUnlock(MethodView):
     def post(self, user_id: int) -> dict[str, Any]:
         """Lift the waits after failed sign-ins."""
         accounts.unlock_staff_user(db_session(), by=principal(), user_id=user_id, now=now())
-        entries = accounts.list_staff(db_session(), by=principal(), now=now())
-        entry = next(e for e in entries if e.user.id == user_id)
+        entry = accounts.staff_entry(db_session(), by=principal(), user_id=user_id, now=now())
         return staff_json(entry.user, waiting=entry.waiting)
 
 

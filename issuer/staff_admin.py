@@ -78,9 +78,9 @@ def index() -> ResponseReturnValue:
 @require_roles(*ADMINISTRATORS)
 def member(user_id: int) -> ResponseReturnValue:
     """One staff account: role, state and what an administrator can do with it."""
-    entries = accounts.list_staff(db_session(), by=principal(), now=now())
-    entry = next((e for e in entries if e.user.id == user_id), None)
-    if entry is None:
+    try:
+        entry = accounts.staff_entry(db_session(), by=principal(), user_id=user_id, now=now())
+    except DomainError:
         abort(404)
     form = RoleForm(role=entry.user.role.value)
     return render_template("admin/staff_member.html", entry=entry, form=form)

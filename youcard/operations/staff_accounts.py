@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -274,14 +275,7 @@ class StaffListEntry:
     waiting: bool  # some address must wait before signing in again (unlock lifts it)
 
 
-def list_staff(session: Session, *, by: Staff, now: datetime) -> list[StaffListEntry]:
-    """The principal's issuer's staff accounts, active first, by name."""
-    require_role(by, ADMINISTRATORS, "see the staff accounts")
-    users = session.scalars(
-        select(StaffUser)
-        .where(StaffUser.issuer_id == by.issuer_id)
-        .order_by(StaffUser.active.desc(), StaffUser.display_name, StaffUser.id)
-    ).all()
+def _entries(session: Session, users: Sequence[StaffUser], now: datetime) -> list[StaffListEntry]:
     waiting = set(
         session.scalars(
             select(LoginThrottle.username).where(
@@ -292,3 +286,22 @@ def list_staff(session: Session, *, by: Staff, now: datetime) -> list[StaffListE
         )
     )
     return [StaffListEntry(user, user.username in waiting) for user in users]
+
+
+def list_staff(session: Session, *, by: Staff, now: datetime) -> list[StaffListEntry]:
+    """The principal's issuer's staff accounts, active first, by name."""
+    require_role(by, ADMINISTRATORS, "see the staff accounts")
+    users = session.scalars(
+        select(StaffUser)
+        .where(StaffUser.issuer_id == by.issuer_id)
+        .order_by(StaffUser.active.desc(), StaffUser.display_name, StaffUser.id)
+    ).all()
+    return _entries(session, users, now)
+
+
+def staff_entry(session: Session, *, by: Staff, user_id: int, now: datetime) -> StaffListEntry:
+    """One staff account of the principal's issuer as the administration shows it, else
+    NotFound."""
+    require_role(by, ADMINISTRATORS, "see the staff accounts")
+    (entry,) = _entries(session, [_member(session, by, user_id)], now)
+    return entry
