@@ -3,6 +3,10 @@
 
 from __future__ import annotations
 
+import json
+import sys
+import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import click
@@ -10,18 +14,61 @@ from sqlalchemy import select
 
 from youcard.clock import berlin_date, utcnow
 from youcard.config import load_settings
-from youcard.db import make_engine, make_sessionmaker
+from youcard.db import Session, make_engine, make_sessionmaker
 from youcard.errors import DomainError
-from youcard.imports.approvals_file import MAX_BYTES, read_approvals
-from youcard.imports.batches import LinesRefused, confirm_import, record_import, reject_import
-from youcard.imports.plan import plan_import, report_csv, summary
-from youcard.models import Issuer, StaffUser
+from youcard.imports.approvals_file import MAX_BYTES, FileRefused, count_lines, in_chunks
+from youcard.imports.batches import (
+    LinesRefused,
+    check_batch,
+    confirm_import,
+    queue_import,
+    reject_import,
+    stored_plans,
+)
+from youcard.imports.plan import OUTCOMES, LinePlan, Planner, report_lines
+from youcard.models import ImportBatch, Issuer, StaffUser
 from youcard.policy import Staff
 
 
 @click.group("import")
 def import_group() -> None:
     """Approvals from the city's case-management system."""
+
+
+class _Progress:
+    """A progress bar on a terminal (lines, lines per second, time left); nothing elsewhere
+    (a timer's log or a pipe gets the summary only)."""
+
+    def __init__(self, total: int) -> None:
+        self.started = time.monotonic()
+        self.done = 0
+        self.bar = (
+            click.progressbar(
+                length=max(total, 1),
+                label="Checking",
+                show_eta=True,
+                show_percent=True,
+                item_show_func=lambda rate: rate,
+                file=sys.stderr,
+            )
+            if sys.stderr.isatty()
+            else None
+        )
+
+    def __enter__(self) -> _Progress:
+        if self.bar is not None:
+            self.bar.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+
+    def advance(self, lines: int) -> None:
+        self.done += lines
+        rate = self.done / max(time.monotonic() - self.started, 1e-6)
+        if self.bar is not None:
+            self.bar.update(lines, f"{rate:,.0f} lines/s")
 
 
 @import_group.command("approvals")
@@ -43,44 +90,69 @@ def import_approvals(
         raise click.UsageError("Recording an import needs --as USERNAME (four eyes).")
     if file.stat().st_size > MAX_BYTES:
         raise click.ClickException(f"The file is larger than {MAX_BYTES // 2**20} MB.")
+    data = file.read_bytes()
     engine = make_engine(load_settings().database_url)
+    counts = dict.fromkeys(OUTCOMES, 0)
+    refused: list[LinePlan] = []
+    batch_id = None
+    out = report.open("w", encoding="utf-8-sig", newline="") if report else None
     try:
-        with make_sessionmaker(engine)() as session:
+        with make_sessionmaker(engine)() as session, _Progress(count_lines(data)) as progress:
             if session.get(Issuer, issuer_id) is None:
                 raise click.ClickException(f"No such issuer: {issuer_id}.")
-            by = Staff.system(issuer_id, "cli")
-            if username:
-                user = session.scalars(
-                    select(StaffUser).where(
-                        StaffUser.username == username.lower(), StaffUser.issuer_id == issuer_id
-                    )
-                ).first()
-                if user is None:
-                    raise click.ClickException(f"No staff member {username} of {issuer_id}.")
-                by = Staff.of(user)
-            data = file.read_bytes()
-            lines, refusals = read_approvals(data)
-            plans = plan_import(
-                session, by=by, lines=lines, refusals=refusals, today=berlin_date(utcnow())
-            )
-            batch_id = None
-            if not dry_run and not summary(plans)["refused"]:
-                with session.begin_nested():
-                    batch_id = record_import(
-                        session, by=by, data=data, file_name=file.name, now=utcnow()
-                    ).id
-                session.commit()
+            by = _staff(session, issuer_id, username) if username else None
+
+            def note(plans: Sequence[LinePlan]) -> None:
+                for plan in plans:
+                    counts[plan.outcome] += 1
+                refused.extend(plan for plan in plans if plan.outcome == "refused")
+                progress.advance(len(plans))
+
+            if dry_run:  # nothing stored: later lines are checked against earlier ones in memory
+                planner = Planner(
+                    session, by=by or Staff.system(issuer_id, "cli"), today=berlin_date(utcnow())
+                )
+                if out:
+                    out.write("".join(report_lines([])))
+                for lines, refusals in in_chunks(data):
+                    plans = planner.plan(lines, refusals)
+                    note(plans)
+                    if out:
+                        out.write("".join(report_lines(plans, header=False)))
+            else:
+                assert by is not None
+                batch = queue_import(session, by=by, data=data, file_name=file.name, now=utcnow())
+                done = 0
+
+                def advanced(checked: ImportBatch, final: bool) -> None:
+                    nonlocal done
+                    progress.advance(checked.lines_done - done)
+                    done = checked.lines_done
+
+                check_batch(session, batch, now=utcnow(), checkpoint=advanced)
+                if batch.problem_code:
+                    raise FileRefused(batch.problem or "", code=batch.problem_code)
+                counts.update(json.loads(batch.counts))
+                refused = list(stored_plans(session, batch.id, outcome="refused"))
+                if out:
+                    for text in report_lines(stored_plans(session, batch.id)):
+                        out.write(text)
+                if counts["refused"]:
+                    session.rollback()
+                else:
+                    batch_id = batch.id
+                    session.commit()
     except DomainError as error:
         raise click.ClickException(error.message) from error
     finally:
         engine.dispose()
-    counts = summary(plans)
-    click.echo(", ".join(f"{name} {n}" for name, n in counts.items()) + f" ({len(plans)} lines)")
-    for plan in plans:
-        if plan.outcome == "refused":
-            click.echo(f"line {plan.number} ({plan.decision_ref}): {plan.code}: {plan.message}")
+        if out:
+            out.close()
+    total = sum(counts.values())
+    click.echo(", ".join(f"{name} {n}" for name, n in counts.items()) + f" ({total} lines)")
+    for plan in refused:
+        click.echo(f"line {plan.number} ({plan.decision_ref}): {plan.code}: {plan.message}")
     if report:
-        report.write_text(report_csv(plans), encoding="utf-8-sig")
         click.echo(f"Report written to {report}.")
     if counts["refused"]:
         raise SystemExit(1)
@@ -91,19 +163,24 @@ def import_approvals(
         )
 
 
+def _staff(session: Session, issuer_id: str, username: str) -> Staff:
+    user = session.scalars(
+        select(StaffUser).where(
+            StaffUser.username == username.lower(), StaffUser.issuer_id == issuer_id
+        )
+    ).first()
+    if user is None:
+        raise click.ClickException(f"No staff member {username} of {issuer_id}.")
+    return Staff.of(user)
+
+
 def _decide(batch_id: int, issuer_id: str, username: str, confirm: bool) -> str:
     engine = make_engine(load_settings().database_url)
     try:
         with make_sessionmaker(engine).begin() as session:
-            user = session.scalars(
-                select(StaffUser).where(
-                    StaffUser.username == username.lower(), StaffUser.issuer_id == issuer_id
-                )
-            ).first()
-            if user is None:
-                raise click.ClickException(f"No staff member {username} of {issuer_id}.")
             decide = confirm_import if confirm else reject_import
-            batch = decide(session, by=Staff.of(user), batch_id=batch_id, now=utcnow())
+            by = _staff(session, issuer_id, username)
+            batch = decide(session, by=by, batch_id=batch_id, now=utcnow())
             return batch.counts
     except LinesRefused as error:
         for plan in error.plans:

@@ -5,11 +5,21 @@ from __future__ import annotations
 import enum
 import time
 from collections import namedtuple
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import BigInteger, Enum, Integer, MetaData, create_engine, event
+from sqlalchemy import (
+    BigInteger,
+    Enum,
+    Integer,
+    MetaData,
+    String,
+    any_,
+    bindparam,
+    create_engine,
+    event,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DisconnectionError, IntegrityError
@@ -63,6 +73,15 @@ def refusing_duplicates(session: Session, refusal: Callable[[], DomainError]) ->
         if is_unique_violation(error):
             raise refusal() from None
         raise
+
+
+def among(session: Session, column: Any, values: Sequence[str]) -> Any:
+    """`column IN values` for many string keys: on PostgreSQL one array parameter
+    (`= ANY(:values)`), because psycopg rewrites a query of 1,000 placeholders every time
+    (a third of an import's key lookups); elsewhere an ordinary IN list."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(values), type_=postgresql.ARRAY(String())))
+    return column.in_(values)
 
 
 def upsert(session: Session, table: Any) -> Any:

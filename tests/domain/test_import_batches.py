@@ -111,7 +111,8 @@ def test_four_eyes_refusals_and_rejection_leave_nothing_behind(session, make, of
     )
     bad = _file(LINES[0], LINES[1].replace("150,00", ""))
     error = refused(record_import, by=office["caseworker"], data=bad, file_name="b.csv", now=NOW)
-    assert isinstance(error, LinesRefused) and error.plans[1].code == "rule_required"
+    assert isinstance(error, LinesRefused)  # the refused lines only, with their reasons
+    assert [(p.number, p.code) for p in error.plans] == [(3, "rule_required")]
     duplicate = record_import(session, by=office["caseworker"], data=_file(*LINES),
                               file_name="c.csv", now=NOW)  # fmt: skip
     assert duplicate.status == "recorded"

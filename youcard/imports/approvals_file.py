@@ -12,7 +12,6 @@ the reason; nothing here touches the database.
 from __future__ import annotations
 
 import csv
-import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,6 +26,8 @@ from youcard.operations.entitlements import default_rule
 
 MAX_BYTES = 64 * 1024 * 1024  # 100,000 lines are about 15 MB
 MAX_FIELD = 200  # characters in one cell
+MAX_REF = 60  # characters in decision_ref, case_ref, child_ref
+CHUNK = 1_000  # lines checked and written at a time
 REQUIRED = (
     "decision_ref", "case_ref", "child_ref", "family_name", "given_name", "birth_date",
     "category", "valid_from", "valid_until",
@@ -100,10 +101,21 @@ def decode(data: bytes) -> str:
     return text
 
 
+def _physical_lines(text: str) -> Iterator[str]:
+    """The text's lines with their endings, one at a time (io.StringIO would copy a 15 MB
+    file into four bytes a character; splitlines would hold every line at once)."""
+    start, size = 0, len(text)
+    while start < size:
+        end = text.find("\n", start)
+        end = size if end < 0 else end + 1
+        yield text[start:end]
+        start = end
+
+
 def _rows(text: str) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
-    first = text.splitlines()[0]
+    first = text[: text.find("\n")] if "\n" in text else text
     delimiter = ";" if first.count(";") >= first.count(",") else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    reader = csv.reader(_physical_lines(text), delimiter=delimiter, strict=True)
     try:
         header = [name.strip().lower() for name in next(reader)]
     except csv.Error as error:
@@ -207,6 +219,9 @@ def _line(number: int, cells: dict[str, str]) -> ApprovalLine:
     for name in REQUIRED:
         if not cells.get(name, "").strip():
             raise _Refused("field_required", f"{name} is empty.")
+    for name in ("decision_ref", "case_ref", "child_ref"):
+        if len(cells[name].strip()) > MAX_REF:
+            raise _Refused("ref_too_long", f"{name} is longer than {MAX_REF} characters.")
     try:
         category = Category(cells["category"].strip().lower())
     except ValueError:
@@ -240,11 +255,10 @@ def _line(number: int, cells: dict[str, str]) -> ApprovalLine:
     )
 
 
-def read_approvals(data: bytes) -> tuple[list[ApprovalLine], list[LineRefusal]]:
-    """Every line of the file, read or refused with its reason; FileRefused for the file."""
+def approval_lines(data: bytes) -> Iterator[ApprovalLine | LineRefusal]:
+    """Every line of the file in order, read or refused with its reason, one at a time (a
+    long file is never held as objects); FileRefused for the file, possibly after lines."""
     header, rows = _rows(decode(data))
-    lines: list[ApprovalLine] = []
-    refusals: list[LineRefusal] = []
     seen: dict[str, int] = {}
     for number, row in rows:
         if len(row) != len(header):
@@ -267,9 +281,44 @@ def read_approvals(data: bytes) -> tuple[list[ApprovalLine], list[LineRefusal]]:
             )
         seen[ref] = number
         try:
-            lines.append(_line(number, cells))
+            yield _line(number, cells)
         except _Refused as refused:
-            refusals.append(LineRefusal(number, ref, refused.code, refused.message))
-    if not lines and not refusals:
+            yield LineRefusal(number, ref, refused.code, refused.message)
+    if not seen:
         raise FileRefused("The file has a header but no lines.", code="no_lines")
+
+
+def in_chunks(
+    data: bytes, size: int | None = None
+) -> Iterator[tuple[list[ApprovalLine], list[LineRefusal]]]:
+    """The file's lines `size` (CHUNK) at a time: those read, and those refused."""
+    size = size or CHUNK
+    lines: list[ApprovalLine] = []
+    refusals: list[LineRefusal] = []
+    for item in approval_lines(data):
+        if isinstance(item, LineRefusal):
+            refusals.append(item)
+        else:
+            lines.append(item)
+        if len(lines) + len(refusals) >= size:
+            yield lines, refusals
+            lines, refusals = [], []
+    if lines or refusals:
+        yield lines, refusals
+
+
+def read_approvals(data: bytes) -> tuple[list[ApprovalLine], list[LineRefusal]]:
+    """Every line of the file, read or refused with its reason; FileRefused for the file."""
+    lines: list[ApprovalLine] = []
+    refusals: list[LineRefusal] = []
+    for chunk_lines, chunk_refusals in in_chunks(data):
+        lines += chunk_lines
+        refusals += chunk_refusals
     return lines, refusals
+
+
+def count_lines(data: bytes) -> int:
+    """About how many lines the file has after its header (for progress: quoted line breaks
+    count too)."""
+    body = data.rstrip(b"\r\n")
+    return max(body.count(b"\n"), 0)

@@ -8,24 +8,44 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
-from dataclasses import asdict
-from datetime import date, datetime
+import secrets
+from collections.abc import Callable, Iterator, Sequence
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import Table, and_, delete, insert, or_, select, text
+from sqlalchemy.orm import sessionmaker
 
 from youcard import audit, budget
 from youcard.budget import BudgetRule
 from youcard.clock import berlin_date
-from youcard.db import Session, refusing_duplicates
+from youcard.db import Session, among, refusing_duplicates
 from youcard.enums import Accrual, Category, EntitlementStatus, RuleKind
-from youcard.errors import Conflict, Forbidden, FourEyesViolation, InvalidRequest, NotFound
-from youcard.imports.approvals_file import ApprovalLine, read_approvals
-from youcard.imports.plan import LinePlan, plan_import, summary
-from youcard.models import Child, Entitlement, Household, ImportBatch, ImportLine
-from youcard.policy import DECIDERS, RECORDERS, Staff, require_role
+from youcard.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    FourEyesViolation,
+    InvalidRequest,
+    NotFound,
+)
+from youcard.imports import approvals_file
+from youcard.imports.approvals_file import (
+    MAX_BYTES,
+    ApprovalLine,
+    FileRefused,
+    count_lines,
+    in_chunks,
+)
+from youcard.imports.plan import OUTCOMES, Earlier, LinePlan, Planner, StoredEarlier, child_key
+from youcard.models import Child, Entitlement, Household, ImportBatch, ImportLine, StaffUser
+from youcard.policy import ALL_STAFF, DECIDERS, RECORDERS, Staff, require_role
+from youcard.search import fold
 
+# Core INSERTs of many rows: the unit of work would cost 10 times more.
+_ENTITLEMENTS: Table = Entitlement.__table__  # type: ignore[assignment]
+_HOUSEHOLDS: Table = Household.__table__  # type: ignore[assignment]
+_CHILDREN: Table = Child.__table__  # type: ignore[assignment]
 ANALYZE_FROM = 1_000  # lines in a batch from which the planner's statistics are refreshed
 
 
@@ -46,9 +66,24 @@ def _staff_id(by: Staff) -> int:
 
 
 def _to_json(line: ApprovalLine) -> str:
-    data = asdict(line)
-    data["rule"] = {k: (v.value if hasattr(v, "value") else v) for k, v in data["rule"].items()}
-    return json.dumps(data, default=str, ensure_ascii=False)
+    # By hand: dataclasses.asdict (deep copies) took a fifth of a check's time.
+    rule = line.rule
+    return json.dumps(
+        {
+            "number": line.number, "decision_ref": line.decision_ref, "case_ref": line.case_ref,
+            "child_ref": line.child_ref, "family_name": line.family_name,
+            "given_name": line.given_name, "birth_date": line.birth_date.isoformat(),
+            "category": line.category.value, "valid_from": line.valid_from.isoformat(),
+            "valid_until": line.valid_until.isoformat(), "legal_basis": line.legal_basis,
+            "status": line.status,
+            "rule": {
+                "kind": rule.kind.value, "amount_cents": rule.amount_cents,
+                "accrual": rule.accrual.value, "units_total": rule.units_total,
+                "units_per_day": rule.units_per_day,
+            },
+        },
+        ensure_ascii=False,
+    )  # fmt: skip
 
 
 def _from_json(text: str) -> ApprovalLine:
@@ -72,49 +107,195 @@ def _from_json(text: str) -> ApprovalLine:
     )
 
 
-def record_import(
-    session: Session, *, by: Staff, data: bytes, file_name: str, now: datetime
-) -> ImportBatch:
-    """Record the file as a batch waiting for a second person (nothing else is written)."""
-    require_role(by, RECORDERS, "import approvals")
+class _Statistics:
+    """PostgreSQL's planner statistics of the tables an import writes, refreshed whenever
+    they doubled since the last time (and at the end). Without it the tables grew inside
+    the transaction while the statistics still described them as before (empty, at a
+    city's first import): the key lookups walked every row of the issuer, ever more of
+    them (a chunk's lookup took 100 ms at 20,000 lines; a re-import of 20,000 lines 17 s
+    instead of 1, bench/import.py). ANALYZE counts the transaction's own new rows."""
+
+    def __init__(self, session: Session, tables: str) -> None:
+        self.session, self.tables = session, tables
+        self.on = session.get_bind().dialect.name == "postgresql"
+        self.rows = self.analyzed = 0
+
+    def grew(self, rows: int) -> None:
+        self.rows += rows
+        if self.on and self.rows >= max(ANALYZE_FROM, 2 * self.analyzed):
+            self.refresh()
+
+    def refresh(self) -> None:
+        if self.on and self.rows >= ANALYZE_FROM:
+            self.session.execute(text(f"ANALYZE {self.tables}"))
+            self.analyzed = self.rows
+
+
+def _empty_counts() -> dict[str, int]:
+    return dict.fromkeys(OUTCOMES, 0)
+
+
+def queue_import(
+    session: Session, *, by: Staff, data: bytes, file_name: str, now: datetime,
+    dry_run: bool = False,
+) -> ImportBatch:  # fmt: skip
+    """Take the file in as a batch waiting to be checked (by `check_batch`: the jobs, or the
+    command at once); nothing else is written. A dry run is checked and kept with its report,
+    never recorded."""
+    require_role(by, ALL_STAFF if dry_run else RECORDERS, "import approvals")
     recorder = _staff_id(by)
-    lines, refusals = read_approvals(data)
-    plans = plan_import(session, by=by, lines=lines, refusals=refusals, today=berlin_date(now))
-    counts = summary(plans)
-    if counts["refused"]:
-        raise LinesRefused(f"{counts['refused']} line(s) are refused; nothing is recorded.", plans)
+    if len(data) > MAX_BYTES:
+        raise FileRefused(
+            f"The file is larger than {MAX_BYTES // 2**20} MB.", code="file_too_large"
+        )
     batch = ImportBatch(
         issuer_id=by.issuer_id,
         file_name=(file_name or "import.csv")[:200],
         file_sha256=hashlib.sha256(data).digest(),
-        status="recorded",
-        counts=json.dumps(counts),
+        status="queued",
+        dry_run=dry_run,
+        data=data,
+        lines_total=count_lines(data),
+        lines_done=0,
+        counts=json.dumps(_empty_counts()),
         recorded_by_id=recorder,
         recorded_at=now,
     )
     with refusing_duplicates(
         session,
-        lambda: Conflict("This file already waits for confirmation.", code="import_waiting"),
-    ):
+        lambda: Conflict("This file already waits to be checked or confirmed.",
+                         code="import_waiting"),
+    ):  # fmt: skip
         session.add(batch)
-    outcome = {plan.number: plan.outcome for plan in plans}
-    session.execute(
-        insert(ImportLine),
-        [
-            {
-                "batch_id": batch.id,
-                "number": line.number,
-                "decision_ref": line.decision_ref,
-                "outcome": outcome[line.number],
-                "data": _to_json(line),
-            }
-            for line in lines
-        ],
-    )
     audit.record(
-        session, issuer_id=by.issuer_id, actor=by.actor, action="import.record",
-        object_type="import_batch", object_id=batch.id, now=now, data=counts,
+        session, issuer_id=by.issuer_id, actor=by.actor, action="import.upload",
+        object_type="import_batch", object_id=batch.id, now=now,
+        data={"lines": batch.lines_total, "dry_run": dry_run},
     )  # fmt: skip
+    return batch
+
+
+def check_batch(
+    session: Session,
+    batch: ImportBatch,
+    *,
+    now: datetime,
+    checkpoint: Callable[[ImportBatch, bool], None] | None = None,
+) -> ImportBatch:
+    """Check a queued batch line by line, as the person who uploaded it, storing every line
+    with its outcome a chunk at a time. `checkpoint(batch, final)` runs after each chunk (the
+    jobs commit there, so progress shows and memory stays flat) and once before the end.
+    Then the batch is recorded (waiting for a second person), refused (a line or the file;
+    its report stays), or checked (a dry run)."""
+    data = batch.data or b""
+    counts = _empty_counts()
+    try:
+        recorder = session.get(StaffUser, batch.recorded_by_id)
+        if recorder is None or recorder.issuer_id != batch.issuer_id:
+            raise Forbidden("The account that uploaded this file is gone.")
+        by = Staff.of(recorder)
+        require_role(by, ALL_STAFF if batch.dry_run else RECORDERS, "import approvals")
+        planner = Planner(session, by=by, today=berlin_date(now), earlier=StoredEarlier(batch.id))
+        for lines, refusals in in_chunks(data):
+            plans = planner.plan(lines, refusals)
+            _store_lines(session, batch.id, lines, plans)
+            for plan in plans:
+                counts[plan.outcome] += 1
+            batch.lines_done += len(plans)
+            batch.counts = json.dumps(counts)
+            session.flush()
+            if checkpoint is not None:
+                checkpoint(batch, False)
+    except DomainError as error:  # the whole file (or who gave it) is refused
+        session.execute(delete(ImportLine).where(ImportLine.batch_id == batch.id))
+        batch.problem_code, batch.problem = error.code, error.message
+        counts = _empty_counts()
+    if checkpoint is not None:
+        checkpoint(batch, True)
+    if batch.problem or counts["refused"]:
+        batch.status, action = "refused", "import.refuse"
+    elif batch.dry_run:
+        batch.status, action = "checked", "import.check"
+    else:
+        batch.status, action = "recorded", "import.record"
+    batch.counts, batch.data, batch.claim = json.dumps(counts), None, None
+    audit.record(
+        session, issuer_id=batch.issuer_id, actor=f"staff:{batch.recorded_by_id}",
+        action=action, object_type="import_batch", object_id=batch.id, now=now,
+        data={**counts, **({"problem": batch.problem_code} if batch.problem_code else {})},
+    )  # fmt: skip
+    session.flush()
+    return batch
+
+
+def _store_lines(
+    session: Session, batch_id: int, lines: Sequence[ApprovalLine], plans: Sequence[LinePlan]
+) -> None:
+    read = {line.number: line for line in lines}
+    rows = []
+    for plan in plans:
+        line = read.get(plan.number)
+        rows.append(
+            {
+                "batch_id": batch_id, "number": plan.number, "decision_ref": plan.decision_ref[:60],
+                "outcome": plan.outcome, "code": plan.code or None,
+                "message": plan.message or None,
+                "data": _to_json(line) if line is not None else "{}",
+                "child_ref": line.child_ref if line else None,
+                "child_key": child_key(line) if line else None,
+                "category": line.category.value if line else None,
+                "valid_from": line.valid_from if line else None,
+                "valid_until": line.valid_until if line else None,
+            }
+        )  # fmt: skip
+    if rows:
+        session.execute(insert(ImportLine), rows)
+
+
+def stored_plans(
+    session: Session, batch_id: int, *, outcome: str | None = None, after: int = 0,
+    limit: int | None = None,
+) -> Iterator[LinePlan]:  # fmt: skip
+    """The batch's lines with their outcomes (refused: why) in file order, read a chunk at
+    a time: `outcome` only those, `after` from that line number on, at most `limit`."""
+    left = limit
+    while (size := approvals_file.CHUNK if left is None else min(approvals_file.CHUNK, left)) > 0:
+        query = (
+            select(ImportLine.number, ImportLine.decision_ref, ImportLine.outcome,
+                   ImportLine.code, ImportLine.message)
+            .where(ImportLine.batch_id == batch_id, ImportLine.number > after)
+            .order_by(ImportLine.number)
+            .limit(size)
+        )  # fmt: skip
+        if outcome is not None:
+            query = query.where(ImportLine.outcome == outcome)
+        rows = session.execute(query).all()
+        for row in rows:
+            yield LinePlan(row.number, row.decision_ref, row.outcome, row.code or "",
+                           row.message or "")  # fmt: skip
+        if len(rows) < size:
+            return
+        after = rows[-1].number
+        if left is not None:
+            left -= len(rows)
+
+
+def record_import(
+    session: Session, *, by: Staff, data: bytes, file_name: str, now: datetime
+) -> ImportBatch:
+    """Take the file in and check it at once, in this transaction (the command line): the
+    batch waits for a second person. Refused whole (LinesRefused, FileRefused) when a line
+    or the file is refused: the caller's rollback leaves nothing behind."""
+    batch = queue_import(session, by=by, data=data, file_name=file_name, now=now)
+    check_batch(session, batch, now=now)
+    if batch.problem_code:
+        raise FileRefused(batch.problem or "", code=batch.problem_code)
+    if batch.status == "refused":
+        count = json.loads(batch.counts)["refused"]
+        raise LinesRefused(
+            f"{count} line(s) are refused; nothing is recorded.",
+            list(stored_plans(session, batch.id, outcome="refused")),
+        )
     return batch
 
 
@@ -124,8 +305,14 @@ def _waiting(session: Session, by: Staff, batch_id: int) -> ImportBatch:
     ).one_or_none()
     if batch is None or batch.issuer_id != by.issuer_id:
         raise NotFound("No such import.", code="import_not_found")
-    if batch.status != "recorded":
+    if batch.status in ("confirmed", "rejected"):
         raise Conflict("This import was already decided.", code="already_decided")
+    if batch.status != "recorded":
+        raise Conflict(
+            "This import is not waiting for a decision (it is being checked, was refused, or "
+            "was a dry run).",
+            code="import_not_waiting",
+        )
     return batch
 
 
@@ -142,34 +329,51 @@ def reject_import(session: Session, *, by: Staff, batch_id: int, now: datetime) 
 
 
 def confirm_import(session: Session, *, by: Staff, batch_id: int, now: datetime) -> ImportBatch:
-    """The second person confirms: every line is checked again against what is stored now,
-    then written and approved in this one transaction (refused whole if a line fails now)."""
+    """The second person confirms: every line is checked again against what is stored now
+    and written and approved, a chunk at a time, in this one transaction (refused whole if a
+    line fails now: the caller's rollback undoes the chunks already written)."""
     require_role(by, DECIDERS, "confirm imports")
     confirmer = _staff_id(by)
     batch = _waiting(session, by, batch_id)
     if batch.recorded_by_id == confirmer:
         raise FourEyesViolation("You recorded this import; a colleague has to confirm it.")
-    rows = session.scalars(
-        select(ImportLine).where(ImportLine.batch_id == batch.id).order_by(ImportLine.number)
-    ).all()
-    lines = [_from_json(row.data) for row in rows]
-    plans = plan_import(session, by=by, lines=lines, refusals=[], today=berlin_date(now))
-    if summary(plans)["refused"]:
+    statistics = _Statistics(session, "households, children, entitlements")
+    # Each chunk is written before the next is planned: the database then holds what the
+    # earlier chunks did, so no earlier lines are kept (Earlier()).
+    planner = Planner(session, by=by, today=berlin_date(now), earlier=Earlier())
+    counts = _empty_counts()
+    refused: list[LinePlan] = []
+    last = 0
+    while True:
+        rows = session.execute(
+            select(ImportLine.number, ImportLine.data)
+            .where(ImportLine.batch_id == batch.id, ImportLine.number > last)
+            .order_by(ImportLine.number)
+            .limit(approvals_file.CHUNK)
+        ).all()
+        if not rows:
+            break
+        last = rows[-1].number
+        lines = [_from_json(row.data) for row in rows]
+        plans = planner.plan(lines)
+        for plan in plans:
+            counts[plan.outcome] += 1
+        refused += [plan for plan in plans if plan.outcome == "refused"]
+        if not refused:
+            _apply(session, batch, lines, plans, confirmer, now)
+            statistics.grew(len(lines))
+    if refused:
         raise LinesRefused(
             "Since it was recorded, lines became refused; nothing is written.",
-            plans,
+            refused,
             code="changed_since_recorded",
         )
-    _apply(session, batch, lines, plans, confirmer, now)
-    if session.get_bind().dialect.name == "postgresql" and len(lines) >= ANALYZE_FROM:
-        # Thousands of new rows before autovacuum has looked: without fresh statistics the
-        # next import's key lookups scanned whole tables (a re-import of 20,000 lines took
-        # 17 s instead of 1, bench/import.py).
-        session.execute(text("ANALYZE households, children, entitlements"))
+    statistics.refresh()  # for the next import and everything else (autovacuum comes later)
     batch.status, batch.confirmed_by_id, batch.decided_at = "confirmed", confirmer, now
+    batch.counts = json.dumps(counts)
     audit.record(
         session, issuer_id=by.issuer_id, actor=by.actor, action="import.confirm",
-        object_type="import_batch", object_id=batch.id, now=now, data=summary(plans),
+        object_type="import_batch", object_id=batch.id, now=now, data=counts,
     )  # fmt: skip
     return batch
 
@@ -182,8 +386,8 @@ def _apply(
     confirmer: int,
     now: datetime,
 ) -> None:
-    """Write the batch: new households and children first (one INSERT each, many rows),
-    then the entitlements, then the changes to existing ones."""
+    """Write a chunk: new households and children first, then the entitlements (each one
+    INSERT of many rows), then the changes to existing ones."""
     todo = [(line, plan) for line, plan in zip(lines, plans, strict=True)
             if plan.outcome != "unchanged"]  # fmt: skip
     created = [line for line, plan in todo if plan.outcome == "created"]
@@ -195,7 +399,7 @@ def _apply(
         )
         rows.append(
             {
-                "issuer_id": batch.issuer_id, "child_id": children[line.child_ref].id,
+                "issuer_id": batch.issuer_id, "child_id": children[line.child_ref],
                 "category": line.category, "status": EntitlementStatus.APPROVED,
                 "valid_from": line.valid_from, "valid_until": line.valid_until,
                 "rule": line.rule.kind, "accrual": line.rule.accrual,
@@ -208,24 +412,23 @@ def _apply(
             }
         )  # fmt: skip
     if rows:  # one INSERT of many rows: the unit of work would cost 10 times more
-        session.execute(insert(Entitlement), rows)
+        session.execute(insert(_ENTITLEMENTS), rows)
     changed = {line.decision_ref: (line, plan) for line, plan in todo if plan.outcome != "created"}
-    refs = sorted(changed)
-    for start in range(0, len(refs), _CHUNK):
-        for entitlement in session.scalars(
+    if changed:
+        entitlements = session.scalars(
             select(Entitlement)
             .where(
                 Entitlement.issuer_id == batch.issuer_id,
-                Entitlement.decision_ref.in_(refs[start : start + _CHUNK]),
+                among(session, Entitlement.decision_ref, sorted(changed)),
             )
             .with_for_update()
-        ):
+        ).all()
+        for entitlement in entitlements:
             line, plan = changed[entitlement.decision_ref or ""]
             _change(entitlement, line, updated=plan.outcome == "updated")
-    session.flush()
-
-
-_CHUNK = 1_000
+        session.flush()
+        for entitlement in entitlements:  # written: not kept to the end of the transaction
+            session.expunge(entitlement)
 
 
 def _change(entitlement: Entitlement, line: ApprovalLine, *, updated: bool) -> None:
@@ -246,55 +449,135 @@ def _change(entitlement: Entitlement, line: ApprovalLine, *, updated: bool) -> N
 
 def _children(
     session: Session, batch: ImportBatch, created: Sequence[ApprovalLine], now: datetime
-) -> dict[str, Child]:
-    """The children of the new entitlements by child_ref: stored ones, and new ones (with
-    their households, found by case_ref or new), each kind inserted at once."""
+) -> dict[str, int]:
+    """The ids of the children of the new entitlements by child_ref: stored ones, and new
+    ones (with their households, found by case_ref or new), each kind one INSERT."""
     child_refs = sorted({line.child_ref for line in created})
-    found: dict[str, Child] = {}
-    for start in range(0, len(child_refs), _CHUNK):
-        for child in session.scalars(
-            select(Child).where(
-                Child.issuer_id == batch.issuer_id,
-                Child.child_ref.in_(child_refs[start : start + _CHUNK]),
+    found: dict[str, int] = {}
+    if child_refs:
+        for child_id, child_ref in session.execute(
+            select(Child.id, Child.child_ref).where(
+                Child.issuer_id == batch.issuer_id, among(session, Child.child_ref, child_refs)
             )
         ):
-            found[child.child_ref or ""] = child
+            found[child_ref or ""] = child_id
     first: dict[str, ApprovalLine] = {}
     for line in created:
         if line.child_ref not in found:
             first.setdefault(line.child_ref, line)
+    if not first:
+        return found
     case_refs = sorted({line.case_ref for line in first.values()})
-    households: dict[str, Household] = {}
-    for start in range(0, len(case_refs), _CHUNK):
-        for household in session.scalars(
-            select(Household).where(
+    households: dict[str, int] = {
+        reference: household_id
+        for reference, household_id in session.execute(
+            select(Household.reference, Household.id).where(
                 Household.issuer_id == batch.issuer_id,
-                Household.reference.in_(case_refs[start : start + _CHUNK]),
+                among(session, Household.reference, case_refs),
             )
-        ):
-            households[household.reference] = household
-    new_households = {}
-    for line in first.values():
-        if line.case_ref not in households and line.case_ref not in new_households:
-            new_households[line.case_ref] = Household(
-                issuer_id=batch.issuer_id, reference=line.case_ref,
-                family_name=line.family_name, created_at=now,
-            )  # fmt: skip
-    session.add_all(new_households.values())
-    session.flush()
-    households.update(new_households)
-    new_children = {
-        ref: Child(
-            issuer_id=batch.issuer_id,
-            household_id=households[line.case_ref].id,
-            child_ref=ref,
-            given_name=line.given_name,
-            family_name=line.family_name,
-            birth_date=line.birth_date,
-            created_at=now,
         )
-        for ref, line in first.items()
     }
-    session.add_all(new_children.values())
-    session.flush()
-    return found | new_children
+    new_households: dict[str, str] = {}
+    for line in first.values():
+        if line.case_ref not in households:
+            new_households.setdefault(line.case_ref, line.family_name)
+    if new_households:
+        # Core INSERTs skip the mapper's events: the search keys are set here.
+        made = session.execute(
+            insert(_HOUSEHOLDS).returning(_HOUSEHOLDS.c.reference, _HOUSEHOLDS.c.id),
+            [
+                {
+                    "issuer_id": batch.issuer_id, "reference": reference,
+                    "family_name": family_name, "created_at": now,
+                    "search_key": fold(f"{reference} {family_name}"),
+                }
+                for reference, family_name in new_households.items()
+            ],
+        )  # fmt: skip
+        households.update((reference, household_id) for reference, household_id in made)
+    made = session.execute(
+        insert(_CHILDREN).returning(_CHILDREN.c.child_ref, _CHILDREN.c.id),
+        [
+            {
+                "issuer_id": batch.issuer_id, "household_id": households[line.case_ref],
+                "child_ref": ref, "given_name": line.given_name,
+                "family_name": line.family_name, "birth_date": line.birth_date,
+                "created_at": now, "search_key": fold(f"{line.given_name} {line.family_name}"),
+            }
+            for ref, line in first.items()
+        ],
+    )  # fmt: skip
+    found.update((ref or "", child_id) for ref, child_id in made)
+    return found
+
+
+STALE_AFTER = timedelta(minutes=10)  # a check that made no progress this long is taken over
+
+
+class ClaimLost(Exception):
+    """Another run took the batch over (this one made no progress for STALE_AFTER)."""
+
+
+def _claim_next(sessions: sessionmaker[Session], now: datetime) -> tuple[int, str] | None:
+    """Take the oldest queued batch (or one whose check stalled) for this run: on PostgreSQL
+    runners at the same time skip each other's rows; SQLite has one writer at a time."""
+    with sessions.begin() as session:
+        batch = session.scalars(
+            select(ImportBatch)
+            .where(
+                or_(
+                    ImportBatch.status == "queued",
+                    and_(
+                        ImportBatch.status == "checking",
+                        ImportBatch.claimed_at < now - STALE_AFTER,
+                    ),
+                )
+            )
+            .order_by(ImportBatch.id)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        ).first()
+        if batch is None:
+            return None
+        if batch.status == "checking":  # its run stopped half-way: start again from line 1
+            session.execute(delete(ImportLine).where(ImportLine.batch_id == batch.id))
+        claim = secrets.token_hex(16)
+        batch.status, batch.claim, batch.claimed_at = "checking", claim, now
+        batch.lines_done, batch.counts = 0, json.dumps(_empty_counts())
+        return batch.id, claim
+
+
+def check_waiting_imports(sessions: sessionmaker[Session], now: Callable[[], datetime]) -> int:
+    """The job: check every queued batch, committing a chunk at a time (progress shows on the
+    page; a run that dies leaves stored lines that the next run deletes and checks again).
+    Returns how many batches this run checked."""
+    checked = 0
+    while (claimed := _claim_next(sessions, now())) is not None:
+        checked += _check_claimed(sessions, *claimed, now)
+    return checked
+
+
+def _check_claimed(
+    sessions: sessionmaker[Session], batch_id: int, claim: str, now: Callable[[], datetime]
+) -> bool:
+    with sessions() as session:
+
+        def still_mine(batch: ImportBatch, final: bool) -> None:
+            current = session.scalar(
+                select(ImportBatch.claim).where(ImportBatch.id == batch.id).with_for_update()
+            )
+            if current != claim:
+                raise ClaimLost
+            if not final:  # the chunk is kept, the run's heartbeat too
+                batch.claimed_at = now()
+                session.commit()
+
+        try:
+            check_batch(
+                session, session.get_one(ImportBatch, batch_id), now=now(), checkpoint=still_mine
+            )
+            session.commit()
+        except ClaimLost:
+            session.rollback()
+            return False
+    return True

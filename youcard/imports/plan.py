@@ -12,18 +12,20 @@ from __future__ import annotations
 import csv
 import io
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from sqlalchemy import func, select
 
 from youcard import budget
-from youcard.db import Session
+from youcard.budget import BudgetRule
+from youcard.db import Session, among
 from youcard.enums import BookingKind, EntitlementStatus
 from youcard.errors import DomainError
 from youcard.imports.approvals_file import ApprovalLine, LineRefusal
-from youcard.models import Booking, Child, Entitlement
+from youcard.models import Booking, Child, Entitlement, ImportLine
 from youcard.operations.entitlements import refuse_implausible_period
 from youcard.operations.households import refuse_implausible_birth_date
 from youcard.policy import ALL_STAFF, Staff, require_role
@@ -32,6 +34,13 @@ from youcard.search import fold
 OUTCOMES = ("created", "updated", "unchanged", "ended", "refused")
 _LIVE = (EntitlementStatus.RECORDED, EntitlementStatus.APPROVED)
 _CHUNK = 1_000  # keys looked up per query
+_CHILD = (Child.id, Child.child_ref, Child.given_name, Child.family_name, Child.birth_date)
+_DECISION = (
+    Entitlement.id, Entitlement.child_id, Entitlement.decision_ref, Entitlement.status,
+    Entitlement.category, Entitlement.valid_from, Entitlement.valid_until, Entitlement.rule,
+    Entitlement.accrual, Entitlement.amount_cents, Entitlement.units_total,
+    Entitlement.units_per_day, Entitlement.spent_cents,
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -50,7 +59,12 @@ def _chunks(values: Sequence[str]) -> Iterable[Sequence[str]]:
         yield values[start : start + _CHUNK]
 
 
-def _same_rule(entitlement: Entitlement, line: ApprovalLine) -> bool:
+def _rule_of(entitlement: Any) -> BudgetRule:
+    return BudgetRule(entitlement.rule, entitlement.amount_cents, entitlement.accrual,
+                      entitlement.units_total, entitlement.units_per_day)  # fmt: skip
+
+
+def _same_rule(entitlement: Any, line: ApprovalLine) -> bool:
     rule = line.rule
     return (
         entitlement.rule is rule.kind
@@ -68,6 +82,136 @@ def _last_booked_day(session: Session, entitlement_id: int) -> date | None:
     )
 
 
+class Earlier:
+    """The lines of the file before the current chunk that a later line must agree with
+    (the same child described alike, no two periods of one benefit on the same day). This
+    one keeps none: the confirmation writes each chunk before planning the next, so the
+    database holds what earlier chunks did."""
+
+    def of(self, session: Session, child_refs: Sequence[str]) -> dict[str, list[EarlierLine]]:
+        """The earlier lines of these children."""
+        return {}
+
+    def remember(self, lines: Sequence[EarlierLine]) -> None:
+        """A chunk is planned: its lines become earlier ones."""
+
+
+class RememberedEarlier(Earlier):
+    """Earlier lines kept in memory (a check that stores nothing: the dry run)."""
+
+    def __init__(self) -> None:
+        self._lines: dict[str, list[EarlierLine]] = {}
+
+    def of(self, session: Session, child_refs: Sequence[str]) -> dict[str, list[EarlierLine]]:
+        return {ref: list(self._lines[ref]) for ref in child_refs if ref in self._lines}
+
+    def remember(self, lines: Sequence[EarlierLine]) -> None:
+        for line in lines:
+            self._lines.setdefault(line.child_ref, []).append(line)
+
+
+class StoredEarlier(Earlier):
+    """Earlier lines read from the batch's stored lines (`import_lines`, each chunk stored
+    after it is planned): a 100,000-line file costs the memory of one chunk."""
+
+    def __init__(self, batch_id: int) -> None:
+        self.batch_id = batch_id
+
+    def of(self, session: Session, child_refs: Sequence[str]) -> dict[str, list[EarlierLine]]:
+        found: dict[str, list[EarlierLine]] = {}
+        for chunk in _chunks(sorted(child_refs)):
+            for row in session.execute(
+                select(
+                    ImportLine.number, ImportLine.child_ref, ImportLine.child_key,
+                    ImportLine.category, ImportLine.valid_from, ImportLine.valid_until,
+                ).where(
+                    ImportLine.batch_id == self.batch_id,
+                    among(session, ImportLine.child_ref, chunk),
+                    ImportLine.outcome != "refused",
+                )
+            ):  # fmt: skip
+                found.setdefault(row.child_ref, []).append(
+                    EarlierLine(row.number, row.child_ref, row.child_key or "",
+                                row.category or "", row.valid_from, row.valid_until)
+                )  # fmt: skip
+        return found
+
+
+@dataclass(frozen=True)
+class EarlierLine:
+    """What a later line of the file is checked against."""
+
+    number: int
+    child_ref: str
+    child_key: str  # the child as the line describes it (see child_key)
+    category: str
+    valid_from: date | None
+    valid_until: date | None
+
+
+def child_key(line: ApprovalLine) -> str:
+    """The child as a line describes it: two lines of one `child_ref` must agree on it."""
+    return "\x1f".join(
+        (line.case_ref, fold(line.given_name), fold(line.family_name), line.birth_date.isoformat())
+    )
+
+
+def earlier_line(line: ApprovalLine) -> EarlierLine:
+    return EarlierLine(line.number, line.child_ref, child_key(line), line.category.value,
+                       line.valid_from, line.valid_until)  # fmt: skip
+
+
+class Planner:
+    """Plans a file chunk by chunk (DESIGN.md's rules, above), each chunk with a few
+    queries, later chunks checked against earlier ones (`earlier`)."""
+
+    def __init__(
+        self, session: Session, *, by: Staff, today: date, earlier: Earlier | None = None
+    ) -> None:
+        require_role(by, ALL_STAFF, "check imports")
+        self.session, self.by, self.today = session, by, today
+        self.earlier = earlier if earlier is not None else RememberedEarlier()
+
+    def plan(
+        self, lines: Sequence[ApprovalLine], refusals: Sequence[LineRefusal] = ()
+    ) -> list[LinePlan]:
+        """The outcome of every line of this chunk, in file order."""
+        session, issuer_id = self.session, self.by.issuer_id
+        plans = {r.number: LinePlan(r.number, r.decision_ref, "refused", r.code, r.message)
+                 for r in refusals}  # fmt: skip
+        # Plain rows, not ORM objects: the session's identity map would keep every one of
+        # them until the end of the transaction (a 100,000-line confirmation held 700 MB).
+        children: dict[str, Any] = {}
+        child_refs = sorted({line.child_ref for line in lines})
+        for chunk in _chunks(child_refs):
+            for child in session.execute(
+                select(*_CHILD).where(
+                    Child.issuer_id == issuer_id, among(session, Child.child_ref, chunk)
+                )
+            ):
+                children[child.child_ref or ""] = child
+        decisions: dict[str, Any] = {}
+        for chunk in _chunks(sorted({line.decision_ref for line in lines})):
+            for entitlement in session.execute(
+                select(*_DECISION).where(
+                    Entitlement.issuer_id == issuer_id,
+                    among(session, Entitlement.decision_ref, chunk),
+                )
+            ):
+                decisions[entitlement.decision_ref or ""] = entitlement
+        in_file = self.earlier.of(session, child_refs)
+        planned: list[EarlierLine] = []
+        for line in lines:
+            plan = _plan_line(session, line, children, decisions, in_file, self.today)
+            plans[line.number] = plan
+            if plan.outcome != "refused":
+                earlier = earlier_line(line)
+                in_file.setdefault(line.child_ref, []).append(earlier)
+                planned.append(earlier)
+        self.earlier.remember(planned)
+        return [plans[number] for number in sorted(plans)]
+
+
 def plan_import(
     session: Session,
     *,
@@ -77,29 +221,8 @@ def plan_import(
     today: date,
 ) -> list[LinePlan]:
     """Every line's outcome, in file order (the principal's issuer; staff who record or
-    confirm imports)."""
-    require_role(by, ALL_STAFF, "check imports")
-    plans = {r.number: LinePlan(r.number, r.decision_ref, "refused", r.code, r.message)
-             for r in refusals}  # fmt: skip
-    children: dict[str, Child] = {}
-    child_refs = sorted({line.child_ref for line in lines})
-    for chunk in _chunks(child_refs):
-        for child in session.scalars(
-            select(Child).where(Child.issuer_id == by.issuer_id, Child.child_ref.in_(chunk))
-        ):
-            children[child.child_ref or ""] = child
-    decisions: dict[str, Entitlement] = {}
-    for chunk in _chunks(sorted({line.decision_ref for line in lines})):
-        for entitlement in session.scalars(
-            select(Entitlement).where(
-                Entitlement.issuer_id == by.issuer_id, Entitlement.decision_ref.in_(chunk)
-            )
-        ):
-            decisions[entitlement.decision_ref or ""] = entitlement
-    in_file: dict[tuple[str, str], list[tuple[date, date, int]]] = {}
-    for line in lines:
-        plans[line.number] = _plan_line(session, line, children, decisions, in_file, today)
-    return [plans[number] for number in sorted(plans)]
+    confirm imports): a short file at once."""
+    return Planner(session, by=by, today=today).plan(lines, refusals)
 
 
 def _refused(line: ApprovalLine, code: str, message: str) -> LinePlan:
@@ -109,9 +232,9 @@ def _refused(line: ApprovalLine, code: str, message: str) -> LinePlan:
 def _plan_line(
     session: Session,
     line: ApprovalLine,
-    children: dict[str, Child],
-    decisions: dict[str, Entitlement],
-    in_file: dict[tuple[str, str], list[tuple[date, date, int]]],
+    children: dict[str, Any],
+    decisions: dict[str, Any],
+    in_file: dict[str, list[EarlierLine]],
     today: date,
 ) -> LinePlan:
     try:
@@ -130,6 +253,16 @@ def _plan_line(
             f"child_ref {line.child_ref} is stored with another name or birth date; correct "
             "one side, nothing is overwritten.",
         )
+    if child is None:
+        key = child_key(line)
+        for other in in_file.get(line.child_ref, []):
+            if other.child_key != key:
+                return _refused(
+                    line,
+                    "child_conflict",
+                    f"Line {other.number} of this file gives child_ref {line.child_ref} another "
+                    "name, birth date or case_ref.",
+                )
     existing = decisions.get(line.decision_ref)
     if existing is not None and (child is None or existing.child_id != child.id):
         return _refused(
@@ -173,7 +306,7 @@ def _plan_line(
     return LinePlan(line.number, line.decision_ref, "updated")
 
 
-def _plan_end(session: Session, line: ApprovalLine, existing: Entitlement | None) -> LinePlan:
+def _plan_end(session: Session, line: ApprovalLine, existing: Any | None) -> LinePlan:
     if existing is None:
         return _refused(line, "unknown_decision", "An ended line needs a decision YouCard has.")
     if existing.valid_until == line.valid_until:
@@ -191,7 +324,7 @@ def _plan_end(session: Session, line: ApprovalLine, existing: Entitlement | None
         existing.valid_from, line.valid_until, category=existing.category,
         birth_date=line.birth_date,
     )  # fmt: skip
-    cap = budget.cap_cents(existing.budget_rule, period) if period else 0
+    cap = budget.cap_cents(_rule_of(existing), period) if period else 0
     if cap is not None and existing.spent_cents > cap:
         return _refused(line, "below_booked", "More is booked than the shorter period allows.")
     return LinePlan(line.number, line.decision_ref, "ended")
@@ -200,16 +333,23 @@ def _plan_end(session: Session, line: ApprovalLine, existing: Entitlement | None
 def _overlap(
     session: Session,
     line: ApprovalLine,
-    child: Child | None,
-    in_file: dict[tuple[str, str], list[tuple[date, date, int]]],
+    child: Any | None,
+    in_file: dict[str, list[EarlierLine]],
 ) -> str:
     """Why the new benefit would share a day with another of the child's in its category
     (stored, or an earlier line of the file); empty when it does not."""
-    key = (line.child_ref, line.category.value)
-    for start, end, number in in_file.get(key, []):
-        if start <= line.valid_until and end >= line.valid_from:
-            return f"Line {number} of this file gives the child this benefit on some of these days."
-    in_file.setdefault(key, []).append((line.valid_from, line.valid_until, line.number))
+    for other in in_file.get(line.child_ref, []):
+        if (
+            other.category == line.category.value
+            and other.valid_from is not None
+            and other.valid_until is not None
+            and other.valid_from <= line.valid_until
+            and other.valid_until >= line.valid_from
+        ):
+            return (
+                f"Line {other.number} of this file gives the child this benefit on some of "
+                "these days."
+            )
     if child is None:
         return ""
     clash = session.execute(
@@ -235,17 +375,30 @@ def summary(plans: Sequence[LinePlan]) -> dict[str, int]:
     return {outcome: counts.get(outcome, 0) for outcome in OUTCOMES}
 
 
-def report_csv(plans: Sequence[LinePlan]) -> str:
-    """The report as semicolon CSV (German spreadsheets): line, decision_ref, outcome, reason.
-    Cells that a spreadsheet would take for a formula are quoted with a leading apostrophe."""
+REPORT_HEADER = ("line", "decision_ref", "outcome", "code", "reason")
+
+
+def report_lines(plans: Iterable[LinePlan], *, header: bool = True) -> Iterator[str]:
+    """The report as semicolon CSV (German spreadsheets), a line at a time (a long report is
+    streamed): line, decision_ref, outcome, reason. Cells that a spreadsheet would take for
+    a formula start with an apostrophe."""
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerow(["line", "decision_ref", "outcome", "code", "reason"])
+    if header:
+        writer.writerow(REPORT_HEADER)
+        yield out.getvalue()
     for plan in plans:
+        out.seek(0)
+        out.truncate()
         writer.writerow(
             [plan.number, _cell(plan.decision_ref), plan.outcome, plan.code, _cell(plan.message)]
         )
-    return out.getvalue()
+        yield out.getvalue()
+
+
+def report_csv(plans: Iterable[LinePlan]) -> str:
+    """The whole report (report_lines) as one text."""
+    return "".join(report_lines(plans))
 
 
 def _cell(text: str) -> str:
