@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 
 import click
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from youcard import audit, credentials, demo, keys, ledger, migrate, trust
+from youcard import audit, credentials, demo, jobs, keys, ledger, migrate, trust
 from youcard.clock import berlin_date, utcnow
 from youcard.config import Settings, load_settings
 from youcard.db import make_engine, make_sessionmaker
@@ -339,3 +340,32 @@ def staff_list(ctx: Context, issuer_id: str) -> None:
 from youcard.cli_import import import_group  # noqa: E402 - its own module, one command group
 
 main.add_command(import_group)
+
+
+@main.group("jobs")
+def jobs_group() -> None:
+    """Scheduled work: import checks, the audit chain (and more to come)."""
+
+
+@jobs_group.command("run")
+@click.argument("names", metavar="[JOB]...", nargs=-1, type=click.Choice(sorted(jobs.JOBS)))
+@click.option("--once", is_flag=True, help="Run each job once and stop (systemd timer, cron).")
+@click.option(
+    "--interval", default=60.0, show_default=True, help="Seconds between runs without --once."
+)
+@pass_context
+def jobs_run(ctx: Context, names: tuple[str, ...], once: bool, interval: float) -> None:
+    """Run the jobs (all without JOB): safe on several nodes at the same time; exit 1 when a
+    job failed (with --once)."""
+    sessions = make_sessionmaker(ctx.engine)
+    chosen = names or tuple(jobs.JOBS)
+    while True:
+        done = jobs.run_jobs(sessions, chosen, utcnow)
+        worked = {name: n for name, n in done.items() if n}
+        if worked:
+            click.echo(", ".join(f"{name}: {n}" for name, n in worked.items()))
+        if once:
+            if None in done.values():
+                raise SystemExit(1)
+            return
+        time.sleep(interval)

@@ -342,3 +342,35 @@ def test_import_approvals_recorded_by_one_and_confirmed_by_another(env, tmp_path
     again = _run("import", "reject", batch, "--issuer", "DE-NW-HAMM", "--as", "approver")
     assert again.exit_code == 1 and "already decided" in again.output
     assert _run("ledger", "check").exit_code == 0
+
+
+def test_jobs_run_once_checks_uploaded_imports_and_seals_the_audit_chain(env):
+    from youcard.imports.batches import queue_import
+    from youcard.models import ImportBatch, StaffUser
+    from youcard.policy import Staff
+
+    _run("demo")
+    engine = make_engine(env["url"])
+    sessions = make_sessionmaker(engine)
+    try:
+        with sessions.begin() as session:
+            user = session.scalars(select(StaffUser).where(StaffUser.username == "caseworker")).one()
+            batch_id = queue_import(
+                session, by=Staff.of(user), file_name="upload.csv", now=utcnow(),
+                data=b"decision_ref;case_ref;child_ref;family_name;given_name;birth_date;"
+                b"category;valid_from;valid_until\r\nD-77;HAM-77;P-77;Kaya;Deniz;2014-02-03;"
+                b"participation;2026-08-01;2027-07-31\r\n",
+            ).id  # fmt: skip
+        result = _run("jobs", "run", "--once")
+        assert result.exit_code == 0, result.output
+        assert "imports: 1" in result.output and "audit-seal: 2" in result.output
+        with sessions() as session:
+            assert session.get_one(ImportBatch, batch_id).status == "recorded"
+            assert session.scalar(
+                select(func.count()).select_from(AuditEvent).where(AuditEvent.seq.is_(None))
+            ) == 0  # fmt: skip
+        again = _run("jobs", "run", "--once", "imports", "audit-seal")
+        assert again.exit_code == 0 and again.output == ""  # nothing left: nothing done
+        assert _run("jobs", "run", "--once", "nope").exit_code == 2
+    finally:
+        engine.dispose()

@@ -1,0 +1,58 @@
+"""Scheduled work (DESIGN.md "Scheduled work"): idempotent jobs run by `youcard jobs run
+[--once] [JOB ...]`, from a systemd timer (or cron) every minute in production, on any
+number of nodes at the same time. Each job takes its work so that two runners never do the
+same piece twice (PostgreSQL: row locks with SKIP LOCKED, or the lock of a chain's head),
+commits piece by piece, and leaves nothing half-done when it stops: the next run goes on.
+
+A job is `job(sessions, now) -> pieces of work done`; one failing job does not stop the
+others (it is logged, and the command's exit code says so).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import sessionmaker
+
+from youcard import audit
+from youcard.db import Session
+from youcard.imports.batches import check_waiting_imports
+from youcard.models import Issuer
+
+Job = Callable[[sessionmaker[Session], Callable[[], datetime]], int]
+log = logging.getLogger("youcard.jobs")
+
+
+def seal_audit_chains(sessions: sessionmaker[Session], now: Callable[[], datetime]) -> int:
+    """Chain every issuer's unsealed audit events (bookings are not sealed as they happen:
+    they never wait for the chain's lock). The chain's head row is locked per issuer."""
+    with sessions() as session:
+        issuers = session.scalars(select(Issuer.id).order_by(Issuer.id)).all()
+    sealed = 0
+    for issuer_id in issuers:
+        with sessions.begin() as session:
+            sealed += audit.seal(session, issuer_id)
+    return sealed
+
+
+JOBS: dict[str, Job] = {
+    "imports": check_waiting_imports,  # approvals files uploaded on the page or the API
+    "audit-seal": seal_audit_chains,
+}
+
+
+def run_jobs(
+    sessions: sessionmaker[Session], names: Iterable[str], now: Callable[[], datetime]
+) -> dict[str, int | None]:
+    """Run the named jobs once each, in order: what each did (None: it failed, logged)."""
+    done: dict[str, int | None] = {}
+    for name in names:
+        try:
+            done[name] = JOBS[name](sessions, now)
+        except Exception:  # one job's failure must not stop the others; the next run retries
+            log.exception("job %s failed", name)
+            done[name] = None
+    return done
