@@ -37,6 +37,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         admin,
         api,
         api_admin,
+        api_imports,
         api_staff,
         approvals,
         audit_log,
@@ -46,6 +47,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         display,
         family,
         households,
+        imports,
         letters,
         office,
         pages,
@@ -73,6 +75,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(audit_log.bp)
     app.register_blueprint(partner_details.bp)
     app.register_blueprint(office.bp)
+    app.register_blueprint(imports.bp)
+    imports.init_imports(app)
     account.init_account(app)
     app.config.update(
         API_TITLE="YouCard issuer API",
@@ -86,7 +90,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         },
     )
     pages_api = PagesApi(app)
-    for api_blueprint in (api.blp, api_admin.blp, api_staff.blp):
+    for api_blueprint in (api.blp, api_admin.blp, api_staff.blp, api_imports.blp):
         pages_api.register_blueprint(api_blueprint)
         csrf.exempt(api_blueprint)  # token-authenticated JSON, no cookies: nothing to forge
     init_problems(app)  # smorest registered its own handlers; ours (by path) must win

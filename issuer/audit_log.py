@@ -41,6 +41,12 @@ ACTION_NAMES = {
     "family.login_failed": _l("family sign-in failed"),
     "family.lockout": _l("family sign-in locked"),
     "household.create": _l("family recorded"),
+    "import.upload": _l("approvals file uploaded"),
+    "import.check": _l("approvals file checked (dry run)"),
+    "import.record": _l("approvals file checked and waiting"),
+    "import.refuse": _l("approvals file refused"),
+    "import.confirm": _l("import confirmed"),
+    "import.reject": _l("import rejected"),
     "household.update": _l("family corrected"),
     "household.access_code": _l("access code made"),
     "household.letter": _l("approval letter made"),
@@ -83,6 +89,7 @@ OBJECT_TYPES = {
     "settlement": _l("settlement"),
     "signing_key": _l("signing key"),
     "issuer": _l("city"),
+    "import_batch": _l("import"),
 }
 FILTERS = ("object_type", "object_id", "actor", "action")
 

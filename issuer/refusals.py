@@ -80,6 +80,43 @@ REFUSALS = {
     "birth_date_conflicts_with_bookings": _l(
         "with this date of birth more would have been booked than the budget allows."
     ),
+    # Imports: why a line or the whole file is refused (the CSV report keeps the
+    # technical detail in English beside the code).
+    "field_required": _l("a required field is empty."),
+    "ref_too_long": _l("a reference is longer than 60 characters."),
+    "unknown_category": _l("this is not one of the benefits."),
+    "unknown_legal_basis": _l("this is not one of the legal bases."),
+    "unknown_status": _l("the status is neither approved nor ended."),
+    "invalid_date": _l("a date cannot be read."),
+    "invalid_amount": _l("an amount in euros cannot be read."),
+    "invalid_number": _l("a number cannot be read."),
+    "child_conflict": _l(
+        "this child is known with another name, date of birth or family; correct one side, "
+        "nothing is overwritten."
+    ),
+    "decision_of_another_child": _l("this decision belongs to another child."),
+    "not_live": _l("this decision was rejected or revoked in YouCard."),
+    "category_changed": _l("a decision cannot change its benefit."),
+    "below_booked": _l("more is booked, or booked outside the new period, than it allows."),
+    "unknown_decision": _l("an ended line needs a decision YouCard already has."),
+    "end_before_bookings": _l("it cannot end before what is already booked."),
+    "file_too_large": _l("the file is too large."),
+    "file_not_text": _l("the file is not a text file."),
+    "not_utf8": _l(
+        "the file is not UTF-8 (Excel: save as 'CSV UTF-8 (comma delimited)') and upload it again."
+    ),
+    "file_empty": _l("the file is empty."),
+    "no_lines": _l("the file has a header but no lines."),
+    "bad_header": _l("the header does not fit the format (see the columns below)."),
+    "bad_line": _l("a line cannot be read as CSV."),
+    "duplicate_decision_ref": _l("a decision_ref appears twice in the file."),
+    "import_waiting": _l("this file already waits to be checked or confirmed."),
+    "import_not_waiting": _l("this import is not waiting for a decision."),
+    "lines_refused": _l("lines are refused; nothing is written."),
+    "changed_since_recorded": _l(
+        "since it was recorded, lines became refused; nothing is written. Upload the file "
+        "again to see why."
+    ),
 }
 
 

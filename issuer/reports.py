@@ -17,7 +17,7 @@ from youcard import reports
 from youcard.clock import berlin_date
 from youcard.enums import Category
 from youcard.policy import REPORT_READERS
-from youcard.settlement_files import csv_text, euros
+from youcard.spreadsheets import csv_text, euros
 from youcard.web import db_session, now
 from youcard.web.names import CATEGORY_NAMES
 

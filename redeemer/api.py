@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 from typing import Any
 
 from flask import Response, g, request
@@ -17,8 +15,8 @@ from youcard import trust
 from youcard.clock import DateOutOfRange, parse_month
 from youcard.counter import Counter, check_card, list_bookings, statement
 from youcard.credit_notes import CreditNote, credit_notes
+from youcard.cursors import decode_cursor, encode_cursor
 from youcard.errors import InvalidRequest
-from youcard.operations.booking_input import MAX_ID
 from youcard.operations.booking_records import BookingRecord, BookingResult
 from youcard.operations.bookings import book
 from youcard.operations.cancellations import cancel_booking
@@ -156,24 +154,10 @@ class Bookings(MethodView):
             limit=query["limit"],
             from_=query.get("from_"),
             to=query.get("to"),
-            before_id=_decode_cursor(query["cursor"]) if "cursor" in query else None,
+            before_id=decode_cursor(query["cursor"]) if "cursor" in query else None,
         )
         items = [_booking_json(record) for record in records]
-        return {"items": items, "next_cursor": _encode_cursor(records[-1].id) if more else None}
-
-
-def _encode_cursor(booking_id: int) -> str:
-    return base64.urlsafe_b64encode(str(booking_id).encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> int:
-    try:
-        value = int(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode())
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        value = 0
-    if not 0 < value <= MAX_ID:
-        raise InvalidRequest("The cursor is not valid.", code="invalid_cursor")
-    return value
+        return {"items": items, "next_cursor": encode_cursor(records[-1].id) if more else None}
 
 
 @blp.route("/bookings/<int:booking_id>/cancel")

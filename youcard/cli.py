@@ -11,8 +11,8 @@ import click
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from youcard import audit, credentials, demo, jobs, keys, ledger, migrate, trust
-from youcard.clock import berlin_date, utcnow
+from youcard import audit, credentials, demo, exports, jobs, keys, ledger, migrate, trust
+from youcard.clock import DateOutOfRange, berlin_date, parse_month, utcnow
 from youcard.config import Settings, load_settings
 from youcard.db import make_engine, make_sessionmaker
 from youcard.enums import Role
@@ -369,3 +369,32 @@ def jobs_run(ctx: Context, names: tuple[str, ...], once: bool, interval: float) 
                 raise SystemExit(1)
             return
         time.sleep(interval)
+
+
+@main.command("export")
+@click.argument("kind", type=click.Choice(exports.KINDS))
+@click.option("--issuer", "issuer_id", required=True)
+@click.option("--month", required=True, help="YYYY-MM")
+@click.option(
+    "--output", type=click.Path(dir_okay=False, writable=True), help="File (default: stdout)."
+)
+@pass_context
+def export_command(ctx: Context, kind: str, issuer_id: str, month: str, output: str | None) -> None:
+    """CSV for the case-management system and the city's statistics: `balances` (per child
+    and benefit: approved, booked net, left at the month's end) or `bookings` (net bookings
+    per child and benefit in the month, with the legal basis). UTF-8 with BOM, semicolons."""
+    try:
+        first = parse_month(month)
+    except DateOutOfRange as error:
+        raise click.BadParameter(str(error), param_hint="--month") from None
+    with make_sessionmaker(ctx.engine)() as session:
+        if session.get(Issuer, issuer_id) is None:
+            raise click.ClickException(f"No such issuer: {issuer_id}.")
+        make = exports.balances if kind == "balances" else exports.bookings
+        lines = make(session, by=Staff.system(issuer_id, "cli"), month=first)
+        if output:
+            with open(output, "w", encoding="utf-8-sig", newline="") as out:
+                out.writelines(lines)
+        else:
+            sys.stdout.write("\ufeff")
+            sys.stdout.writelines(lines)

@@ -16,7 +16,7 @@ from youcard.enums import BookingKind, Category, SettlementStatus
 from youcard.errors import NotFound
 from youcard.models import Booking, Issuer, Settlement, SettlementPayment
 from youcard.printing import FONTS
-from youcard.settlement_files import euros
+from youcard.spreadsheets import euros
 
 CATEGORY_DE = {
     Category.PARTICIPATION: "Soziale und kulturelle Teilhabe",

@@ -18,7 +18,7 @@ from youcard.enums import BookingKind, SettlementStatus
 from youcard.errors import NotFound
 from youcard.models import Booking, Child, Entitlement, Settlement
 from youcard.operations.entitlements import availability
-from youcard.settlement_files import csv_text, euros
+from youcard.spreadsheets import csv_text, euros
 
 
 @dataclass(frozen=True)

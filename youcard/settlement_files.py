@@ -7,9 +7,7 @@ written with flat memory.
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from datetime import date
 
 from sepaxml import SepaTransfer
@@ -19,30 +17,10 @@ from youcard.db import Session
 from youcard.errors import Conflict
 from youcard.models import Booking, Issuer, Partner, Settlement, SettlementLine, SettlementPayment
 from youcard.operations.settlements import run_selection
+from youcard.spreadsheets import csv_lines, csv_text, euros
 
 SEPA_SCHEMA = "pain.001.001.09"  # accepted by German banks (DFÜ-Abkommen Anlage 3, since 2023)
 BATCH = 10_000
-
-
-def euros(cents: int) -> str:
-    """Cents as German-style euros for spreadsheets: 1234 -> "12,34", -50 -> "-0,50"."""
-    sign = "-" if cents < 0 else ""
-    return f"{sign}{abs(cents) // 100},{abs(cents) % 100:02d}"
-
-
-def csv_text(text: str) -> str:
-    """No formula injection: a cell never starts with = + - @ in a spreadsheet."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
-def _rows_to_csv(rows: Iterable[list[object]]) -> Iterator[str]:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";")
-    for row in rows:
-        writer.writerow(row)
-        yield buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
 
 
 def lines_csv(session: Session, run: Settlement) -> str:
@@ -69,7 +47,7 @@ def lines_csv(session: Session, run: Settlement) -> str:
                 euros(line.net_cents),
             ]
 
-    return "".join(_rows_to_csv(rows()))
+    return "".join(csv_lines(rows()))
 
 
 def payments_csv(session: Session, run: Settlement) -> str:
@@ -91,7 +69,7 @@ def payments_csv(session: Session, run: Settlement) -> str:
                 p.end_to_end_id,
             ]
 
-    return "".join(_rows_to_csv(rows()))
+    return "".join(csv_lines(rows()))
 
 
 def bookings_csv(session: Session, run: Settlement) -> Iterator[str]:
@@ -131,7 +109,7 @@ def bookings_csv(session: Session, run: Settlement) -> Iterator[str]:
                 csv_text(row.reference or ""),
             ]
 
-    return _rows_to_csv(rows())
+    return csv_lines(rows())
 
 
 def _payments(session: Session, run: Settlement) -> list[SettlementPayment]:

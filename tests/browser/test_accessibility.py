@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,8 @@ import pytest
 from tests.browser.test_issuer_e2e import _sign_in
 from tests.factories import NOW, Factory
 from youcard.enums import Role
+from youcard.imports.batches import check_batch, queue_import
+from youcard.policy import Staff
 
 AXE = Path(__file__).resolve().parent / "vendor" / "axe-core" / "axe.min.js"
 WCAG_AA = "{runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}}"
@@ -19,10 +22,29 @@ def _violations(page) -> list[dict]:
     return page.evaluate(f"async () => (await axe.run(document, {WCAG_AA})).violations")
 
 
-def staff_office(committed) -> tuple[str, int, int, int, int]:
-    """An issuer with a key, an administrator, a family with a benefit and a partner: (the
-    administrator's username, the household's id, the administrator's, the child's, the
-    partner's)."""
+@dataclass(frozen=True)
+class Office:
+    """What the staff pages are shown with."""
+
+    admin: str  # the administrator's username
+    household_id: int
+    admin_id: int
+    child_id: int
+    partner_id: int
+    import_ids: tuple[int, int]  # one waiting for confirmation, one waiting to be checked
+
+
+IMPORT = (
+    "decision_ref;case_ref;child_ref;family_name;given_name;birth_date;category;valid_from;"
+    "valid_until;amount_eur\r\n{ref}-1;{ref};{ref}-P;Yılmaz;Elif;14.03.2015;participation;"
+    "01.01.2026;31.12.2026;\r\n{ref}-2;{ref};{ref}-P;Yılmaz;Elif;14.03.2015;trips;01.01.2026;"
+    "31.12.2026;\r\n"
+)
+
+
+def staff_office(committed) -> Office:
+    """An issuer with a key, an administrator, a family with a benefit, a partner, and two
+    imports (one refused with its report, one waiting to be checked)."""
     with committed.begin() as session:
         make = Factory(session)
         issuer = make.issuer()
@@ -32,11 +54,21 @@ def staff_office(committed) -> tuple[str, int, int, int, int]:
         make.entitlement(child)
         partner = make.partner(issuer)
         make.partner_user(partner)
-        return admin.username, child.household_id, admin.id, child.id, partner.id
+        by = Staff.of(admin)
+        checked = queue_import(session, by=by, file_name="bewilligungen.csv", now=NOW,
+                               data=IMPORT.format(ref=f"{issuer.id}-A").encode())  # fmt: skip
+        check_batch(session, checked, now=NOW)
+        waiting = queue_import(session, by=by, file_name="neu.csv", now=NOW,
+                               data=IMPORT.format(ref=f"{issuer.id}-B").encode())  # fmt: skip
+        return Office(
+            admin.username, child.household_id, admin.id, child.id, partner.id,
+            (checked.id, waiting.id),
+        )  # fmt: skip
 
 
-def staff_paths(household_id: int, admin_id: int, child_id: int, partner_id: int) -> list[str]:
+def staff_paths(office: Office) -> list[str]:
     """Every staff page an administrator reaches with a GET (axe and the phone width)."""
+    household_id, child_id = office.household_id, office.child_id
     return [
         "/",
         "/households",
@@ -53,40 +85,44 @@ def staff_paths(household_id: int, admin_id: int, child_id: int, partner_id: int
         "/admin/settlements",
         "/admin/reports",
         "/admin/staff",
-        f"/admin/staff/{admin_id}",
+        f"/admin/staff/{office.admin_id}",
         "/account/password",
         "/admin/office",
         "/letters",
         f"/households/{household_id}/edit",
         f"/children/{child_id}",
-        f"/admin/partners/{partner_id}",
+        f"/admin/partners/{office.partner_id}",
+        "/imports",
+        f"/imports/{office.import_ids[0]}",
+        f"/imports/{office.import_ids[1]}",
     ]
 
 
 @pytest.mark.parametrize("lang", ["de", "en"])
 def test_staff_pages_have_no_wcag_aa_violations(browser, server, committed, lang):
-    admin, household_id, admin_id, child_id, partner_id = staff_office(committed)
+    office = staff_office(committed)
+    admin = office.admin
     # bypass_csp only lets the test inject axe; the pages' own CSP stays as it is
     page = browser.new_context(locale="de-DE", bypass_csp=True).new_page()
     page.goto(f"{server}/login?lang={lang}")
     found = {"/login": _violations(page)}
     page.goto(f"{server}/login")
     _sign_in(page, server, admin) if lang == "de" else _sign_in_en(page, server, admin)
-    for path in staff_paths(household_id, admin_id, child_id, partner_id):
+    for path in staff_paths(office):
         page.goto(server + path)
         found[path] = _violations(page)
     # the pages that show a one-time password, made by the forms that lead there
     page.goto(server + "/admin/staff")
-    page.locator("#username").fill(f"axe-{lang}-{admin_id}")
+    page.locator("#username").fill(f"axe-{lang}-{office.admin_id}")
     page.locator("#display_name").fill("Axe Test")
     page.locator("form.stack button[type=submit]").click()
     page.locator("code.secret").wait_for()
     found["new staff account"] = _violations(page)
-    page.goto(f"{server}/admin/partners/{partner_id}")
+    page.goto(f"{server}/admin/partners/{office.partner_id}")
     page.locator("form[action*='/reset'] button").first.click()
     page.locator("code.secret").wait_for()
     found["new partner password"] = _violations(page)
-    page.goto(f"{server}/admin/partners/{partner_id}")
+    page.goto(f"{server}/admin/partners/{office.partner_id}")
     page.locator("#new-iban").fill("DE02120300000000202051")
     page.locator("form[action$='/iban'] button").click()
     page.locator("#pending-iban").wait_for()

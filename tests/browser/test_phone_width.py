@@ -17,10 +17,17 @@ def _phone(browser):
     return browser.new_context(locale="de-DE", viewport=PHONE, is_mobile=True, has_touch=True)
 
 
+WIDER = """(width) => [...document.querySelectorAll('body *')]
+  .filter(e => e.getBoundingClientRect().right > width)
+  .map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))
+  .slice(0, 8)"""
+
+
 def _too_wide(page, found: dict[str, int], name: str) -> None:
     width = page.evaluate(WIDTH)
     if width > PHONE["width"]:
         found[name] = width
+        print(name, "too wide:", page.evaluate(WIDER, PHONE["width"]))  # what to fix
 
 
 @pytest.mark.parametrize("lang", ["de", "ar"])
@@ -74,7 +81,8 @@ def test_scanner_pages_fit_a_phone(browser, redeemer_server, committed, lang):
 def test_staff_pages_fit_a_phone(browser, server, committed, lang):
     from tests.browser.test_accessibility import staff_office, staff_paths
 
-    admin, household_id, admin_id, child_id, partner_id = staff_office(committed)
+    office = staff_office(committed)
+    admin = office.admin
     page = _phone(browser).new_page()
     found: dict[str, int] = {}
     page.goto(f"{server}/login?lang={lang}")
@@ -82,7 +90,7 @@ def test_staff_pages_fit_a_phone(browser, server, committed, lang):
     page.goto(f"{server}/login?lang=de")
     _sign_in(page, server, admin)
     page.goto(f"{server}/?lang={lang}")
-    for path in staff_paths(household_id, admin_id, child_id, partner_id):
+    for path in staff_paths(office):
         page.goto(server + path)
         _too_wide(page, found, path)
     assert found == {}

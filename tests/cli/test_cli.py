@@ -354,7 +354,9 @@ def test_jobs_run_once_checks_uploaded_imports_and_seals_the_audit_chain(env):
     sessions = make_sessionmaker(engine)
     try:
         with sessions.begin() as session:
-            user = session.scalars(select(StaffUser).where(StaffUser.username == "caseworker")).one()
+            user = session.scalars(
+                select(StaffUser).where(StaffUser.username == "caseworker")
+            ).one()
             batch_id = queue_import(
                 session, by=Staff.of(user), file_name="upload.csv", now=utcnow(),
                 data=b"decision_ref;case_ref;child_ref;family_name;given_name;birth_date;"
@@ -374,3 +376,22 @@ def test_jobs_run_once_checks_uploaded_imports_and_seals_the_audit_chain(env):
         assert _run("jobs", "run", "--once", "nope").exit_code == 2
     finally:
         engine.dispose()
+
+
+def test_export_balances_and_bookings_of_the_demo(env, tmp_path):
+    _run("demo")
+    month = f"{utcnow():%Y-%m}"
+    result = _run("export", "balances", "--issuer", "DE-NW-HAMM", "--month", month)
+    assert result.exit_code == 0, result.output
+    lines = result.output.lstrip("\ufeff").splitlines()
+    assert lines[0].startswith("youcard_child_id;child_ref;case_ref;decision_ref;category")
+    assert len(lines) > 1
+    out = tmp_path / "buchungen.csv"
+    made = _run("export", "bookings", "--issuer", "DE-NW-HAMM", "--month", month,
+                "--output", str(out))  # fmt: skip
+    assert made.exit_code == 0 and made.output == ""
+    raw = out.read_bytes()
+    assert raw.startswith("\ufeffmonth;youcard_child_id;".encode()) and raw.endswith(b"\r\n")
+    assert _run("export", "balances", "--issuer", "DE-NW-HAMM", "--month", "2026-13").exit_code == 2
+    nowhere = _run("export", "bookings", "--issuer", "DE-NOPE", "--month", month)
+    assert nowhere.exit_code == 1 and "No such issuer" in nowhere.output

@@ -53,9 +53,7 @@ def office(private_committed):
 
 def _queue(sessions, by, data, *, dry_run=False, name="f.csv"):
     with sessions.begin() as session:
-        return queue_import(
-            session, by=by, data=data, file_name=name, now=NOW, dry_run=dry_run
-        ).id
+        return queue_import(session, by=by, data=data, file_name=name, now=NOW, dry_run=dry_run).id
 
 
 def _batch(sessions, batch_id):
@@ -77,9 +75,11 @@ def test_the_job_checks_a_chunk_at_a_time_against_earlier_chunks(
         f"D-4;{ELIF};participation;01.06.2026;31.12.2026;",  # overlaps D-1 (an earlier chunk)
         "D-5;HAM-7;P-2;Yılmaz;Can;03.09.2011;trips;01.01.2026;31.12.2026;90,00",  # not D-2's Can
     ))  # fmt: skip
-    clean = _queue(sessions, by, _file(f"D-1;{ELIF};participation;01.01.2026;31.12.2026;",
-                                       f"D-2;{CAN};lunch;01.02.2026;31.07.2026;",
-                                       f"D-3;{ELIF};trips;01.01.2026;31.12.2026;150,00"))  # fmt: skip
+    clean = _queue(sessions, by, _file(
+        f"D-1;{ELIF};participation;01.01.2026;31.12.2026;",
+        f"D-2;{CAN};lunch;01.02.2026;31.07.2026;",
+        f"D-3;{ELIF};trips;01.01.2026;31.12.2026;150,00",
+    ))  # fmt: skip
     dry = _queue(sessions, office["other"], _file(f"D-9;{CAN};tutoring;01.02.2026;31.07.2026;"),
                  dry_run=True)  # fmt: skip
     twice = _queue(sessions, by, _file(
@@ -146,8 +146,8 @@ def test_two_runners_at_once_check_every_batch_once(private_committed, office, m
     with sessions() as session:
         assert {b.status for b in session.scalars(select(ImportBatch))} == {"recorded"}
         assert session.scalar(select(func.count()).select_from(ImportLine)) == 60
-        records = select(func.count()).select_from(AuditEvent).where(
-            AuditEvent.action == "import.record"
+        records = (
+            select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "import.record")
         )
         assert session.scalar(records) == len(ids)
 

@@ -102,6 +102,13 @@ MATRIX = {
     ("GET", "/account/password"): ALL,
     ("POST", "/account/password"): ALL,
     ("POST", "/admin/keys/rotate"): ADMIN,
+    ("GET", "/imports"): ALL,
+    ("POST", "/imports"): RECORD,
+    ("GET", "/imports/<int:batch_id>"): ALL,
+    ("GET", "/imports/<int:batch_id>/progress"): ALL,
+    ("GET", "/imports/<int:batch_id>/report.csv"): ALL,
+    # confirming needs an approver, rejecting any of the three: the operation decides
+    ("POST", "/imports/<int:batch_id>/<any(confirm, reject):decision>"): ALL,
     ("GET", "/api/v1/openapi.json"): PUBLIC,
     ("GET", "/api/v1/households"): ALL,
     ("POST", "/api/v1/households"): RECORD,
@@ -129,6 +136,11 @@ MATRIX = {
     ("POST", "/api/v1/staff/<int:user_id>/<any(deactivate, activate):change>"): ADMIN,
     ("POST", "/api/v1/staff/<int:user_id>/unlock"): ADMIN,
     ("POST", "/api/v1/staff/<int:user_id>/reset-password"): ADMIN,
+    ("GET", "/api/v1/imports"): ALL,
+    ("POST", "/api/v1/imports"): RECORD,
+    ("GET", "/api/v1/imports/<int:batch_id>"): ALL,
+    ("GET", "/api/v1/imports/<int:batch_id>/lines"): ALL,
+    ("POST", "/api/v1/imports/<int:batch_id>/<any(confirm, reject):decision>"): ALL,
 }
 
 

@@ -255,6 +255,12 @@ def _line(number: int, cells: dict[str, str]) -> ApprovalLine:
     )
 
 
+def check_file(data: bytes) -> None:
+    """Refuse at once (FileRefused) what is no approvals file at all: too large, not UTF-8,
+    NUL bytes, empty, a header that does not fit. The lines are checked later."""
+    _rows(decode(data))
+
+
 def approval_lines(data: bytes) -> Iterator[ApprovalLine | LineRefusal]:
     """Every line of the file in order, read or refused with its reason, one at a time (a
     long file is never held as objects); FileRefused for the file, possibly after lines."""

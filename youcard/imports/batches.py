@@ -31,9 +31,9 @@ from youcard.errors import (
 )
 from youcard.imports import approvals_file
 from youcard.imports.approvals_file import (
-    MAX_BYTES,
     ApprovalLine,
     FileRefused,
+    check_file,
     count_lines,
     in_chunks,
 )
@@ -144,10 +144,7 @@ def queue_import(
     never recorded."""
     require_role(by, ALL_STAFF if dry_run else RECORDERS, "import approvals")
     recorder = _staff_id(by)
-    if len(data) > MAX_BYTES:
-        raise FileRefused(
-            f"The file is larger than {MAX_BYTES // 2**20} MB.", code="file_too_large"
-        )
+    check_file(data)  # what is no approvals file at all is refused at once, not queued
     batch = ImportBatch(
         issuer_id=by.issuer_id,
         file_name=(file_name or "import.csv")[:200],

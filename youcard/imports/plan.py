@@ -9,8 +9,6 @@ known `child_ref` whose name or birth date differs is a conflict, never overwrit
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -30,6 +28,7 @@ from youcard.operations.entitlements import refuse_implausible_period
 from youcard.operations.households import refuse_implausible_birth_date
 from youcard.policy import ALL_STAFF, Staff, require_role
 from youcard.search import fold
+from youcard.spreadsheets import csv_lines, csv_text
 
 OUTCOMES = ("created", "updated", "unchanged", "ended", "refused")
 _LIVE = (EntitlementStatus.RECORDED, EntitlementStatus.APPROVED)
@@ -380,26 +379,14 @@ REPORT_HEADER = ("line", "decision_ref", "outcome", "code", "reason")
 
 def report_lines(plans: Iterable[LinePlan], *, header: bool = True) -> Iterator[str]:
     """The report as semicolon CSV (German spreadsheets), a line at a time (a long report is
-    streamed): line, decision_ref, outcome, reason. Cells that a spreadsheet would take for
-    a formula start with an apostrophe."""
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    if header:
-        writer.writerow(REPORT_HEADER)
-        yield out.getvalue()
-    for plan in plans:
-        out.seek(0)
-        out.truncate()
-        writer.writerow(
-            [plan.number, _cell(plan.decision_ref), plan.outcome, plan.code, _cell(plan.message)]
-        )
-        yield out.getvalue()
+    streamed): line, decision_ref, outcome, reason; no cell is ever a formula."""
+    rows = (
+        [plan.number, csv_text(plan.decision_ref), plan.outcome, plan.code, csv_text(plan.message)]
+        for plan in plans
+    )
+    return csv_lines([REPORT_HEADER, *rows] if header else rows)
 
 
 def report_csv(plans: Iterable[LinePlan]) -> str:
     """The whole report (report_lines) as one text."""
     return "".join(report_lines(plans))
-
-
-def _cell(text: str) -> str:
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

@@ -8,6 +8,7 @@ import hashlib
 import json
 from datetime import date, datetime
 
+from youcard.cursors import MAX_ID as MAX_ID  # ids are BIGINT: one bound for every id
 from youcard.enums import Category
 from youcard.errors import (
     CredentialInvalid,
@@ -19,7 +20,6 @@ MAX_UNITS = 1000
 MAX_IDEMPOTENCY_KEY_LENGTH = 200
 MAX_REFERENCE_LENGTH = 140
 SERIAL_BYTES = 16
-MAX_ID = 2**63 - 1  # ids are BIGINT: anything larger is no id of ours
 
 
 def is_int(value: object) -> bool:

@@ -50,12 +50,25 @@ class ControlCharacters(BadRequest):
     description = "A value of the request holds a control character (such as NUL)."
 
 
+UPLOADS = "youcard_uploads"  # endpoint -> the largest body it takes, in bytes
+
+
+def allow_upload(app: Flask, endpoint: str, max_bytes: int) -> None:
+    """Let `endpoint` take a body up to `max_bytes` (a file upload); every other request
+    stays within MAX_CONTENT_LENGTH. The one place where the limit is raised: before the
+    guard below reads the form."""
+    app.extensions.setdefault(UPLOADS, {})[endpoint] = max_bytes
+
+
 def init_input_guard(app: Flask) -> None:
     """Refuse (400, nothing done) a request whose query string or form holds a control
     character, before authentication and before any view reads it."""
 
     @app.before_request
     def _refuse_control_characters() -> None:
+        upload_limit = app.extensions.get(UPLOADS, {}).get(request.endpoint)
+        if upload_limit is not None:
+            request.max_content_length = upload_limit
         for key, value in request.args.items(multi=True):
             if has_control_characters(key) or has_control_characters(value):
                 raise ControlCharacters()

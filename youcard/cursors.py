@@ -1,0 +1,27 @@
+"""Cursors of the APIs' paged lists (partner bookings, staff lists): an opaque text that
+stands for the last id (or line number) of a page; the next page starts after it."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+from youcard.errors import InvalidRequest
+
+MAX_ID = 2**63 - 1  # ids are BIGINT: anything larger is no id of ours
+
+
+def encode_cursor(position: int) -> str:
+    """The cursor of the page after `position`."""
+    return base64.urlsafe_b64encode(str(position).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int:
+    """The position a cursor stands for; InvalidRequest (`invalid_cursor`) for any other text."""
+    try:
+        value = int(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode())
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        value = 0
+    if not 0 < value <= MAX_ID:
+        raise InvalidRequest("The cursor is not valid.", code="invalid_cursor")
+    return value
