@@ -17,7 +17,7 @@ from youcard.errors import InvalidRequest
 from youcard.imports import views
 from youcard.imports.approvals_file import MAX_BYTES
 from youcard.imports.batches import confirm_import, queue_import, reject_import
-from youcard.policy import RECORDERS
+from youcard.policy import DECIDERS, RECORDERS
 from youcard.schemas.imports_api import (
     ImportOut,
     ImportPageOut,
@@ -108,14 +108,26 @@ class ImportLines(MethodView):
         }
 
 
-@blp.route("/imports/<int:batch_id>/<any(confirm, reject):decision>")
-class ImportDecision(MethodView):
+@blp.route("/imports/<int:batch_id>/confirm")
+class ImportConfirm(MethodView):
+    @roles(*DECIDERS)
+    @blp.response(200, ImportOut)
+    @errors
+    def post(self, batch_id: int) -> dict[str, Any]:
+        """A second person (approver, administrator) confirms a recorded import: every line
+        checked again, written and approved at once."""
+        return import_json(
+            confirm_import(db_session(), by=principal(), batch_id=batch_id, now=now())
+        )
+
+
+@blp.route("/imports/<int:batch_id>/reject")
+class ImportReject(MethodView):
     @roles(*ALL)
     @blp.response(200, ImportOut)
     @errors
-    def post(self, batch_id: int, decision: str) -> dict[str, Any]:
-        """A second person confirms (approver, administrator: written and approved at once)
-        or rejects (also who uploaded it) a recorded import."""
-        decide = confirm_import if decision == "confirm" else reject_import
-        batch = decide(db_session(), by=principal(), batch_id=batch_id, now=now())
-        return import_json(batch)
+    def post(self, batch_id: int) -> dict[str, Any]:
+        """Reject a recorded import (also who uploaded it): nothing of it is written."""
+        return import_json(
+            reject_import(db_session(), by=principal(), batch_id=batch_id, now=now())
+        )

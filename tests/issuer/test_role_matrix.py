@@ -140,7 +140,8 @@ MATRIX = {
     ("POST", "/api/v1/imports"): RECORD,
     ("GET", "/api/v1/imports/<int:batch_id>"): ALL,
     ("GET", "/api/v1/imports/<int:batch_id>/lines"): ALL,
-    ("POST", "/api/v1/imports/<int:batch_id>/<any(confirm, reject):decision>"): ALL,
+    ("POST", "/api/v1/imports/<int:batch_id>/confirm"): DECIDE,
+    ("POST", "/api/v1/imports/<int:batch_id>/reject"): ALL,
 }
 
 
