@@ -15,9 +15,10 @@ from marshmallow import RAISE
 
 from issuer.kek import kek
 from youcard.clock import berlin_date
+from youcard.cursors import decode_text_cursor, encode_text_cursor
 from youcard.enums import Category, Role
 from youcard.errors import Forbidden, NotFound, Unauthorized
-from youcard.household_search import find_households
+from youcard.household_search import household_page
 from youcard.models import (
     Card,
     Child,
@@ -44,6 +45,7 @@ from youcard.schemas.staff_api import (
     EntitlementOut,
     HouseholdIn,
     HouseholdOut,
+    HouseholdPageOut,
     ReasonIn,
     SearchIn,
     card_json,
@@ -115,15 +117,30 @@ def errors(view: Any) -> Any:
 @blp.route("/households")
 class Households(MethodView):
     @blp.arguments(SearchIn(), location="query", unknown=RAISE)
-    @blp.response(200, HouseholdOut(many=True))
+    @blp.response(200, HouseholdPageOut)
     @errors
-    def get(self, query: dict[str, Any]) -> list[dict[str, Any]]:
+    def get(self, query: dict[str, Any]) -> dict[str, Any]:
         """Search families by reference number, family name or a child's name, as typed
-        ("yilmaz" finds Yılmaz; at most 100, by reference)."""
-        found, _more = find_households(
-            db_session(), by=principal(), q=query.get("q") or "", limit=100
-        )
-        return [household_json(db_session(), h, berlin_date(now())) for h in found]
+        ("yilmaz" finds Yılmaz), by reference, `limit` at a time; `next_cursor` fetches the
+        next page, `total` says how many match. GET /households/{id} gives one in full."""
+        after = decode_text_cursor(query["cursor"]) if "cursor" in query else None
+        page = household_page(
+            db_session(), by=principal(), q=query.get("q") or "", limit=query["limit"],
+            after=after,
+        )  # fmt: skip
+        return {
+            "items": [
+                {
+                    "id": h.id,
+                    "reference": h.reference,
+                    "family_name": h.family_name,
+                    "children": page.children.get(h.id, 0),
+                }
+                for h in page.households
+            ],
+            "total": page.total,
+            "next_cursor": encode_text_cursor(page.next_after) if page.next_after else None,
+        }
 
     @roles(*RECORDERS)
     @blp.arguments(HouseholdIn())

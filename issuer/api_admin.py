@@ -17,6 +17,7 @@ from issuer.api import authenticate, errors, mine, principal, roles, staff
 from issuer.kek import kek
 from youcard import keys, trust
 from youcard.credentials import b64url
+from youcard.cursors import decode_cursor, encode_cursor
 from youcard.enums import Category, PartnerStatus
 from youcard.errors import NotFound
 from youcard.models import (
@@ -26,7 +27,7 @@ from youcard.models import (
 from youcard.operations import partners
 from youcard.policy import ADMINISTRATORS
 from youcard.schemas.staff_api import (
-    AuditOut,
+    AuditPageOut,
     AuditQuery,
     DeviceOut,
     KeyOut,
@@ -184,13 +185,23 @@ class KeyRotate(MethodView):
 @blp.route("/audit")
 class AuditLog(MethodView):
     @blp.arguments(AuditQuery(), location="query", unknown=RAISE)
-    @blp.response(200, AuditOut(many=True))
+    @blp.response(200, AuditPageOut)
     @errors
-    def get(self, query: dict[str, Any]) -> list[AuditEvent]:
-        """This issuer's audit events, newest first, filtered by object and actor."""
+    def get(self, query: dict[str, Any]) -> dict[str, Any]:
+        """This issuer's audit events, newest first, filtered by object and actor, `limit`
+        at a time; `next_cursor` fetches the older ones."""
         user = staff(*ADMINISTRATORS)
         stmt = select(AuditEvent).where(AuditEvent.issuer_id == user.issuer_id)
         for key in ("object_type", "object_id", "actor"):
             if query.get(key):
                 stmt = stmt.where(getattr(AuditEvent, key) == query[key])
-        return list(db_session().scalars(stmt.order_by(AuditEvent.id.desc()).limit(query["limit"])))
+        if "cursor" in query:
+            stmt = stmt.where(AuditEvent.id < decode_cursor(query["cursor"]))
+        limit = query["limit"]
+        events = list(db_session().scalars(stmt.order_by(AuditEvent.id.desc()).limit(limit + 1)))
+        more = len(events) > limit
+        events = events[:limit]
+        return {
+            "items": events,
+            "next_cursor": encode_cursor(events[-1].id) if more and events else None,
+        }

@@ -25,3 +25,22 @@ def decode_cursor(cursor: str) -> int:
     if not 0 < value <= MAX_ID:
         raise InvalidRequest("The cursor is not valid.", code="invalid_cursor")
     return value
+
+
+MAX_TEXT = 200  # characters of a text position (a reference number)
+
+
+def encode_text_cursor(position: str) -> str:
+    """The cursor of the page after a text position (lists ordered by a reference)."""
+    return base64.urlsafe_b64encode(position.encode()).decode().rstrip("=")
+
+
+def decode_text_cursor(cursor: str) -> str:
+    """The text position a cursor stands for; InvalidRequest for anything else."""
+    try:
+        value = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        value = ""
+    if not 0 < len(value) <= MAX_TEXT or not value.isprintable():
+        raise InvalidRequest("The cursor is not valid.", code="invalid_cursor")
+    return value

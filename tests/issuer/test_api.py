@@ -90,7 +90,9 @@ def test_case_management_flow_through_the_api(client, tokens, committed):
     with committed() as session:
         assert check_credential(session, card["credential"], now=NOW).reason == "revoked"
     found = _call(client, "GET", "/api/v1/households?q=fv-1", cw).json
-    assert [h["id"] for h in found] == [household_id]
+    assert [h["id"] for h in found["items"]] == [household_id]
+    assert found["total"] == 1 and found["next_cursor"] is None
+    assert found["items"][0]["children"] == 1
 
 
 def test_four_eyes_through_the_api(client, tokens):
@@ -230,12 +232,20 @@ def test_partners_keys_and_audit_through_the_api(client, tokens, committed):
         "retired",
         "active",
     ]
-    events = _call(client, "GET", "/api/v1/audit?object_type=partner", ad).json
+    events = _call(client, "GET", "/api/v1/audit?object_type=partner", ad).json["items"]
     assert {e["action"] for e in events} >= {
         "partner.create",
         "partner.active",
         "partner.permissions",
     }
+    first = _call(client, "GET", "/api/v1/audit?object_type=partner&limit=1", ad).json
+    older = _call(
+        client,
+        "GET",
+        f"/api/v1/audit?object_type=partner&limit=2&cursor={first['next_cursor']}",
+        ad,
+    ).json
+    assert [e["id"] for e in [*first["items"], *older["items"]]] == [e["id"] for e in events[:3]]
     assert _call(client, "GET", "/api/v1/audit?colour=red", ad).status_code == 422
     with committed() as session:
         assert session.get(Partner, partner_id).status.value == "active"
@@ -324,3 +334,24 @@ def test_bad_bodies_on_every_api_route_are_422_and_change_nothing(client, tokens
         assert r.status_code == 422, (path, body, r.status_code, r.get_data(as_text=True)[:200])
         assert r.content_type == "application/problem+json" and r.json["code"]
     assert snapshot() == before
+
+
+def test_the_households_list_pages_with_a_cursor(client, tokens):
+    cw = tokens["caseworker"]
+    for n in range(5):
+        r = _call(client, "POST", "/api/v1/households", cw,
+                  {"reference": f"PG-{n}", "family_name": "Seite"})  # fmt: skip
+        assert r.status_code == 201
+    seen, cursor = [], None
+    while True:
+        page = _call(client, "GET", "/api/v1/households?q=seite&limit=2" +
+                     (f"&cursor={cursor}" if cursor else ""), cw).json  # fmt: skip
+        assert page["total"] == 5
+        seen += [h["reference"] for h in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == [f"PG-{n}" for n in range(5)]
+    for bad in ("cursor=%25%25", "cursor=AA", "limit=0", "limit=1001", "nope=1"):
+        r = _call(client, "GET", f"/api/v1/households?{bad}", cw)
+        assert r.status_code == 422, bad

@@ -58,6 +58,21 @@ class ReasonIn(Strict):
 
 class SearchIn(Strict):
     q = fields.String(validate=validate.Length(max=100))
+    cursor = fields.String(validate=validate.Length(max=300))
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+
+
+class HouseholdSummaryOut(Schema):
+    id = fields.Integer()
+    reference = fields.String()
+    family_name = fields.String()
+    children = fields.Integer(metadata={"description": "how many children it has"})
+
+
+class HouseholdPageOut(Schema):
+    items = fields.List(fields.Nested(HouseholdSummaryOut))
+    total = fields.Integer(metadata={"description": "families that match, in all"})
+    next_cursor = fields.String(allow_none=True, required=True)
 
 
 class EntitlementOut(Schema):
@@ -201,6 +216,12 @@ class AuditQuery(Strict):
     object_id = fields.String(validate=validate.Length(max=80))
     actor = fields.String(validate=validate.Length(max=80))
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+    cursor = fields.String(validate=validate.Length(max=40))
+
+
+class AuditPageOut(Schema):
+    items = fields.List(fields.Nested(lambda: AuditOut()))
+    next_cursor = fields.String(allow_none=True, required=True)
 
 
 class AuditOut(Schema):
