@@ -22,6 +22,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from issuer.auth import principal, require_roles
+from issuer.letters import PART as LETTER_PART
 from issuer.refusals import REFUSALS, refused
 from youcard.actors import actor_names
 from youcard.errors import DomainError, NotFound
@@ -131,8 +132,19 @@ def show(batch_id: int) -> ResponseReturnValue:
         after=_number("after") or 0,
     )  # fmt: skip
     user = principal()
+    families = (
+        len(views.batch_households(db_session(), by=user, batch_id=batch.id))
+        if batch.status == "confirmed" and user.role in RECORDERS
+        else 0
+    )
+    parts = [
+        (n, n * LETTER_PART + 1, min((n + 1) * LETTER_PART, families))
+        for n in range((families + LETTER_PART - 1) // LETTER_PART)
+    ]
     return render_template(
         "imports/show.html",
+        letter_parts=parts,
+        families=families,
         batch=batch,
         lines=lines,
         outcome=outcome,

@@ -8,6 +8,8 @@ from flask.typing import ResponseReturnValue
 from issuer.auth import mine, principal, require_roles
 from issuer.letter_texts import letter_of
 from youcard.clock import berlin_date
+from youcard.errors import NotFound
+from youcard.imports.views import batch_households
 from youcard.letters import letters_pdf
 from youcard.models import Household
 from youcard.operations.letters import households_approved_on, make_approval_letters
@@ -76,4 +78,25 @@ def today_pdf() -> ResponseReturnValue:
         [h.id for h in chosen],
         new_codes=request.form.get("new_codes") == "1",
         name=f"bewilligungen-{day.isoformat()}-{int(part) + 1}.pdf",
+    )
+
+
+@bp.post("/imports/<int:batch_id>/letters.pdf")
+@require_roles(*RECORDERS)
+def import_letters(batch_id: int) -> ResponseReturnValue:
+    """The approval letters of a confirmed import's families, PART to a PDF."""
+    part = request.form.get("part", "0")
+    if not part.isdigit() or len(part) > 4:
+        abort(422)
+    try:
+        households = batch_households(db_session(), by=principal(), batch_id=batch_id)
+    except NotFound:
+        abort(404)
+    chosen = households[int(part) * PART : (int(part) + 1) * PART]
+    if not chosen:
+        abort(404)
+    return _pdf(
+        chosen,
+        new_codes=request.form.get("new_codes") == "1",
+        name=f"bewilligungen-import-{batch_id}-{int(part) + 1}.pdf",
     )

@@ -17,9 +17,10 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
-from youcard import audit
+from youcard import audit, keys
+from youcard.config import load_settings
 from youcard.db import Session
-from youcard.imports.batches import check_waiting_imports
+from youcard.imports.batches import check_waiting_imports, issue_import_cards
 from youcard.models import Issuer
 
 Job = Callable[[sessionmaker[Session], Callable[[], datetime]], int]
@@ -38,8 +39,14 @@ def seal_audit_chains(sessions: sessionmaker[Session], now: Callable[[], datetim
     return sealed
 
 
+def import_cards(sessions: sessionmaker[Session], now: Callable[[], datetime]) -> int:
+    """The cards of confirmed imports' children (signed with the issuer's key: the KEK)."""
+    return issue_import_cards(sessions, now, kek=lambda: keys.load_kek(load_settings()))
+
+
 JOBS: dict[str, Job] = {
     "imports": check_waiting_imports,  # approvals files uploaded on the page or the API
+    "import-cards": import_cards,
     "audit-seal": seal_audit_chains,
 }
 

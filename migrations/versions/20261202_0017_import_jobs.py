@@ -76,7 +76,9 @@ def downgrade() -> None:
         "DELETE FROM import_lines WHERE batch_id IN (SELECT id FROM import_batches "
         "WHERE status NOT IN ('recorded', 'confirmed', 'rejected'))"
     )
-    op.execute("DELETE FROM import_batches WHERE status NOT IN ('recorded', 'confirmed', 'rejected')")
+    op.execute(
+        "DELETE FROM import_batches WHERE status NOT IN ('recorded', 'confirmed', 'rejected')"
+    )
     with op.batch_alter_table("import_batches") as batch:
         batch.drop_constraint(op.f("ck_import_batches_status_known"), type_="check")
         for column in ("problem", "problem_code", "claimed_at", "claim", "lines_done",

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import json
 import stat
+import threading
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from cryptography.exceptions import InvalidTag
+from sqlalchemy import func, select
 
-from tests.factories import KEK, NOW, PERIOD, check_credential, trusted
+from tests.factories import KEK, NOW, PERIOD, Factory, check_credential, trusted
 from youcard import credentials, keys, trust
 from youcard.config import load_settings
-from youcard.enums import CardStatus, Category, KeyStatus
-from youcard.models import SigningKey
+from youcard.enums import CardStatus, Category, KeyStatus, Role
+from youcard.errors import DomainError
+from youcard.models import Card, SigningKey
 from youcard.operations.bookings import book
 from youcard.operations.cards import (
     card_expiry,
@@ -318,3 +321,40 @@ def test_the_card_operations_decide_role_and_tenant_themselves(session, family, 
     assert revoke_card(
         session, card_id=card.id, by=own, reason="verloren", now=NOW
     ).status.value == ("revoked")
+
+
+def test_two_people_issuing_a_card_at_the_same_moment_make_one(private_committed):
+    sessions = private_committed
+    with sessions.begin() as session:
+        make = Factory(session)
+        issuer = make.issuer()
+        make.signing_key(issuer)
+        child = make.child(issuer)
+        make.entitlement(child)
+        people = [Staff.of(make.staff(issuer, Role.APPROVER)) for _ in range(2)]
+        child_id = child.id
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def issue(by):
+        barrier.wait()
+        try:
+            with sessions.begin() as session:
+                issue_card(session, by=by, child_id=child_id, now=NOW, kek=KEK)
+            outcomes.append("issued")
+        except DomainError as error:
+            outcomes.append(error.code)
+
+    threads = [threading.Thread(target=issue, args=(by,)) for by in people]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sorted(outcomes) == ["card_exists", "issued"]
+    with sessions() as session:
+        active = (
+            select(func.count())
+            .select_from(Card)
+            .where(Card.child_id == child_id, Card.status == CardStatus.ACTIVE)
+        )
+        assert session.scalar(active) == 1

@@ -13,18 +13,20 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import undefer
 
-from tests.factories import NOW, Factory
-from youcard.enums import Role
+from tests.factories import KEK, NOW, Factory
+from youcard.enums import CardStatus, Category, Role
 from youcard.imports import approvals_file
 from youcard.imports.batches import (
     STALE_AFTER,
     _check_claimed,
     _claim_next,
     check_waiting_imports,
+    confirm_import,
+    issue_import_cards,
     queue_import,
     stored_plans,
 )
-from youcard.models import AuditEvent, Entitlement, ImportBatch, ImportLine
+from youcard.models import AuditEvent, Card, Entitlement, ImportBatch, ImportLine
 from youcard.policy import Staff
 
 HEADER = (
@@ -173,3 +175,53 @@ def test_a_stalled_check_is_taken_over_and_the_stalled_run_stops(private_committ
     # The stalled run wakes up: its claim is gone, it stops and changes nothing.
     assert _check_claimed(sessions, batch_id, claimed[1], lambda: later) is False
     assert _batch(sessions, batch_id).status == "recorded"
+
+
+def test_the_cards_of_a_confirmed_import_are_issued_once_by_two_runners(private_committed):
+    sessions = private_committed
+    with sessions.begin() as session:
+        make = Factory(session)
+        issuer = make.issuer()
+        make.signing_key(issuer)
+        caseworker = Staff.of(make.staff(issuer, Role.CASEWORKER))
+        approver = Staff.of(make.staff(issuer, Role.APPROVER))
+        has_card = make.child(issuer)
+        has_card.child_ref = "P-9"
+        make.entitlement(has_card, Category.PARTICIPATION)
+        make.card(has_card)
+        issuer_id = issuer.id
+        known = f"D-5;{has_card.household.reference};P-9;Muster;{has_card.given_name};17.05.2014"
+    data = _file(
+        f"D-1;{ELIF};participation;01.01.2026;31.12.2026;",
+        f"D-2;{ELIF};trips;01.01.2026;31.12.2026;150,00",
+        f"D-3;{CAN};lunch;01.02.2026;31.07.2026;",
+        "D-4;HAM-8;P-3;Kaya;Deniz;01.05.2014;participation;01.01.2026;31.12.2026;",
+        f"{known};trips;01.01.2026;31.12.2026;80,00",
+    )
+    batch_id = _queue(sessions, caseworker, data)
+    check_waiting_imports(sessions, lambda: NOW)
+    with sessions.begin() as session:
+        confirm_import(session, by=approver, batch_id=batch_id, now=NOW)
+    barrier = threading.Barrier(2)
+    issued: list[int] = []
+
+    def run():
+        barrier.wait()
+        issued.append(issue_import_cards(sessions, lambda: NOW, kek=lambda: KEK))
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert sorted(issued) == [0, 3]  # Elif, Can, Deniz; the child with a card keeps it
+    with sessions() as session:
+        active = session.execute(
+            select(Card.child_id, func.count())
+            .where(Card.issuer_id == issuer_id, Card.status == CardStatus.ACTIVE)
+            .group_by(Card.child_id)
+        ).all()
+        assert len(active) == 4 and {n for _child, n in active} == {1}
+        batch = session.get_one(ImportBatch, batch_id)
+        assert (batch.cards_issued, batch.cards_done_at is not None) == (3, True)
+    assert issue_import_cards(sessions, lambda: NOW, kek=lambda: KEK) == 0

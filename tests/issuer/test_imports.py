@@ -8,11 +8,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from tests.factories import NOW, Factory
+from tests.factories import KEK, NOW, Factory
 from tests.issuer.test_households import _as, _post
 from tests.issuer.test_staff_login import HTTPS, SAME_ORIGIN, _csrf
 from youcard.enums import EntitlementStatus, Role
-from youcard.imports.batches import check_waiting_imports
+from youcard.imports.batches import check_waiting_imports, issue_import_cards
 from youcard.models import Child, Entitlement, ImportBatch
 
 HEADER = (
@@ -26,6 +26,7 @@ def office(committed):
     with committed.begin() as session:
         make = Factory(session)
         issuer = make.issuer()
+        make.signing_key(issuer)
         people = {role.value: make.staff(issuer, role).username for role in Role}
         people["approver2"] = make.staff(issuer, Role.APPROVER).username
         return {"issuer_id": issuer.id, **people}
@@ -101,6 +102,13 @@ def test_upload_check_report_and_confirm_by_a_second_person(app, committed, offi
         assert {e.status for e in entitlements} == {EntitlementStatus.APPROVED}
     again = _post(approver, f"/imports/{batch_id}/confirm")
     assert again.status_code == 303 and _batch(committed, batch_id).status == "confirmed"
+    issue_import_cards(committed, lambda: NOW, kek=lambda: KEK)
+    page = caseworker.get(path, base_url=HTTPS).get_data(as_text=True)
+    assert "Für die Kinder dieses Imports wurden 400 neue Karten ausgestellt" in page
+    assert "Briefe 1 bis 100 als ein PDF" in page and "Briefe 101 bis 200 als ein PDF" in page
+    letters = _post(caseworker, f"/imports/{batch_id}/letters.pdf", {"part": "1"})
+    assert letters.status_code == 200 and letters.mimetype == "application/pdf"
+    assert _post(caseworker, f"/imports/{batch_id}/letters.pdf", {"part": "9"}).status_code == 404
 
 
 def test_refused_lines_and_files_dry_runs_and_rejections(app, committed, office):

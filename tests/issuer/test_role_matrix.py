@@ -107,6 +107,7 @@ MATRIX = {
     ("GET", "/imports/<int:batch_id>"): ALL,
     ("GET", "/imports/<int:batch_id>/progress"): ALL,
     ("GET", "/imports/<int:batch_id>/report.csv"): ALL,
+    ("POST", "/imports/<int:batch_id>/letters.pdf"): RECORD,
     # confirming needs an approver, rejecting any of the three: the operation decides
     ("POST", "/imports/<int:batch_id>/<any(confirm, reject):decision>"): ALL,
     ("GET", "/api/v1/openapi.json"): PUBLIC,

@@ -13,7 +13,7 @@ from youcard.db import Session
 from youcard.errors import NotFound
 from youcard.imports.batches import stored_plans
 from youcard.imports.plan import OUTCOMES, LinePlan
-from youcard.models import ImportBatch
+from youcard.models import Child, Household, ImportBatch, ImportLine
 from youcard.policy import ALL_STAFF, Staff, require_role
 
 CHECKING = ("queued", "checking")
@@ -84,3 +84,25 @@ def lines_page(
     more = len(lines) > limit
     lines = lines[:limit]
     return LinesPage(lines, total, lines[-1].number if more and lines else None)
+
+
+def batch_households(session: Session, *, by: Staff, batch_id: int) -> list[int]:
+    """The ids of the families whose children the batch gave or changed a benefit, by
+    reference (the batch's approval letters, in parts)."""
+    batch = batch_of(session, by=by, batch_id=batch_id)
+    children = (
+        select(Child.household_id)
+        .join(ImportLine, ImportLine.child_ref == Child.child_ref)
+        .where(
+            ImportLine.batch_id == batch.id,
+            ImportLine.outcome.in_(("created", "updated")),
+            Child.issuer_id == batch.issuer_id,
+        )
+    )
+    return list(
+        session.scalars(
+            select(Household.id)
+            .where(Household.issuer_id == batch.issuer_id, Household.id.in_(children))
+            .order_by(Household.reference)
+        )
+    )

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, LargeBinary, String, Text
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    String,
+    Text,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from youcard.db import Base, BigIntPK, value_enum
@@ -22,6 +31,15 @@ class Card(Base):
         CheckConstraint("version >= 1", name="version_positive"),
         CheckConstraint("valid_from <= valid_until", name="validity_ordered"),
         CheckConstraint("categories BETWEEN 0 AND 15", name="categories_bitmask"),
+        # At most one card in use per child: two people issuing one at the same moment
+        # (or the import's card job beside them) make one card, not two.
+        Index(
+            "uq_cards_one_active_per_child",
+            "child_id",
+            unique=True,
+            sqlite_where=text("status = 'active'"),
+            postgresql_where=text("status = 'active'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)

@@ -16,7 +16,7 @@ from sqlalchemy import func, select, text
 
 from youcard import audit, credentials, keys, printing
 from youcard.clock import BERLIN, berlin_date
-from youcard.db import Session
+from youcard.db import Session, refusing_duplicates
 from youcard.enums import CardStatus, EntitlementStatus
 from youcard.errors import Conflict, InvalidRequest, NotFound
 from youcard.models import Card, CardRevocation, Child, Entitlement, Household
@@ -105,8 +105,10 @@ def _new_card(
         raise Conflict(
             "The card's QR code would be too large to scan reliably.", code="credential_too_large"
         ) from exc
-    session.add(card)
-    session.flush()
+    with refusing_duplicates(  # a parallel issue was first: the database decides
+        session, lambda: Conflict("The child already has an active card.", code="card_exists")
+    ):
+        session.add(card)
     return card
 
 
