@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import (
     Blueprint,
+    abort,
     flash,
     redirect,
     render_template,
@@ -12,16 +13,15 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from flask_login import current_user
-from sqlalchemy import select
 
-from issuer.auth import current_staff, mine, require_roles
+from issuer.auth import current_staff, mine, principal, require_roles
 from issuer.forms import EntitlementForm, ReasonForm
 from issuer.refusals import refused
 from youcard.actors import actor_names
-from youcard.enums import Category, EntitlementStatus
+from youcard.approval_queue import approval_queue
+from youcard.enums import Category
 from youcard.errors import DomainError
-from youcard.models import Child, Entitlement, Household
+from youcard.models import Child, Entitlement
 from youcard.operations.entitlements import (
     decide_entitlement,
     record_entitlement,
@@ -32,7 +32,7 @@ from youcard.policy import DECIDERS, RECORDERS
 from youcard.web import db_session, now
 
 bp = Blueprint("approvals", __name__)
-QUEUE_PAGE = 500  # the oldest first; decide these and the next ones show
+QUEUE_PAGE = 100  # the oldest first
 
 
 @bp.post("/children/<int:child_id>/entitlements")
@@ -70,29 +70,21 @@ def record(child_id: int) -> ResponseReturnValue:
 @bp.get("/approvals")
 @require_roles(*DECIDERS)
 def approvals() -> ResponseReturnValue:
-    """Entitlements awaiting a decision, except those the signed-in person recorded."""
-    rows = (
-        db_session()
-        .execute(
-            select(Entitlement, Child, Household)
-            .join(Child, Child.id == Entitlement.child_id)
-            .join(Household, Household.id == Child.household_id)
-            .where(
-                Entitlement.issuer_id == current_user.issuer_id,
-                Entitlement.status == EntitlementStatus.RECORDED,
-                Entitlement.recorded_by_id != current_user.id,
-            )
-            .order_by(Entitlement.recorded_at)
-            .limit(QUEUE_PAGE)
-        )
-        .all()
+    """Entitlements awaiting a decision, except those the signed-in person recorded, oldest
+    first, a page at a time."""
+    after = request.args.get("after", "")
+    if after and (not after.isdigit() or len(after) > 18):
+        abort(422)
+    page = approval_queue(
+        db_session(), by=principal(), limit=QUEUE_PAGE, after=int(after) if after else None
     )
-    recorders = actor_names(db_session(), {f"staff:{e.recorded_by_id}" for e, _c, _h in rows})
+    recorders = actor_names(db_session(), {f"staff:{e.recorded_by_id}" for e, _c, _h in page.rows})
     return render_template(
         "households/approvals.html",
-        rows=rows,
+        rows=page.rows,
+        page=page,
+        after=after,
         recorders=recorders,
-        more=len(rows) == QUEUE_PAGE,
         reason_form=ReasonForm(),
     )
 

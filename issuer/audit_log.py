@@ -9,7 +9,7 @@ from flask import Blueprint, abort, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from issuer.auth import require_roles
 from youcard import audit
@@ -21,6 +21,7 @@ from youcard.web import db_session
 
 bp = Blueprint("audit_log", __name__, url_prefix="/admin")
 PAGE = 200
+COUNT_CAP = 10_000
 
 ACTION_NAMES = {
     "booking.create": _l("booked"),
@@ -119,6 +120,12 @@ def audit_log() -> ResponseReturnValue:
         query = query.where(AuditEvent.occurred_at >= since)
     if until:
         query = query.where(AuditEvent.occurred_at < until + timedelta(days=1))
+    # How many match, counted up to COUNT_CAP: an issuer's log grows by every booking, and
+    # an exact count of millions on every page load is work nobody reads.
+    counted = store.scalar(
+        select(func.count()).select_from(query.with_only_columns(AuditEvent.id)
+                                          .limit(COUNT_CAP + 1).subquery())
+    ) or 0  # fmt: skip
     before = request.args.get("before", "")
     if before:
         if not before.isdigit() or len(before) > 18:
@@ -144,5 +151,7 @@ def audit_log() -> ResponseReturnValue:
         since=request.args.get("from", ""),
         until=request.args.get("to", ""),
         more=more,
+        counted=min(counted, COUNT_CAP),
+        capped=counted > COUNT_CAP,
         older={**older, "before": events[-1].id} if more else None,
     )

@@ -14,7 +14,6 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from flask_login import current_user
 
 from issuer.auth import mine, principal, require_roles
 from issuer.kek import kek
@@ -109,9 +108,16 @@ def download(card_id: int, kind: str) -> ResponseReturnValue:
 @require_roles(*DECIDERS)
 def print_queue() -> ResponseReturnValue:
     """Cards issued but not printed yet."""
-    cards = card_printing.pending_print(db_session(), issuer_id=current_user.issuer_id)
-    children = {c.id: db_session().get(Child, c.child_id) for c in cards}
-    return render_template("households/print.html", cards=cards, children=children)
+    after = request.args.get("after", "")
+    if after and (not after.isdigit() or len(after) > 18):
+        abort(422)
+    queue = card_printing.print_queue(
+        db_session(), by=principal(), limit=card_printing.PRINT_PART,
+        after=int(after) if after else None,
+    )  # fmt: skip
+    return render_template(
+        "households/print.html", queue=queue, part=card_printing.PRINT_PART, after=after
+    )
 
 
 @bp.post("/cards/print.pdf")

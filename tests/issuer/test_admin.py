@@ -232,7 +232,17 @@ def test_the_audit_log_names_people_and_pages_back_through_older_entries(
     page = client.get("/admin/audit?action=household.update", base_url=HTTPS).get_data(as_text=True)
     assert f"{name} <small>staff:" in page and "Familie korrigiert" in page
     assert page.count("<tr><td>") == 200 and "es gibt weitere" in page
+    assert "205 Einträge passen." in page
     older = re.search(r'href="(/admin/audit\?[^"]*before=\d+[^"]*)"', page).group(1)
     rest = client.get(older.replace("&amp;", "&"), base_url=HTTPS).get_data(as_text=True)
     assert rest.count("<tr><td>") == 5 and "es gibt weitere" not in rest
+    assert "205 Einträge passen." in rest  # the filter kept; the count of all that match
+    import issuer.audit_log
+
+    issuer.audit_log.COUNT_CAP = 100  # counted no further than the cap
+    try:
+        capped = client.get("/admin/audit?action=household.update", base_url=HTTPS)
+        assert "Mehr als 100 Einträge passen." in capped.get_data(as_text=True)
+    finally:
+        issuer.audit_log.COUNT_CAP = 10_000
     assert client.get("/admin/audit?before=abc", base_url=HTTPS).status_code == 422

@@ -239,3 +239,34 @@ def test_the_families_list_pages_by_reference_keeps_the_search_and_counts_all(
     second = client.get(following.replace("&amp;", "&"), base_url=HTTPS).get_data(as_text=True)
     assert ">BI-P-2</a>" in second and ">BI-P-3</a>" in second and ">BI-P-1</a>" not in second
     assert "Nächste Seite" not in second and "Erste Seite" in second
+
+
+def test_the_approval_queue_pages_oldest_first_and_counts_all(app, desk, committed, monkeypatch):
+    import issuer.approvals
+
+    monkeypatch.setattr(issuer.approvals, "QUEUE_PAGE", 2)
+    with committed.begin() as session:
+        from youcard.models import Child, Issuer, StaffUser
+        from youcard.operations.entitlements import record_entitlement
+
+        recorder = session.scalars(
+            select(StaffUser).where(StaffUser.username == desk["caseworker"])
+        ).one()
+        child = session.get(Child, desk["child_id"])
+        make = Factory(session)
+        for n in range(3):
+            other = make.child(session.get(Issuer, child.issuer_id), household=child.household)
+            other.given_name = f"Wartend{n}"
+            record_entitlement(
+                session, child_id=other.id, category=Category.TRIPS,
+                valid_from=NOW.date().replace(day=1), valid_until=NOW.date().replace(month=12),
+                recorded_by=recorder, now=NOW, rule=BudgetRule(RuleKind.TOTAL, 5_000),
+            )  # fmt: skip
+    approver = _as(app, desk["approver"])
+    first = approver.get("/approvals", base_url=HTTPS).get_data(as_text=True)
+    assert "3 Leistungen warten auf Ihre Entscheidung; die ältesten 2 zuerst." in first
+    assert "Wartend0" in first and "Wartend1" in first and "Wartend2" not in first
+    following = re.search(r'href="(/approvals\?after=\d+)"', first).group(1)
+    second = approver.get(following, base_url=HTTPS).get_data(as_text=True)
+    assert "Wartend2" in second and "Wartend1" not in second and "dies sind 1 davon" in second
+    assert approver.get("/approvals?after=x", base_url=HTTPS).status_code == 422

@@ -298,9 +298,12 @@ def test_role_matrix_of_the_family_pages(app, office, role, route):
     assert (r.status_code != 403) == (role in PAGES[route]), (role, route, r.status_code)
 
 
-def test_print_all_pending_cards_once_as_one_a4_pdf(app, office, committed):
+def test_print_all_pending_cards_once_as_one_a4_pdf(app, office, committed, monkeypatch):
     from tests.factories import KEK
+    from youcard.operations import card_printing
     from youcard.operations.cards import issue_card
+
+    monkeypatch.setattr(card_printing, "PRINT_PART", 2)  # a city's queue holds thousands
 
     with committed.begin() as session:
         make = Factory(session)
@@ -322,13 +325,22 @@ def test_print_all_pending_cards_once_as_one_a4_pdf(app, office, committed):
             )
     approver = _as(app, office["approver"])
     queue = approver.get("/cards/print", base_url=HTTPS).get_data(as_text=True)
-    assert "3 Karte(n) warten auf den Druck." in queue
-    r = _post(approver, "/cards/print.pdf")
-    assert r.status_code == 200 and r.mimetype == "application/pdf"
-    document = pypdfium2.PdfDocument(r.data)
-    assert len(document) == 2  # fronts, backs
-    front = document[0].render(scale=200 / 72).to_pil()
-    assert sorted(b.text for b in zxingcpp.read_barcodes(front)) == sorted(credentials)
+    assert "3 Karte(n) warten auf den Druck." in queue and "Die ältesten 2 als ein A4-PDF" in queue
+    assert queue.count("<li>Kind") == 2 and "Nächste Seite" in queue
+    rest = approver.get(queue.split('href="')[-1].split('"')[0].replace("&amp;", "&"),
+                        base_url=HTTPS).get_data(as_text=True)  # fmt: skip
+    assert rest.count("<li>Kind") == 1 and "Erste Seite" in rest
+    printed = []
+    for expected in (2, 1):
+        r = _post(approver, "/cards/print.pdf")
+        assert r.status_code == 200 and r.mimetype == "application/pdf"
+        document = pypdfium2.PdfDocument(r.data)
+        assert len(document) == 2  # fronts, backs
+        front = document[0].render(scale=200 / 72).to_pil()
+        found = [b.text for b in zxingcpp.read_barcodes(front)]
+        assert len(found) == expected
+        printed += found
+    assert sorted(printed) == sorted(credentials)
     again = _post(approver, "/cards/print.pdf")
     assert again.status_code == 303  # nothing left: each card is printed once
     assert "Keine Karte wartet auf den Druck." in approver.get(

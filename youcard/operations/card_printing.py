@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Select, func, select
 
 from youcard import audit, printing
 from youcard.db import Session
@@ -49,26 +50,59 @@ def printed_card(
     )
 
 
-def pending_print(session: Session, *, issuer_id: str, limit: int = 1000) -> list[Card]:
-    """Active cards of the issuer that were never printed, oldest first."""
-    return list(
-        session.scalars(
-            select(Card)
-            .where(
-                Card.issuer_id == issuer_id,
-                Card.status == CardStatus.ACTIVE,
-                Card.printed_at.is_(None),
-                Card.credential.is_not(None),
-            )
-            .order_by(Card.issued_at, Card.id)
-            .limit(limit)
-        )
+PRINT_PART = 100  # cards per A4 PDF: ten sheets, about a second to set (bench/letters.py)
+
+
+def _pending(issuer_id: str) -> Select[Card]:
+    return select(Card).where(
+        Card.issuer_id == issuer_id,
+        Card.status == CardStatus.ACTIVE,
+        Card.printed_at.is_(None),
+        Card.credential.is_not(None),
     )
 
 
+def pending_print(session: Session, *, issuer_id: str, limit: int | None = None) -> list[Card]:
+    """Active cards of the issuer that were never printed, the oldest `limit` (PRINT_PART)."""
+    query = _pending(issuer_id).order_by(Card.id).limit(limit or PRINT_PART)
+    return list(session.scalars(query))
+
+
+@dataclass(frozen=True)
+class PrintQueue:
+    """A page of the cards waiting to be printed (oldest first) with their children's names,
+    how many wait in all, and the card after which the next page starts."""
+
+    cards: list[Card]
+    names: dict[int, tuple[str, str]]  # card id -> (given name, family name)
+    total: int
+    next_after: int | None
+
+
+def print_queue(session: Session, *, by: Staff, limit: int, after: int | None = None) -> PrintQueue:
+    """The principal's issuer's print queue, a page at a time (two queries a page)."""
+    require_role(by, DECIDERS, "print cards")
+    total = session.scalar(select(func.count()).select_from(_pending(by.issuer_id).subquery()))
+    query = _pending(by.issuer_id)
+    if after is not None:
+        query = query.where(Card.id > after)
+    cards = list(session.scalars(query.order_by(Card.id).limit(limit + 1)))
+    more = len(cards) > limit
+    cards = cards[:limit]
+    names = {
+        card_id: (given, family)
+        for card_id, given, family in session.execute(
+            select(Card.id, Child.given_name, Child.family_name)
+            .join(Child, Child.id == Card.child_id)
+            .where(Card.id.in_([c.id for c in cards]))
+        )
+    }
+    return PrintQueue(cards, names, total or 0, cards[-1].id if more and cards else None)
+
+
 def print_sheet(session: Session, *, by: Staff, now: datetime) -> tuple[bytes, int]:
-    """One A4 PDF of every pending card of the principal's issuer (marked printed); the PDF
-    and how many cards it holds."""
+    """One A4 PDF of the oldest PRINT_PART pending cards of the principal's issuer (marked
+    printed; the next ones follow in the next PDF); the PDF and how many cards it holds."""
     require_role(by, DECIDERS, "print cards")
     cards = pending_print(session, issuer_id=by.issuer_id)
     if not cards:
