@@ -132,11 +132,7 @@ def show(batch_id: int) -> ResponseReturnValue:
         after=_number("after") or 0,
     )  # fmt: skip
     user = principal()
-    families = (
-        len(views.batch_households(db_session(), by=user, batch_id=batch.id))
-        if batch.status == "confirmed" and user.role in RECORDERS
-        else 0
-    )
+    families = batch.families if batch.status == "confirmed" and user.role in RECORDERS else 0
     parts = [
         (n, n * LETTER_PART + 1, min((n + 1) * LETTER_PART, families))
         for n in range((families + LETTER_PART - 1) // LETTER_PART)

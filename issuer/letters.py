@@ -12,7 +12,11 @@ from youcard.errors import NotFound
 from youcard.imports.views import batch_households
 from youcard.letters import letters_pdf
 from youcard.models import Household
-from youcard.operations.letters import households_approved_on, make_approval_letters
+from youcard.operations.letters import (
+    count_approved_on,
+    households_approved_on,
+    make_approval_letters,
+)
 from youcard.policy import RECORDERS
 from youcard.web import db_session, now
 
@@ -21,6 +25,7 @@ bp = Blueprint("letters", __name__)
 # Arabic, shaped, the most), so a part stays well inside a request's time (gunicorn's 30 s);
 # a larger day comes in parts, in the same order.
 PART = 100
+PAGE = 100  # families listed per page
 
 
 def _pdf(household_ids: list[int], *, new_codes: bool, name: str) -> Response:
@@ -53,13 +58,27 @@ def household_letter(household_id: int) -> ResponseReturnValue:
 @bp.get("/letters")
 @require_roles(*RECORDERS)
 def today() -> ResponseReturnValue:
-    """The families with a benefit approved today: their letters as one PDF."""
-    households = households_approved_on(db_session(), by=principal(), day=berlin_date(now()))
+    """The families with a benefit approved today (a page of them, by reference) and their
+    letters as PDFs of PART each."""
+    day, by = berlin_date(now()), principal()
+    after = request.args.get("after") or None
+    if after is not None and len(after) > 60:
+        abort(422)
+    total = count_approved_on(db_session(), by=by, day=day)
+    households = households_approved_on(db_session(), by=by, day=day, limit=PAGE + 1, after=after)
+    more = len(households) > PAGE
+    households = households[:PAGE]
     parts = [
-        (n, n * PART + 1, min((n + 1) * PART, len(households)))
-        for n in range((len(households) + PART - 1) // PART)
+        (n, n * PART + 1, min((n + 1) * PART, total)) for n in range((total + PART - 1) // PART)
     ]
-    return render_template("letters/today.html", households=households, parts=parts)
+    return render_template(
+        "letters/today.html",
+        households=households,
+        total=total,
+        parts=parts,
+        after=after,
+        next_after=households[-1].reference if more and households else None,
+    )
 
 
 @bp.post("/letters/today.pdf")
@@ -70,8 +89,9 @@ def today_pdf() -> ResponseReturnValue:
     part = request.form.get("part", "0")
     if not part.isdigit() or len(part) > 4:
         abort(422)
-    households = households_approved_on(db_session(), by=principal(), day=day)
-    chosen = households[int(part) * PART : (int(part) + 1) * PART]
+    chosen = households_approved_on(
+        db_session(), by=principal(), day=day, offset=int(part) * PART, limit=PART
+    )
     if not chosen:
         abort(404)
     return _pdf(

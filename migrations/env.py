@@ -9,6 +9,16 @@ from youcard.config import load_settings
 from youcard.db import Base, make_engine
 
 config = context.config
+TRIGRAM = "ix_trgm_"  # PostgreSQL's search indexes (pg_trgm): made by migrations, not models
+
+
+def include_object(
+    obj: object, name: str | None, type_: str, reflected: bool, other: object
+) -> bool:
+    """What `alembic check` compares: everything but the PostgreSQL-only trigram indexes."""
+    return not (type_ == "index" and (name or "").startswith(TRIGRAM))
+
+
 url = config.get_main_option("sqlalchemy.url") or load_settings().database_url
 
 
@@ -32,6 +42,7 @@ def run_migrations_online() -> None:
             target_metadata=Base.metadata,
             render_as_batch=connection.dialect.name == "sqlite",
             compare_type=True,
+            include_object=include_object,
         )
         with context.begin_transaction():
             context.run_migrations()

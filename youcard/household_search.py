@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, func, select
 
 from youcard.db import Session
 from youcard.models import Child, Household
@@ -69,14 +69,19 @@ def _matching(by: Staff, q: str) -> Select[Household]:
     key = fold(q[:MAX_QUERY])
     if key:
         like = _like(key)
+        # Two lookups joined by UNION, each one that PostgreSQL's trigram index answers
+        # (migration 0018); an OR over both tables made it read every family.
         stmt = stmt.where(
-            or_(
-                Household.search_key.like(like, escape="!"),
-                Household.id.in_(
+            Household.id.in_(
+                select(Household.id)
+                .where(
+                    Household.issuer_id == by.issuer_id, Household.search_key.like(like, escape="!")
+                )
+                .union(
                     select(Child.household_id).where(
                         Child.issuer_id == by.issuer_id, Child.search_key.like(like, escape="!")
                     )
-                ),
+                )
             )
         )
     return stmt

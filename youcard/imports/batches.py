@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, and_, delete, insert, or_, select, text
+from sqlalchemy import Table, and_, delete, func, insert, or_, select, text
 from sqlalchemy.orm import sessionmaker
 
 from youcard import audit, budget
@@ -377,6 +377,18 @@ def confirm_import(session: Session, *, by: Staff, batch_id: int, now: datetime)
     statistics.refresh()  # for the next import and everything else (autovacuum comes later)
     batch.status, batch.confirmed_by_id, batch.decided_at = "confirmed", confirmer, now
     batch.counts = json.dumps(counts)
+    batch.families = (
+        session.scalar(  # counted once: the batch page offers their letters
+            select(func.count(func.distinct(Child.household_id)))
+            .join(ImportLine, ImportLine.child_ref == Child.child_ref)
+            .where(
+                ImportLine.batch_id == batch.id,
+                ImportLine.outcome.in_(("created", "updated")),
+                Child.issuer_id == batch.issuer_id,
+            )
+        )
+        or 0
+    )
     audit.record(
         session, issuer_id=by.issuer_id, actor=by.actor, action="import.confirm",
         object_type="import_batch", object_id=batch.id, now=now, data=counts,

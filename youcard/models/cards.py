@@ -31,6 +31,7 @@ class Card(Base):
         CheckConstraint("version >= 1", name="version_positive"),
         CheckConstraint("valid_from <= valid_until", name="validity_ordered"),
         CheckConstraint("categories BETWEEN 0 AND 15", name="categories_bitmask"),
+        Index("ix_cards_issuer_status", "issuer_id", "status"),
         # At most one card in use per child: two people issuing one at the same moment
         # (or the import's card job beside them) make one card, not two.
         Index(

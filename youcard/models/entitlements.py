@@ -46,6 +46,7 @@ class Entitlement(Base):
             "decided_by_id IS NULL OR decided_by_id <> recorded_by_id", name="four_eyes"
         ),
         Index("ix_entitlements_child_category", "child_id", "category"),
+        Index("ix_entitlements_issuer_status", "issuer_id", "status"),
         UniqueConstraint("issuer_id", "decision_ref"),
         CheckConstraint(
             "legal_basis IS NULL OR legal_basis IN ('SGB2', 'SGB12', 'BKGG', 'AsylbLG', 'WoGG')",

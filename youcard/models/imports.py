@@ -71,6 +71,7 @@ class ImportBatch(Base):
     problem_code: Mapped[str | None] = mapped_column(String(40))  # the whole file refused
     problem: Mapped[str | None] = mapped_column(Text())
     # Confirmed: the job issues the cards of its children; done when every child has one.
+    families: Mapped[int] = mapped_column(default=0)  # given or changed a benefit (letters)
     cards_issued: Mapped[int] = mapped_column(default=0)
     cards_done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import Select, func, select
 
 from youcard import audit
 from youcard.clock import berlin_date, berlin_midnight
@@ -57,9 +57,7 @@ def make_approval_letters(
     return made
 
 
-def households_approved_on(session: Session, *, by: Staff, day: date) -> list[Household]:
-    """The principal's issuer's households with a benefit approved on `day` (Berlin time),
-    by reference: the day's batch of letters."""
+def _approved_on(by: Staff, day: date) -> Select[Household]:
     require_role(by, RECORDERS, "make letters")
     start = berlin_midnight(day)
     approved = (
@@ -72,11 +70,23 @@ def households_approved_on(session: Session, *, by: Staff, day: date) -> list[Ho
             Entitlement.decided_at < berlin_midnight(day + timedelta(days=1)),
         )
     )
-    return list(
-        session.scalars(
-            select(Household)
-            .where(Household.issuer_id == by.issuer_id, Household.id.in_(approved))
-            .order_by(Household.reference)
-            .limit(MAX_DAY)
-        )
-    )
+    return select(Household).where(Household.issuer_id == by.issuer_id, Household.id.in_(approved))
+
+
+def households_approved_on(
+    session: Session, *, by: Staff, day: date, offset: int = 0, limit: int = MAX_DAY,
+    after: str | None = None,
+) -> list[Household]:  # fmt: skip
+    """The principal's issuer's households with a benefit approved on `day` (Berlin time),
+    by reference: the day's batch of letters (`offset`/`limit`: a part; `after`: a page)."""
+    query = _approved_on(by, day)
+    if after is not None:
+        query = query.where(Household.reference > after)
+    query = query.order_by(Household.reference).offset(offset).limit(min(limit, MAX_DAY))
+    return list(session.scalars(query))
+
+
+def count_approved_on(session: Session, *, by: Staff, day: date) -> int:
+    """How many households got a benefit approved on `day`."""
+    query = _approved_on(by, day).with_only_columns(Household.id)
+    return session.scalar(select(func.count()).select_from(query.subquery())) or 0
