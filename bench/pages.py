@@ -141,7 +141,7 @@ def pages(ids: dict[str, object]) -> list[str]:
     return [
         "/",
         "/households",
-        "/households?q=muster12",
+        "/households?q=HAM-000123",  # one family, by its reference
         f"/households/{ids['household']}",
         f"/children/{ids['child']}",
         "/approvals",

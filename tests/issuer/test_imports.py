@@ -177,3 +177,22 @@ def test_other_issuers_and_roles_see_and_do_nothing(app, committed, office, staf
     assert _post(caseworker, f"{path}/confirm").status_code == 303  # refused: four eyes/role
     batch_id = int(path.rsplit("/", 1)[1])
     assert _batch(committed, batch_id).status == "recorded"
+
+
+def test_an_upload_over_the_limit_is_refused_before_it_is_read(app, committed, office):
+    from youcard.web.inputs import UPLOADS
+
+    caseworker = _as(app, office["caseworker"])
+    app.extensions[UPLOADS]["imports.upload"] = 20_000  # stands for the 64 MB of a city
+    too_big = _upload(caseworker, _file(office["issuer_id"], 400))
+    assert too_big.status_code == 413
+    with committed() as session:
+        assert session.scalars(select(ImportBatch).where(
+            ImportBatch.file_name == "bewilligungen.csv",
+            ImportBatch.issuer_id == office["issuer_id"],
+        )).first() is None  # fmt: skip
+    form = caseworker.post(  # every other form keeps its 16 KB
+        "/households/new", data={"family_name": "x" * 20_000}, base_url=HTTPS,
+        headers=SAME_ORIGIN,
+    )  # fmt: skip
+    assert form.status_code == 413
