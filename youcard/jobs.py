@@ -22,6 +22,7 @@ from youcard.config import load_settings
 from youcard.db import Session
 from youcard.imports.batches import check_waiting_imports, issue_import_cards
 from youcard.models import Issuer
+from youcard.operations.staff import forget_old_throttles
 
 Job = Callable[[sessionmaker[Session], Callable[[], datetime]], int]
 log = logging.getLogger("youcard.jobs")
@@ -44,10 +45,22 @@ def import_cards(sessions: sessionmaker[Session], now: Callable[[], datetime]) -
     return issue_import_cards(sessions, now, kek=lambda: keys.load_kek(load_settings()))
 
 
+def forget_sign_in_throttles(sessions: sessionmaker[Session], now: Callable[[], datetime]) -> int:
+    """Old sign-in throttles go (a day without a try), a batch per transaction."""
+    gone = 0
+    while True:
+        with sessions.begin() as session:
+            batch = forget_old_throttles(session, now=now())
+        gone += batch
+        if batch == 0:
+            return gone
+
+
 JOBS: dict[str, Job] = {
     "imports": check_waiting_imports,  # approvals files uploaded on the page or the API
     "import-cards": import_cards,
     "audit-seal": seal_audit_chains,
+    "sign-in-throttles": forget_sign_in_throttles,
 }
 
 

@@ -262,3 +262,27 @@ def test_two_administrators_demoting_each_other_at_once_leave_one(database_url):
             assert [e.user.role for e in admins].count(Role.ADMINISTRATOR) == 1
     finally:
         engine.dispose()
+
+
+def test_old_sign_in_throttles_are_forgotten_and_recent_or_waiting_ones_kept(session):
+    from datetime import timedelta
+
+    from youcard.operations.staff import THROTTLE_KEPT, forget_old_throttles
+
+    old = NOW - THROTTLE_KEPT - timedelta(minutes=1)
+    rows = {
+        "guess": LoginThrottle(kind="staff", username="nobody-x1", address="198.51.100.7",
+                               failures=3, updated_at=old),
+        "recent": LoginThrottle(kind="staff", username="nobody-x2", address="198.51.100.7",
+                                failures=3, updated_at=NOW - timedelta(hours=1)),
+        "waiting": LoginThrottle(kind="staff", username="nobody-x3", address="198.51.100.7",
+                                 failures=0, updated_at=old, blocked_until=NOW + THROTTLE_KEPT),
+    }  # fmt: skip
+    session.add_all(rows.values())
+    session.flush()
+    assert forget_old_throttles(session, now=NOW) >= 1
+    left = set(session.scalars(
+        select(LoginThrottle.username).where(LoginThrottle.username.like("nobody-x%"))
+    ))  # fmt: skip
+    assert left == {"nobody-x2", "nobody-x3"}
+    assert forget_old_throttles(session, now=NOW) == 0

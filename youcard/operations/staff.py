@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, or_, select, update
 
 from youcard import audit, security
 from youcard.db import Session, upsert
@@ -209,3 +209,21 @@ def _check(
         now=now,
     )
     session.flush()
+
+
+THROTTLE_KEPT = timedelta(days=1)  # failures counted for a pair that tried nothing since then
+
+
+def forget_old_throttles(session: Session, *, now: datetime, limit: int = 10_000) -> int:
+    """Delete sign-in throttles of pairs (username, address) that neither failed nor waited
+    for THROTTLE_KEPT: most are guesses at unknown names, which would otherwise pile up.
+    At most `limit` rows at a time; returns how many went."""
+    stale = now - THROTTLE_KEPT
+    ids = select(LoginThrottle.id).where(
+        LoginThrottle.updated_at < stale,
+        or_(LoginThrottle.blocked_until.is_(None), LoginThrottle.blocked_until < stale),
+    )
+    chosen = session.scalars(ids.limit(limit)).all()
+    if chosen:
+        session.execute(delete(LoginThrottle).where(LoginThrottle.id.in_(chosen)))
+    return len(chosen)
