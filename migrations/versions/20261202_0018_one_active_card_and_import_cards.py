@@ -47,6 +47,20 @@ def upgrade() -> None:
     op.create_index("ix_cards_issuer_status", "cards", ["issuer_id", "status"])
     op.create_index("ix_entitlements_issuer_status", "entitlements", ["issuer_id", "status"])
     _trigram_indexes()
+    twice = (
+        op.get_bind()
+        .exec_driver_sql(
+            "SELECT child_id FROM cards WHERE status = 'active' GROUP BY child_id "
+            "HAVING count(*) > 1 ORDER BY child_id LIMIT 20"
+        )
+        .scalars()
+        .all()
+    )
+    if twice:  # a race of the old code: a person decides which card stays, not a migration
+        raise RuntimeError(
+            "These children have more than one active card; block all but one (staff page "
+            f"or `youcard` shell), then migrate again: {', '.join(map(str, twice))}"
+        )
     op.create_index(
         "uq_cards_one_active_per_child",
         "cards",

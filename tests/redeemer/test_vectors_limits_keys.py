@@ -46,8 +46,8 @@ def vector_world(private_committed):
             )
             make = Factory(session)
             issuer = session.get(Issuer, entry["iss"])
-            child = make.child(issuer)
-            for serial in sorted(serials):
+            for serial in sorted(serials):  # a child each: one card in use per child
+                child = make.child(issuer)
                 session.add(
                     Card(
                         issuer_id=issuer.id,
