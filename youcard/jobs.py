@@ -22,6 +22,7 @@ from youcard.config import load_settings
 from youcard.db import Session
 from youcard.imports.batches import check_waiting_imports, issue_import_cards
 from youcard.models import Issuer
+from youcard.operations.mandates import book_due_instalments
 from youcard.operations.staff import forget_old_throttles
 
 Job = Callable[[sessionmaker[Session], Callable[[], datetime]], int]
@@ -59,6 +60,7 @@ def forget_sign_in_throttles(sessions: sessionmaker[Session], now: Callable[[], 
 JOBS: dict[str, Job] = {
     "imports": check_waiting_imports,  # approvals files uploaded on the page or the API
     "import-cards": import_cards,
+    "mandates": book_due_instalments,  # monthly instalments due by today
     "audit-seal": seal_audit_chains,
     "sign-in-throttles": forget_sign_in_throttles,
 }

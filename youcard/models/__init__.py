@@ -9,6 +9,7 @@ from youcard.models.imports import ImportBatch, ImportLine
 from youcard.models.issuers import Issuer
 from youcard.models.keys import SigningKey
 from youcard.models.login_throttles import LoginThrottle
+from youcard.models.mandates import Mandate
 from youcard.models.partners import DeviceToken, Partner, PartnerPermission, PartnerUser
 from youcard.models.settlements import Settlement, SettlementLine, SettlementPayment
 from youcard.models.staff import StaffToken, StaffUser
@@ -28,6 +29,7 @@ __all__ = [
     "ImportLine",
     "Issuer",
     "LoginThrottle",
+    "Mandate",
     "Partner",
     "PartnerPermission",
     "PartnerUser",

@@ -35,6 +35,7 @@ from youcard.errors import (
 )
 from youcard.models import (
     Booking,
+    Card,
     Entitlement,
 )
 from youcard.operations.booking_context import choose_entitlement, read_context
@@ -88,8 +89,14 @@ def _book_card(
     device_token_id: int | None = None,
     card_issuer_id: str,
     actor: str | None = None,
+    standing: bool = False,
 ) -> BookingResult:
     """Book `amount_cents` (and `units`) for the card's child in `category`, exactly once per key.
+
+    `standing`: under a mandate (the card was shown when it was made): the card's status and
+    validity no longer matter (a lost card does not end a mandate: budgets belong to
+    entitlements), and the booking is judged on its service date (an instalment booked by a
+    late run counts in its own month).
 
     Private: only `book`, which verified the shown credential, passes the card's serial here.
     `card_issuer_id` is the issuer the credential named: a card of another issuer is refused
@@ -144,9 +151,11 @@ def _book_card(
         raise NotFound("No such partner.", code="partner_not_found")
     if context.partner_status is not PartnerStatus.ACTIVE:
         raise Forbidden("This partner may not book at present.", code="partner_inactive")
-    if context.card_status is not CardStatus.ACTIVE or card_issuer_id != context.issuer_id:
+    if card_issuer_id != context.issuer_id:
         raise CredentialInvalid("This card is blocked.", reason="revoked")
-    if today > context.card_valid_until:
+    if not standing and context.card_status is not CardStatus.ACTIVE:
+        raise CredentialInvalid("This card is blocked.", reason="revoked")
+    if not standing and today > context.card_valid_until:
         raise CredentialInvalid("This card has expired.", reason="expired")
     if not context.permitted:
         raise CategoryNotPermitted("This partner may not book this category for this issuer.")
@@ -157,7 +166,8 @@ def _book_card(
     entitlement = choose_entitlement(context.candidates, service_date)
     period = entitlement.period
     assert period is not None  # a chosen entitlement covers the service date
-    if today not in period:
+    as_of = service_date if standing else today  # the day the budget is judged on
+    if as_of not in period:
         raise Conflict("Today is outside the approval period.", code="outside_period")
     rule = entitlement.rule
     if rule.kind is RuleKind.UNITS:
@@ -175,7 +185,7 @@ def _book_card(
         raise InvalidRequest("This category is not booked in units.", code="invalid_units")
     booked_units = units or 0
 
-    entitled = budget.entitled_cents(rule, period, today)
+    entitled = budget.entitled_cents(rule, period, as_of)
     written = write_booking(
         session,
         BookingWrite(
@@ -233,7 +243,7 @@ def _book_card(
         raise InsufficientBudget(
             "Not enough left for this booking.",
             available=budget.available(
-                rule, period, today, spent_cents=spent_cents, spent_units=spent_units
+                rule, period, as_of, spent_cents=spent_cents, spent_units=spent_units
             ),
         )
     inserted = written.booking_id
@@ -251,7 +261,7 @@ def _book_card(
         created_at=now,
     )
     left = budget.available(
-        rule, period, today, spent_cents=written.spent_cents, spent_units=written.spent_units
+        rule, period, as_of, spent_cents=written.spent_cents, spent_units=written.spent_units
     )
     return BookingResult(booking=record, available=left, replayed=False)
 
@@ -306,4 +316,41 @@ def book(
         reference=reference,
         device_token_id=device_token_id,
         actor=actor,
+    )
+
+
+def book_standing(
+    session: Session,
+    *,
+    partner_id: int,
+    card_id: int,
+    category: Category | str,
+    amount_cents: int,
+    idempotency_key: str,
+    service_date: date,
+    now: datetime,
+    units: int | None = None,
+    reference: str | None = None,
+    actor: str | None = None,
+) -> BookingResult:
+    """Book under a mandate: the card was shown when the mandate was made (`card_id`), so no
+    credential now; every other guard of an ordinary booking holds, judged on the service
+    date. Only youcard.operations.mandates calls this, for a mandate it has checked."""
+    serial, issuer_id = session.execute(
+        select(Card.serial, Card.issuer_id).where(Card.id == card_id)
+    ).one()
+    return _book_card(
+        session,
+        partner_id=partner_id,
+        card_serial=serial,
+        card_issuer_id=issuer_id,
+        category=category,
+        amount_cents=amount_cents,
+        idempotency_key=idempotency_key,
+        now=now,
+        units=units,
+        service_date=service_date,
+        reference=reference,
+        actor=actor,
+        standing=True,
     )
