@@ -7,6 +7,7 @@ from typing import Any
 from flask import Response, g, request
 from flask.views import MethodView
 from marshmallow import RAISE
+from sqlalchemy import select
 
 from redeemer.auth import authenticate
 from redeemer.counter import credit_note_download, trusted
@@ -17,9 +18,16 @@ from youcard.counter import Counter, check_card, list_bookings, statement
 from youcard.credit_notes import CreditNote, credit_notes
 from youcard.cursors import decode_cursor, encode_cursor
 from youcard.errors import InvalidRequest
+from youcard.models import Child, Mandate
 from youcard.operations.booking_records import BookingRecord, BookingResult
 from youcard.operations.bookings import book
 from youcard.operations.cancellations import cancel_booking
+from youcard.operations.mandates import (
+    MandateTerms,
+    create_mandate,
+    end_mandate,
+    partner_mandates,
+)
 from youcard.operations.verification import revocations_since
 from youcard.schemas.partner_api import (
     BookingPageSchema,
@@ -28,6 +36,10 @@ from youcard.schemas.partner_api import (
     BookingResultSchema,
     CredentialSchema,
     CreditNoteListSchema,
+    MandatePageSchema,
+    MandateQuerySchema,
+    MandateRequestSchema,
+    MandateSchema,
     ProblemSchema,
     RevocationPageSchema,
     RevocationQuerySchema,
@@ -286,3 +298,88 @@ class Revocations(MethodView):
             ],
             "last_seq": rows[-1].seq if rows else query["since"],
         }
+
+
+def _mandate_json(mandate: Mandate, given_name: str) -> dict[str, Any]:
+    return {
+        "id": mandate.id,
+        "category": mandate.category.value,
+        "reference": mandate.reference,
+        "holder": {"given_name": given_name},
+        "monthly_amount_cents": mandate.monthly_amount_cents,
+        "day_of_month": mandate.day_of_month,
+        "valid_from": mandate.valid_from,
+        "valid_until": mandate.valid_until,
+        "status": mandate.status,
+        "next_due": mandate.next_due,
+        "last_instalment": {
+            "month": mandate.last_month,
+            "result": mandate.last_result,
+            "booking_id": mandate.last_booking_id,
+        }
+        if mandate.last_month
+        else None,
+        "created_at": mandate.created_at,
+        "ended_at": mandate.ended_at,
+    }
+
+
+def _given_name(mandate: Mandate) -> str:
+    return db_session().scalar(select(Child.given_name).where(Child.id == mandate.child_id)) or ""
+
+
+@blp.route("/mandates")
+class Mandates(MethodView):
+    """Standing authorizations: made by showing the card, then booked without it."""
+
+    @blp.arguments(MandateRequestSchema())
+    @blp.response(201, MandateSchema)
+    @blp.alt_response(401, schema=ProblemSchema, content_type=PROBLEM)
+    @blp.alt_response(403, schema=ProblemSchema, content_type=PROBLEM)
+    @blp.alt_response(404, schema=ProblemSchema, content_type=PROBLEM)
+    @blp.alt_response(409, schema=ProblemSchema, content_type=PROBLEM)
+    @blp.alt_response(422, schema=ProblemSchema, content_type=PROBLEM)
+    def post(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Make a mandate for the child whose card is shown: for a monthly fee (booked on its
+        day each month, once) or for list bookings. One per child, category and reference."""
+        session = db_session()
+        mandate = create_mandate(
+            session,
+            by=_device(),
+            credential=body.pop("credential"),
+            trusted=trusted(session),
+            terms=MandateTerms(**body),
+            now=now(),
+        )
+        return _mandate_json(mandate, _given_name(mandate))
+
+    @blp.arguments(MandateQuerySchema(), location="query", unknown=RAISE)
+    @blp.response(200, MandatePageSchema)
+    @blp.alt_response(401, schema=ProblemSchema, content_type=PROBLEM)
+    @blp.alt_response(422, schema=ProblemSchema, content_type=PROBLEM)
+    def get(self, query: dict[str, Any]) -> dict[str, Any]:
+        """Your mandates, newest first, with each one's last instalment."""
+        page = partner_mandates(
+            db_session(),
+            by=_device(),
+            limit=query["limit"],
+            before=decode_cursor(query["cursor"]) if "cursor" in query else None,
+            status=query.get("status"),
+        )
+        return {
+            "items": [
+                _mandate_json(m, page.given_names.get(m.child_id, "")) for m in page.mandates
+            ],
+            "next_cursor": encode_cursor(page.next_before) if page.next_before else None,
+        }
+
+
+@blp.route("/mandates/<int:mandate_id>/end")
+class EndMandate(MethodView):
+    @blp.response(200, MandateSchema)
+    @blp.alt_response(401, schema=ProblemSchema, content_type=PROBLEM)
+    @blp.alt_response(404, schema=ProblemSchema, content_type=PROBLEM)
+    def post(self, mandate_id: int) -> dict[str, Any]:
+        """End one of your mandates from now on (ending it again changes nothing)."""
+        mandate = end_mandate(db_session(), by=_device(), mandate_id=mandate_id, now=now())
+        return _mandate_json(mandate, _given_name(mandate))

@@ -224,3 +224,13 @@ def test_the_page_and_the_api_make_the_same_rule_from_an_amount(app, token, comm
 
         rule = session.get(Entitlement, ok.json["id"]).rule.value
     assert rule == "units"
+
+
+@pytest.mark.parametrize(
+    "path", ["/imports/9223372036854775808", "/households/99999999999999999999999", "/children/-1"]
+)
+def test_ids_beyond_bigint_in_a_url_are_404_not_500(app, staff, path):
+    from tests.issuer.test_households import _as
+
+    username, _issuer = staff(Role.ADMINISTRATOR)
+    assert _as(app, username).get(path, base_url=HTTPS).status_code == 404

@@ -445,6 +445,8 @@ def test_openapi_documents_every_route_and_the_problem_format(client):
         "/api/v1/credit-notes/{payment_id}.pdf",
         "/api/v1/trust-list",
         "/api/v1/revocations",
+        "/api/v1/mandates",
+        "/api/v1/mandates/{mandate_id}/end",
     }
     assert "Problem" in spec["components"]["schemas"]
     assert spec["components"]["securitySchemes"]["deviceToken"]["scheme"] == "bearer"

@@ -202,3 +202,65 @@ class TrustListSchema(Schema):
     format = fields.String()
     generated_at = fields.String()
     keys = fields.List(fields.Dict())
+
+
+class MandateRequestSchema(StrictSchema):
+    """A mandate: the card shown, the category, your own reference (member or pupil number),
+    and for a monthly fee its amount and day (the 31st: a month's last day)."""
+
+    credential = fields.String(
+        required=True, validate=validate.Length(min=1, max=MAX_CREDENTIAL_LENGTH)
+    )
+    category = fields.String(required=True, validate=validate.OneOf(CATEGORIES))
+    reference = fields.String(required=True, validate=validate.Length(min=1, max=140))
+    monthly_amount_cents = fields.Integer(
+        strict=True, allow_none=True, validate=validate.Range(min=1, max=100_000)
+    )
+    day_of_month = fields.Integer(
+        strict=True, allow_none=True, validate=validate.Range(min=1, max=31)
+    )
+    valid_from = Day(allow_none=True)
+    valid_until = Day(allow_none=True)
+
+
+class LastInstalmentSchema(Schema):
+    month = fields.String(required=True, metadata={"description": "YYYY-MM"})
+    result = fields.String(
+        required=True, metadata={"description": "booked, or why it was refused (a problem code)"}
+    )
+    booking_id = fields.Integer(allow_none=True)
+
+
+class MandateHolderSchema(Schema):
+    given_name = fields.String(required=True)
+
+
+class MandateSchema(Schema):
+    """A mandate as its partner sees it."""
+
+    id = fields.Integer(required=True)
+    category = fields.String(required=True)
+    reference = fields.String(required=True)
+    holder = fields.Nested(MandateHolderSchema, required=True)
+    monthly_amount_cents = fields.Integer(allow_none=True)
+    day_of_month = fields.Integer(required=True)
+    valid_from = Day(required=True)
+    valid_until = Day(allow_none=True)
+    status = fields.String(required=True, validate=validate.OneOf(["active", "ended"]))
+    next_due = Day(allow_none=True, metadata={"description": "the next instalment's day"})
+    last_instalment = fields.Nested(LastInstalmentSchema, allow_none=True)
+    created_at = fields.DateTime(required=True)
+    ended_at = fields.DateTime(allow_none=True)
+
+
+class MandateQuerySchema(StrictSchema):
+    status = fields.String(validate=validate.OneOf(["active", "ended"]))
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+    cursor = fields.String(validate=validate.Length(max=40))
+
+
+class MandatePageSchema(Schema):
+    """One page of mandates, newest first; `next_cursor` fetches the next."""
+
+    items = fields.List(fields.Nested(MandateSchema), required=True)
+    next_cursor = fields.String(allow_none=True, required=True)

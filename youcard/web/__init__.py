@@ -10,9 +10,11 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter, Map
 
 from youcard.clock import utcnow
 from youcard.config import Settings, load_settings
+from youcard.cursors import MAX_ID
 from youcard.db import Session, make_engine, make_sessionmaker
 from youcard.web.hotpath import PageSessions, init_hot_sessions, nothing_to_end
 from youcard.web.inputs import init_input_guard
@@ -21,6 +23,14 @@ from youcard.web.requestlog import init_request_log
 
 EXTENSION = "youcard"
 AFTER_COMMIT = "youcard_after_commit"  # callables(session) run after a request's commit
+
+
+class IdConverter(IntegerConverter):
+    """An id in a URL: a whole number from 0 up to the largest BIGINT."""
+
+    def __init__(self, url_map: Map, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(url_map, *args, **kwargs)
 
 
 def create_base_app(import_name: str, service: str, config: dict[str, Any] | None = None) -> Flask:
@@ -41,6 +51,9 @@ def create_base_app(import_name: str, service: str, config: dict[str, Any] | Non
     if config:
         app.config.update(config)
     app.session_interface = PageSessions()
+    # Every <int:...> in a URL is an id of ours: larger than BIGINT, the route does not match
+    # (404), instead of reaching the database (SQLite raised OverflowError: a 500).
+    app.url_map.converters["int"] = IdConverter
     # Behind a reverse proxy, trust exactly the configured number of them (YOUCARD_PROXIES):
     # then the client's address (rate limits, sign-in throttling) and https (HSTS, secure
     # cookies) come from their X-Forwarded-* headers, and a client cannot forge either.

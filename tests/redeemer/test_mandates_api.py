@@ -1,0 +1,83 @@
+"""The partner API's mandates: made by showing the card (201), listed with their last
+instalment, ended by their partner only; bad bodies 422, another partner's mandate 404, a
+second one for the same child, category and reference 409; nothing changes on a refusal."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from tests.factories import NOW
+from youcard.enums import Category
+from youcard.models import Booking, Child, Mandate
+from youcard.operations.mandates import book_due_instalments
+
+BODY = {"category": "participation", "reference": "Mitglied 0815", "monthly_amount_cents": 1_000,
+        "day_of_month": 31}  # fmt: skip
+
+
+def _mandates(committed, partner_id):
+    with committed() as session:
+        return session.scalar(
+            select(func.count()).select_from(Mandate).where(Mandate.partner_id == partner_id)
+        )
+
+
+def test_make_list_book_and_end_a_mandate(client, world, committed, other_partner):
+    w = world()
+    made = client.post("/api/v1/mandates", json={"credential": w.credential, **BODY},
+                       headers=w.auth)  # fmt: skip
+    assert made.status_code == 201, made.json
+    mandate = made.json
+    assert mandate["next_due"] == "2026-03-31"  # the 31st: March has one
+    with committed() as session:
+        given_name = session.get(Child, w.child_id).given_name
+    assert mandate["holder"] == {"given_name": given_name}  # no family name, no birth date
+    twice = client.post("/api/v1/mandates", json={"credential": w.credential, **BODY},
+                        headers=w.auth)  # fmt: skip
+    assert twice.status_code == 409 and twice.json["code"] == "mandate_exists"
+
+    assert book_due_instalments(committed, lambda: NOW + timedelta(days=16)) >= 1  # 1 April
+    listed = client.get("/api/v1/mandates", headers=w.auth).json
+    assert [m["id"] for m in listed["items"]] == [mandate["id"]]
+    last = listed["items"][0]["last_instalment"]
+    assert (last["month"], last["result"]) == ("2026-03", "booked")
+    with committed() as session:
+        booking = session.get(Booking, last["booking_id"])
+        assert (booking.partner_id, booking.reference) == (w.partner_id, "Mitglied 0815")
+
+    stranger = other_partner(w)
+    assert client.get("/api/v1/mandates", headers=stranger).json["items"] == []
+    foreign = client.post(f"/api/v1/mandates/{mandate['id']}/end", headers=stranger)
+    assert foreign.status_code == 404 and foreign.json["code"] == "mandate_not_found"
+    ended = client.post(f"/api/v1/mandates/{mandate['id']}/end", headers=w.auth)
+    assert ended.status_code == 200 and ended.json["status"] == "ended"
+    assert ended.json["next_due"] is None
+    assert client.get("/api/v1/mandates?status=active", headers=w.auth).json["items"] == []
+
+
+def test_bad_mandates_are_refused_and_change_nothing(client, world, committed):
+    w = world(partner_categories={Category.PARTICIPATION, Category.LUNCH})
+    cases = [
+        ({**BODY}, 422),  # no credential
+        ({**BODY, "credential": "YC1:xyz"}, 422),  # credential_invalid, reason malformed
+        ({**BODY, "credential": w.credential, "category": "trips"}, 403),
+        ({**BODY, "credential": w.credential, "category": "lunch"}, 422),
+        ({**BODY, "credential": w.credential, "reference": ""}, 422),
+        ({**BODY, "credential": w.credential, "monthly_amount_cents": "10"}, 422),
+        ({**BODY, "credential": w.credential, "day_of_month": 32}, 422),
+        ({**BODY, "credential": w.credential, "valid_from": "2026-99-01"}, 422),
+        ({**BODY, "credential": w.credential, "valid_from": "2020-01-01"}, 422),
+        ({**BODY, "credential": w.credential, "colour": "red"}, 422),
+        ([1, 2], 422),
+    ]
+    for body, status in cases:
+        r = client.post("/api/v1/mandates", json=body, headers=w.auth)
+        assert r.status_code == status, (body, r.json)
+        assert r.mimetype == "application/problem+json"
+    assert _mandates(committed, w.partner_id) == 0
+    for bad in ("cursor=!!", "limit=0", "status=gone", "x=1"):
+        assert client.get(f"/api/v1/mandates?{bad}", headers=w.auth).status_code == 422
+    assert client.post("/api/v1/mandates/999999999/end", headers=w.auth).status_code == 404
+    assert client.get("/api/v1/mandates").status_code == 401
