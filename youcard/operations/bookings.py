@@ -35,7 +35,6 @@ from youcard.errors import (
 )
 from youcard.models import (
     Booking,
-    Card,
     Entitlement,
 )
 from youcard.operations.booking_context import choose_entitlement, read_context
@@ -323,7 +322,8 @@ def book_standing(
     session: Session,
     *,
     partner_id: int,
-    card_id: int,
+    card_serial: bytes,
+    card_issuer_id: str,
     category: Category | str,
     amount_cents: int,
     idempotency_key: str,
@@ -333,17 +333,14 @@ def book_standing(
     reference: str | None = None,
     actor: str | None = None,
 ) -> BookingResult:
-    """Book under a mandate: the card was shown when the mandate was made (`card_id`), so no
-    credential now; every other guard of an ordinary booking holds, judged on the service
-    date. Only youcard.operations.mandates calls this, for a mandate it has checked."""
-    serial, issuer_id = session.execute(
-        select(Card.serial, Card.issuer_id).where(Card.id == card_id)
-    ).one()
+    """Book under a mandate: the card was shown when the mandate was made (its serial and
+    issuer), so no credential now; every other guard of an ordinary booking holds, judged on
+    the service date. Only youcard.operations.mandates calls this, for a mandate it checked."""
     return _book_card(
         session,
         partner_id=partner_id,
-        card_serial=serial,
-        card_issuer_id=issuer_id,
+        card_serial=card_serial,
+        card_issuer_id=card_issuer_id,
         category=category,
         amount_cents=amount_cents,
         idempotency_key=idempotency_key,
