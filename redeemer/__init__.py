@@ -10,6 +10,7 @@ from flask import Flask
 from redeemer.limits import init_limits
 from youcard.web import create_base_app
 from youcard.web.html import PagesApi, init_error_pages, init_html
+from youcard.web.inputs import allow_upload
 from youcard.web.problems import init_problems
 from youcard.web.signin import limit_sign_in
 
@@ -44,6 +45,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     limiter = init_limits(app)
     api.register_blueprint(partner_api.blp)
     csrf.exempt(partner_api.blp)  # device-token JSON, no cookies: nothing to forge
+    # A list of 5,000 lines is about 600 KB; every other request stays within 16 KB.
+    allow_upload(app, "partner_api.BookingBatch", 1024 * 1024)
     staff_auth.login_manager.init_app(app)
     app.register_blueprint(scanner.bp)
     # Guessing passwords from one address is slowed down; per account, the sign-in locks.

@@ -22,6 +22,7 @@ from youcard.models import Child, Mandate
 from youcard.operations.booking_records import BookingRecord, BookingResult
 from youcard.operations.bookings import book
 from youcard.operations.cancellations import cancel_booking
+from youcard.operations.list_bookings import ListLine, book_list
 from youcard.operations.mandates import (
     MandateTerms,
     create_mandate,
@@ -36,6 +37,8 @@ from youcard.schemas.partner_api import (
     BookingResultSchema,
     CredentialSchema,
     CreditNoteListSchema,
+    ListBookingSchema,
+    ListResultSchema,
     MandatePageSchema,
     MandateQuerySchema,
     MandateRequestSchema,
@@ -383,3 +386,19 @@ class EndMandate(MethodView):
         """End one of your mandates from now on (ending it again changes nothing)."""
         mandate = end_mandate(db_session(), by=_device(), mandate_id=mandate_id, now=now())
         return _mandate_json(mandate, _given_name(mandate))
+
+
+@blp.route("/bookings/batch")
+class BookingBatch(MethodView):
+    @blp.arguments(ListBookingSchema())
+    @blp.response(200, ListResultSchema)
+    @blp.alt_response(401, schema=ProblemSchema, content_type=PROBLEM)
+    @blp.alt_response(413, schema=ProblemSchema, content_type=PROBLEM)
+    @blp.alt_response(422, schema=ProblemSchema, content_type=PROBLEM)
+    def post(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Book a list (a canteen's lunches, a tutor's lessons): each line against your active
+        mandate with its reference, as an ordinary booking with the key `line:<line_id>`. One
+        result per line; a refused line affects no other; the same list again books nothing."""
+        lines = [ListLine(**line) for line in body["lines"]]
+        results = book_list(db_session(), by=_device(), lines=lines, now=now())
+        return {"results": [vars(result) for result in results]}

@@ -447,6 +447,7 @@ def test_openapi_documents_every_route_and_the_problem_format(client):
         "/api/v1/revocations",
         "/api/v1/mandates",
         "/api/v1/mandates/{mandate_id}/end",
+        "/api/v1/bookings/batch",
     }
     assert "Problem" in spec["components"]["schemas"]
     assert spec["components"]["securitySchemes"]["deviceToken"]["scheme"] == "bearer"

@@ -81,3 +81,82 @@ def test_bad_mandates_are_refused_and_change_nothing(client, world, committed):
         assert client.get(f"/api/v1/mandates?{bad}", headers=w.auth).status_code == 422
     assert client.post("/api/v1/mandates/999999999/end", headers=w.auth).status_code == 404
     assert client.get("/api/v1/mandates").status_code == 401
+
+
+def _lunch_world(world, client):
+    from youcard.budget import BudgetRule
+    from youcard.enums import RuleKind
+
+    w = world(
+        categories=(Category.LUNCH,), partner_categories={Category.LUNCH},
+        rules={Category.LUNCH: BudgetRule(RuleKind.UNITS, 500, units_per_day=1)},
+    )  # fmt: skip
+    made = client.post(
+        "/api/v1/mandates", headers=w.auth,
+        json={"credential": w.credential, "category": "lunch", "reference": "Schüler 17",
+              "valid_from": "2026-03-01"},
+    )  # fmt: skip
+    assert made.status_code == 201, made.json
+    return w
+
+
+def test_a_lunch_list_books_line_by_line_and_the_same_list_again_books_nothing(
+    client, world, committed
+):
+    w = _lunch_world(world, client)
+    lines = [
+        {"line_id": "2026-03-09-17", "reference": "Schüler 17", "service_date": "2026-03-09",
+         "units": 1, "amount_cents": 450},
+        {"line_id": "2026-03-10-17", "reference": "Schüler 17", "service_date": "2026-03-10",
+         "units": 1, "amount_cents": 450},
+        {"line_id": "2026-03-10-17b", "reference": "Schüler 17", "service_date": "2026-03-10",
+         "units": 1, "amount_cents": 450},  # a second lunch on one day
+        {"line_id": "x-1", "reference": "Schüler 99", "service_date": "2026-03-10",
+         "units": 1, "amount_cents": 450},  # no such mandate
+        {"line_id": "x-2", "reference": "Schüler 17", "service_date": "2025-12-01",
+         "units": 1, "amount_cents": 450},  # before the mandate
+        {"line_id": "x-3", "reference": "Schüler 17", "service_date": "2026-03-11",
+         "units": 1, "amount_cents": 900},  # above the cap per lunch
+    ]  # fmt: skip
+    first = client.post("/api/v1/bookings/batch", json={"lines": lines}, headers=w.auth)
+    assert first.status_code == 200, first.json
+    results = first.json["results"]
+    assert [(r["line_id"], r["status"], r["code"]) for r in results] == [
+        ("2026-03-09-17", "booked", None),
+        ("2026-03-10-17", "booked", None),
+        ("2026-03-10-17b", "refused", "daily_limit_reached"),
+        ("x-1", "refused", "unknown_reference"),
+        ("x-2", "refused", "outside_mandate"),
+        ("x-3", "refused", "unit_cap_exceeded"),
+    ]
+    again = client.post("/api/v1/bookings/batch", json={"lines": lines}, headers=w.auth).json
+    assert [r["replayed"] for r in again["results"][:2]] == [True, True]
+    assert [r["booking_id"] for r in again["results"][:2]] == [r["booking_id"] for r in results[:2]]
+    with committed() as session:
+        lunches = session.scalar(
+            select(func.count()).select_from(Booking).where(Booking.partner_id == w.partner_id)
+        )
+        assert lunches == 2
+
+
+def test_bad_lists_are_refused_whole_and_book_nothing(client, world, committed):
+    w = _lunch_world(world, client)
+    line = {"line_id": "a", "reference": "Schüler 17", "service_date": "2026-03-09", "units": 1,
+            "amount_cents": 450}  # fmt: skip
+    cases = [
+        {"lines": []},
+        {"lines": [line] * 5_001},
+        {"lines": [{**line, "line_id": "with space"}]},
+        {"lines": [{**line, "line_id": "x" * 101}]},
+        {"lines": [{**line, "amount_cents": "450"}]},
+        {"lines": [{**line, "service_date": "2026-02-30"}]},
+        {"lines": [{**line, "colour": "red"}]},
+        {"lines": "nope"},
+    ]
+    for body in cases:
+        r = client.post("/api/v1/bookings/batch", json=body, headers=w.auth)
+        assert r.status_code in (413, 422), (str(body)[:80], r.status_code)
+    with committed() as session:
+        assert session.scalar(
+            select(func.count()).select_from(Booking).where(Booking.partner_id == w.partner_id)
+        ) == 0  # fmt: skip

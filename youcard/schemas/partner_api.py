@@ -264,3 +264,41 @@ class MandatePageSchema(Schema):
 
     items = fields.List(fields.Nested(MandateSchema), required=True)
     next_cursor = fields.String(allow_none=True, required=True)
+
+
+class ListLineSchema(StrictSchema):
+    """A line of a list booking, against your active mandate with this reference."""
+
+    line_id = fields.String(
+        required=True,
+        validate=validate.Regexp(r"^[\x21-\x7e]{1,100}$", error="1 to 100 printable ASCII."),
+        metadata={"description": "your id of the line: the same line again books nothing"},
+    )
+    reference = fields.String(required=True, validate=validate.Length(min=1, max=140))
+    service_date = Day(required=True)
+    units = fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=1, max=1000))
+    amount_cents = fields.Integer(
+        required=True, strict=True, validate=validate.Range(min=1, max=10_000_000)
+    )
+
+
+class ListBookingSchema(StrictSchema):
+    lines = fields.List(
+        fields.Nested(ListLineSchema), required=True, validate=validate.Length(min=1, max=5_000)
+    )
+
+
+class LineResultSchema(Schema):
+    line_id = fields.String(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(["booked", "refused"]))
+    replayed = fields.Boolean(required=True)
+    booking_id = fields.Integer(allow_none=True)
+    code = fields.String(allow_none=True, metadata={"description": "why it was refused"})
+    detail = fields.String(allow_none=True)
+    available_cents_after = fields.Integer(allow_none=True)
+
+
+class ListResultSchema(Schema):
+    """One result per line, in the order of the lines."""
+
+    results = fields.List(fields.Nested(LineResultSchema), required=True)
