@@ -143,8 +143,8 @@ def main() -> None:
             booked = book_due_instalments(sessions, lambda: DUE)
             took = time.perf_counter() - start
             first = took if label == "first run" else first
-            rate = args.mandates / took
-            print(f"{label:<14} {booked:>8,} booked in {took:6.1f} s   {rate:8,.0f} mandates/s"
+            rate = f"{args.mandates / took:8,.0f} mandates/s" if booked else "(nothing to book)"
+            print(f"{label:<14} {booked:>8,} booked in {took:6.1f} s   {rate}"
                   f"   peak {peak_mb():.0f} MB")  # fmt: skip
         base = baseline(sessions, issuer_id, args.mandates // 10)
         print(f"baseline       {args.mandates // 10:>8,} bookings by the booking function alone: "
