@@ -100,6 +100,10 @@ def _bookings(session: Session, note: CreditNote) -> Iterator[Booking]:
     )
 
 
+def _short(text: str, most: int) -> str:
+    return text if len(text) <= most else text[: most - 1] + "…"
+
+
 def filename(note: CreditNote) -> str:
     """The PDF's file name, e.g. gutschrift-YC-7-3.pdf."""
     return f"gutschrift-{note.number}.pdf"
@@ -124,11 +128,12 @@ def credit_note_pdf(session: Session, note: CreditNote) -> bytes:
     ):
         pdf.cell(0, 6, line, new_x="LMARGIN", new_y="NEXT")
     pdf.ln(4)
-    widths = (24, 26, 24, 72, 34)
+    # The partner's own reference (member or pupil number, a mandate's) on every line: a
+    # club matches the transfer against its member list without asking anyone.
+    widths = (18, 28, 22, 44, 40, 28)
+    titles = ("Buchung", "Art", "Leistung am", "Leistung", "Ihre Referenz", "Betrag EUR")
     pdf.set_font("DejaVu", "B", 9)
-    for width, title in zip(
-        widths, ("Buchung", "Art", "Leistung am", "Leistung", "Betrag EUR"), strict=True
-    ):
+    for width, title in zip(widths, titles, strict=True):
         pdf.cell(width, 7, title, border="B", align="R" if title == "Betrag EUR" else "L")
     pdf.ln()
     pdf.set_font("DejaVu", "", 9)
@@ -139,6 +144,7 @@ def credit_note_pdf(session: Session, note: CreditNote) -> bytes:
             f"Storno zu {booking.cancels_id}" if cancelled else "Buchung",
             f"{booking.service_date:%d.%m.%Y}",
             CATEGORY_DE[booking.category],
+            _short(booking.reference or "", 22),
             euros(-booking.amount_cents if cancelled else booking.amount_cents),
         )
         for width, cell in zip(widths, cells, strict=True):

@@ -36,7 +36,7 @@ def settled(world, committed):
                 session, partner_id=w.partner_id, credential=w.credential,
                 trusted=trusted(session, w.issuer_id),
                 category=Category.PARTICIPATION, amount_cents=cents,
-                idempotency_key=f"feb-{cents}", now=FEB,
+                idempotency_key=f"feb-{cents}", now=FEB, reference=f"Mitglied {cents}",
             ).booking.id
             for cents in (1500, 500)
         ]  # fmt: skip
@@ -59,6 +59,7 @@ def test_the_api_lists_credit_notes_and_serves_the_pdf(client, settled, world):
     text = _pdf_text(pdf.data)
     assert f"Gutschrift {note['number']}" in text
     assert str(settled.extra["booking_ids"][0]) in text and "15,00" in text and "-5,00" in text
+    assert "Ihre Referenz" in text and "Mitglied 1500" in text  # the club's member number
     stranger = world()
     assert client.get("/api/v1/credit-notes", headers=stranger.auth).json["items"] == []
     other = client.get(f"/api/v1/credit-notes/{note['id']}.pdf", headers=stranger.auth)
