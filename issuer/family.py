@@ -28,15 +28,18 @@ from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from markupsafe import Markup
+from sqlalchemy import select
 
 from youcard import printing
 from youcard.errors import DomainError
-from youcard.models import Child, Household, Issuer
+from youcard.models import Child, Household, Issuer, Mandate, Partner
 from youcard.operations import card_printing
 from youcard.operations import cards as card_ops
+from youcard.operations import mandates as mandates_ops
 from youcard.operations.contacts import OfficeDetails
 from youcard.operations.family import children_of, family_sign_in, report_card_lost
 from youcard.operations.staff import AccountLocked, LoginFailed
+from youcard.policy import Family
 from youcard.web import db_session, now
 
 bp = Blueprint("family", __name__, url_prefix="/family")
@@ -217,3 +220,28 @@ def lost(child_id: int) -> ResponseReturnValue:
         flash(_("This card is already blocked."), "info")
         return redirect(url_for("family.home"))
     return render_template("family/lost.html", child=child, done=True, office=office)
+
+
+@bp.route("/mandates/<int:mandate_id>/end", methods=["GET", "POST"])
+@family_only
+def end_mandate(mandate_id: int) -> ResponseReturnValue:
+    """End a partner's standing authorization: ask first, then end it at once."""
+    household_id = _household_id()
+    assert household_id is not None
+    store = db_session()
+    row = store.execute(
+        select(Mandate, Partner.name, Child)
+        .join(Partner, Partner.id == Mandate.partner_id)
+        .join(Child, Child.id == Mandate.child_id)
+        .where(Mandate.id == mandate_id, Child.household_id == household_id)
+    ).one_or_none()
+    if row is None or row[0].status != "active":
+        abort(404)  # another family's, or ended already
+    mandate, partner, child = row
+    if request.method == "GET":
+        return render_template("family/end_mandate.html", partner=partner, child=child)
+    family = Family(household_id=household_id, issuer_id=child.issuer_id)
+    mandates_ops.end_mandate(store, by=family, mandate_id=mandate.id, now=now())
+    store.commit()
+    flash(_("The standing authorization is ended."), "info")
+    return redirect(url_for("family.home"))

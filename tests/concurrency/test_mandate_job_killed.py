@@ -82,6 +82,7 @@ def test_a_killed_run_leaves_nothing_half_booked_and_the_next_run_completes_it(
     sessions = make_sessionmaker(engine)
     try:
         issuer_id = _fill(sessions)
+        march = {"i": issuer_id, "month": ":2026-03"}
         count = text("SELECT count(*) FROM bookings WHERE issuer_id = :i")
         env = {**os.environ, "PYTHONPATH": os.getcwd()}
         process = subprocess.Popen([sys.executable, "-c", RUN, private_database_url], env=env)
@@ -96,12 +97,12 @@ def test_a_killed_run_leaves_nothing_half_booked_and_the_next_run_completes_it(
         with sessions() as session:
             booked = session.execute(count, {"i": issuer_id}).scalar_one()
             assert 0 < booked < MANDATES  # it was stopped half-way
-            assert session.execute(text(HALF_DONE), {"i": issuer_id, "month": ":2026-03"}).scalar_one() == 0
+            assert session.execute(text(HALF_DONE), march).scalar_one() == 0
             assert ledger.check(session, issuer_id) == []
         assert book_due_instalments(sessions, lambda: DUE) == MANDATES - booked
         with sessions() as session:
             assert session.execute(count, {"i": issuer_id}).scalar_one() == MANDATES
-            assert session.execute(text(HALF_DONE), {"i": issuer_id, "month": ":2026-03"}).scalar_one() == 0
+            assert session.execute(text(HALF_DONE), march).scalar_one() == 0
             assert ledger.check(session, issuer_id) == []
     finally:
         engine.dispose()

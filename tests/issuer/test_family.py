@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 import issuer
 import redeemer
-from tests.factories import KEK, NOW, Factory
+from tests.factories import KEK, NOW, Factory, trusted
 from tests.issuer.test_households import _as, _post
 from tests.issuer.test_staff_login import HTTPS, SAME_ORIGIN, _csrf
 from youcard.credentials import b64url
@@ -279,3 +279,43 @@ def test_a_family_signing_out_ends_its_sessions_on_the_server(app, client, famil
     assert r.status_code == 302 and "/family/login" in r.headers["Location"]
     assert _sign_in(client, f["code"]).status_code == 302
     assert client.get("/family", base_url=HTTPS).status_code == 200
+
+
+def test_the_family_sees_its_childs_mandates_and_ends_one_after_asking(
+    app, client, family, committed
+):
+    from youcard.counter import Counter
+    from youcard.models import Mandate, Partner
+    from youcard.operations.mandates import MandateTerms, create_mandate
+
+    f, other = family(), family()
+    with committed.begin() as session:
+        partner = session.scalars(select(Partner).where(Partner.issuer_id == f["issuer_id"])).one()
+        partner.name = "TuS Hamm"
+        made = create_mandate(
+            session, by=Counter(partner.id, partner.name, frozenset()),
+            credential=f["children"][0]["card"].credential,
+            trusted=trusted(session, f["issuer_id"]), now=NOW,
+            terms=MandateTerms("participation", "M-12", 1_500, 1),
+        )  # fmt: skip
+        mandate_id = made.id
+    assert _sign_in(client, f["code"]).status_code == 302
+    page = client.get("/family", base_url=HTTPS).get_data(as_text=True)
+    assert "Daueraufträge" in page and "TuS Hamm: 15,00\xa0€ monatlich seit 16.03.2026" in page
+    ask = client.get(f"/family/mandates/{mandate_id}/end", base_url=HTTPS)
+    assert ask.status_code == 200 and "Dauerauftrag von TuS Hamm beenden?" in ask.get_data(
+        as_text=True
+    )
+    stranger = app.test_client()
+    assert _sign_in(stranger, other["code"]).status_code == 302
+    assert stranger.get(f"/family/mandates/{mandate_id}/end", base_url=HTTPS).status_code == 404
+    done = client.post(
+        f"/family/mandates/{mandate_id}/end", base_url=HTTPS, headers=SAME_ORIGIN,
+        data={"csrf_token": _csrf(client, "/family")},
+    )  # fmt: skip
+    assert done.status_code == 302
+    with committed() as session:
+        ended = session.get(Mandate, mandate_id)
+        assert (ended.status, ended.ended_by) == ("ended", f"family:{f['household_id']}")
+    assert "Daueraufträge" not in client.get("/family", base_url=HTTPS).get_data(as_text=True)
+    assert client.get(f"/family/mandates/{mandate_id}/end", base_url=HTTPS).status_code == 404

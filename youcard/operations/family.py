@@ -19,7 +19,7 @@ from youcard.clock import berlin_date
 from youcard.db import Session
 from youcard.enums import BookingKind, Category, EntitlementStatus
 from youcard.errors import NotFound
-from youcard.models import Booking, Card, Child, Entitlement, Household, Partner
+from youcard.models import Booking, Card, Child, Entitlement, Household, Mandate, Partner
 from youcard.operations.cards import active_card, revoke_card
 from youcard.operations.entitlements import availability, usable_period
 from youcard.operations.staff import AccountLocked, LoginFailed, count_failure
@@ -139,6 +139,17 @@ class FamilyBooking:
     cancelled: bool
 
 
+@dataclass(frozen=True)
+class FamilyMandate:
+    """A partner's standing authorization for the child, as the family sees it."""
+
+    id: int
+    partner: str
+    category: Category
+    monthly_amount_cents: int | None
+    since: date
+
+
 @dataclass
 class ChildView:
     """One child of the household, as the family page shows it."""
@@ -150,6 +161,7 @@ class ChildView:
     card_valid_until: date | None
     balances: list[Balance] = field(default_factory=list)
     bookings: list[FamilyBooking] = field(default_factory=list)
+    mandates: list[FamilyMandate] = field(default_factory=list)
 
 
 def children_of(session: Session, *, household_id: int, now: datetime) -> list[ChildView]:
@@ -204,6 +216,21 @@ def children_of(session: Session, *, household_id: int, now: datetime) -> list[C
                     booking.category,
                     booking.amount_cents,
                     cancelled_id is not None,
+                )
+            )
+        for mandate, partner in session.execute(
+            select(Mandate, Partner.name)
+            .join(Partner, Partner.id == Mandate.partner_id)
+            .where(Mandate.child_id == child.id, Mandate.status == "active")
+            .order_by(Mandate.id)
+        ):
+            view.mandates.append(
+                FamilyMandate(
+                    mandate.id,
+                    partner,
+                    mandate.category,
+                    mandate.monthly_amount_cents,
+                    mandate.valid_from,
                 )
             )
         views.append(view)
