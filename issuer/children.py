@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from sqlalchemy import select
 
 from issuer.auth import mine, principal, require_roles
 from issuer.kek import kek
@@ -13,8 +14,9 @@ from issuer.refusals import refused
 from youcard.child_view import child_view
 from youcard.clock import berlin_date
 from youcard.errors import DomainError
-from youcard.models import Card
+from youcard.models import Card, Child, Partner
 from youcard.operations import cards as card_ops
+from youcard.operations import mandates as mandates_ops
 from youcard.policy import ALL_STAFF, REPLACERS
 from youcard.web import db_session, now
 
@@ -29,7 +31,34 @@ def show(child_id: int) -> ResponseReturnValue:
         view = child_view(db_session(), by=principal(), child_id=child_id, today=berlin_date(now()))
     except DomainError:
         abort(404)
-    return render_template("children/show.html", view=view)
+    mandates = mandates_ops.child_mandates(db_session(), by=principal(), child_id=child_id)
+    partners = {
+        partner_id: name
+        for partner_id, name in db_session().execute(
+            select(Partner.id, Partner.name).where(Partner.id.in_({m.partner_id for m in mandates}))
+        )
+    }
+    return render_template("children/show.html", view=view, mandates=mandates, partners=partners)
+
+
+@bp.post("/children/<int:child_id>/mandates/<int:mandate_id>/end")
+@require_roles(*REPLACERS)
+def end_mandate(child_id: int, mandate_id: int) -> ResponseReturnValue:
+    """End a partner's standing authorization for the child (staff of the child's city)."""
+    child = mine(Child, child_id)
+    try:
+        mandate = mandates_ops.end_mandate(
+            db_session(), by=principal(), mandate_id=mandate_id, now=now()
+        )
+    except DomainError as error:
+        refused(error)
+        return redirect(url_for("children.show", child_id=child.id)), 303
+    if mandate.child_id != child.id:
+        db_session().rollback()
+        abort(404)
+    db_session().commit()
+    flash(_("The standing authorization is ended."), "info")
+    return redirect(url_for("children.show", child_id=child.id)), 303
 
 
 @bp.post("/cards/<int:card_id>/reissue")

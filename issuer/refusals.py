@@ -80,6 +80,14 @@ REFUSALS = {
     "birth_date_conflicts_with_bookings": _l(
         "with this date of birth more would have been booked than the budget allows."
     ),
+    # Bookings (a mandate's last instalment): why one was refused
+    "insufficient_budget": _l("not enough was left."),
+    "outside_period": _l("the day lies outside the approval period."),
+    "entitlement_inactive": _l("the benefit is not approved or was revoked."),
+    "no_entitlement": _l("the child has no such benefit."),
+    "partner_inactive": _l("the partner is suspended."),
+    "category_not_permitted": _l("the partner may not book this benefit."),
+    "mandate_not_found": _l("there is no such standing authorization."),
     # Imports: why a line or the whole file is refused (the CSV report keeps the
     # technical detail in English beside the code).
     "field_required": _l("a required field is empty."),

@@ -8,9 +8,11 @@ from pathlib import Path
 import pytest
 
 from tests.browser.test_issuer_e2e import _sign_in
-from tests.factories import NOW, Factory
+from tests.factories import NOW, Factory, trusted
+from youcard.counter import Counter
 from youcard.enums import Role
 from youcard.imports.batches import check_batch, queue_import
+from youcard.operations.mandates import MandateTerms, create_mandate
 from youcard.policy import Staff
 
 AXE = Path(__file__).resolve().parent / "vendor" / "axe-core" / "axe.min.js"
@@ -54,6 +56,12 @@ def staff_office(committed) -> Office:
         make.entitlement(child)
         partner = make.partner(issuer)
         make.partner_user(partner)
+        session.flush()
+        create_mandate(
+            session, by=Counter(partner.id, partner.name, frozenset()),
+            credential=make.card(child).credential, trusted=trusted(session, issuer.id),
+            now=NOW, terms=MandateTerms("participation", "Mitglied 4711", 1_500, 1),
+        )  # fmt: skip
         by = Staff.of(admin)
         checked = queue_import(session, by=by, file_name="bewilligungen.csv", now=NOW,
                                data=IMPORT.format(ref=f"{issuer.id}-A").encode())  # fmt: skip
@@ -205,6 +213,9 @@ def test_family_pages_have_no_wcag_aa_violations_in_german_and_arabic(
     found["home"] = _violations(page)
     page.locator(".actions a").nth(1).click()  # card lost? (asks first)
     found["lost"] = _violations(page)
+    page.goto(f"{server}/family")
+    page.locator(".mandates a").first.click()  # end a standing authorization? (asks first)
+    found["end_mandate"] = _violations(page)
     problems = {
         name: [(v["id"], v["help"], len(v["nodes"])) for v in violations]
         for name, violations in found.items()

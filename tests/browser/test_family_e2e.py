@@ -10,11 +10,13 @@ from datetime import date, timedelta
 import zxingcpp
 from PIL import Image
 
-from tests.factories import KEK, Factory
+from tests.factories import KEK, Factory, trusted
 from youcard.clock import berlin_date, utcnow
+from youcard.counter import Counter
 from youcard.enums import Category
 from youcard.operations.cards import issue_card
 from youcard.operations.family import new_access_code
+from youcard.operations.mandates import MandateTerms, create_mandate
 from youcard.policy import Staff
 
 
@@ -33,6 +35,14 @@ def _family(committed) -> tuple[str, str]:
         card = issue_card(
             session, child_id=child.id, by=Staff.system(city.id, "t"), now=now, kek=KEK
         )
+        club = make.partner(city, {Category.TRIPS})
+        club.name = "TuS Hamm 1859 e. V. Abteilung Leichtathletik"  # a long name, on a phone
+        session.flush()
+        create_mandate(
+            session, by=Counter(club.id, club.name, frozenset()), credential=card.credential,
+            trusted=trusted(session, city.id), now=now,
+            terms=MandateTerms("trips", "M-1", 2_000, 1),
+        )  # fmt: skip
         code = new_access_code(
             session, household_id=household.id, by=Staff.system(city.id, "t"), now=now
         )

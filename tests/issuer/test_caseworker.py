@@ -270,3 +270,38 @@ def test_the_approval_queue_pages_oldest_first_and_counts_all(app, desk, committ
     second = approver.get(following, base_url=HTTPS).get_data(as_text=True)
     assert "Wartend2" in second and "Wartend1" not in second and "dies sind 1 davon" in second
     assert approver.get("/approvals?after=x", base_url=HTTPS).status_code == 422
+
+
+def test_the_childs_page_shows_its_mandates_and_staff_end_one(app, desk, committed, staff):
+    from youcard.counter import Counter
+    from youcard.models import Child, Issuer, Mandate
+    from youcard.operations import cards as card_ops
+    from youcard.operations.mandates import MandateTerms, create_mandate
+
+    with committed.begin() as session:
+        make = Factory(session)
+        child = session.get(Child, desk["child_id"])
+        issuer_row = session.get(Issuer, child.issuer_id)
+        make.signing_key(issuer_row)
+        card = card_ops.active_card(session, child.id) or make.card(child)
+        make.entitlement(child, Category.PARTICIPATION)
+        partner = make.partner(issuer_row, {Category.PARTICIPATION})
+        partner.name = "Musikschule Hamm"
+        session.flush()
+        mandate_id = create_mandate(
+            session, by=Counter(partner.id, partner.name, frozenset()),
+            credential=card.credential, trusted=trusted(session, child.issuer_id), now=NOW,
+            terms=MandateTerms("participation", "S-33", 1_000, 15),
+        ).id  # fmt: skip
+    caseworker = _as(app, desk["caseworker"])
+    page = caseworker.get(f"/children/{desk['child_id']}", base_url=HTTPS).get_data(as_text=True)
+    assert "Musikschule Hamm" in page and "S-33" in page and "10,00\xa0€ (am 15.)" in page
+    end = f"/children/{desk['child_id']}/mandates/{mandate_id}/end"
+    other_name, _issuer = staff(Role.CASEWORKER)
+    assert _post(_as(app, other_name), end).status_code == 404  # another city's child
+    assert _post(caseworker, end).status_code == 303
+    with committed() as session:
+        ended = session.get(Mandate, mandate_id)
+        assert ended.status == "ended" and ended.ended_by.startswith("staff:")
+    page = caseworker.get(f"/children/{desk['child_id']}", base_url=HTTPS).get_data(as_text=True)
+    assert "beendet am" in page
