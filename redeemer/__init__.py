@@ -8,6 +8,7 @@ from typing import Any
 from flask import Flask
 
 from redeemer.limits import init_limits
+from youcard.operations.list_bookings import LIST_MAX_BYTES
 from youcard.web import create_base_app
 from youcard.web.html import PagesApi, init_error_pages, init_html
 from youcard.web.inputs import allow_upload
@@ -47,6 +48,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     csrf.exempt(partner_api.blp)  # device-token JSON, no cookies: nothing to forge
     # A list of 5,000 lines is about 600 KB; every other request stays within 16 KB.
     allow_upload(app, "partner_api.BookingBatch", 1024 * 1024)
+    allow_upload(app, "scanner.lists", LIST_MAX_BYTES + 64 * 1024)  # the form's other fields
     staff_auth.login_manager.init_app(app)
     app.register_blueprint(scanner.bp)
     # Guessing passwords from one address is slowed down; per account, the sign-in locks.

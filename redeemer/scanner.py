@@ -40,10 +40,22 @@ from youcard import budget
 from youcard.clock import DateOutOfRange, berlin_date, parse_month
 from youcard.counter import check_card, list_bookings, statement
 from youcard.credit_notes import credit_notes
-from youcard.errors import DomainError
+from youcard.errors import DomainError, InvalidRequest
 from youcard.models import Booking, PartnerUser
 from youcard.operations.bookings import book, shown_card
 from youcard.operations.cancellations import cancel_booking
+from youcard.operations.list_bookings import (
+    LIST_MAX_BYTES,
+    book_read_list,
+    read_list,
+    result_csv,
+)
+from youcard.operations.mandates import (
+    MandateTerms,
+    create_mandate,
+    end_mandate,
+    partner_mandates,
+)
 from youcard.operations.staff import end_sessions, sign_in_partner_user
 from youcard.receipts import month_csv, own_booking
 from youcard.receipts import receipt as receipt_of
@@ -113,7 +125,9 @@ def check() -> ResponseReturnValue:
     return _result(text)
 
 
-def _result(text: str, *, error: str | None = None, status: int = 200) -> ResponseReturnValue:
+def _result(
+    text: str, *, error: str | None = None, status: int = 200, mandate_error: str | None = None
+) -> ResponseReturnValue:
     result = check_card(db_session(), current_counter(), text, now(), trusted=trusted(db_session()))
     if not result["valid"]:
         reason = CARD_REASONS.get(result["reason"], CARD_REASONS["malformed"])
@@ -127,6 +141,7 @@ def _result(text: str, *, error: str | None = None, status: int = 200) -> Respon
             # sends this same key again and books once.
             idempotency_key=uuid.uuid4().hex,
             error=error,
+            mandate_error=mandate_error,
         ),
         status,
     )
@@ -306,3 +321,88 @@ def statement_csv() -> ResponseReturnValue:
         f'attachment; filename="youcard-{first.strftime("%Y-%m")}.csv"'
     )
     return response
+
+
+@bp.post("/mandates")
+@signed_in
+def make_mandate() -> ResponseReturnValue:
+    """A standing authorization from the result page: the card was just shown."""
+    counter, at = current_counter(), now()
+    text = (request.form.get("credential") or "").strip()[:MAX_CREDENTIAL_FIELD]
+    amount_text = (request.form.get("monthly_amount") or "").strip()
+    day_text = (request.form.get("day_of_month") or "").strip()
+    cents = parse_euros(amount_text) if amount_text else None
+    if amount_text and cents is None:
+        return _result(text, mandate_error=str(REFUSALS["invalid_amount"]), status=422)
+    if day_text and not day_text.isdigit():
+        return _result(text, mandate_error=str(REFUSALS["invalid_day"]), status=422)
+    try:
+        mandate = create_mandate(
+            db_session(), by=counter, credential=text, trusted=trusted(db_session()), now=at,
+            terms=MandateTerms(
+                category=request.form.get("category") or "",
+                reference=request.form.get("mandate_reference") or "",
+                monthly_amount_cents=cents,
+                day_of_month=int(day_text[:2]) if day_text else None,
+            ),
+        )  # fmt: skip
+    except DomainError as error:
+        db_session().rollback()
+        reason = str(REFUSALS.get(error.code, error.message))
+        return _result(text, mandate_error=reason, status=status_of(error))
+    db_session().commit()
+    flash(_("Standing authorization %(reference)s made.", reference=mandate.reference), "info")
+    return redirect(url_for("scanner.mandates"), 303)
+
+
+@bp.get("/mandates")
+@signed_in
+def mandates() -> ResponseReturnValue:
+    """This partner's standing authorizations with their last instalment, newest first."""
+    before = request.args.get("before", "")
+    if before and (not before.isdigit() or len(before) > 18):
+        abort(422)
+    page = partner_mandates(
+        db_session(), by=current_counter(), limit=100, before=int(before) if before else None
+    )
+    return render_template("mandates.html", page=page, before=before, refusals=REFUSALS)
+
+
+@bp.post("/mandates/<int:mandate_id>/end")
+@signed_in
+def end_mandate_here(mandate_id: int) -> ResponseReturnValue:
+    """End one of this partner's standing authorizations."""
+    try:
+        end_mandate(db_session(), by=current_counter(), mandate_id=mandate_id, now=now())
+    except DomainError:
+        abort(404)  # another partner's: not found
+    db_session().commit()
+    flash(_("The standing authorization is ended."), "info")
+    return redirect(url_for("scanner.mandates"), 303)
+
+
+LIST_COLUMNS = ("reference", "service_date", "units", "amount_cents", "line_id")
+
+
+@bp.route("/lists", methods=["GET", "POST"])
+@signed_in
+def lists() -> ResponseReturnValue:
+    """A list of lunches or lessons as CSV (DESIGN.md's columns), booked line by line against
+    this partner's standing authorizations; the result per line, or as CSV."""
+    if request.method == "GET":
+        return render_template("lists.html", results=None)
+    upload = request.files.get("file")
+    data = upload.read(LIST_MAX_BYTES + 1) if upload is not None else b""
+    try:
+        items = read_list(data)
+    except InvalidRequest as error:
+        flash(error.message, "error")
+        return render_template("lists.html", results=None), 422
+    results = book_read_list(db_session(), by=current_counter(), items=items, now=now())
+    db_session().commit()
+    if request.form.get("as_csv") == "1":
+        response = Response("\ufeff" + "".join(result_csv(results)), mimetype="text/csv")
+        response.headers["Content-Disposition"] = 'attachment; filename="youcard-liste.csv"'
+        return response
+    booked = sum(1 for r in results if r.status == "booked")
+    return render_template("lists.html", results=results, booked=booked, refusals=REFUSALS)

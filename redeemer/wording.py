@@ -34,6 +34,18 @@ REFUSALS = {
     "partner_inactive": _l("Your organisation may not book at present."),
     "booking_not_found": _l("There is no such booking."),
     "idempotency_key_reused": _l("Please scan the card again."),
+    "invalid_day": _l("Please enter a day of the month from 1 to 31."),
+    "invalid_period": _l("Please check the dates."),
+    "mandate_exists": _l("This child already has a standing authorization with this number."),
+    "instalment_not_for_units": _l(
+        "Lunch and tutoring are booked by list, without a monthly amount."
+    ),
+    "unknown_reference": _l("No standing authorization has this number."),
+    "ambiguous_reference": _l("Several standing authorizations have this number."),
+    "outside_mandate": _l("The day lies outside the standing authorization."),
+    "invalid_line": _l("This line cannot be read."),
+    "credential_invalid": _l("This card cannot be used."),
+    "service_date_in_future": _l("The day lies in the future."),
 }
 _EUROS = re.compile(r"(\d{1,6})(?:[.,](\d{1,2}))?")
 

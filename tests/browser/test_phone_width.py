@@ -70,8 +70,9 @@ def test_scanner_pages_fit_a_phone(browser, redeemer_server, committed, lang):
     page.locator("#credential").fill(counter.credential)
     page.locator("#scan-form button[type=submit]").click()
     page.locator("#book-form").wait_for()
+    page.locator("details.mandate summary").click()
     _too_wide(page, found, "result")
-    for path in ("/bookings", "/statement"):
+    for path in ("/bookings", "/statement", "/mandates", "/lists"):
         page.goto(base + path)
         _too_wide(page, found, path)
     assert found == {}
