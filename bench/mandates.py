@@ -1,7 +1,7 @@
 """Monthly instalments on PostgreSQL: N mandates (one per child, participation) due in one
 month, booked by `book_due_instalments` — once by one runner, then the same month again
-(must book nothing, and take less); then with R runners started at once over fresh
-mandates (each instalment booked once). Beside it, a baseline in the same run: as many
+(must book nothing, and take less); then R runners started at once (`youcard jobs run
+--workers R`) over as many fresh mandates (each instalment booked once). Beside it, a baseline in the same run: as many
 ordinary bookings through the same booking function, one transaction each (the ledger's
 own speed).
 
@@ -157,7 +157,7 @@ def main() -> None:
             assert booked_rows == args.mandates + args.mandates // 10, booked_rows
             assert ledger.check(session, issuer_id) == []
 
-        second = fill(url, args.mandates // 10, "R-")
+        second = fill(url, args.mandates, "R-")
         barrier = multiprocessing.get_context("fork").Barrier(args.runners)
         processes = [
             multiprocessing.get_context("fork").Process(target=runner, args=(url, barrier))
@@ -179,9 +179,10 @@ def main() -> None:
                 ),
                 {"i": second},
             ).one()
-            assert once[0] == once[1] == args.mandates // 10, once
-        print(f"{args.runners} runners at once over {args.mandates // 10:,} mandates: each "
-              f"booked once ({once[0]:,} bookings) in {took:.1f} s")  # fmt: skip
+            assert once[0] == once[1] == args.mandates, once
+        print(f"{args.runners} runners at once over {args.mandates:,} fresh mandates (youcard "
+              f"jobs run --workers {args.runners}): each booked once ({once[0]:,} bookings) in "
+              f"{took:.1f} s, {args.mandates / took:,.0f} mandates/s")  # fmt: skip
         engine.dispose()
     finally:
         drop_postgres_database(ADMIN_URL, url)

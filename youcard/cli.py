@@ -353,14 +353,26 @@ def jobs_group() -> None:
 @click.option(
     "--interval", default=60.0, show_default=True, help="Seconds between runs without --once."
 )
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 32),
+    help="Processes running the jobs side by side (each piece of work is done once).",
+)
 @pass_context
-def jobs_run(ctx: Context, names: tuple[str, ...], once: bool, interval: float) -> None:
-    """Run the jobs (all without JOB): safe on several nodes at the same time; exit 1 when a
-    job failed (with --once)."""
-    sessions = make_sessionmaker(ctx.engine)
+def jobs_run(
+    ctx: Context, names: tuple[str, ...], once: bool, interval: float, workers: int
+) -> None:
+    """Run the jobs (all without JOB): safe on several nodes, and with --workers in several
+    processes, at the same time; exit 1 when a job failed (with --once)."""
     chosen = names or tuple(jobs.JOBS)
+    url = ctx.settings.database_url
     while True:
-        done = jobs.run_jobs(sessions, chosen, utcnow)
+        if workers == 1:
+            done = jobs.run_in_process(url, chosen)
+        else:
+            done = jobs.run_in_processes(url, chosen, workers)
         worked = {name: n for name, n in done.items() if n}
         if worked:
             click.echo(", ".join(f"{name}: {n}" for name, n in worked.items()))

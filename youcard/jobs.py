@@ -11,15 +11,18 @@ others (it is logged, and the command's exit code says so).
 from __future__ import annotations
 
 import logging
+import multiprocessing
 from collections.abc import Callable, Iterable
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
 from youcard import audit, keys
+from youcard.clock import utcnow
 from youcard.config import load_settings
-from youcard.db import Session
+from youcard.db import Session, make_engine, make_sessionmaker
 from youcard.imports.batches import check_waiting_imports, issue_import_cards
 from youcard.models import Issuer
 from youcard.operations.mandates import book_due_instalments
@@ -77,4 +80,41 @@ def run_jobs(
         except Exception:  # one job's failure must not stop the others; the next run retries
             log.exception("job %s failed", name)
             done[name] = None
+    return done
+
+
+def run_in_process(url: str, names: Iterable[str]) -> dict[str, int | None]:
+    """The jobs once, in this process, on their own engine."""
+    engine = make_engine(url)
+    try:
+        return run_jobs(make_sessionmaker(engine), list(names), utcnow)
+    finally:
+        engine.dispose()
+
+
+def _worker(url: str, names: list[str], results: Any) -> None:
+    results.put(run_in_process(url, names))
+
+
+def run_in_processes(url: str, names: Iterable[str], workers: int) -> dict[str, int | None]:
+    """The jobs once in `workers` processes side by side (each takes other pieces of work:
+    row locks with SKIP LOCKED); what they did, summed (None: a job failed in one)."""
+    context = multiprocessing.get_context("spawn")  # a clean interpreter: no shared engine
+    results = context.Queue()
+    chosen = list(names)
+    processes = [
+        context.Process(target=_worker, args=(url, chosen, results)) for _ in range(workers)
+    ]
+    for process in processes:
+        process.start()
+    done: dict[str, int | None] = dict.fromkeys(chosen, 0)
+    for process in processes:
+        process.join()
+    while not results.empty():
+        for name, count in results.get().items():
+            previous = done.get(name)
+            done[name] = None if previous is None or count is None else previous + count
+    if any(process.exitcode != 0 for process in processes):
+        log.error("a jobs process ended with an error")
+        done = {name: None for name in done}
     return done

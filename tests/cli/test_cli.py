@@ -395,3 +395,51 @@ def test_export_balances_and_bookings_of_the_demo(env, tmp_path):
     assert _run("export", "balances", "--issuer", "DE-NW-HAMM", "--month", "2026-13").exit_code == 2
     nowhere = _run("export", "bookings", "--issuer", "DE-NOPE", "--month", month)
     assert nowhere.exit_code == 1 and "No such issuer" in nowhere.output
+
+
+def test_jobs_run_with_several_workers_books_each_instalment_once(env):
+    from datetime import timedelta
+
+    from tests.factories import Factory, trusted
+    from youcard.clock import berlin_date
+    from youcard.counter import Counter
+    from youcard.enums import Category
+    from youcard.models import Mandate
+    from youcard.operations.mandates import MandateTerms, create_mandate
+
+    _run("db", "upgrade")
+    today = berlin_date(utcnow())
+    engine = make_engine(env["url"])
+    sessions = make_sessionmaker(engine)
+    try:
+        with sessions.begin() as session:
+            make = Factory(session)
+            issuer = make.issuer()
+            partner = make.partner(issuer, {Category.PARTICIPATION})
+            make.signing_key(issuer)
+            session.flush()
+            keys = trusted(session, issuer.id)
+            for n in range(6):
+                child = make.child(issuer)
+                make.entitlement(child, period=(today - timedelta(days=40),
+                                                today + timedelta(days=200)))  # fmt: skip
+                card = make.card(child, valid_until=today + timedelta(days=200))
+                card.valid_from = today - timedelta(days=40)
+                session.flush()
+                create_mandate(
+                    session, by=Counter(partner.id, partner.name, frozenset()),
+                    credential=card.credential, trusted=keys, now=utcnow(),
+                    terms=MandateTerms("participation", f"M-{n}", 500, 1,
+                                       valid_from=today.replace(day=1)),
+                )  # fmt: skip
+        result = _run("jobs", "run", "--once", "--workers", "2", "mandates")
+        assert result.exit_code == 0, result.output
+        assert result.output.strip() == "mandates: 6"
+        again = _run("jobs", "run", "--once", "--workers", "2", "mandates")
+        assert again.exit_code == 0 and again.output == ""
+        with sessions() as session:
+            booked = select(func.count()).select_from(Booking).where(Booking.issuer_id == issuer.id)
+            assert session.scalar(booked) == 6
+            assert {m.last_result for m in session.scalars(select(Mandate))} == {"booked"}
+    finally:
+        engine.dispose()
