@@ -1,9 +1,9 @@
 """Monthly instalments on PostgreSQL: N mandates (one per child, participation) due in one
 month, booked by `book_due_instalments` — once by one runner, then the same month again
 (must book nothing, and take less); then R runners started at once (`youcard jobs run
---workers R`) over as many fresh mandates (each instalment booked once). Beside it, a baseline in the same run: as many
-ordinary bookings through the same booking function, one transaction each (the ledger's
-own speed).
+--workers R`) over as many fresh mandates (each instalment booked once). Beside it, a
+baseline in the same run: a tenth as many bookings through the booking function alone, in
+transactions of the job's size (the ledger's own speed).
 
 Usage: .venv/bin/python bench/mandates.py [--mandates 100000] [--runners 4]
 DESIGN.md's target: 100,000 instalments under 60 s, each booked once however often the job
