@@ -1,7 +1,7 @@
 """Mandates: made only by showing the card, with every refusal of a booking and a 409 for a
 second one; monthly instalments booked once a month on their day (the 31st is February's
 last), refusals recorded on the mandate, a lost card ends nothing; ended by the partner, the
-family or the city's staff, never by anyone else; two runners book each instalment once."""
+family or the city's staff, never by anyone else; four runners book each instalment once."""
 
 from __future__ import annotations
 
@@ -186,7 +186,7 @@ def test_who_may_end_a_mandate_and_who_sees_it(session, make, club, refused):
     assert end_mandate(session, by=staff, mandate_id=again.id, now=NOW).status == "ended"
 
 
-def test_two_runners_book_every_instalment_once(private_committed):
+def test_four_runners_at_once_book_every_instalment_once(private_committed):
     sessions = private_committed
     with sessions.begin() as session:
         make = Factory(session)
@@ -207,7 +207,7 @@ def test_two_runners_book_every_instalment_once(private_committed):
                 terms=MandateTerms("participation", f"M-{n}", 1_000, 1 + n % 28),
             )  # fmt: skip
         issuer_id = issuer.id
-    barrier = threading.Barrier(2)
+    barrier = threading.Barrier(4)
     counts: list[int] = []
     later = NOW + timedelta(days=50)  # 5 May: March, April and May are due for most
 
@@ -215,7 +215,7 @@ def test_two_runners_book_every_instalment_once(private_committed):
         barrier.wait()
         counts.append(book_due_instalments(sessions, lambda: later))
 
-    threads = [threading.Thread(target=run) for _ in range(2)]
+    threads = [threading.Thread(target=run) for _ in range(4)]
     for thread in threads:
         thread.start()
     for thread in threads:

@@ -160,3 +160,27 @@ def test_bad_lists_are_refused_whole_and_book_nothing(client, world, committed):
         assert session.scalar(
             select(func.count()).select_from(Booking).where(Booking.partner_id == w.partner_id)
         ) == 0  # fmt: skip
+
+
+def test_list_lines_against_an_ended_or_another_partners_mandate_are_refused(
+    app, client, world, other_partner, committed
+):
+    from youcard.web.inputs import UPLOADS
+
+    w = _lunch_world(world, client)
+    line = {"line_id": "l-1", "reference": "Schüler 17", "service_date": "2026-03-09",
+            "units": 1, "amount_cents": 450}  # fmt: skip
+    stranger = other_partner(w, {Category.LUNCH})
+    theirs = client.post("/api/v1/bookings/batch", json={"lines": [line]}, headers=stranger)
+    assert theirs.json["results"][0]["code"] == "unknown_reference"  # not their mandate
+    listed = client.get("/api/v1/mandates", headers=w.auth).json["items"]
+    client.post(f"/api/v1/mandates/{listed[0]['id']}/end", headers=w.auth)
+    ended = client.post("/api/v1/bookings/batch", json={"lines": [line]}, headers=w.auth)
+    assert ended.json["results"][0]["code"] == "unknown_reference"  # ended: no more bookings
+    app.extensions[UPLOADS]["partner_api.BookingBatch"] = 2_000  # stands for 50 MB
+    big = client.post("/api/v1/bookings/batch", json={"lines": [line] * 40}, headers=w.auth)
+    assert big.status_code == 413 and big.mimetype == "application/problem+json"
+    with committed() as session:
+        assert session.scalar(
+            select(func.count()).select_from(Booking).where(Booking.partner_id == w.partner_id)
+        ) == 0  # fmt: skip
