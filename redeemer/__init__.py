@@ -44,6 +44,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from redeemer import scanner, staff_auth
 
     limiter = init_limits(app)
+    for probe in ("healthz", "readyz"):  # they answer even when Redis does not
+        limiter.exempt(app.view_functions[probe])
     api.register_blueprint(partner_api.blp)
     csrf.exempt(partner_api.blp)  # device-token JSON, no cookies: nothing to forge
     # A list of 5,000 lines is about 600 KB; every other request stays within 16 KB.

@@ -27,6 +27,7 @@ MATRIX = {
     ("POST", "/logout"): PUBLIC,
     ("GET", "/.well-known/youcard/trust-list.json"): PUBLIC,
     ("GET", "/healthz"): PUBLIC,
+    ("GET", "/readyz"): PUBLIC,
     ("GET", "/"): ALL,
     # the family area: no staff sign-in; families sign in with their code (test_family.py)
     ("GET", "/family/login"): PUBLIC,

@@ -5,9 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import Flask, Response, current_app, g, jsonify
-from flask.typing import ResponseReturnValue
-from sqlalchemy import text
+from flask import Flask, Response, current_app, g
 from sqlalchemy.exc import IntegrityError
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter, Map
@@ -16,6 +14,7 @@ from youcard.clock import utcnow
 from youcard.config import Settings, load_settings
 from youcard.cursors import MAX_ID
 from youcard.db import Session, make_engine, make_sessionmaker
+from youcard.web.health import init_health
 from youcard.web.hotpath import PageSessions, init_hot_sessions, nothing_to_end
 from youcard.web.inputs import init_input_guard
 from youcard.web.problems import init_problems, integrity_problem
@@ -94,11 +93,7 @@ def create_base_app(import_name: str, service: str, config: dict[str, Any] | Non
         if session is not None:
             session.close()
 
-    @app.get("/healthz")
-    def healthz() -> ResponseReturnValue:
-        db_session().execute(text("SELECT 1"))
-        return jsonify(status="ok", service=service)
-
+    init_health(app, service, app.extensions[EXTENSION])
     return app
 
 
