@@ -28,6 +28,7 @@ MATRIX = {
     ("GET", "/.well-known/youcard/trust-list.json"): PUBLIC,
     ("GET", "/healthz"): PUBLIC,
     ("GET", "/readyz"): PUBLIC,
+    ("GET", "/metrics"): PUBLIC,  # its own token (YOUCARD_METRICS_TOKEN), else 404
     ("GET", "/"): ALL,
     # the family area: no staff sign-in; families sign in with their code (test_family.py)
     ("GET", "/family/login"): PUBLIC,

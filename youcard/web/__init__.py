@@ -17,6 +17,7 @@ from youcard.db import Session, make_engine, make_sessionmaker
 from youcard.web.health import init_health
 from youcard.web.hotpath import PageSessions, init_hot_sessions, nothing_to_end
 from youcard.web.inputs import init_input_guard
+from youcard.web.metrics import init_metrics
 from youcard.web.problems import init_problems, integrity_problem
 from youcard.web.requestlog import init_request_log
 
@@ -94,6 +95,7 @@ def create_base_app(import_name: str, service: str, config: dict[str, Any] | Non
             session.close()
 
     init_health(app, service, app.extensions[EXTENSION])
+    init_metrics(app, app.extensions[EXTENSION])
     return app
 
 

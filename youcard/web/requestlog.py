@@ -11,6 +11,8 @@ import uuid
 from flask import Flask, g, request
 from werkzeug.wrappers import Response
 
+from youcard.web.metrics import observe
+
 logger = logging.getLogger("youcard.requests")
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
 
@@ -38,6 +40,10 @@ def init_request_log(app: Flask, service: str) -> None:
     @app.after_request
     def _finish(response: Response) -> Response:
         response.headers["X-Request-Id"] = g.get("request_id", "")
+        route = request.url_rule.rule if request.url_rule else None
+        seconds = time.perf_counter() - g.get("request_started", 0)
+        observe(service, request.method, route, response.status_code, seconds,
+                g.get("problem_code"))  # fmt: skip
         if logger.isEnabledFor(logging.INFO):
             logger.info(
                 json.dumps(
@@ -45,9 +51,9 @@ def init_request_log(app: Flask, service: str) -> None:
                         "service": service,
                         "request_id": g.get("request_id"),
                         "method": request.method,
-                        "route": request.url_rule.rule if request.url_rule else None,
+                        "route": route,
                         "status": response.status_code,
-                        "ms": round((time.perf_counter() - g.get("request_started", 0)) * 1000, 1),
+                        "ms": round(seconds * 1000, 1),
                         "partner_id": g.get("partner_id"),
                         "device_id": g.get("device_id"),
                         "code": g.get("problem_code"),
