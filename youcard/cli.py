@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 import time
 
@@ -11,7 +12,18 @@ import click
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from youcard import audit, credentials, demo, exports, jobs, keys, ledger, migrate, trust
+from youcard import (
+    audit,
+    credentials,
+    demo,
+    drill,
+    exports,
+    jobs,
+    keys,
+    ledger,
+    migrate,
+    trust,
+)
 from youcard.clock import DateOutOfRange, berlin_date, parse_month, utcnow
 from youcard.config import Settings, load_settings
 from youcard.db import make_engine, make_sessionmaker
@@ -410,3 +422,26 @@ def export_command(ctx: Context, kind: str, issuer_id: str, month: str, output: 
         else:
             sys.stdout.write("\ufeff")
             sys.stdout.writelines(lines)
+
+
+@main.command("restore-drill")
+@click.option("--keep", is_flag=True, help="Keep the restored copy (default: dropped).")
+@pass_context
+def restore_drill_command(ctx: Context, keep: bool) -> None:
+    """Dump the PostgreSQL database (pg_dump), restore it into a new one beside it
+    (pg_restore), and check the copy: every table's rows as at the dump's moment, the ledger
+    check and the audit chains. Exit 1 when anything differs."""
+    target = f"youcard_restore_drill_{utcnow():%Y%m%d%H%M%S}"
+    try:
+        result = drill.restore_drill(ctx.settings.database_url, target=target, keep=keep)
+    except (ValueError, subprocess.CalledProcessError) as error:
+        raise click.ClickException(f"The drill could not run: {error}") from None
+    for table, (source, copy) in result.counts.items():
+        mark = "" if source == copy else "   DIFFERS"
+        click.echo(f"{table:<28} {source:>10,} {copy:>10,}{mark}")
+    for line in result.ledger + result.audit:
+        click.echo(line, err=True)
+    if not result.ok:
+        raise SystemExit(1)
+    kept = f"; the copy is kept as {result.target}" if keep else ""
+    click.echo(f"Restored and checked: every table complete, ledger and audit clean{kept}.")

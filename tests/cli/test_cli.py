@@ -443,3 +443,28 @@ def test_jobs_run_with_several_workers_books_each_instalment_once(env):
             assert {m.last_result for m in session.scalars(select(Mandate))} == {"booked"}
     finally:
         engine.dispose()
+
+
+def test_the_restore_drill_restores_every_row_and_the_checks_pass(env):
+    if env["url"].startswith("sqlite"):
+        result = _run("restore-drill")
+        assert result.exit_code == 1 and "needs PostgreSQL" in result.output
+        return
+    _run("demo")
+    result = _run("restore-drill")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[-1].startswith("Restored and checked: every table complete")
+    counts = {line.split()[0]: line.split()[1:3] for line in lines[:-1]}
+    assert counts["bookings"][0] == counts["bookings"][1] != "0"
+    assert counts["audit_events"][0] == counts["audit_events"][1]
+    assert "DIFFERS" not in result.output
+    engine = make_engine(env["url"])
+    try:
+        with engine.connect() as connection:  # the copy is gone again
+            left = connection.exec_driver_sql(
+                "SELECT count(*) FROM pg_database WHERE datname LIKE 'youcard_restore_drill_%%'"
+            ).scalar_one()
+    finally:
+        engine.dispose()
+    assert left == 0
