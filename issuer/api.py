@@ -14,6 +14,7 @@ from flask.views import MethodView
 from marshmallow import RAISE
 
 from issuer.kek import kek
+from youcard.access_log import record_view
 from youcard.clock import berlin_date
 from youcard.cursors import decode_text_cursor, encode_text_cursor
 from youcard.enums import Category, Role
@@ -162,9 +163,10 @@ class HouseholdOne(MethodView):
     def get(self, household_id: int) -> dict[str, Any]:
         """A family with children, entitlements (what is left) and cards."""
         staff()
-        return household_json(
-            db_session(), mine(Household, household_id, "household"), berlin_date(now())
-        )
+        household = mine(Household, household_id, "household")
+        record_view(db_session(), by=principal(), object_type="household",
+                    object_id=household.id, via="api", now=now())  # fmt: skip
+        return household_json(db_session(), household, berlin_date(now()))
 
 
 @blp.route("/households/<int:household_id>/children")

@@ -11,8 +11,10 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from issuer.auth import require_roles
+from issuer.auth import principal, require_roles
 from youcard import audit
+from youcard.access_log import OBJECT_TYPES as OBJECT_TYPES_SEEN
+from youcard.access_log import access_page
 from youcard.actors import actor_names
 from youcard.clock import DateOutOfRange, berlin_midnight, parse_day
 from youcard.models import AuditEvent
@@ -154,4 +156,37 @@ def audit_log() -> ResponseReturnValue:
         counted=min(counted, COUNT_CAP),
         capped=counted > COUNT_CAP,
         older={**older, "before": events[-1].id} if more else None,
+    )
+
+
+def _id(name: str) -> int | None:
+    text = request.args.get(name, "")
+    if not text:
+        return None
+    if not text.isdigit() or len(text) > 18:
+        abort(422)
+    return int(text)
+
+
+@bp.get("/access-log")
+@require_roles(*ADMINISTRATORS)
+def access_log() -> ResponseReturnValue:
+    """Who looked at which family or child, newest first (filters: the family or child, the
+    staff member)."""
+    store = db_session()
+    object_type = request.args.get("object_type") or None
+    if object_type is not None and object_type not in OBJECT_TYPES_SEEN:
+        abort(422)
+    page = access_page(
+        store, by=principal(), limit=PAGE, object_type=object_type,
+        object_id=_id("object_id"), staff_user_id=_id("staff"), before=_id("before"),
+    )  # fmt: skip
+    filters = {k: v for k, v in request.args.items() if k in ("object_type", "object_id", "staff")}
+    return render_template(
+        "admin/access_log.html",
+        page=page,
+        names=actor_names(store, {f"staff:{e.staff_user_id}" for e in page.events}),
+        object_types=OBJECT_TYPES,
+        filters=filters,
+        older={**filters, "before": page.next_before} if page.next_before else None,
     )

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from issuer.auth import mine, principal, require_roles
 from issuer.kek import kek
 from issuer.refusals import refused
+from youcard.access_log import record_view
 from youcard.child_view import child_view
 from youcard.clock import berlin_date
 from youcard.errors import DomainError
@@ -31,6 +32,8 @@ def show(child_id: int) -> ResponseReturnValue:
         view = child_view(db_session(), by=principal(), child_id=child_id, today=berlin_date(now()))
     except DomainError:
         abort(404)
+    record_view(db_session(), by=principal(), object_type="child", object_id=child_id,
+                via="page", now=now())  # fmt: skip
     mandates = mandates_ops.child_mandates(db_session(), by=principal(), child_id=child_id)
     partners = {
         partner_id: name

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from issuer.auth import mine, principal, require_roles
 from issuer.forms import ChildForm, EntitlementForm, HouseholdForm, ReasonForm
 from issuer.refusals import REFUSALS, refused
+from youcard.access_log import record_view
 from youcard.actors import actor_names
 from youcard.clock import berlin_date
 from youcard.errors import DomainError
@@ -87,6 +88,8 @@ def _field_error(form: HouseholdForm, error: DomainError) -> None:
 def show(household_id: int) -> ResponseReturnValue:
     """A family with its children, their entitlements and cards."""
     household = mine(Household, household_id)
+    record_view(db_session(), by=principal(), object_type="household", object_id=household.id,
+                via="page", now=now())  # fmt: skip
     today = berlin_date(now())
     children = []
     for child in household.children:

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
 from youcard import audit, keys
+from youcard.access_log import forget_old_views
 from youcard.clock import utcnow
 from youcard.config import load_settings
 from youcard.db import Session, make_engine, make_sessionmaker
@@ -60,12 +61,24 @@ def forget_sign_in_throttles(sessions: sessionmaker[Session], now: Callable[[], 
             return gone
 
 
+def forget_old_access_events(sessions: sessionmaker[Session], now: Callable[[], datetime]) -> int:
+    """The access log's retention: views older than YOUCARD_ACCESS_LOG_YEARS go."""
+    gone = 0
+    while True:
+        with sessions.begin() as session:
+            batch = forget_old_views(session, now=now())
+        gone += batch
+        if batch == 0:
+            return gone
+
+
 JOBS: dict[str, Job] = {
     "imports": check_waiting_imports,  # approvals files uploaded on the page or the API
     "import-cards": import_cards,
     "mandates": book_due_instalments,  # monthly instalments due by today
     "audit-seal": seal_audit_chains,
     "sign-in-throttles": forget_sign_in_throttles,
+    "access-log": forget_old_access_events,
 }
 
 

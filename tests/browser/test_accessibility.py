@@ -89,6 +89,7 @@ def staff_paths(office: Office) -> list[str]:
         "/admin/partners/new",
         "/admin/audit",
         "/admin/audit?verify=1",
+        "/admin/access-log",
         "/admin/keys",
         "/admin/settlements",
         "/admin/reports",

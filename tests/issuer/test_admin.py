@@ -246,3 +246,40 @@ def test_the_audit_log_names_people_and_pages_back_through_older_entries(
     finally:
         issuer.audit_log.COUNT_CAP = 10_000
     assert client.get("/admin/audit?before=abc", base_url=HTTPS).status_code == 422
+
+
+def test_every_staff_view_of_a_family_or_child_is_in_the_access_log(app, admin_office, committed):
+    from datetime import timedelta
+
+    from youcard.access_log import forget_old_views, kept_for
+    from youcard.models import AccessEvent, Household, Issuer
+
+    with committed.begin() as session:
+        make = Factory(session)
+        issuer_row = session.get(Issuer, admin_office["issuer_id"])
+        child = make.child(issuer_row)
+        caseworker = make.staff(issuer_row, Role.CASEWORKER)
+        household_id, child_id, caseworker_name = child.household_id, child.id, caseworker.username
+    viewer = _as(app, caseworker_name)
+    assert viewer.get(f"/households/{household_id}", base_url=HTTPS).status_code == 200
+    assert viewer.get(f"/children/{child_id}", base_url=HTTPS).status_code == 200
+    assert viewer.get("/admin/access-log", base_url=HTTPS).status_code == 403  # admins only
+    admin = _as(app, admin_office["admin"])
+    page = admin.get(f"/admin/access-log?object_type=household&object_id={household_id}",
+                     base_url=HTTPS).get_data(as_text=True)  # fmt: skip
+    assert "1 Einträge passen." in page and f"Familie {household_id}" in page
+    page = admin.get(f"/admin/access-log?object_type=child&object_id={child_id}",
+                     base_url=HTTPS).get_data(as_text=True)  # fmt: skip
+    assert "1 Einträge passen." in page and "Seite" in page
+    assert admin.get("/admin/access-log?object_type=card", base_url=HTTPS).status_code == 422
+    assert admin.get("/admin/access-log?object_id=x", base_url=HTTPS).status_code == 422
+    with committed.begin() as session:  # kept for its years, then forgotten by the job
+        views = select(AccessEvent).where(AccessEvent.object_id.in_((household_id, child_id)))
+        for event in session.scalars(views):
+            event.viewed_at -= kept_for() + timedelta(days=1)
+    with committed.begin() as session:
+        assert forget_old_views(session, now=NOW.replace(year=NOW.year + 1)) >= 2
+        left = session.scalars(
+            select(AccessEvent.id).where(AccessEvent.object_id.in_((household_id, child_id)))
+        ).all()
+        assert left == [] and session.get(Household, household_id) is not None

@@ -83,6 +83,15 @@ def test_case_management_flow_through_the_api(client, tokens, committed):
     with committed() as session:
         assert check_credential(session, card["credential"], now=NOW).valid
     detail = _call(client, "GET", f"/api/v1/households/{household_id}", ad).json
+    with committed() as session:
+        from youcard.models import AccessEvent
+
+        via = session.scalars(
+            select(AccessEvent.via).where(
+                AccessEvent.object_type == "household", AccessEvent.object_id == household_id
+            )
+        ).all()
+        assert via == ["api"]  # the staff API's reads are in the access log too
     (entitlement,) = detail["children"][0]["entitlements"]
     assert entitlement["available_cents"] == 25000
     r = _call(client, "POST", f"/api/v1/cards/{card['id']}/replace", ap, {"reason": "verloren"})

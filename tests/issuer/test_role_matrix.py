@@ -73,6 +73,7 @@ MATRIX = {
     ("GET", "/admin/partners/<int:partner_id>/permissions"): ADMIN,
     ("POST", "/admin/partners/<int:partner_id>/permissions"): ADMIN,
     ("GET", "/admin/audit"): ADMIN,
+    ("GET", "/admin/access-log"): ADMIN,
     ("GET", "/admin/settlements"): ADMIN,
     ("POST", "/admin/settlements"): ADMIN,
     ("GET", "/admin/settlements/<int:settlement_id>"): ADMIN,

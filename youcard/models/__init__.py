@@ -1,5 +1,6 @@
 """All models, importable from one place (Alembic reads the metadata from here)."""
 
+from youcard.models.access_log import AccessEvent
 from youcard.models.audit import AuditEvent, AuditHead
 from youcard.models.bookings import Booking
 from youcard.models.cards import Card, CardRevocation
@@ -15,6 +16,7 @@ from youcard.models.settlements import Settlement, SettlementLine, SettlementPay
 from youcard.models.staff import StaffToken, StaffUser
 
 __all__ = [
+    "AccessEvent",
     "AuditEvent",
     "AuditHead",
     "Booking",
