@@ -40,6 +40,8 @@ from youcard.operations.contacts import OfficeDetails
 from youcard.operations.family import children_of, family_sign_in, report_card_lost
 from youcard.operations.staff import AccountLocked, LoginFailed
 from youcard.policy import Family
+from youcard.subject_access import household_data, household_pdf
+from youcard.subject_access import household_json as subject_json
 from youcard.web import db_session, now
 
 bp = Blueprint("family", __name__, url_prefix="/family")
@@ -245,3 +247,19 @@ def end_mandate(mandate_id: int) -> ResponseReturnValue:
     store.commit()
     flash(_("The standing authorization is ended."), "info")
     return redirect(url_for("family.home"))
+
+
+@bp.get("/data.<any(json, pdf):kind>")
+@family_only
+def own_data(kind: str) -> ResponseReturnValue:
+    """Everything YouCard holds about this family (GDPR Art. 15), as JSON or PDF."""
+    household_id = _household_id()
+    assert household_id is not None
+    household = db_session().get(Household, household_id)
+    assert household is not None
+    family = Family(household_id=household_id, issuer_id=household.issuer_id)
+    data = household_data(db_session(), by=family, household_id=household_id)
+    body = subject_json(data) if kind == "json" else household_pdf(data)
+    response = Response(body, mimetype="application/json" if kind == "json" else "application/pdf")
+    response.headers["Content-Disposition"] = f'attachment; filename="youcard-daten.{kind}"'
+    return response

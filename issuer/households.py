@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from flask import (
     Blueprint,
+    Response,
     flash,
     redirect,
     render_template,
@@ -34,6 +35,8 @@ from youcard.operations.entitlements import (
     usable_period,
 )
 from youcard.policy import ALL_STAFF, RECORDERS
+from youcard.subject_access import household_data, household_pdf
+from youcard.subject_access import household_json as subject_json
 from youcard.web import db_session, now
 
 bp = Blueprint("households", __name__)
@@ -259,3 +262,25 @@ def edit_child(child_id: int) -> ResponseReturnValue:
         title=_("Edit child"),
         back=url_for("households.show", household_id=child.household_id),
     ), status
+
+
+@bp.get("/households/<int:household_id>/data.<any(json, pdf):kind>")
+@require_roles(*ALL_STAFF)
+def subject_access(household_id: int, kind: str) -> ResponseReturnValue:
+    """Everything YouCard holds about the family (GDPR Art. 15), as JSON or PDF."""
+    household = mine(Household, household_id)
+    data = household_data(db_session(), by=principal(), household_id=household.id)
+    return _data_file(data, kind, household.reference)
+
+
+def _data_file(data: dict[str, object], kind: str, reference: str) -> Response:
+    body: str | bytes
+    if kind == "json":
+        body, mimetype = subject_json(data), "application/json"
+    else:
+        body, mimetype = household_pdf(data), "application/pdf"
+    response = Response(body, mimetype=mimetype)
+    name = f"youcard-auskunft-{reference}.{kind}".replace(" ", "_").replace('"', "")
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

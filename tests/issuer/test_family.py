@@ -319,3 +319,40 @@ def test_the_family_sees_its_childs_mandates_and_ends_one_after_asking(
         assert (ended.status, ended.ended_by) == ("ended", f"family:{f['household_id']}")
     assert "Daueraufträge" not in client.get("/family", base_url=HTTPS).get_data(as_text=True)
     assert client.get(f"/family/mandates/{mandate_id}/end", base_url=HTTPS).status_code == 404
+
+
+def test_a_familys_own_data_for_itself_and_for_the_office(app, client, family, committed, staff):
+    import io
+    import json
+
+    import pypdfium2
+
+    f = family()
+    assert _sign_in(client, f["code"]).status_code == 302
+    own = client.get("/family/data.json", base_url=HTTPS)
+    assert own.status_code == 200 and own.mimetype == "application/json"
+    data = json.loads(own.data)
+    assert [c["given_name"] for c in data["children"]] == [c["name"] for c in f["children"]]
+    assert data["children"][0]["cards"][0]["status"] == "active"
+    assert "access_code_hash" not in own.get_data(as_text=True)  # never a secret
+    pdf = client.get("/family/data.pdf", base_url=HTTPS)
+    text = "".join(page.get_textpage().get_text_range()
+                   for page in pypdfium2.PdfDocument(io.BytesIO(pdf.data)))  # fmt: skip
+    assert "Auskunft nach Art. 15 DSGVO" in text and f["children"][0]["name"] in text
+    with committed.begin() as session:
+        from youcard.models import Issuer
+
+        admin = Factory(session).staff(session.get(Issuer, f["issuer_id"]), Role.ADMINISTRATOR)
+        admin_name = admin.username
+    office = _as(app, admin_name)
+    assert office.get(f"/households/{f['household_id']}", base_url=HTTPS).status_code == 200
+    for_office = office.get(f"/households/{f['household_id']}/data.json", base_url=HTTPS)
+    views = json.loads(for_office.data)["viewed_by_staff"]
+    assert [v["via"] for v in views] == ["page"]  # the office's look is in the family's data
+    stranger_name, _issuer = staff(Role.ADMINISTRATOR)
+    stranger = _as(app, stranger_name)
+    assert (
+        stranger.get(f"/households/{f['household_id']}/data.json", base_url=HTTPS).status_code
+        == 404
+    )
+    assert app.test_client().get("/family/data.json", base_url=HTTPS).status_code == 302
