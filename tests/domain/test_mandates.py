@@ -56,8 +56,9 @@ def _create(session, club, terms=CLUB, credential=None, by=None):
     )  # fmt: skip
 
 
-def _run(session, when):
-    """The job on the test's session (its transactions become savepoints)."""
+def _run(session, when, partner):
+    """The job on the test's session (its transactions become savepoints); how many of
+    `partner`'s instalments it booked (the database holds other tests' mandates too)."""
 
     class Sessions:
         @contextmanager
@@ -65,7 +66,10 @@ def _run(session, when):
             with session.begin_nested():
                 yield session
 
-    return book_due_instalments(Sessions(), lambda: when)  # type: ignore[arg-type]
+    mine = select(func.count()).select_from(Booking).where(Booking.partner_id == partner.id)
+    before = session.scalar(mine)
+    book_due_instalments(Sessions(), lambda: when)  # type: ignore[arg-type]
+    return session.scalar(mine) - before
 
 
 def test_a_mandate_is_made_by_showing_the_card_and_books_once_a_month(session, club):
@@ -73,10 +77,10 @@ def test_a_mandate_is_made_by_showing_the_card_and_books_once_a_month(session, c
     assert (mandate.status, mandate.next_due, mandate.created_by) == (
         "active", date(2026, 3, 20), f"partner:{club['partner'].id}"
     )  # fmt: skip
-    assert _run(session, NOW) == 0  # 16 March: nothing due yet
+    assert _run(session, NOW, club["partner"]) == 0  # 16 March: nothing due yet
     on_the_day = NOW + timedelta(days=4)
-    assert _run(session, on_the_day) == 1
-    assert _run(session, on_the_day) == 0  # the job again: nothing twice
+    assert _run(session, on_the_day, club["partner"]) == 1
+    assert _run(session, on_the_day, club["partner"]) == 0  # the job again: nothing twice
     booking = session.scalars(select(Booking).where(Booking.id == mandate.last_booking_id)).one()
     assert (booking.amount_cents, booking.service_date, booking.reference) == (
         1_000, date(2026, 3, 20), "M-4711"
@@ -86,13 +90,13 @@ def test_a_mandate_is_made_by_showing_the_card_and_books_once_a_month(session, c
         "2026-03", "booked", date(2026, 4, 20)
     )  # fmt: skip
     club["card"].status = CardStatus.REVOKED  # lost: the mandate goes on
-    assert _run(session, NOW + timedelta(days=40)) == 1  # 25 April
+    assert _run(session, NOW + timedelta(days=40), club["partner"]) == 1  # 25 April
     # May 20 and June 20 after a pause of the jobs: each month once, in turn
-    assert _run(session, NOW + timedelta(days=100)) == 2
+    assert _run(session, NOW + timedelta(days=100), club["partner"]) == 2
     assert mandate.next_due == date(2026, 7, 20)
     # 10 € a month against 15 € accruing: in July the budget still holds; a bigger fee not
     mandate.monthly_amount_cents = 9_000
-    assert _run(session, NOW + timedelta(days=130)) == 0
+    assert _run(session, NOW + timedelta(days=130), club["partner"]) == 0
     assert (mandate.last_month, mandate.last_result) == ("2026-07", "insufficient_budget")
     assert ledger.check(session, club["issuer"].id) == []
 
@@ -180,7 +184,7 @@ def test_who_may_end_a_mandate_and_who_sees_it(session, make, club, refused):
     assert end_mandate(session, by=club["by"], mandate_id=mandate.id, now=NOW).ended_by == (
         family.actor  # ending twice changes nothing
     )
-    assert _run(session, NOW + timedelta(days=10)) == 0
+    assert _run(session, NOW + timedelta(days=10), club["partner"]) == 0
     again = _create(session, club)  # ended: the same reference may start again
     staff = Staff.of(make.staff(club["issuer"], Role.CASEWORKER))
     assert end_mandate(session, by=staff, mandate_id=again.id, now=NOW).status == "ended"
