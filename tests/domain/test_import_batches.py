@@ -52,9 +52,9 @@ def _mine(session, issuer_id, model):
 def test_recorded_by_one_confirmed_by_another_then_the_same_file_changes_nothing(
     session, office, monkeypatch
 ):
-    import youcard.imports.batches
+    import youcard.db
 
-    monkeypatch.setattr(youcard.imports.batches, "ANALYZE_FROM", 1)  # statistics refreshed too
+    monkeypatch.setattr(youcard.db, "ANALYZE_FROM", 1)  # statistics refreshed too
     issuer_id = office["issuer"].id
     batch = record_import(session, by=office["caseworker"], data=_file(*LINES),
                           file_name="bewilligungen.csv", now=NOW)  # fmt: skip

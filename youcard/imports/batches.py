@@ -13,13 +13,13 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, and_, delete, func, insert, or_, select, text
+from sqlalchemy import Table, and_, delete, func, insert, or_, select
 from sqlalchemy.orm import sessionmaker
 
 from youcard import audit, budget
 from youcard.budget import BudgetRule
 from youcard.clock import berlin_date
-from youcard.db import Session, among, refusing_duplicates
+from youcard.db import PlannerStatistics, Session, among, refusing_duplicates
 from youcard.enums import Accrual, CardStatus, Category, EntitlementStatus, RuleKind
 from youcard.errors import (
     Conflict,
@@ -55,7 +55,6 @@ from youcard.search import fold
 _ENTITLEMENTS: Table = Entitlement.__table__  # type: ignore[assignment]
 _HOUSEHOLDS: Table = Household.__table__  # type: ignore[assignment]
 _CHILDREN: Table = Child.__table__  # type: ignore[assignment]
-ANALYZE_FROM = 1_000  # lines in a batch from which the planner's statistics are refreshed
 
 
 class LinesRefused(InvalidRequest):
@@ -114,30 +113,6 @@ def _from_json(text: str) -> ApprovalLine:
             rule["units_per_day"],
         ),
     )
-
-
-class _Statistics:
-    """PostgreSQL's planner statistics of the tables an import writes, refreshed whenever
-    they doubled since the last time (and at the end). Without it the tables grew inside
-    the transaction while the statistics still described them as before (empty, at a
-    city's first import): the key lookups walked every row of the issuer, ever more of
-    them (a chunk's lookup took 100 ms at 20,000 lines; a re-import of 20,000 lines 17 s
-    instead of 1, bench/import.py). ANALYZE counts the transaction's own new rows."""
-
-    def __init__(self, session: Session, tables: str) -> None:
-        self.session, self.tables = session, tables
-        self.on = session.get_bind().dialect.name == "postgresql"
-        self.rows = self.analyzed = 0
-
-    def grew(self, rows: int) -> None:
-        self.rows += rows
-        if self.on and self.rows >= max(ANALYZE_FROM, 2 * self.analyzed):
-            self.refresh()
-
-    def refresh(self) -> None:
-        if self.on and self.rows >= ANALYZE_FROM:
-            self.session.execute(text(f"ANALYZE {self.tables}"))
-            self.analyzed = self.rows
 
 
 def _empty_counts() -> dict[str, int]:
@@ -343,7 +318,7 @@ def confirm_import(session: Session, *, by: Staff, batch_id: int, now: datetime)
     batch = _waiting(session, by, batch_id)
     if batch.recorded_by_id == confirmer:
         raise FourEyesViolation("You recorded this import; a colleague has to confirm it.")
-    statistics = _Statistics(session, "households, children, entitlements")
+    statistics = PlannerStatistics(session, "households, children, entitlements")
     # Each chunk is written before the next is planned: the database then holds what the
     # earlier chunks did, so no earlier lines are kept (Earlier()).
     planner = Planner(session, by=by, today=berlin_date(now), earlier=Earlier())

@@ -19,7 +19,7 @@ from sqlalchemy.orm import sessionmaker
 from youcard import audit, budget, credentials
 from youcard.clock import berlin_date
 from youcard.counter import Counter
-from youcard.db import Session, refusing_duplicates
+from youcard.db import PlannerStatistics, Session, refusing_duplicates
 from youcard.enums import CardStatus, Category, EntitlementStatus, PartnerStatus, RuleKind
 from youcard.errors import (
     CategoryNotPermitted,
@@ -338,10 +338,13 @@ def book_due_instalments(sessions: sessionmaker[Session], now: Callable[[], date
     months behind (the jobs did not run) books each month in turn. Returns how many were
     booked."""
     booked = 0
+    statistics: PlannerStatistics | None = None
     while True:
         with sessions.begin() as session:
             moment = now()
             today = berlin_date(moment)
+            if statistics is None:
+                statistics = PlannerStatistics(session, "bookings, mandates, audit_events")
             due = session.execute(
                 select(Mandate, Card.serial)
                 .join(Card, Card.id == Mandate.card_id)
@@ -354,3 +357,4 @@ def book_due_instalments(sessions: sessionmaker[Session], now: Callable[[], date
                 return booked
             for mandate, serial in due:
                 booked += _book_instalment(session, mandate, serial, moment)
+            statistics.grew(len(due), session)
