@@ -37,7 +37,7 @@ from youcard.models import (
     Booking,
     Entitlement,
 )
-from youcard.operations.booking_context import choose_entitlement, read_context
+from youcard.operations.booking_context import _Context, choose_entitlement, read_context
 from youcard.operations.booking_input import request_fingerprint, validate
 from youcard.operations.booking_records import (
     BookingRecord,
@@ -71,6 +71,29 @@ def _replay(
         available=current_availability(session, row.entitlement_id, today),
         replayed=True,
     )
+
+
+def usable(
+    context: _Context | None, *, card_issuer_id: str, today: date, standing: bool = False
+) -> _Context:
+    """The context if the card and the partner may be used for a booking (or a mandate),
+    else the refusal: the one place these rules live. `standing`: under a mandate, the
+    card's own status and validity no longer matter."""
+    if context is None:
+        raise CredentialInvalid("This card is not known.", reason="revoked")
+    if context.partner_status is None:
+        raise NotFound("No such partner.", code="partner_not_found")
+    if context.partner_status is not PartnerStatus.ACTIVE:
+        raise Forbidden("This partner may not book at present.", code="partner_inactive")
+    if card_issuer_id != context.issuer_id:
+        raise CredentialInvalid("This card is blocked.", reason="revoked")
+    if not standing and context.card_status is not CardStatus.ACTIVE:
+        raise CredentialInvalid("This card is blocked.", reason="revoked")
+    if not standing and today > context.card_valid_until:
+        raise CredentialInvalid("This card has expired.", reason="expired")
+    if not context.permitted:
+        raise CategoryNotPermitted("This partner may not book this category for this issuer.")
+    return context
 
 
 def _book_card(
@@ -143,21 +166,7 @@ def _book_card(
         )
         if replay is not None:
             return replay
-    if context is None:
-        raise CredentialInvalid("This card is not known.", reason="revoked")
-
-    if context.partner_status is None:
-        raise NotFound("No such partner.", code="partner_not_found")
-    if context.partner_status is not PartnerStatus.ACTIVE:
-        raise Forbidden("This partner may not book at present.", code="partner_inactive")
-    if card_issuer_id != context.issuer_id:
-        raise CredentialInvalid("This card is blocked.", reason="revoked")
-    if not standing and context.card_status is not CardStatus.ACTIVE:
-        raise CredentialInvalid("This card is blocked.", reason="revoked")
-    if not standing and today > context.card_valid_until:
-        raise CredentialInvalid("This card has expired.", reason="expired")
-    if not context.permitted:
-        raise CategoryNotPermitted("This partner may not book this category for this issuer.")
+    context = usable(context, card_issuer_id=card_issuer_id, today=today, standing=standing)
 
     service_date = service_date or today
     if service_date > today:

@@ -20,19 +20,18 @@ from youcard import audit, budget, credentials
 from youcard.clock import berlin_date
 from youcard.counter import Counter
 from youcard.db import PlannerStatistics, Session, refusing_duplicates
-from youcard.enums import CardStatus, Category, EntitlementStatus, PartnerStatus, RuleKind
+from youcard.enums import Category, EntitlementStatus, RuleKind
 from youcard.errors import (
-    CategoryNotPermitted,
     Conflict,
-    CredentialInvalid,
     DomainError,
-    Forbidden,
     InvalidRequest,
     NotFound,
+    Unauthorized,
 )
-from youcard.models import Card, Child, Entitlement, Mandate, Partner, PartnerPermission
+from youcard.models import Card, Child, Mandate
+from youcard.operations.booking_context import read_context
 from youcard.operations.booking_input import MAX_REFERENCE_LENGTH, is_int
-from youcard.operations.bookings import book_standing, shown_card
+from youcard.operations.bookings import book_standing, shown_card, usable
 from youcard.operations.entitlements import default_rule
 from youcard.policy import ALL_STAFF, Family, Staff, require_role
 
@@ -144,41 +143,31 @@ def create_mandate(
     today = berlin_date(now)
     category, reference, amount, day, valid_from, valid_until = _checked(terms, today)
     claims = shown_card(credential, trusted=trusted, now=now)
-    card = session.scalars(select(Card).where(Card.serial == claims.serial)).one_or_none()
-    if card is None or card.status is not CardStatus.ACTIVE or card.issuer_id != claims.issuer:
-        raise CredentialInvalid("This card is blocked.", reason="revoked")
-    if today > card.valid_until:
-        raise CredentialInvalid("This card has expired.", reason="expired")
-    partner = session.get(Partner, by.partner_id)
-    if partner is None or partner.status is not PartnerStatus.ACTIVE:
-        raise Forbidden("This partner may not book at present.", code="partner_inactive")
-    permitted = session.scalar(
-        select(PartnerPermission.partner_id).where(
-            PartnerPermission.partner_id == by.partner_id,
-            PartnerPermission.issuer_id == card.issuer_id,
-            PartnerPermission.category == category,
-        )
-    )
-    if permitted is None:
-        raise CategoryNotPermitted("This partner may not book this category for this issuer.")
-    approved = session.scalar(
-        select(Entitlement.id).where(
-            Entitlement.child_id == card.child_id,
-            Entitlement.category == category,
-            Entitlement.status == EntitlementStatus.APPROVED,
-            Entitlement.valid_until >= max(valid_from, today),
-        )
-    )
-    if approved is None:
+    # The same context and the same rules as a booking (youcard.operations.bookings.usable).
+    context = usable(
+        read_context(session, partner_id=by.partner_id, card_serial=claims.serial,
+                     category=category, key="", device_token_id=by.device_id),
+        card_issuer_id=claims.issuer, today=today,
+    )  # fmt: skip
+    if not context.device_live:
+        raise Unauthorized("This device token is not valid.")
+    if not any(
+        c.status is EntitlementStatus.APPROVED
+        and c.period is not None
+        and c.period.end >= max(valid_from, today)
+        for c in context.candidates
+    ):
         raise NotFound(
             "The child has no approved benefit of this category for this time.",
             code="no_entitlement",
         )
+    child_id = session.scalar(select(Card.child_id).where(Card.id == context.card_id))
+    assert child_id is not None
     mandate = Mandate(
-        issuer_id=card.issuer_id,
+        issuer_id=context.issuer_id,
         partner_id=by.partner_id,
-        child_id=card.child_id,
-        card_id=card.id,
+        child_id=child_id,
+        card_id=context.card_id,
         category=category,
         reference=reference,
         monthly_amount_cents=amount,
@@ -199,7 +188,7 @@ def create_mandate(
     ):
         session.add(mandate)
     audit.record(
-        session, issuer_id=card.issuer_id, actor=by.actor, action="mandate.create",
+        session, issuer_id=context.issuer_id, actor=by.actor, action="mandate.create",
         object_type="mandate", object_id=mandate.id, now=now,
         data={"partner_id": by.partner_id, "category": category.value,
               "monthly_amount_cents": amount},
