@@ -24,7 +24,7 @@ from youcard.access_log import forget_old_views
 from youcard.clock import utcnow
 from youcard.config import load_settings
 from youcard.db import Session, make_engine, make_sessionmaker
-from youcard.imports.batches import check_waiting_imports, issue_import_cards
+from youcard.imports.jobs import check_waiting_imports, issue_import_cards
 from youcard.models import Issuer
 from youcard.operations.mandates import book_due_instalments
 from youcard.operations.staff import forget_old_throttles

@@ -15,7 +15,7 @@ from tests.factories import PASSWORD, Factory
 from youcard.budget import add_months
 from youcard.clock import berlin_date, utcnow
 from youcard.enums import EntitlementStatus, Role
-from youcard.imports.batches import check_waiting_imports
+from youcard.imports.jobs import check_waiting_imports
 from youcard.models import Child, Entitlement
 
 HEADER = (

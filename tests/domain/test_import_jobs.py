@@ -16,15 +16,13 @@ from sqlalchemy.orm import undefer
 from tests.factories import KEK, NOW, Factory
 from youcard.enums import CardStatus, Category, Role
 from youcard.imports import approvals_file
-from youcard.imports.batches import (
+from youcard.imports.batches import confirm_import, queue_import, stored_plans
+from youcard.imports.jobs import (
     STALE_AFTER,
     _check_claimed,
     _claim_next,
     check_waiting_imports,
-    confirm_import,
     issue_import_cards,
-    queue_import,
-    stored_plans,
 )
 from youcard.models import AuditEvent, Card, Entitlement, ImportBatch, ImportLine
 from youcard.policy import Staff

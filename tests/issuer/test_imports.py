@@ -12,7 +12,7 @@ from tests.factories import KEK, NOW, Factory
 from tests.issuer.test_households import _as, _post
 from tests.issuer.test_staff_login import HTTPS, SAME_ORIGIN, _csrf
 from youcard.enums import EntitlementStatus, Role
-from youcard.imports.batches import check_waiting_imports, issue_import_cards
+from youcard.imports.jobs import check_waiting_imports, issue_import_cards
 from youcard.models import Child, Entitlement, ImportBatch
 
 HEADER = (
