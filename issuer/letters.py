@@ -25,7 +25,6 @@ bp = Blueprint("letters", __name__)
 # Arabic, shaped, the most), so a part stays well inside a request's time (gunicorn's 30 s);
 # a larger day comes in parts, in the same order.
 PART = 100
-PAGE = 100  # families listed per page
 
 
 def _pdf(household_ids: list[int], *, new_codes: bool, name: str) -> Response:
@@ -58,24 +57,20 @@ def household_letter(household_id: int) -> ResponseReturnValue:
 @bp.get("/letters")
 @require_roles(*RECORDERS)
 def today() -> ResponseReturnValue:
-    """The families with a benefit approved today (a page of them, by reference) and their
-    letters as PDFs of PART each."""
+    """The families with a benefit approved today, PART at a time by reference, each page's
+    letters as one PDF (the page stays the same size however many were approved)."""
     day, by = berlin_date(now()), principal()
     after = request.args.get("after") or None
     if after is not None and len(after) > 60:
         abort(422)
     total = count_approved_on(db_session(), by=by, day=day)
-    households = households_approved_on(db_session(), by=by, day=day, limit=PAGE + 1, after=after)
-    more = len(households) > PAGE
-    households = households[:PAGE]
-    parts = [
-        (n, n * PART + 1, min((n + 1) * PART, total)) for n in range((total + PART - 1) // PART)
-    ]
+    households = households_approved_on(db_session(), by=by, day=day, limit=PART + 1, after=after)
+    more = len(households) > PART
+    households = households[:PART]
     return render_template(
         "letters/today.html",
         households=households,
         total=total,
-        parts=parts,
         after=after,
         next_after=households[-1].reference if more and households else None,
     )
@@ -84,20 +79,22 @@ def today() -> ResponseReturnValue:
 @bp.post("/letters/today.pdf")
 @require_roles(*RECORDERS)
 def today_pdf() -> ResponseReturnValue:
-    """The letters of today's approvals, by reference, one PDF per part of PART."""
+    """The letters of the families of one page of today's approvals (references after
+    `after`, up to `through`), one PDF."""
     day = berlin_date(now())
-    part = request.form.get("part", "0")
-    if not part.isdigit() or len(part) > 4:
+    after = request.form.get("after") or None
+    through = request.form.get("through") or ""
+    if (after is not None and len(after) > 60) or not 0 < len(through) <= 60:
         abort(422)
     chosen = households_approved_on(
-        db_session(), by=principal(), day=day, offset=int(part) * PART, limit=PART
+        db_session(), by=principal(), day=day, limit=PART, after=after, through=through
     )
     if not chosen:
         abort(404)
     return _pdf(
         [h.id for h in chosen],
         new_codes=request.form.get("new_codes") == "1",
-        name=f"bewilligungen-{day.isoformat()}-{int(part) + 1}.pdf",
+        name=f"bewilligungen-{day.isoformat()}-{chosen[0].reference}.pdf".replace(" ", "_"),
     )
 
 

@@ -154,15 +154,15 @@ def test_the_days_letters_come_as_one_pdf_in_reference_order(app, office, commit
     caseworker = _as(app, office["caseworker"])
     listed = caseworker.get("/letters", base_url=HTTPS).get_data(as_text=True)
     assert "HAM-B-1" in listed and "HAM-B-0" not in listed
-    r = _post(caseworker, "/letters/today.pdf")
+    assert 'name="through" value="HAM-B-3"' in listed
+    r = _post(caseworker, "/letters/today.pdf", {"through": "HAM-B-3"})
     assert r.status_code == 200 and r.mimetype == "application/pdf"
     pages = _pages(r.data)
     references = [next(ref for ref in ("HAM-B-1", "HAM-B-2", "HAM-B-3") if ref in p) for p in pages]
     assert references == ["HAM-B-1", "HAM-B-2", "HAM-B-3"]
     assert all("Zugangscode:" in p for p in pages)  # none had a code yet
-    assert all(
-        "Zugangscode:" not in p for p in _pages(_post(caseworker, "/letters/today.pdf").data)
-    )
+    again = _post(caseworker, "/letters/today.pdf", {"through": "HAM-B-3"})
+    assert all("Zugangscode:" not in p for p in _pages(again.data))
 
 
 def test_letters_are_for_recorders_of_the_familys_issuer_only(app, office, committed):
@@ -224,7 +224,9 @@ def test_a_family_is_recorded_with_address_email_phone_and_language(app, office,
         assert all("Nordstraße" not in (e.data or "") for e in events)
 
 
-def test_a_large_day_comes_in_parts_in_the_same_order(app, office, committed, monkeypatch):
+def test_a_large_day_comes_a_page_and_a_pdf_at_a_time_in_the_same_order(
+    app, office, committed, monkeypatch
+):
     import issuer.letters
 
     monkeypatch.setattr(issuer.letters, "PART", 2)
@@ -232,9 +234,16 @@ def test_a_large_day_comes_in_parts_in_the_same_order(app, office, committed, mo
         _family(committed, office["issuer_id"], language="de", reference=reference)
     caseworker = _as(app, office["caseworker"])
     listed = caseworker.get("/letters", base_url=HTTPS).get_data(as_text=True)
-    assert "Briefe 1 bis 2 als ein PDF" in listed and "Briefe 3 bis 3 als ein PDF" in listed
-    first = _pages(_post(caseworker, "/letters/today.pdf", {"part": "0"}).data)
-    second = _pages(_post(caseworker, "/letters/today.pdf", {"part": "1"}).data)
+    assert "Die Briefe dieser 2 Familien als ein PDF" in listed and "HAM-P-3" not in listed
+    assert 'name="through" value="HAM-P-2"' in listed
+    rest = caseworker.get("/letters?after=HAM-P-2", base_url=HTTPS).get_data(as_text=True)
+    assert "HAM-P-3" in rest and 'name="after" value="HAM-P-2"' in rest
+    first = _pages(_post(caseworker, "/letters/today.pdf", {"through": "HAM-P-2"}).data)
+    second = _pages(
+        _post(caseworker, "/letters/today.pdf", {"after": "HAM-P-2", "through": "HAM-P-3"}).data
+    )
     assert ["HAM-P-1" in first[0], "HAM-P-2" in first[1], "HAM-P-3" in second[0]] == [True] * 3
-    assert _post(caseworker, "/letters/today.pdf", {"part": "2"}).status_code == 404
-    assert _post(caseworker, "/letters/today.pdf", {"part": "-1"}).status_code == 422
+    assert len(first) == 2 and len(second) == 1
+    nothing = {"after": "HAM-P-3", "through": "HAM-P-9"}
+    assert _post(caseworker, "/letters/today.pdf", nothing).status_code == 404
+    assert _post(caseworker, "/letters/today.pdf", {"through": ""}).status_code == 422

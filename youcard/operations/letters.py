@@ -75,13 +75,16 @@ def _approved_on(by: Staff, day: date) -> Select[Household]:
 
 def households_approved_on(
     session: Session, *, by: Staff, day: date, offset: int = 0, limit: int = MAX_DAY,
-    after: str | None = None,
+    after: str | None = None, through: str | None = None,
 ) -> list[Household]:  # fmt: skip
     """The principal's issuer's households with a benefit approved on `day` (Berlin time),
-    by reference: the day's batch of letters (`offset`/`limit`: a part; `after`: a page)."""
+    by reference: the day's batch of letters (`offset`/`limit`: a part; references after
+    `after` and up to `through`: a page)."""
     query = _approved_on(by, day)
     if after is not None:
         query = query.where(Household.reference > after)
+    if through is not None:
+        query = query.where(Household.reference <= through)
     query = query.order_by(Household.reference).offset(offset).limit(min(limit, MAX_DAY))
     return list(session.scalars(query))
 
