@@ -46,6 +46,7 @@ def _trigram_indexes() -> None:
 def upgrade() -> None:
     op.create_index("ix_cards_issuer_status", "cards", ["issuer_id", "status"])
     op.create_index("ix_entitlements_issuer_status", "entitlements", ["issuer_id", "status"])
+    op.create_index("ix_entitlements_issuer_decided", "entitlements", ["issuer_id", "decided_at"])
     _trigram_indexes()
     twice = (
         op.get_bind()
@@ -88,5 +89,6 @@ def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         for table in TRIGRAM_TABLES:
             op.execute(f"DROP INDEX IF EXISTS ix_trgm_{table}_search_key")
+    op.drop_index("ix_entitlements_issuer_decided", table_name="entitlements")
     op.drop_index("ix_entitlements_issuer_status", table_name="entitlements")
     op.drop_index("ix_cards_issuer_status", table_name="cards")

@@ -47,6 +47,7 @@ class Entitlement(Base):
         ),
         Index("ix_entitlements_child_category", "child_id", "category"),
         Index("ix_entitlements_issuer_status", "issuer_id", "status"),
+        Index("ix_entitlements_issuer_decided", "issuer_id", "decided_at"),  # the day's letters
         UniqueConstraint("issuer_id", "decision_ref"),
         CheckConstraint(
             "legal_basis IS NULL OR legal_basis IN ('SGB2', 'SGB12', 'BKGG', 'AsylbLG', 'WoGG')",
