@@ -27,10 +27,9 @@ from sqlalchemy import text  # noqa: E402
 
 from bench.redeem import ADMIN_URL  # noqa: E402
 from tests.conftest import create_postgres_database, drop_postgres_database  # noqa: E402
-from tests.factories import Factory  # noqa: E402
+from tests.factories import due_mandates  # noqa: E402
 from youcard import ledger, migrate  # noqa: E402
 from youcard.db import make_engine, make_sessionmaker  # noqa: E402
-from youcard.enums import Category  # noqa: E402
 from youcard.operations.booking_write import BookingWrite, write_booking  # noqa: E402
 from youcard.operations.mandates import (  # noqa: E402
     INSTALMENTS_PER_TRANSACTION,
@@ -47,41 +46,9 @@ def peak_mb() -> float:
 def fill(url: str, mandates: int, reference: str) -> str:
     """Children, approved participation, a card each and a mandate each (SQL: seconds)."""
     engine = make_engine(url)
-    sessions = make_sessionmaker(engine)
-    with sessions.begin() as session:
-        make = Factory(session)
-        issuer = make.issuer()
-        key = make.signing_key(issuer)
-        partner = make.partner(issuer, {Category.PARTICIPATION})
-        approver = make.staff(issuer)
-        household = make.household(issuer)
-        session.flush()
-        params = {"i": issuer.id, "k": key.id, "p": partner.id, "n": mandates,
-                  "h": household.id, "s": approver.id, "r": reference}  # fmt: skip
-        steps = [
-            "INSERT INTO children (issuer_id, household_id, given_name, family_name, "
-            "birth_date, created_at, search_key) SELECT CAST(:i AS varchar), :h, 'Kind' || g, "
-            "'Muster', date '2014-05-17', now(), '' FROM generate_series(1, :n) g",
-            "INSERT INTO entitlements (issuer_id, child_id, category, status, valid_from, "
-            "valid_until, rule, accrual, amount_cents, cap_cents, spent_cents, spent_units, "
-            "recorded_by_id, recorded_at) SELECT CAST(:i AS varchar), id, 'participation', "
-            "'approved', date '2026-01-01', date '2026-12-31', 'monthly', 'accrue', 1500, "
-            "18000, 0, 0, :s, now() FROM children WHERE issuer_id = :i",
-            "INSERT INTO cards (issuer_id, child_id, serial, version, status, valid_from, "
-            "valid_until, issued_at, categories, signing_key_id) SELECT CAST(:i AS varchar), "
-            "id, decode(md5(id::text), 'hex'), 1, 'active', date '2026-01-01', "
-            "date '2026-12-31', now(), 1, :k FROM children WHERE issuer_id = :i",
-            "INSERT INTO mandates (issuer_id, partner_id, child_id, card_id, category, "
-            "reference, monthly_amount_cents, day_of_month, valid_from, status, next_due, "
-            "created_at, created_by) SELECT CAST(:i AS varchar), :p, c.child_id, c.id, "
-            "'participation', CAST(:r AS varchar) || c.id, 1000, 1 + c.id % 28, "
-            "date '2026-03-01', 'active', date '2026-03-01' + (c.id % 28)::int, now(), "
-            "'partner:' || CAST(:p AS text) FROM cards c WHERE c.issuer_id = :i",
-            "ANALYZE",
-        ]
-        for step in steps:
-            session.execute(text(step), params)
-        issuer_id = issuer.id
+    with make_sessionmaker(engine).begin() as session:
+        issuer_id = due_mandates(session, mandates, reference)
+        session.execute(text("ANALYZE"))
     engine.dispose()
     return issuer_id
 

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from youcard import budget, credentials, keys, trust
 from youcard.budget import BudgetRule
@@ -250,3 +250,43 @@ def check_credential(
             valid=False, reason="revoked", claims=claims, kid=result.kid
         )
     return result
+
+
+_DUE_MANDATES = (
+    "INSERT INTO children (issuer_id, household_id, given_name, family_name, birth_date, "
+    "created_at, search_key) SELECT CAST(:i AS varchar), :h, 'Kind' || g, 'Muster', "
+    "date '2014-05-17', now(), '' FROM generate_series(1, :n) g",
+    "INSERT INTO entitlements (issuer_id, child_id, category, status, valid_from, valid_until, "
+    "rule, accrual, amount_cents, cap_cents, spent_cents, spent_units, recorded_by_id, "
+    "recorded_at) SELECT CAST(:i AS varchar), id, 'participation', 'approved', "
+    "date '2026-01-01', date '2026-12-31', 'monthly', 'accrue', 1500, 18000, 0, 0, :s, now() "
+    "FROM children WHERE issuer_id = :i",
+    "INSERT INTO cards (issuer_id, child_id, serial, version, status, valid_from, valid_until, "
+    "issued_at, categories, signing_key_id) SELECT CAST(:i AS varchar), id, "
+    "decode(md5(id::text), 'hex'), 1, 'active', date '2026-01-01', date '2026-12-31', now(), 1, "
+    ":k FROM children WHERE issuer_id = :i",
+    "INSERT INTO mandates (issuer_id, partner_id, child_id, card_id, category, reference, "
+    "monthly_amount_cents, day_of_month, valid_from, status, next_due, created_at, created_by) "
+    "SELECT CAST(:i AS varchar), :p, c.child_id, c.id, 'participation', "
+    "CAST(:r AS varchar) || c.id, 1000, 1 + c.id % 28, date '2026-03-01', 'active', "
+    "date '2026-03-01' + (c.id % 28)::int, now(), 'partner:' || CAST(:p AS text) "
+    "FROM cards c WHERE c.issuer_id = :i",
+)
+
+
+def due_mandates(session: Session, count: int, reference: str = "M-") -> str:
+    """A new issuer with `count` children, each with approved participation (2026), a card and
+    a mandate of 10 € a month whose March instalment is due by 31 March (PostgreSQL SQL: a
+    hundred thousand in seconds, for bench/mandates.py and the kill drill). Its id."""
+    make = Factory(session)
+    issuer = make.issuer()
+    key = make.signing_key(issuer)
+    partner = make.partner(issuer, {Category.PARTICIPATION})
+    recorder = make.staff(issuer)
+    household = make.household(issuer)
+    session.flush()
+    params = {"i": issuer.id, "k": key.id, "p": partner.id, "n": count, "h": household.id,
+              "s": recorder.id, "r": reference}  # fmt: skip
+    for step in _DUE_MANDATES:
+        session.execute(text(step), params)
+    return issuer.id
