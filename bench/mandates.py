@@ -31,7 +31,7 @@ from tests.factories import due_mandates  # noqa: E402
 from youcard import ledger, migrate  # noqa: E402
 from youcard.db import make_engine, make_sessionmaker  # noqa: E402
 from youcard.operations.booking_write import BookingWrite, write_booking  # noqa: E402
-from youcard.operations.mandates import (  # noqa: E402
+from youcard.operations.instalments import (  # noqa: E402
     INSTALMENTS_PER_TRANSACTION,
     book_due_instalments,
 )

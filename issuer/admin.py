@@ -8,22 +8,21 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from sqlalchemy import select
 from wtforms import PasswordField, SelectMultipleField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from issuer.auth import principal, require_roles
+from issuer.auth import mine, principal, require_roles
 from issuer.kek import kek
 from issuer.refusals import refused
-from youcard import keys, trust
-from youcard.actors import actor_names
+from youcard import keys, partner_views, trust
 from youcard.enums import Category, PartnerStatus
-from youcard.errors import DomainError
-from youcard.models import DeviceToken, Partner, PartnerUser
+from youcard.errors import DomainError, NotFound
+from youcard.models import Partner
 from youcard.operations import partners as partner_ops
 from youcard.policy import ADMINISTRATORS
+from youcard.tenancy import partner_to_accept
 from youcard.web import db_session, now
 from youcard.web.names import CATEGORY_NAMES
 
@@ -49,36 +48,16 @@ class PartnerUserForm(FlaskForm):  # type: ignore[misc]
 
 
 def _partner(partner_id: int) -> Partner:
-    partner = db_session().get(Partner, partner_id)
-    if partner is None or partner.issuer_id != current_user.issuer_id:
-        abort(404)
-    return partner
+    return mine(Partner, partner_id)
 
 
 @bp.get("/partners")
 @require_roles(*ADMINISTRATORS)
 def partners() -> ResponseReturnValue:
     """This issuer's partners, and other issuers' partners it may accept for its cards."""
-    rows = (
-        db_session()
-        .scalars(
-            select(Partner)
-            .where(Partner.issuer_id == current_user.issuer_id)
-            .order_by(Partner.name)
-        )
-        .all()
-    )
-    others = (
-        db_session()
-        .scalars(
-            select(Partner)
-            .where(
-                Partner.issuer_id != current_user.issuer_id, Partner.status == PartnerStatus.ACTIVE
-            )
-            .order_by(Partner.name)
-        )
-        .all()
-    )
+    by = principal()
+    rows = partner_views.own_partners(db_session(), by=by)
+    others = partner_views.partners_to_accept(db_session(), by=by)
     return render_template("admin/partners.html", partners=rows, others=others)
 
 
@@ -95,14 +74,11 @@ class PermissionsForm(FlaskForm):  # type: ignore[misc]
 @require_roles(*ADMINISTRATORS)
 def permissions(partner_id: int) -> ResponseReturnValue:
     """What a partner (ours or another issuer's) may book on this issuer's cards."""
-    row = db_session().get(Partner, partner_id)
-    if row is None or (
-        row.issuer_id != current_user.issuer_id and row.status != PartnerStatus.ACTIVE
-    ):
+    try:
+        row = partner_to_accept(db_session(), principal(), partner_id)
+    except NotFound:
         abort(404)
-    ours = sorted(
-        p.category.value for p in row.permissions if p.issuer_id == current_user.issuer_id
-    )
+    ours = partner_views.accepted_categories(row, by=principal())
     form = PermissionsForm(data={"categories": ours})
     if form.validate_on_submit():
         partner_ops.set_partner_permissions(
@@ -150,26 +126,22 @@ def new_partner() -> ResponseReturnValue:
 @require_roles(*ADMINISTRATORS)
 def partner(partner_id: int) -> ResponseReturnValue:
     """A partner with its categories, staff accounts and device tokens."""
-    row = _partner(partner_id)
-    return _partner_page(row, new_token=None)
+    return _partner_page(partner_id, new_token=None)
 
 
-def _partner_page(row: Partner, *, new_token: str | None) -> ResponseReturnValue:
-    devices = db_session().scalars(
-        select(DeviceToken).where(DeviceToken.partner_id == row.id).order_by(DeviceToken.id)
-    )
-    users = db_session().scalars(
-        select(PartnerUser).where(PartnerUser.partner_id == row.id).order_by(PartnerUser.id)
-    )
-    pending_by = row.pending_iban_by or ""
+def _partner_page(partner_id: int, *, new_token: str | None) -> ResponseReturnValue:
+    try:
+        seen = partner_views.partner_view(db_session(), by=principal(), partner_id=partner_id)
+    except DomainError:
+        abort(404)  # another issuer's partner is not found
     return render_template(
         "admin/partner.html",
-        partner=row,
-        devices=list(devices),
-        users=list(users),
+        partner=seen.partner,
+        devices=seen.devices,
+        users=seen.users,
         user_form=PartnerUserForm(),
         new_token=new_token,
-        pending_by=actor_names(db_session(), [pending_by]).get(pending_by, pending_by),
+        pending_by=seen.pending_iban_by,
     )
 
 
@@ -203,7 +175,7 @@ def new_token(partner_id: int) -> ResponseReturnValue:
         refused(error)
         return redirect(url_for("admin.partner", partner_id=row.id)), 303
     db_session().commit()
-    return _partner_page(row, new_token=made.token)
+    return _partner_page(row.id, new_token=made.token)
 
 
 @bp.post("/devices/<int:device_id>/revoke")
@@ -255,7 +227,7 @@ def new_partner_user(partner_id: int) -> ResponseReturnValue:
 @require_roles(*ADMINISTRATORS)
 def key_list() -> ResponseReturnValue:
     """The issuer's signing keys."""
-    infos = [k for k in trust.list_keys(db_session()) if k.issuer_id == current_user.issuer_id]
+    infos = trust.issuer_keys(db_session(), by=principal())
     return render_template("admin/keys.html", keys=infos)
 
 

@@ -18,7 +18,7 @@ from youcard.access_log import record_view
 from youcard.clock import berlin_date
 from youcard.cursors import decode_text_cursor, encode_text_cursor
 from youcard.enums import Category, Role
-from youcard.errors import Forbidden, NotFound, Unauthorized
+from youcard.errors import Forbidden, Unauthorized
 from youcard.household_search import household_page
 from youcard.models import (
     Card,
@@ -53,6 +53,7 @@ from youcard.schemas.staff_api import (
     entitlement_json,
     household_json,
 )
+from youcard.tenancy import Row, owned
 from youcard.web import bearer_token, db_session, now
 from youcard.web.problems import MEDIA_TYPE as PROBLEM
 from youcard.web.smorest import Blueprint
@@ -92,12 +93,9 @@ def staff(*roles: Role) -> StaffUser:
     return user
 
 
-def mine(model: Any, object_id: int, what: str) -> Any:
-    """A row of the token's issuer, else NotFound (never tell another issuer's)."""
-    row = db_session().get(model, object_id)
-    if row is None or row.issuer_id != g.api_staff.issuer_id:
-        raise NotFound(f"No such {what}.", code=f"{what}_not_found")
-    return row
+def mine(model: type[Row], object_id: int, what: str) -> Row:
+    """A row of the token's issuer, else NotFound (youcard.tenancy decides)."""
+    return owned(db_session(), principal(), model, object_id, what)
 
 
 def principal() -> Staff:

@@ -11,17 +11,15 @@ from typing import Any
 from flask import g
 from flask.views import MethodView
 from marshmallow import RAISE
-from sqlalchemy import select
 
 from issuer.api import authenticate, errors, mine, principal, roles, staff
 from issuer.kek import kek
-from youcard import keys, trust
+from youcard import keys, partner_views, trust
+from youcard.audit_views import audit_events
 from youcard.credentials import b64url
 from youcard.cursors import decode_cursor, encode_cursor
 from youcard.enums import Category, PartnerStatus
-from youcard.errors import NotFound
 from youcard.models import (
-    AuditEvent,
     Partner,
 )
 from youcard.operations import partners
@@ -52,10 +50,7 @@ class Partners(MethodView):
     @errors
     def get(self) -> list[dict[str, Any]]:
         """This issuer's partners (administrators)."""
-        user = staff(*ADMINISTRATORS)
-        rows = db_session().scalars(
-            select(Partner).where(Partner.issuer_id == user.issuer_id).order_by(Partner.name)
-        )
+        rows = partner_views.own_partners(db_session(), by=principal())
         return [partner_json(p, g.api_staff.issuer_id) for p in rows]
 
     @roles(*ADMINISTRATORS)
@@ -101,14 +96,9 @@ class PartnerPermissionsRoute(MethodView):
     @errors
     def post(self, body: dict[str, Any], partner_id: int) -> dict[str, Any]:
         """What a partner (ours or another issuer's active one) may book on our cards."""
-        partner = db_session().get(Partner, partner_id)
-        if partner is None or (
-            partner.issuer_id != g.api_staff.issuer_id and partner.status != PartnerStatus.ACTIVE
-        ):
-            raise NotFound("No such partner.", code="partner_not_found")
-        partners.set_partner_permissions(
+        partner = partners.set_partner_permissions(
             db_session(),
-            partner_id=partner.id,
+            partner_id=partner_id,
             by=principal(),
             categories={Category(c) for c in body["categories"]},
             now=now(),
@@ -153,7 +143,6 @@ class Keys(MethodView):
     @errors
     def get(self) -> list[dict[str, Any]]:
         """This issuer's signing keys (administrators)."""
-        user = staff(*ADMINISTRATORS)
         return [
             {
                 "kid": k.kid,
@@ -161,8 +150,7 @@ class Keys(MethodView):
                 "created_at": k.created_at,
                 "last_card_valid_until": k.last_card_valid_until,
             }
-            for k in trust.list_keys(db_session())
-            if k.issuer_id == user.issuer_id
+            for k in trust.issuer_keys(db_session(), by=principal())
         ]
 
 
@@ -190,18 +178,10 @@ class AuditLog(MethodView):
     def get(self, query: dict[str, Any]) -> dict[str, Any]:
         """This issuer's audit events, newest first, filtered by object and actor, `limit`
         at a time; `next_cursor` fetches the older ones."""
-        user = staff(*ADMINISTRATORS)
-        stmt = select(AuditEvent).where(AuditEvent.issuer_id == user.issuer_id)
-        for key in ("object_type", "object_id", "actor"):
-            if query.get(key):
-                stmt = stmt.where(getattr(AuditEvent, key) == query[key])
-        if "cursor" in query:
-            stmt = stmt.where(AuditEvent.id < decode_cursor(query["cursor"]))
-        limit = query["limit"]
-        events = list(db_session().scalars(stmt.order_by(AuditEvent.id.desc()).limit(limit + 1)))
-        more = len(events) > limit
-        events = events[:limit]
-        return {
-            "items": events,
-            "next_cursor": encode_cursor(events[-1].id) if more and events else None,
-        }
+        page = audit_events(
+            db_session(), by=principal(), limit=query["limit"],
+            filters={k: query[k] for k in ("object_type", "object_id", "actor") if query.get(k)},
+            before=decode_cursor(query["cursor"]) if "cursor" in query else None,
+        )  # fmt: skip
+        cursor = encode_cursor(page.next_before) if page.next_before is not None else None
+        return {"items": page.events, "next_cursor": cursor}

@@ -8,22 +8,19 @@ from datetime import datetime, timedelta
 from flask import Blueprint, abort, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
-from sqlalchemy import func, select
 
 from issuer.auth import principal, require_roles
-from youcard import audit
+from youcard import audit_views
 from youcard.access_log import OBJECT_TYPES as OBJECT_TYPES_SEEN
 from youcard.access_log import access_page
 from youcard.actors import actor_names
+from youcard.audit_views import FILTERS, audit_events, check_chain
 from youcard.clock import DateOutOfRange, berlin_midnight, parse_day
-from youcard.models import AuditEvent
 from youcard.policy import ADMINISTRATORS
 from youcard.web import db_session
 
 bp = Blueprint("audit_log", __name__, url_prefix="/admin")
 PAGE = 200
-COUNT_CAP = 10_000
 
 ACTION_NAMES = {
     "booking.create": _l("booked"),
@@ -94,7 +91,6 @@ OBJECT_TYPES = {
     "issuer": _l("city"),
     "import_batch": _l("import"),
 }
-FILTERS = ("object_type", "object_id", "actor", "action")
 
 
 def _day_start(text: str | None) -> datetime | None:
@@ -111,35 +107,20 @@ def _day_start(text: str | None) -> datetime | None:
 @require_roles(*ADMINISTRATORS)
 def audit_log() -> ResponseReturnValue:
     """This issuer's audit events, newest first, PAGE at a time ("older" goes on)."""
-    store = db_session()
-    query = select(AuditEvent).where(AuditEvent.issuer_id == current_user.issuer_id)
+    store, by = db_session(), principal()
     filters = {k: (request.args.get(k) or "").strip()[:80] for k in FILTERS}
-    for key, value in filters.items():
-        if value:
-            query = query.where(getattr(AuditEvent, key) == value)
     since, until = _day_start(request.args.get("from")), _day_start(request.args.get("to"))
-    if since:
-        query = query.where(AuditEvent.occurred_at >= since)
-    if until:
-        query = query.where(AuditEvent.occurred_at < until + timedelta(days=1))
-    # How many match, counted up to COUNT_CAP: an issuer's log grows by every booking, and
-    # an exact count of millions on every page load is work nobody reads.
-    counted = store.scalar(
-        select(func.count()).select_from(query.with_only_columns(AuditEvent.id)
-                                          .limit(COUNT_CAP + 1).subquery())
-    ) or 0  # fmt: skip
     before = request.args.get("before", "")
-    if before:
-        if not before.isdigit() or len(before) > 18:
-            abort(422)
-        query = query.where(AuditEvent.id < int(before))
-    events = store.scalars(query.order_by(AuditEvent.id.desc()).limit(PAGE + 1)).all()
-    more = len(events) > PAGE
-    events = events[:PAGE]
-    # Recomputing the chain reads every sealed event of the issuer: only on request, and only
-    # this issuer's (never other tenants' work on every page load).
+    if before and (not before.isdigit() or len(before) > 18):
+        abort(422)
+    page = audit_events(
+        store, by=by, limit=PAGE, filters=filters, since=since, count=True,
+        until=until + timedelta(days=1) if until else None,
+        before=int(before) if before else None,
+    )  # fmt: skip
+    events, more, counted = page.events, page.next_before is not None, page.counted or 0
     checked = request.args.get("verify") == "1"
-    problems = audit.verify(store, current_user.issuer_id) if checked else []
+    problems = check_chain(store, by=by) if checked else []
     older = {k: v for k, v in request.args.items() if k not in ("before", "verify")}
     return render_template(
         "admin/audit.html",
@@ -153,9 +134,9 @@ def audit_log() -> ResponseReturnValue:
         since=request.args.get("from", ""),
         until=request.args.get("to", ""),
         more=more,
-        counted=min(counted, COUNT_CAP),
-        capped=counted > COUNT_CAP,
-        older={**older, "before": events[-1].id} if more else None,
+        counted=min(counted, audit_views.COUNT_CAP),
+        capped=counted > audit_views.COUNT_CAP,
+        older={**older, "before": page.next_before} if more else None,
     )
 
 

@@ -13,9 +13,11 @@ from flask_babel import gettext as _
 from flask_login import LoginManager, UserMixin, current_user, logout_user
 
 from youcard.enums import Role
+from youcard.errors import NotFound
 from youcard.models import StaffUser
 from youcard.operations.staff import end_sessions, sign_in
 from youcard.policy import Staff
+from youcard.tenancy import Row, owned
 from youcard.web import db_session, now
 from youcard.web.signin import session_is_current, sign_in_page
 
@@ -116,12 +118,12 @@ def current_staff() -> StaffUser:
     return user
 
 
-def mine(model: Any, object_id: int) -> Any:
-    """A row of the signed-in staff member's issuer, else 404 (never tell another issuer's)."""
-    row = db_session().get(model, object_id)
-    if row is None or row.issuer_id != current_user.issuer_id:
+def mine(model: type[Row], object_id: int) -> Row:
+    """A row of the signed-in staff member's issuer, else 404 (youcard.tenancy decides)."""
+    try:
+        return owned(db_session(), principal(), model, object_id, "row")
+    except NotFound:
         abort(404)
-    return row
 
 
 def principal() -> Staff:

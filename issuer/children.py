@@ -6,7 +6,6 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from sqlalchemy import select
 
 from issuer.auth import mine, principal, require_roles
 from issuer.kek import kek
@@ -15,7 +14,7 @@ from youcard.access_log import record_view
 from youcard.child_view import child_view
 from youcard.clock import berlin_date
 from youcard.errors import DomainError
-from youcard.models import Card, Child, Partner
+from youcard.models import Card, Child
 from youcard.operations import cards as card_ops
 from youcard.operations import mandates as mandates_ops
 from youcard.policy import ALL_STAFF, REPLACERS
@@ -35,12 +34,7 @@ def show(child_id: int) -> ResponseReturnValue:
     record_view(db_session(), by=principal(), object_type="child", object_id=child_id,
                 via="page", now=now())  # fmt: skip
     mandates = mandates_ops.child_mandates(db_session(), by=principal(), child_id=child_id)
-    partners = {
-        partner_id: name
-        for partner_id, name in db_session().execute(
-            select(Partner.id, Partner.name).where(Partner.id.in_({m.partner_id for m in mandates}))
-        )
-    }
+    partners = mandates_ops.partner_names(db_session(), mandates)
     return render_template("children/show.html", view=view, mandates=mandates, partners=partners)
 
 

@@ -16,6 +16,7 @@ from flask import (
     Response,
     abort,
     flash,
+    g,
     jsonify,
     redirect,
     render_template,
@@ -28,11 +29,10 @@ from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from markupsafe import Markup
-from sqlalchemy import select
 
 from youcard import printing
 from youcard.errors import DomainError
-from youcard.models import Child, Household, Issuer, Mandate, Partner
+from youcard.models import Child, Household, Issuer
 from youcard.operations import card_printing
 from youcard.operations import cards as card_ops
 from youcard.operations import mandates as mandates_ops
@@ -42,6 +42,7 @@ from youcard.operations.staff import AccountLocked, LoginFailed
 from youcard.policy import Family
 from youcard.subject_access import household_data, household_pdf
 from youcard.subject_access import household_json as subject_json
+from youcard.tenancy import own_child
 from youcard.web import db_session, now
 
 bp = Blueprint("family", __name__, url_prefix="/family")
@@ -68,6 +69,7 @@ def family_only(view: F) -> F:
             session.pop(SESSION_KEY, None)
             flash(_("Please sign in."), "info")
             return redirect(url_for("family.login"))
+        g.family = Family(household.id, household.issuer_id)
         return view(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
@@ -182,11 +184,17 @@ def home() -> ResponseReturnValue:
     return render_template("family/home.html", children=children, qr=qr, updated=now())
 
 
+def _family() -> Family:
+    """The signed-in family (set by `family_only`): the principal of its operations."""
+    family: Family = g.family
+    return family
+
+
 def _own_child(child_id: int) -> Child:
-    child = db_session().get(Child, child_id)
-    if child is None or child.household_id != _household_id():
+    try:
+        return own_child(db_session(), _family(), child_id)
+    except DomainError:
         abort(404)  # another family's child: not found
-    return child
 
 
 @bp.get("/children/<int:child_id>/card.pdf")
@@ -213,10 +221,8 @@ def lost(child_id: int) -> ResponseReturnValue:
     office = OfficeDetails.of(issuer)
     if request.method == "GET":
         return render_template("family/lost.html", child=child, done=False, office=office)
-    household_id = _household_id()
-    assert household_id is not None
     try:
-        report_card_lost(db_session(), household_id=household_id, child_id=child.id, now=now())
+        report_card_lost(db_session(), by=_family(), child_id=child.id, now=now())
     except DomainError:
         db_session().rollback()
         flash(_("This card is already blocked."), "info")
@@ -228,22 +234,14 @@ def lost(child_id: int) -> ResponseReturnValue:
 @family_only
 def end_mandate(mandate_id: int) -> ResponseReturnValue:
     """End a partner's standing authorization: ask first, then end it at once."""
-    household_id = _household_id()
-    assert household_id is not None
-    store = db_session()
-    row = store.execute(
-        select(Mandate, Partner.name, Child)
-        .join(Partner, Partner.id == Mandate.partner_id)
-        .join(Child, Child.id == Mandate.child_id)
-        .where(Mandate.id == mandate_id, Child.household_id == household_id)
-    ).one_or_none()
-    if row is None or row[0].status != "active":
+    store, family = db_session(), _family()
+    try:
+        asked = mandates_ops.family_mandate_to_end(store, by=family, mandate_id=mandate_id)
+    except DomainError:
         abort(404)  # another family's, or ended already
-    mandate, partner, child = row
     if request.method == "GET":
-        return render_template("family/end_mandate.html", partner=partner, child=child)
-    family = Family(household_id=household_id, issuer_id=child.issuer_id)
-    mandates_ops.end_mandate(store, by=family, mandate_id=mandate.id, now=now())
+        return render_template("family/end_mandate.html", partner=asked.partner, child=asked.child)
+    mandates_ops.end_mandate(store, by=family, mandate_id=mandate_id, now=now())
     store.commit()
     flash(_("The standing authorization is ended."), "info")
     return redirect(url_for("family.home"))
@@ -253,12 +251,8 @@ def end_mandate(mandate_id: int) -> ResponseReturnValue:
 @family_only
 def own_data(kind: str) -> ResponseReturnValue:
     """Everything YouCard holds about this family (GDPR Art. 15), as JSON or PDF."""
-    household_id = _household_id()
-    assert household_id is not None
-    household = db_session().get(Household, household_id)
-    assert household is not None
-    family = Family(household_id=household_id, issuer_id=household.issuer_id)
-    data = household_data(db_session(), by=family, household_id=household_id)
+    family = _family()
+    data = household_data(db_session(), by=family, household_id=family.household_id)
     body = subject_json(data) if kind == "json" else household_pdf(data)
     response = Response(body, mimetype="application/json" if kind == "json" else "application/pdf")
     response.headers["Content-Disposition"] = f'attachment; filename="youcard-daten.{kind}"'

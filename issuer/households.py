@@ -16,7 +16,6 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from sqlalchemy import select
 
 from issuer.auth import mine, principal, require_roles
 from issuer.forms import ChildForm, EntitlementForm, HouseholdForm, ReasonForm
@@ -26,14 +25,11 @@ from youcard.actors import actor_names
 from youcard.clock import berlin_date
 from youcard.errors import DomainError
 from youcard.household_search import household_page
+from youcard.household_view import household_view
 from youcard.languages import LANGUAGE_NAMES
-from youcard.models import Card, Child, Entitlement, Household
+from youcard.models import Child, Household
 from youcard.operations import family as family_ops
 from youcard.operations import households as households_ops
-from youcard.operations.entitlements import (
-    availability,
-    usable_period,
-)
 from youcard.policy import ALL_STAFF, RECORDERS
 from youcard.subject_access import household_data, household_pdf
 from youcard.subject_access import household_json as subject_json
@@ -90,42 +86,16 @@ def _field_error(form: HouseholdForm, error: DomainError) -> None:
 @require_roles(*ALL_STAFF)
 def show(household_id: int) -> ResponseReturnValue:
     """A family with its children, their entitlements and cards."""
-    household = mine(Household, household_id)
-    record_view(db_session(), by=principal(), object_type="household", object_id=household.id,
-                via="page", now=now())  # fmt: skip
-    today = berlin_date(now())
-    children = []
-    for child in household.children:
-        entitlements = (
-            db_session()
-            .scalars(
-                select(Entitlement).where(Entitlement.child_id == child.id).order_by(Entitlement.id)
-            )
-            .all()
-        )
-        rows = []
-        for e in entitlements:
-            period = usable_period(e, child.birth_date)
-            rows.append(
-                {
-                    "e": e,
-                    "left": availability(e, child.birth_date, today),
-                    "until": period.end if period else e.valid_until,
-                }
-            )
-        cards = (
-            db_session()
-            .scalars(select(Card).where(Card.child_id == child.id).order_by(Card.id.desc()))
-            .all()
-        )
-        children.append({"child": child, "entitlements": rows, "cards": cards})
-    made_by = household.access_code_set_by
+    by = principal()
+    seen = household_view(db_session(), by=by, household_id=household_id, today=berlin_date(now()))
+    record_view(db_session(), by=by, object_type="household", object_id=household_id, via="page",
+                now=now())  # fmt: skip
     return render_template(
         "households/show.html",
-        household=household,
-        code_made_by=actor_names(db_session(), [made_by]).get(made_by or "", "–"),
+        household=seen.household,
+        code_made_by=seen.code_made_by,
+        children=seen.children,
         language_names=LANGUAGE_NAMES,
-        children=children,
         child_form=ChildForm(),
         entitlement_form=EntitlementForm(),
         reason_form=ReasonForm(),

@@ -31,7 +31,7 @@ from youcard.imports.approvals_file import MAX_BYTES
 from youcard.imports.batches import confirm_import, queue_import, reject_import, stored_plans
 from youcard.imports.plan import OUTCOMES, report_lines
 from youcard.models import ImportBatch
-from youcard.policy import ALL_STAFF, DECIDERS, RECORDERS
+from youcard.policy import ALL_STAFF, RECORDERS
 from youcard.web import db_session, now
 from youcard.web.inputs import allow_upload
 
@@ -131,8 +131,8 @@ def show(batch_id: int) -> ResponseReturnValue:
         db_session(), by=principal(), batch_id=batch.id, limit=PAGE, outcome=outcome,
         after=_number("after") or 0,
     )  # fmt: skip
-    user = principal()
-    families = batch.families if batch.status == "confirmed" and user.role in RECORDERS else 0
+    choices = views.may_do(batch, by=principal())
+    families = choices.letters
     parts = [
         (n, n * LETTER_PART + 1, min((n + 1) * LETTER_PART, families))
         for n in range((families + LETTER_PART - 1) // LETTER_PART)
@@ -150,9 +150,8 @@ def show(batch_id: int) -> ResponseReturnValue:
             db_session(), {f"staff:{batch.recorded_by_id}", f"staff:{batch.confirmed_by_id}"}
         ),
         checking=batch.status in views.CHECKING,
-        may_confirm=batch.status == "recorded" and user.role in DECIDERS
-        and user.user_id != batch.recorded_by_id,
-        may_reject=batch.status == "recorded" and user.role in (RECORDERS | DECIDERS),
+        may_confirm=choices.confirm,
+        may_reject=choices.reject,
     )  # fmt: skip
 
 

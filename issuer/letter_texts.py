@@ -25,8 +25,8 @@ def _ltr(value: str, language: str) -> str:
     return f"\u200e{value}\u200e" if language in RIGHT_TO_LEFT else value
 
 
-def _day(day: date, language: str = "de") -> str:
-    return _ltr(day.strftime("%d.%m.%Y"), language)
+def _day(day: date | None, language: str = "de") -> str:
+    return "" if day is None else _ltr(day.strftime("%d.%m.%Y"), language)
 
 
 def euro(cents: int, language: str) -> str:

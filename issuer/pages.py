@@ -8,14 +8,10 @@ import json
 from flask import Blueprint, Response, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from flask_login import current_user
-from sqlalchemy import func, select
 
 from issuer.auth import principal, require_roles
 from youcard import trust
-from youcard.enums import EntitlementStatus
-from youcard.models import Entitlement, Household
-from youcard.operations import cards as card_ops
+from youcard.dashboard import dashboard as dashboard_of
 from youcard.policy import ALL_STAFF
 from youcard.web import db_session, now
 
@@ -40,19 +36,9 @@ TRUST_LIST_MAX_AGE = 300
 @require_roles(*ALL_STAFF)
 def dashboard() -> ResponseReturnValue:
     """The start page: who is signed in and what waits for them."""
-    store = db_session()
-    issuer_id = current_user.issuer_id
-    waiting = store.scalar(
-        select(func.count())
-        .select_from(Entitlement)
-        .where(Entitlement.issuer_id == issuer_id, Entitlement.status == EntitlementStatus.RECORDED)
-    )
-    households = store.scalar(
-        select(func.count()).select_from(Household).where(Household.issuer_id == issuer_id)
-    )
-    blocked = card_ops.blocked_by_families(db_session(), by=principal())
+    seen = dashboard_of(db_session(), by=principal())
     return render_template(
-        "dashboard.html", waiting=waiting, households=households, blocked=blocked
+        "dashboard.html", waiting=seen.waiting, households=seen.households, blocked=seen.blocked
     )
 
 

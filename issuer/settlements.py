@@ -18,17 +18,15 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from flask_login import current_user
-from sqlalchemy import select
 
 from issuer.auth import principal, require_roles
 from issuer.refusals import refused
-from youcard import budget, settlement_files
+from youcard import budget, settlement_files, settlement_views
 from youcard.clock import DateOutOfRange, berlin_date, parse_day, parse_month
 from youcard.db import Session
 from youcard.enums import SettlementStatus
 from youcard.errors import DomainError
-from youcard.models import Issuer, Partner, Settlement, SettlementLine, SettlementPayment
+from youcard.models import Settlement
 from youcard.operations import settlements
 from youcard.operations.issuers import set_issuer_account
 from youcard.policy import ADMINISTRATORS
@@ -40,9 +38,7 @@ MONTHS_OFFERED = 12
 
 def _run(settlement_id: int) -> Settlement:
     try:
-        return settlements.get_run(
-            db_session(), settlement_id=settlement_id, issuer_id=current_user.issuer_id
-        )
+        return settlement_views.get_run(db_session(), by=principal(), settlement_id=settlement_id)
     except DomainError:
         abort(404)  # another issuer's run is not found
 
@@ -69,15 +65,9 @@ def next_working_day(day: date) -> date:
 @require_roles(*ADMINISTRATORS)
 def index() -> ResponseReturnValue:
     """The runs, a month to prepare, and the paying account."""
-    store = db_session()
-    runs = store.scalars(
-        select(Settlement)
-        .where(Settlement.issuer_id == current_user.issuer_id)
-        .order_by(Settlement.month.desc())
-    ).all()
-    issuer = store.get(Issuer, current_user.issuer_id)
+    seen = settlement_views.runs_of(db_session(), by=principal())
     return render_template(
-        "admin/settlements.html", runs=runs, months=_ended_months(), issuer=issuer
+        "admin/settlements.html", runs=seen.runs, months=_ended_months(), issuer=seen.issuer
     )
 
 
@@ -105,26 +95,17 @@ def prepare() -> ResponseReturnValue:
 @require_roles(*ADMINISTRATORS)
 def show(settlement_id: int) -> ResponseReturnValue:
     """Review a run: what each partner is paid, and its lines per category."""
-    run = _run(settlement_id)
-    store = db_session()
-    payments = store.scalars(
-        select(SettlementPayment)
-        .where(SettlementPayment.settlement_id == run.id)
-        .order_by(SettlementPayment.partner_name)
-    ).all()
-    lines = store.execute(
-        select(SettlementLine, Partner.name)
-        .join(Partner, Partner.id == SettlementLine.partner_id)
-        .where(SettlementLine.settlement_id == run.id)
-        .order_by(Partner.name, SettlementLine.category)
-    ).all()
+    try:
+        seen = settlement_views.review(db_session(), by=principal(), settlement_id=settlement_id)
+    except DomainError:
+        abort(404)  # another issuer's run is not found
     return render_template(
         "admin/settlement.html",
-        run=run,
-        payments=payments,
-        lines=lines,
+        run=seen.run,
+        payments=seen.payments,
+        lines=seen.lines,
         execution_date=next_working_day(berlin_date(now())),
-        issuer=store.get(Issuer, current_user.issuer_id),
+        issuer=seen.issuer,
     )
 
 

@@ -10,6 +10,7 @@ from flask import Flask
 from redeemer.limits import init_limits
 from youcard.operations.list_bookings import LIST_MAX_BYTES
 from youcard.web import create_base_app
+from youcard.web.hotpath import skip_page_hooks_for_api
 from youcard.web.html import PagesApi, init_error_pages, init_html
 from youcard.web.inputs import allow_upload
 from youcard.web.problems import init_problems
@@ -41,7 +42,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     csrf = init_html(app)
     api = PagesApi(app)
     from redeemer import api as partner_api
-    from redeemer import scanner, staff_auth
+    from redeemer import (
+        api_mandates,  # noqa: F401  (its routes join partner_api.blp)
+        scanner,
+        staff_auth,
+        statements,  # noqa: F401  (its routes join scanner.bp)
+    )
 
     limiter = init_limits(app)
     for probe in ("healthz", "readyz"):  # they answer even when Redis does not
@@ -55,6 +61,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(scanner.bp)
     # Guessing passwords from one address is slowed down; per account, the sign-in locks.
     limit_sign_in(app, limiter, "scanner.login", app.config.get("LOGIN_RATE_LIMIT", "20/minute"))
+    # The API's requests skip the pages' hooks (Flask-Limiter, -Login, -WTF): youcard.web.hotpath
+    skip_page_hooks_for_api(app, limiter, staff_auth.login_manager)
     init_problems(app)  # again: smorest registers its own handlers; ours must win
     init_error_pages(app)  # and HTML error pages outside /api/
     return app

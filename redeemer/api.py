@@ -7,7 +7,6 @@ from typing import Any
 from flask import Response, g, request
 from flask.views import MethodView
 from marshmallow import RAISE
-from sqlalchemy import select
 
 from redeemer.auth import authenticate
 from redeemer.counter import credit_note_download, trusted
@@ -18,17 +17,9 @@ from youcard.counter import Counter, check_card, list_bookings, statement
 from youcard.credit_notes import CreditNote, credit_notes
 from youcard.cursors import decode_cursor, encode_cursor
 from youcard.errors import InvalidRequest
-from youcard.models import Child, Mandate
 from youcard.operations.booking_records import BookingRecord, BookingResult
 from youcard.operations.bookings import book
 from youcard.operations.cancellations import cancel_booking
-from youcard.operations.list_bookings import ListLine, book_list
-from youcard.operations.mandates import (
-    MandateTerms,
-    create_mandate,
-    end_mandate,
-    partner_mandates,
-)
 from youcard.operations.verification import revocations_since
 from youcard.schemas.partner_api import (
     BookingPageSchema,
@@ -37,12 +28,6 @@ from youcard.schemas.partner_api import (
     BookingResultSchema,
     CredentialSchema,
     CreditNoteListSchema,
-    ListBookingSchema,
-    ListResultSchema,
-    MandatePageSchema,
-    MandateQuerySchema,
-    MandateRequestSchema,
-    MandateSchema,
     ProblemSchema,
     RevocationPageSchema,
     RevocationQuerySchema,
@@ -69,9 +54,10 @@ def _authenticate() -> None:
     g.device = authenticate(rechecked=hot)
 
 
-def _device() -> Counter:
-    device: Counter = g.device
-    return device
+def device() -> Counter:
+    """The signed-in device: its partner and the issuers whose cards it takes."""
+    signed_in: Counter = g.device
+    return signed_in
 
 
 @blp.route("/verify")
@@ -90,7 +76,7 @@ class Verify(MethodView):
         Only the categories this partner may book are listed.
         """
         session = db_session()
-        return check_card(session, _device(), body["credential"], now(), trusted=trusted(session))
+        return check_card(session, device(), body["credential"], now(), trusted=trusted(session))
 
 
 def _booking_json(record: BookingRecord, result: BookingResult | None = None) -> dict[str, Any]:
@@ -139,11 +125,11 @@ class Bookings(MethodView):
             raise InvalidRequest(
                 "The Idempotency-Key header is required.", code="idempotency_key_required"
             )
-        device, at = _device(), now()
+        counter, at = device(), now()
         session = db_session()
         result = book(
             session,
-            partner_id=device.partner_id,
+            partner_id=counter.partner_id,
             credential=body["credential"],
             trusted=trusted(session),
             category=body["category"],
@@ -152,7 +138,7 @@ class Bookings(MethodView):
             service_date=body.get("service_date"),
             reference=body.get("reference"),
             idempotency_key=key,
-            device_token_id=device.device_id,
+            device_token_id=counter.device_id,
             now=at,
         )
         headers = {"Idempotent-Replayed": "true" if result.replayed else "false"}
@@ -165,7 +151,7 @@ class Bookings(MethodView):
         """The partner's own bookings, newest first, by creation date (Europe/Berlin)."""
         records, more = list_bookings(
             db_session(),
-            _device().partner_id,
+            device().partner_id,
             limit=query["limit"],
             from_=query.get("from_"),
             to=query.get("to"),
@@ -187,13 +173,13 @@ class CancelBooking(MethodView):
 
         Another partner's booking is 404, never 403.
         """
-        device = _device()
+        counter = device()
         session = db_session()
         result = cancel_booking(
             session,
-            partner_id=device.partner_id,
+            partner_id=counter.partner_id,
             booking_id=booking_id,
-            device_token_id=device.device_id,
+            device_token_id=counter.device_id,
             now=now(),
         )
         data = _booking_json(result.booking)
@@ -217,7 +203,7 @@ class Statement(MethodView):
             raise InvalidRequest(
                 "Months look like 2026-03, between the years 1900 and 2199.", code="invalid_month"
             ) from None
-        return statement(db_session(), _device(), first)
+        return statement(db_session(), device(), first)
 
 
 def credit_note_json(note: CreditNote) -> dict[str, Any]:
@@ -244,7 +230,7 @@ class CreditNotes(MethodView):
     @blp.alt_response(401, schema=ProblemSchema, content_type=PROBLEM)
     def get(self) -> dict[str, Any]:
         """The partner's credit notes from finalized settlement runs, newest first."""
-        notes = credit_notes(db_session(), partner_id=_device().partner_id)
+        notes = credit_notes(db_session(), partner_id=device().partner_id)
         return {"items": [credit_note_json(note) for note in notes]}
 
 
@@ -257,7 +243,7 @@ class CreditNotePdf(MethodView):
     @blp.alt_response(404, schema=ProblemSchema, content_type=PROBLEM)
     def get(self, payment_id: int) -> Response:
         """The credit note with its bookings (another partner's is 404)."""
-        return credit_note_download(db_session(), _device().partner_id, payment_id)
+        return credit_note_download(db_session(), device().partner_id, payment_id)
 
 
 @blp.route("/trust-list")
@@ -268,7 +254,7 @@ class TrustList(MethodView):
     @blp.alt_response(401, schema=ProblemSchema, content_type=PROBLEM)
     def get(self) -> dict[str, Any]:
         """The public keys of the issuers whose cards this partner accepts."""
-        issuers = set(_device().issuers)
+        issuers = set(device().issuers)
         document = trust.trust_list(db_session(), now=now())
         document["keys"] = [k for k in document["keys"] if k["iss"] in issuers]
         return document
@@ -286,7 +272,7 @@ class Revocations(MethodView):
         rows = revocations_since(
             db_session(),
             since=query["since"],
-            issuer_ids=_device().issuers,
+            issuer_ids=device().issuers,
             limit=query["limit"],
         )
         return {
@@ -301,104 +287,3 @@ class Revocations(MethodView):
             ],
             "last_seq": rows[-1].seq if rows else query["since"],
         }
-
-
-def _mandate_json(mandate: Mandate, given_name: str) -> dict[str, Any]:
-    return {
-        "id": mandate.id,
-        "category": mandate.category.value,
-        "reference": mandate.reference,
-        "holder": {"given_name": given_name},
-        "monthly_amount_cents": mandate.monthly_amount_cents,
-        "day_of_month": mandate.day_of_month,
-        "valid_from": mandate.valid_from,
-        "valid_until": mandate.valid_until,
-        "status": mandate.status,
-        "next_due": mandate.next_due,
-        "last_instalment": {
-            "month": mandate.last_month,
-            "result": mandate.last_result,
-            "booking_id": mandate.last_booking_id,
-        }
-        if mandate.last_month
-        else None,
-        "created_at": mandate.created_at,
-        "ended_at": mandate.ended_at,
-    }
-
-
-def _given_name(mandate: Mandate) -> str:
-    return db_session().scalar(select(Child.given_name).where(Child.id == mandate.child_id)) or ""
-
-
-@blp.route("/mandates")
-class Mandates(MethodView):
-    """Standing authorizations: made by showing the card, then booked without it."""
-
-    @blp.arguments(MandateRequestSchema())
-    @blp.response(201, MandateSchema)
-    @blp.alt_response(401, schema=ProblemSchema, content_type=PROBLEM)
-    @blp.alt_response(403, schema=ProblemSchema, content_type=PROBLEM)
-    @blp.alt_response(404, schema=ProblemSchema, content_type=PROBLEM)
-    @blp.alt_response(409, schema=ProblemSchema, content_type=PROBLEM)
-    @blp.alt_response(422, schema=ProblemSchema, content_type=PROBLEM)
-    def post(self, body: dict[str, Any]) -> dict[str, Any]:
-        """Make a mandate for the child whose card is shown: for a monthly fee (booked on its
-        day each month, once) or for list bookings. One per child, category and reference."""
-        session = db_session()
-        mandate = create_mandate(
-            session,
-            by=_device(),
-            credential=body.pop("credential"),
-            trusted=trusted(session),
-            terms=MandateTerms(**body),
-            now=now(),
-        )
-        return _mandate_json(mandate, _given_name(mandate))
-
-    @blp.arguments(MandateQuerySchema(), location="query", unknown=RAISE)
-    @blp.response(200, MandatePageSchema)
-    @blp.alt_response(401, schema=ProblemSchema, content_type=PROBLEM)
-    @blp.alt_response(422, schema=ProblemSchema, content_type=PROBLEM)
-    def get(self, query: dict[str, Any]) -> dict[str, Any]:
-        """Your mandates, newest first, with each one's last instalment."""
-        page = partner_mandates(
-            db_session(),
-            by=_device(),
-            limit=query["limit"],
-            before=decode_cursor(query["cursor"]) if "cursor" in query else None,
-            status=query.get("status"),
-        )
-        return {
-            "items": [
-                _mandate_json(m, page.given_names.get(m.child_id, "")) for m in page.mandates
-            ],
-            "next_cursor": encode_cursor(page.next_before) if page.next_before else None,
-        }
-
-
-@blp.route("/mandates/<int:mandate_id>/end")
-class EndMandate(MethodView):
-    @blp.response(200, MandateSchema)
-    @blp.alt_response(401, schema=ProblemSchema, content_type=PROBLEM)
-    @blp.alt_response(404, schema=ProblemSchema, content_type=PROBLEM)
-    def post(self, mandate_id: int) -> dict[str, Any]:
-        """End one of your mandates from now on (ending it again changes nothing)."""
-        mandate = end_mandate(db_session(), by=_device(), mandate_id=mandate_id, now=now())
-        return _mandate_json(mandate, _given_name(mandate))
-
-
-@blp.route("/bookings/batch")
-class BookingBatch(MethodView):
-    @blp.arguments(ListBookingSchema())
-    @blp.response(200, ListResultSchema)
-    @blp.alt_response(401, schema=ProblemSchema, content_type=PROBLEM)
-    @blp.alt_response(413, schema=ProblemSchema, content_type=PROBLEM)
-    @blp.alt_response(422, schema=ProblemSchema, content_type=PROBLEM)
-    def post(self, body: dict[str, Any]) -> dict[str, Any]:
-        """Book a list (a canteen's lunches, a tutor's lessons): each line against your active
-        mandate with its reference, as an ordinary booking with the key `line:<line_id>`. One
-        result per line; a refused line affects no other; the same list again books nothing."""
-        lines = [ListLine(**line) for line in body["lines"]]
-        results = book_list(db_session(), by=_device(), lines=lines, now=now())
-        return {"results": [vars(result) for result in results]}

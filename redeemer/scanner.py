@@ -8,7 +8,6 @@ be retried with the same Idempotency-Key: it books once.
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from typing import Any
 
 from flask import (
@@ -28,7 +27,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, logout_user
 from werkzeug.wrappers import Response
 
-from redeemer.counter import credit_note_download, trusted
+from redeemer.counter import trusted
 from redeemer.staff_auth import (
     PartnerStaff,
     current_counter,
@@ -36,10 +35,8 @@ from redeemer.staff_auth import (
     wants_json,
 )
 from redeemer.wording import CARD_REASONS, REFUSALS, euro, parse_euros
-from youcard import budget
-from youcard.clock import DateOutOfRange, berlin_date, parse_month
-from youcard.counter import check_card, list_bookings, statement
-from youcard.credit_notes import credit_notes
+from youcard.clock import berlin_date
+from youcard.counter import check_card
 from youcard.errors import DomainError, InvalidRequest
 from youcard.models import Booking, PartnerUser
 from youcard.operations.bookings import book, shown_card
@@ -57,7 +54,7 @@ from youcard.operations.mandates import (
     partner_mandates,
 )
 from youcard.operations.staff import end_sessions, sign_in_partner_user
-from youcard.receipts import month_csv, own_booking
+from youcard.receipts import own_booking
 from youcard.receipts import receipt as receipt_of
 from youcard.web import db_session, now
 from youcard.web.names import category_name
@@ -259,68 +256,6 @@ def cancel(booking_id: int) -> ResponseReturnValue:
     else:
         flash(_("The booking is cancelled."), "info")
     return redirect(url_for("scanner.receipt", booking_id=booking_id), 303)
-
-
-@bp.get("/bookings")
-@signed_in
-def today() -> ResponseReturnValue:
-    """Today's bookings of this partner."""
-    day = berlin_date(now())
-    records, more = list_bookings(
-        db_session(), current_counter().partner_id, limit=500, from_=day, to=day
-    )
-    return render_template("bookings.html", records=records, more=more, day=day)
-
-
-def _month() -> date:
-    text = request.args.get("month") or berlin_date(now()).strftime("%Y-%m")
-    try:
-        return parse_month(text)
-    except DateOutOfRange:
-        abort(422)
-
-
-@bp.get("/statement")
-@signed_in
-def monthly_statement() -> ResponseReturnValue:
-    """The month's bookings per category, provisional until the month is settled."""
-    first = _month()
-    data = statement(db_session(), current_counter(), first)
-    previous = budget.add_months(first, -1).strftime("%Y-%m")
-    following = budget.add_months(first, 1).strftime("%Y-%m")
-    notes = credit_notes(db_session(), partner_id=current_counter().partner_id)
-    return render_template(
-        "statement.html",
-        data=data,
-        previous=previous,
-        following=following,
-        first=first,
-        notes=notes,
-    )
-
-
-@bp.get("/credit-notes/<int:payment_id>.pdf")
-@signed_in
-def credit_note_file(payment_id: int) -> ResponseReturnValue:
-    """A credit note of this partner as PDF (another partner's is not found)."""
-    try:
-        return credit_note_download(db_session(), current_counter().partner_id, payment_id)
-    except DomainError:
-        abort(404)
-
-
-@bp.get("/statement.csv")
-@signed_in
-def statement_csv() -> ResponseReturnValue:
-    """The month's bookings and cancellations, a line each (semicolon CSV, as German
-    spreadsheets expect)."""
-    first = _month()
-    body = month_csv(db_session(), partner_id=current_counter().partner_id, month=first)
-    response = Response(body, mimetype="text/csv")
-    response.headers["Content-Disposition"] = (
-        f'attachment; filename="youcard-{first.strftime("%Y-%m")}.csv"'
-    )
-    return response
 
 
 @bp.post("/mandates")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import itertools
 import secrets
+import threading
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import TypeVar
@@ -290,3 +292,29 @@ def due_mandates(session: Session, count: int, reference: str = "M-") -> str:
     for step in _DUE_MANDATES:
         session.execute(text(step), params)
     return issuer.id
+
+
+def at_once(count: int, work: Callable[[], T], timeout: float = 120) -> list[T]:
+    """`work` in `count` threads released together (a barrier): what each returned, in the
+    order they finished. A thread that raised re-raises here; one still running after
+    `timeout` seconds fails the test."""
+    barrier = threading.Barrier(count)
+    done: list[T] = []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        barrier.wait()
+        try:
+            done.append(work())
+        except BaseException as error:  # noqa: BLE001 - handed to the test below
+            errors.append(error)
+
+    threads = [threading.Thread(target=run) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout)
+    assert not any(thread.is_alive() for thread in threads), "a thread did not finish"
+    if errors:
+        raise errors[0]
+    return done

@@ -16,7 +16,8 @@ _KINDS: dict[str, tuple[Any, Callable[[Any], str]]] = {
     "partner_user": (PartnerUser, lambda row: row.display_name),
     "partner": (Partner, lambda row: row.name),
     "device": (DeviceToken, lambda row: row.name),
-    "family": (Household, lambda row: f"Familie {row.family_name}"),
+    # an erased family (youcard.retention) by its reference
+    "family": (Household, lambda row: f"Familie {row.family_name or row.reference}"),
 }
 
 

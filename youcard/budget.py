@@ -96,14 +96,16 @@ def adult_from(birth_date: date) -> date:
 
 
 def effective_period(
-    valid_from: date, valid_until: date, *, category: Category, birth_date: date
+    valid_from: date, valid_until: date, *, category: Category, birth_date: date | None
 ) -> Period | None:
     """The days an entitlement can be used; participation ends the day before the 18th birthday.
 
-    None when nothing of the approval period is left (the child is already 18).
+    None when nothing of the approval period is left (the child is already 18). A birth date
+    erased (youcard.retention, years after the last entitlement ended) no longer shortens
+    the period: the period itself is long over.
     """
     end = valid_until
-    if category is Category.PARTICIPATION:
+    if category is Category.PARTICIPATION and birth_date is not None:
         end = min(end, adult_from(birth_date) - timedelta(days=1))
     if end < valid_from:
         return None

@@ -4,51 +4,29 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import time
 
 import click
 from sqlalchemy import select
-from sqlalchemy.engine import Engine
 
 from youcard import (
     audit,
     credentials,
     demo,
-    drill,
-    exports,
     jobs,
     keys,
     ledger,
     migrate,
     trust,
 )
-from youcard.clock import DateOutOfRange, berlin_date, parse_month, utcnow
-from youcard.config import Settings, load_settings
-from youcard.db import make_engine, make_sessionmaker
+from youcard.cli_context import Context, pass_context
+from youcard.clock import berlin_date, utcnow
+from youcard.db import make_sessionmaker
 from youcard.enums import Role
 from youcard.errors import DomainError
 from youcard.models import Issuer, StaffUser
 from youcard.policy import Staff
-
-
-class Context:
-    """Settings and engine, made once per command."""
-
-    def __init__(self) -> None:
-        self.settings: Settings = load_settings()
-        self._engine: Engine | None = None
-
-    @property
-    def engine(self) -> Engine:
-        """The database engine of the configured URL."""
-        if self._engine is None:
-            self._engine = make_engine(self.settings.database_url)
-        return self._engine
-
-
-pass_context = click.make_pass_decorator(Context, ensure=True)
 
 
 @click.group()
@@ -395,53 +373,8 @@ def jobs_run(
         time.sleep(interval)
 
 
-@main.command("export")
-@click.argument("kind", type=click.Choice(exports.KINDS))
-@click.option("--issuer", "issuer_id", required=True)
-@click.option("--month", required=True, help="YYYY-MM")
-@click.option(
-    "--output", type=click.Path(dir_okay=False, writable=True), help="File (default: stdout)."
-)
-@pass_context
-def export_command(ctx: Context, kind: str, issuer_id: str, month: str, output: str | None) -> None:
-    """CSV for the case-management system and the city's statistics: `balances` (per child
-    and benefit: approved, booked net, left at the month's end) or `bookings` (net bookings
-    per child and benefit in the month, with the legal basis). UTF-8 with BOM, semicolons."""
-    try:
-        first = parse_month(month)
-    except DateOutOfRange as error:
-        raise click.BadParameter(str(error), param_hint="--month") from None
-    with make_sessionmaker(ctx.engine)() as session:
-        if session.get(Issuer, issuer_id) is None:
-            raise click.ClickException(f"No such issuer: {issuer_id}.")
-        make = exports.balances if kind == "balances" else exports.bookings
-        lines = make(session, by=Staff.system(issuer_id, "cli"), month=first)
-        if output:
-            with open(output, "w", encoding="utf-8-sig", newline="") as out:
-                out.writelines(lines)
-        else:
-            sys.stdout.write("\ufeff")
-            sys.stdout.writelines(lines)
+from youcard.cli_operations import export_command, restore_drill_command, retention_command  # noqa: E402
 
-
-@main.command("restore-drill")
-@click.option("--keep", is_flag=True, help="Keep the restored copy (default: dropped).")
-@pass_context
-def restore_drill_command(ctx: Context, keep: bool) -> None:
-    """Dump the PostgreSQL database (pg_dump), restore it into a new one beside it
-    (pg_restore), and check the copy: every table's rows as at the dump's moment, the ledger
-    check and the audit chains. Exit 1 when anything differs."""
-    target = f"youcard_restore_drill_{utcnow():%Y%m%d%H%M%S}"
-    try:
-        result = drill.restore_drill(ctx.settings.database_url, target=target, keep=keep)
-    except (ValueError, subprocess.CalledProcessError) as error:
-        raise click.ClickException(f"The drill could not run: {error}") from None
-    for table, (source, copy) in result.counts.items():
-        mark = "" if source == copy else "   DIFFERS"
-        click.echo(f"{table:<28} {source:>10,} {copy:>10,}{mark}")
-    for line in result.ledger + result.audit:
-        click.echo(line, err=True)
-    if not result.ok:
-        raise SystemExit(1)
-    kept = f"; the copy is kept as {result.target}" if keep else ""
-    click.echo(f"Restored and checked: every table complete, ledger and audit clean{kept}.")
+main.add_command(export_command)
+main.add_command(restore_drill_command)
+main.add_command(retention_command)

@@ -186,7 +186,10 @@ def check_card(
             "version": claims.version,
             "expires_at": datetime.fromtimestamp(claims.expires_at, UTC),
         },
-        "holder": {"given_name": first.given_name, "birth_year": first.birth_date.year},
+        "holder": {
+            "given_name": first.given_name,
+            "birth_year": first.birth_date.year if first.birth_date else None,
+        },
         "entitlements": _entitlement_views(rows, berlin_date(at)),
     }
 

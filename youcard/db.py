@@ -23,7 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import DisconnectionError, IntegrityError
+from sqlalchemy.exc import DisconnectionError, IntegrityError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, sessionmaker
 from sqlalchemy.orm import Session as Session  # re-export for the type hints of callers
 
@@ -197,6 +197,19 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
 
 
+@contextmanager
+def _lost_connection(connection: Connection, sql: str) -> Iterator[None]:
+    """The driver's own error for a lost connection, as SQLAlchemy raises it: the connection
+    invalidated (the pool will not hand it out again) and an OperationalError (a 503)."""
+    try:
+        yield
+    except connection.dialect.loaded_dbapi.OperationalError as error:
+        connection.invalidate(error)
+        raise OperationalError(
+            sql, None, error, hide_parameters=True, connection_invalidated=True
+        ) from error
+
+
 class DriverStatement:
     """A Core statement that PostgreSQL runs straight on the driver's cursor.
 
@@ -214,10 +227,7 @@ class DriverStatement:
         self._fixed: dict[str, Any] = {}
         self._row: Any = None  # the named tuple class, made from the first result
 
-    def rows(self, connection: Connection, params: dict[str, Any]) -> list[Any]:
-        """The statement's rows (each with attribute access by column name)."""
-        if connection.dialect.name != "postgresql":
-            return list(connection.execute(self.statement, params))
+    def _compiled(self, connection: Connection) -> str:
         if self._sql is None:
             compiled = self.statement.compile(dialect=connection.dialect)
             self._fixed = {  # values built into the statement (`status == 'active'`)
@@ -226,12 +236,43 @@ class DriverStatement:
                 if value is not None
             }
             self._sql = str(compiled)
+        return self._sql
+
+    def _named(self, cursor: Any) -> list[Any]:
+        """The cursor's current result as named tuples (plain tuples from the driver:
+        psycopg's own named rows cost more)."""
+        if self._row is None:
+            assert cursor.description is not None, "a DriverStatement must return rows"
+            names = [column.name for column in cursor.description]
+            self._row = namedtuple("Row", names)  # type: ignore[misc]
+        return [self._row._make(row) for row in cursor.fetchall()]
+
+    def rows(self, connection: Connection, params: dict[str, Any]) -> list[Any]:
+        """The statement's rows (each with attribute access by column name)."""
+        if connection.dialect.name != "postgresql":
+            return list(connection.execute(self.statement, params))
+        sql = self._compiled(connection)
         driver = connection.connection.driver_connection
         assert driver is not None
-        with driver.cursor() as cursor:  # plain tuples: psycopg's named rows cost more
-            cursor.execute(self._sql, {**self._fixed, **params})
-            if self._row is None:
-                assert cursor.description is not None, "a DriverStatement must return rows"
-                names = [column.name for column in cursor.description]
-                self._row = namedtuple("Row", names)  # type: ignore[misc]
-            return [self._row._make(row) for row in cursor.fetchall()]
+        with _lost_connection(connection, sql), driver.cursor() as cursor:
+            cursor.execute(sql, {**self._fixed, **params})
+            return self._named(cursor)
+
+    def rows_many(self, connection: Connection, params: list[dict[str, Any]]) -> list[list[Any]]:
+        """The rows of the statement run once per parameter set, in order. PostgreSQL gets
+        them all in one pipeline (one round trip, not one each: the jobs' batches); the
+        statements still run one after the other, as if called in turn."""
+        if connection.dialect.name != "postgresql":
+            return [list(connection.execute(self.statement, each)) for each in params]
+        if not params:
+            return []
+        sql = self._compiled(connection)
+        driver = connection.connection.driver_connection
+        assert driver is not None
+        with _lost_connection(connection, sql), driver.cursor() as cursor:
+            cursor.executemany(sql, [{**self._fixed, **each} for each in params], returning=True)
+            results = [self._named(cursor)]
+            while cursor.nextset():
+                results.append(self._named(cursor))
+        assert len(results) == len(params)
+        return results

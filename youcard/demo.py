@@ -157,7 +157,7 @@ def seed(session: Session, *, instance_path: Path, now: datetime, kek: bytes) ->
     made = _load_secrets(instance_path)
     valid_from, valid_until = demo_period(berlin_date(now))
     today, now = now, berlin_midnight(valid_from) + timedelta(hours=8)  # set up back then
-    create_issuer(session, issuer_id=ISSUER_ID, name=ISSUER_NAME, actor=ACTOR, now=now)
+    create_issuer(session, by=Staff.system(ISSUER_ID, ACTOR), name=ISSUER_NAME, now=now)
     set_office_details(session, by=SYSTEM, details=OFFICE, now=now)
     keys.create_key(session, by=SYSTEM, kek=kek, now=now)
     set_issuer_account(  # an example account, so that the settlement's SEPA file can be made
@@ -296,7 +296,7 @@ def _bookings_and_settlement(
         settlements.finalize(session, by=SYSTEM, settlement_id=run.id, now=moment)
 
 
-def _usable_until(entitlement: Entitlement, birth_date: date) -> date:
+def _usable_until(entitlement: Entitlement, birth_date: date | None) -> date:
     period = usable_period(entitlement, birth_date)
     return entitlement.valid_until if period is None else period.end
 
@@ -363,7 +363,7 @@ def describe(
             {
                 "given_name": child.given_name,
                 "family_name": child.family_name,
-                "birth_date": child.birth_date.isoformat(),
+                "birth_date": child.birth_date.isoformat() if child.birth_date else None,
                 "card_serial": card.serial.hex() if card else None,
                 "credential": card.credential if card else None,
                 "entitlements": [

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import time
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
@@ -23,14 +24,22 @@ from youcard import audit, keys
 from youcard.access_log import forget_old_views
 from youcard.clock import utcnow
 from youcard.config import load_settings
-from youcard.db import Session, make_engine, make_sessionmaker
+from youcard.db import Session, make_engine, make_sessionmaker, upsert
 from youcard.imports.jobs import check_waiting_imports, issue_import_cards
-from youcard.models import Issuer
-from youcard.operations.mandates import book_due_instalments
+from youcard.models import Issuer, JobRun
+from youcard.operations.instalments import book_due_instalments
 from youcard.operations.staff import forget_old_throttles
+from youcard.retention import erase_due_households, forget_old_import_files, forget_old_money
 
 Job = Callable[[sessionmaker[Session], Callable[[], datetime]], int]
 log = logging.getLogger("youcard.jobs")
+
+
+def erase_due(sessions: sessionmaker[Session], now: Callable[[], datetime]) -> int:
+    """Retention (youcard.retention): households due for erasure, old approvals files, and
+    money records past the budget law's years."""
+    erased = erase_due_households(sessions, now)
+    return erased + forget_old_import_files(sessions, now) + forget_old_money(sessions, now)
 
 
 def seal_audit_chains(sessions: sessionmaker[Session], now: Callable[[], datetime]) -> int:
@@ -79,7 +88,36 @@ JOBS: dict[str, Job] = {
     "audit-seal": seal_audit_chains,
     "sign-in-throttles": forget_sign_in_throttles,
     "access-log": forget_old_access_events,
+    "retention": erase_due,  # personal data after its years; paid money records after theirs
 }
+
+
+def _record_run(
+    sessions: sessionmaker[Session], name: str, started: datetime, seconds: float, done: int | None
+) -> None:
+    """Add the run to the job's row in `job_runs` (one statement; made on the first run)."""
+    runs = JobRun.__table__
+    failed = done is None
+    with sessions.begin() as session:
+        insert = upsert(session, runs).values(
+            job=name, runs=1, failures=int(failed), done=done or 0, last_started_at=started,
+            last_ok_at=None if failed else started, last_failed_at=started if failed else None,
+            last_seconds=seconds,
+        )  # fmt: skip
+        session.execute(
+            insert.on_conflict_do_update(
+                index_elements=[runs.c.job],
+                set_={
+                    "runs": runs.c.runs + 1,
+                    "failures": runs.c.failures + int(failed),
+                    "done": runs.c.done + (done or 0),
+                    "last_started_at": started,
+                    "last_ok_at": runs.c.last_ok_at if failed else started,
+                    "last_failed_at": started if failed else runs.c.last_failed_at,
+                    "last_seconds": seconds,
+                },
+            )
+        )
 
 
 def run_jobs(
@@ -88,11 +126,16 @@ def run_jobs(
     """Run the named jobs once each, in order: what each did (None: it failed, logged)."""
     done: dict[str, int | None] = {}
     for name in names:
+        started, clock = now(), time.perf_counter()
         try:
             done[name] = JOBS[name](sessions, now)
         except Exception:  # one job's failure must not stop the others; the next run retries
             log.exception("job %s failed", name)
             done[name] = None
+        try:
+            _record_run(sessions, name, started, time.perf_counter() - clock, done[name])
+        except Exception:  # the record is for the metrics: it never fails the job
+            log.exception("job %s: its run was not recorded", name)
     return done
 
 

@@ -18,12 +18,12 @@ from sqlalchemy import select
 from youcard.budget import BudgetRule
 from youcard.db import Session
 from youcard.enums import Category, EntitlementStatus
-from youcard.errors import NotFound
 from youcard.languages import RIGHT_TO_LEFT
 from youcard.models import Child, Entitlement, Household, Issuer
 from youcard.operations.contacts import OfficeDetails
 from youcard.policy import RECORDERS, Staff, require_role
 from youcard.printing import FONTS
+from youcard.tenancy import owned
 
 # DIN 5008 form B, millimetres from the page's top left.
 LEFT, RIGHT = 25.0, 20.0
@@ -52,7 +52,7 @@ class ChildBenefits:
 
     given_name: str
     family_name: str
-    birth_date: date
+    birth_date: date | None  # None: erased (youcard.retention)
     benefits: tuple[ApprovedBenefit, ...]
 
 
@@ -75,9 +75,7 @@ def letter_facts(session: Session, *, by: Staff, household_id: int, today: date)
     """What the household's approval letter says: its address and, per child, the approved
     benefits that have not ended (caseworkers and administrators of the household's issuer)."""
     require_role(by, RECORDERS, "make letters")
-    household = session.get(Household, household_id)
-    if household is None or household.issuer_id != by.issuer_id:
-        raise NotFound("No such household.", code="household_not_found")
+    household = owned(session, by, Household, household_id, "household")
     issuer = session.get(Issuer, household.issuer_id)
     assert issuer is not None
     rows = session.execute(

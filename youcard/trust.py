@@ -15,6 +15,7 @@ from youcard import credentials
 from youcard.db import Session
 from youcard.enums import CardStatus, KeyStatus
 from youcard.models import Card, SigningKey
+from youcard.policy import ADMINISTRATORS, Staff, require_role
 
 LISTED = (KeyStatus.ACTIVE, KeyStatus.RETIRED)
 
@@ -47,8 +48,10 @@ class KeyInfo:
         }
 
 
-def list_keys(session: Session, *, listed_only: bool = False) -> list[KeyInfo]:
-    """Every key (or only those in the trust list), by issuer and age."""
+def list_keys(
+    session: Session, *, listed_only: bool = False, issuer_id: str | None = None
+) -> list[KeyInfo]:
+    """Every key (or only those in the trust list; or one issuer's), by issuer and age."""
     last = (
         select(Card.signing_key_id, func.max(Card.valid_until).label("until"))
         .where(Card.status == CardStatus.ACTIVE)
@@ -62,6 +65,8 @@ def list_keys(session: Session, *, listed_only: bool = False) -> list[KeyInfo]:
     )
     if listed_only:
         query = query.where(SigningKey.status.in_(LISTED))
+    if issuer_id is not None:
+        query = query.where(SigningKey.issuer_id == issuer_id)
     return [
         KeyInfo(
             issuer_id=key.issuer_id,
@@ -74,6 +79,12 @@ def list_keys(session: Session, *, listed_only: bool = False) -> list[KeyInfo]:
         )
         for key, until in session.execute(query)
     ]
+
+
+def issuer_keys(session: Session, *, by: Staff) -> list[KeyInfo]:
+    """The signing keys of `by`'s issuer (its administrators see them)."""
+    require_role(by, ADMINISTRATORS, "see signing keys")
+    return list_keys(session, issuer_id=by.issuer_id)
 
 
 def trust_list(session: Session, *, now: datetime) -> dict[str, Any]:

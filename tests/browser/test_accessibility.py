@@ -12,8 +12,10 @@ from tests.factories import NOW, Factory, trusted
 from youcard.counter import Counter
 from youcard.enums import Role
 from youcard.imports.batches import check_batch, queue_import
+from youcard.models import Household
 from youcard.operations.mandates import MandateTerms, create_mandate
 from youcard.policy import Staff
+from youcard.retention import erase_household
 
 AXE = Path(__file__).resolve().parent / "vendor" / "axe-core" / "axe.min.js"
 WCAG_AA = "{runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}}"
@@ -34,6 +36,7 @@ class Office:
     child_id: int
     partner_id: int
     import_ids: tuple[int, int]  # one waiting for confirmation, one waiting to be checked
+    erased: tuple[int, int]  # a family erased after the retention period, and its child
 
 
 IMPORT = (
@@ -68,9 +71,12 @@ def staff_office(committed) -> Office:
         check_batch(session, checked, now=NOW)
         waiting = queue_import(session, by=by, file_name="neu.csv", now=NOW,
                                data=IMPORT.format(ref=f"{issuer.id}-B").encode())  # fmt: skip
+        gone = make.child(issuer)
+        make.entitlement(gone)
+        erase_household(session, session.get(Household, gone.household_id), NOW)
         return Office(
             admin.username, child.household_id, admin.id, child.id, partner.id,
-            (checked.id, waiting.id),
+            (checked.id, waiting.id), (gone.household_id, gone.id),
         )  # fmt: skip
 
 
@@ -104,6 +110,8 @@ def staff_paths(office: Office) -> list[str]:
         "/imports",
         f"/imports/{office.import_ids[0]}",
         f"/imports/{office.import_ids[1]}",
+        f"/households/{office.erased[0]}",
+        f"/children/{office.erased[1]}",
     ]
 
 

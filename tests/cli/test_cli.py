@@ -468,3 +468,39 @@ def test_the_restore_drill_restores_every_row_and_the_checks_pass(env):
     finally:
         engine.dispose()
     assert left == 0
+
+
+def test_retention_dry_run_lists_and_the_command_erases(env, monkeypatch):
+    from tests.factories import Factory
+    from youcard.enums import Category
+    from youcard.models import Household
+
+    assert _run("db", "upgrade").exit_code == 0
+    engine = make_engine(env["url"])
+    try:
+        with make_sessionmaker(engine).begin() as session:
+            make = Factory(session)
+            issuer = make.issuer()
+            old = make.child(issuer)
+            make.entitlement(old, Category.PARTICIPATION,
+                             period=(date(2022, 1, 1), date(2022, 12, 31)))  # fmt: skip
+            household = session.get(Household, old.household_id)
+            household.created_at = household.created_at.replace(year=2021)
+            current = make.child(issuer)
+            make.entitlement(current, Category.PARTICIPATION)
+            old_id, reference = household.id, household.reference
+        monkeypatch.setenv("YOUCARD_ERASE_AFTER_YEARS", "2")
+        listed = _run("retention", "--dry-run", "--issuer", issuer.id)
+        assert listed.exit_code == 0, listed.output
+        assert f"{old_id}" in listed.output and reference in listed.output
+        assert "last entitlement ended: 2022-12-31" in listed.output
+        assert "1 households would be erased" in listed.output and "Muster" not in listed.output
+        with make_sessionmaker(engine)() as session:
+            assert session.get(Household, old_id).erased_at is None
+        erased = _run("retention")
+        assert erased.exit_code == 0 and "1 households erased; 0 benefits" in erased.output
+        with make_sessionmaker(engine)() as session:
+            assert session.get(Household, old_id).family_name == ""
+        assert "0 households would be erased" in _run("retention", "--dry-run").output
+    finally:
+        engine.dispose()

@@ -17,7 +17,7 @@ from sqlalchemy import text
 from tests.factories import due_mandates
 from youcard import ledger
 from youcard.db import make_engine, make_sessionmaker
-from youcard.operations.mandates import book_due_instalments
+from youcard.operations.instalments import book_due_instalments
 
 MANDATES = 4_000
 DUE = datetime(2026, 3, 31, 12, tzinfo=UTC)
@@ -25,9 +25,9 @@ RUN = """
 import sys
 from datetime import UTC, datetime
 from youcard.db import make_engine, make_sessionmaker
-from youcard.operations.mandates import book_due_instalments
-book_due_instalments(make_sessionmaker(make_engine(sys.argv[1])),
-                     lambda: datetime(2026, 3, 31, 12, tzinfo=UTC))
+from youcard.operations.instalments import book_due_instalments
+print(book_due_instalments(make_sessionmaker(make_engine(sys.argv[1])),
+                           lambda: datetime(2026, 3, 31, 12, tzinfo=UTC)))
 """
 
 
@@ -70,5 +70,41 @@ def test_a_killed_run_leaves_nothing_half_booked_and_the_next_run_completes_it(
             assert session.execute(count, {"i": issuer_id}).scalar_one() == MANDATES
             assert session.execute(text(HALF_DONE), march).scalar_one() == 0
             assert ledger.check(session, issuer_id) == []
+    finally:
+        engine.dispose()
+
+
+def test_four_runners_started_at_once_over_ten_thousand_mandates_book_each_once(
+    private_database_url,
+):
+    """#18's proof: four job processes at once over 10,000 mandates (PostgreSQL: FOR UPDATE
+    SKIP LOCKED shares them out); every instalment booked exactly once, none half-done, the
+    ledger clean, and a fifth run finds nothing left."""
+    if not private_database_url.startswith("postgresql"):
+        pytest.skip("runners in parallel processes are a PostgreSQL matter (SQLite: one writer)")
+    many = 10_000
+    engine = make_engine(private_database_url)
+    sessions = make_sessionmaker(engine)
+    try:
+        with sessions.begin() as session:
+            issuer_id = due_mandates(session, many)
+        env = {**os.environ, "PYTHONPATH": os.getcwd()}
+        runners = [
+            subprocess.Popen([sys.executable, "-c", RUN, private_database_url], env=env,
+                             stdout=subprocess.PIPE, text=True)
+            for _ in range(4)
+        ]  # fmt: skip
+        booked = [int(runner.communicate(timeout=240)[0]) for runner in runners]
+        assert [runner.returncode for runner in runners] == [0, 0, 0, 0]
+        assert sum(booked) == many and sum(1 for n in booked if n) >= 2, booked  # shared out
+        once = text(
+            "SELECT count(*), count(DISTINCT idempotency_key) FROM bookings WHERE issuer_id = :i"
+        )
+        with sessions() as session:
+            assert tuple(session.execute(once, {"i": issuer_id}).one()) == (many, many)
+            march = {"i": issuer_id, "month": ":2026-03"}
+            assert session.execute(text(HALF_DONE), march).scalar_one() == 0
+            assert ledger.check(session, issuer_id) == []
+        assert book_due_instalments(sessions, lambda: DUE) == 0
     finally:
         engine.dispose()

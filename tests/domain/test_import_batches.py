@@ -152,3 +152,22 @@ def test_two_imports_of_one_file_at_the_same_time_one_wins(database_url):
             assert _mine(session, issuer_id, ImportBatch) == 1
     finally:
         engine.dispose()
+
+
+def test_the_page_offers_what_the_operations_allow(session, office, make, refused):
+    """views.may_do (what the batch page offers) agrees with the operations: the recorder
+    cannot confirm (four eyes), an approver can; letters only for recorders, once confirmed."""
+    from youcard.imports.views import may_do
+
+    admin = Staff.of(make.staff(office["issuer"], Role.ADMINISTRATOR))
+    batch = record_import(session, by=office["caseworker"], data=_file(*LINES),
+                          file_name="b.csv", now=NOW)  # fmt: skip
+    assert may_do(batch, by=office["caseworker"]).confirm is False
+    assert refused(confirm_import, by=office["caseworker"], batch_id=batch.id, now=NOW)
+    assert may_do(batch, by=office["caseworker"]).reject is True
+    approver = may_do(batch, by=office["approver"])
+    assert approver.confirm and approver.reject and approver.letters == 0
+    confirm_import(session, by=office["approver"], batch_id=batch.id, now=NOW)
+    assert not may_do(batch, by=admin).confirm and not may_do(batch, by=admin).reject
+    assert may_do(batch, by=office["caseworker"]).letters == batch.families == 1
+    assert may_do(batch, by=office["approver"]).letters == 0  # approvers do not print letters

@@ -5,22 +5,21 @@ family or the city's staff, never by anyone else; four runners book each instalm
 
 from __future__ import annotations
 
-import threading
 from contextlib import contextmanager
 from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
-from tests.factories import NOW, Factory, trusted
+from tests.factories import NOW, Factory, at_once, trusted
 from youcard import ledger
 from youcard.budget import BudgetRule
 from youcard.counter import Counter
 from youcard.enums import BookingKind, CardStatus, Category, Role, RuleKind
 from youcard.models import Booking, Mandate
+from youcard.operations.instalments import book_due_instalments
 from youcard.operations.mandates import (
     MandateTerms,
-    book_due_instalments,
     child_mandates,
     create_mandate,
     end_mandate,
@@ -211,19 +210,8 @@ def test_four_runners_at_once_book_every_instalment_once(private_committed):
                 terms=MandateTerms("participation", f"M-{n}", 1_000, 1 + n % 28),
             )  # fmt: skip
         issuer_id = issuer.id
-    barrier = threading.Barrier(4)
-    counts: list[int] = []
     later = NOW + timedelta(days=50)  # 5 May: March, April and May are due for most
-
-    def run():
-        barrier.wait()
-        counts.append(book_due_instalments(sessions, lambda: later))
-
-    threads = [threading.Thread(target=run) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(120)
+    counts = at_once(4, lambda: book_due_instalments(sessions, lambda: later))
     with sessions() as session:
         made = session.execute(
             select(Booking.idempotency_key, func.count())

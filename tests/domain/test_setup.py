@@ -216,6 +216,27 @@ def test_an_issuer_accepts_another_issuers_partner_for_its_own_cards(session, ma
     assert {p.issuer_id for p in partner.permissions} == {home.id}
 
 
+def test_another_issuers_partner_is_accepted_only_once_it_is_active(session, make, refused):
+    """The operation itself decides (youcard.tenancy.partner_to_accept), not only the pages:
+    another issuer's pending or suspended partner is 'not found', and nothing is written."""
+    from youcard.operations.partners import set_partner_permissions
+
+    home, neighbour = make.issuer(), make.issuer()
+    for status in (PartnerStatus.PENDING, PartnerStatus.SUSPENDED):
+        partner = make.partner(home, {Category.PARTICIPATION}, status=status)
+        error = refused(
+            set_partner_permissions, partner_id=partner.id, now=NOW,
+            by=Staff.system(neighbour.id, "staff:9"), categories={Category.PARTICIPATION},
+        )  # fmt: skip
+        assert error.code == "partner_not_found"
+        assert {p.issuer_id for p in partner.permissions} == {home.id}
+    missing = refused(
+        set_partner_permissions, partner_id=10**9, now=NOW,
+        by=Staff.system(neighbour.id, "staff:9"), categories=set(),
+    )  # fmt: skip
+    assert missing.code == "partner_not_found"
+
+
 def test_partner_operations_decide_role_and_tenant_themselves(session, make, refused):
     """#15: only an issuer's administrators manage its partners, and an issuer decides only
     what partners may book on its own cards."""
@@ -241,3 +262,25 @@ def test_partner_operations_decide_role_and_tenant_themselves(session, make, ref
         status=PartnerStatus.ACTIVE,
         now=NOW,
     ).code == ("partner_not_found")
+
+
+def test_only_the_system_registers_an_issuer(session, make, refused):
+    import secrets
+
+    from youcard.errors import Forbidden
+    from youcard.models import Issuer
+    from youcard.operations.issuers import create_issuer
+
+    new_id = f"DE-X{secrets.token_hex(2).upper()}"
+    admin = Staff.of(make.staff(make.issuer(), Role.ADMINISTRATOR))
+    error = refused(create_issuer, by=admin, name="Stadt X", now=NOW)  # a city's own admin
+    assert isinstance(error, Forbidden)
+    assert session.scalar(select(Issuer).where(Issuer.name == "Stadt X")) is None
+    made = create_issuer(session, by=Staff.system(new_id, "system:cli"), name="Stadt X", now=NOW)
+    assert (made.id, made.name) == (new_id, "Stadt X")
+    event = session.scalars(
+        select(AuditEvent).where(
+            AuditEvent.issuer_id == new_id, AuditEvent.action == "issuer.create"
+        )
+    ).one()
+    assert event.actor == "system:cli"

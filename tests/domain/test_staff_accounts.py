@@ -35,11 +35,13 @@ SIGN_IN_EVENTS = ("staff.login", "staff.login_failed", "staff.throttled", "staff
 def _events(session, user_id):
     """The account's management events (sign-ins are audited too, but not asked about here)."""
     return session.scalars(
-        select(AuditEvent).where(
+        select(AuditEvent)
+        .where(
             AuditEvent.object_type == "staff_user",
             AuditEvent.object_id == str(user_id),
             AuditEvent.action.not_in(SIGN_IN_EVENTS),
         )
+        .order_by(AuditEvent.id)
     ).all()
 
 

@@ -237,14 +237,14 @@ def test_the_audit_log_names_people_and_pages_back_through_older_entries(
     rest = client.get(older.replace("&amp;", "&"), base_url=HTTPS).get_data(as_text=True)
     assert rest.count("<tr><td>") == 5 and "es gibt weitere" not in rest
     assert "205 Einträge passen." in rest  # the filter kept; the count of all that match
-    import issuer.audit_log
+    import youcard.audit_views
 
-    issuer.audit_log.COUNT_CAP = 100  # counted no further than the cap
+    youcard.audit_views.COUNT_CAP = 100  # counted no further than the cap
     try:
         capped = client.get("/admin/audit?action=household.update", base_url=HTTPS)
         assert "Mehr als 100 Einträge passen." in capped.get_data(as_text=True)
     finally:
-        issuer.audit_log.COUNT_CAP = 10_000
+        youcard.audit_views.COUNT_CAP = 10_000
     assert client.get("/admin/audit?before=abc", base_url=HTTPS).status_code == 422
 
 

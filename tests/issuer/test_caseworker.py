@@ -19,13 +19,13 @@ from tests.issuer.test_staff_login import HTTPS, SAME_ORIGIN, _csrf
 from youcard.budget import BudgetRule
 from youcard.enums import CardStatus, Category, Role, RuleKind
 from youcard.errors import DomainError
-from youcard.models import Card
+from youcard.models import Card, Household
 from youcard.operations.bookings import book
 from youcard.operations.cancellations import cancel_booking
 from youcard.operations.cards import issue_card, replace_blocked_card
 from youcard.operations.contacts import OfficeDetails, set_office_details
 from youcard.operations.family import new_access_code, report_card_lost
-from youcard.policy import Staff
+from youcard.policy import Family, Staff
 
 
 @pytest.fixture
@@ -95,9 +95,9 @@ def test_a_card_the_family_blocked_waits_in_the_queue_until_a_caseworker_issues_
     app, desk, committed
 ):
     with committed.begin() as session:
-        report_card_lost(
-            session, household_id=desk["household_id"], child_id=desk["child_id"], now=NOW
-        )
+        household = session.get(Household, desk["household_id"])
+        family = Family(household.id, household.issuer_id)
+        report_card_lost(session, by=family, child_id=desk["child_id"], now=NOW)
     caseworker = _as(app, desk["caseworker"])
     start = caseworker.get("/", base_url=HTTPS).get_data(as_text=True)
     assert "Von Familien gesperrte Karten" in start and "Güneş Yılmaz" in start
@@ -305,3 +305,24 @@ def test_the_childs_page_shows_its_mandates_and_staff_end_one(app, desk, committ
         assert ended.status == "ended" and ended.ended_by.startswith("staff:")
     page = caseworker.get(f"/children/{desk['child_id']}", base_url=HTTPS).get_data(as_text=True)
     assert "beendet am" in page
+
+
+def test_an_erased_familys_pages_say_so_and_show_no_names(app, desk, committed):
+    from youcard.models import Household
+    from youcard.retention import erase_household
+
+    with committed.begin() as session:
+        erase_household(session, session.get(Household, desk["household_id"]), NOW)
+    client = _as(app, desk["caseworker"])
+    page = client.get(f"/households/{desk['household_id']}", base_url=HTTPS)
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "Familie (gelöscht)" in html and "wurden am" in html and "gelöscht" in html
+    assert "Yılmaz" not in html and "Güneş" not in html and "BI-4711" in html
+    child = client.get(f"/children/{desk['child_id']}", base_url=HTTPS)
+    assert child.status_code == 200 and "geboren" not in child.get_data(as_text=True)
+    assert "Tierpark Olderdissen" in child.get_data(as_text=True)  # the bookings stay
+    found = client.get("/households?q=BI-4711", base_url=HTTPS).get_data(as_text=True)
+    assert f"/households/{desk['household_id']}" in found  # by its reference
+    assert f"/households/{desk['household_id']}" not in client.get(
+        "/households?q=yilmaz", base_url=HTTPS).get_data(as_text=True)  # fmt: skip

@@ -64,9 +64,9 @@ def test_a_new_iban_is_paid_only_once_a_second_administrator_confirms_it(app, pa
     assert _partner(committed, pid).name == "TuS Hamm 1860"
     with committed() as session:
         actions = session.scalars(
-            select(AuditEvent.action).where(
-                AuditEvent.object_type == "partner", AuditEvent.object_id == str(pid)
-            )
+            select(AuditEvent.action)
+            .where(AuditEvent.object_type == "partner", AuditEvent.object_id == str(pid))
+            .order_by(AuditEvent.id)
         ).all()
     assert actions[-3:] == ["partner.iban_requested", "partner.iban_confirmed", "partner.rename"]
 

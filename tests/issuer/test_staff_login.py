@@ -102,7 +102,9 @@ def test_the_wait_grows_with_every_further_failure_and_a_success_lifts_it(
     assert _login(client, username).status_code == 302
     with committed() as session:
         actions = session.scalars(
-            select(AuditEvent.action).where(AuditEvent.issuer_id == issuer_id)
+            select(AuditEvent.action)
+            .where(AuditEvent.issuer_id == issuer_id)
+            .order_by(AuditEvent.id)
         ).all()
     assert actions.count("staff.throttled") == 4 and actions[-2:] == [
         "staff.throttle_lifted",

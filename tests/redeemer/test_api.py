@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import func, select
@@ -463,6 +465,10 @@ def test_security_headers_and_request_ids(client, world):
     )
     r = client.get("/api/v1/bookings", headers={**w.auth, "X-Request-Id": "<script>"})
     assert r.headers["X-Request-Id"] != "<script>" and len(r.headers["X-Request-Id"]) == 32
+    given = {
+        client.get("/api/v1/bookings", headers=w.auth).headers["X-Request-Id"] for _ in range(3)
+    }
+    assert len(given) == 3 and all(re.fullmatch(r"[0-9a-f]{32}", each) for each in given)
 
 
 def test_logs_carry_no_credential_and_no_names(client, world, caplog):

@@ -8,9 +8,10 @@ import re
 
 import psycopg
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, select
 
-from youcard.web.hotpath import HOT_SESSIONS, hot_routes
+from youcard.models import Booking
+from youcard.web.hotpath import HOT_SESSIONS, close_kept_connections, hot_routes
 
 WRITE = re.compile(r"^\s*(INSERT|UPDATE|DELETE)\b", re.IGNORECASE)
 
@@ -33,7 +34,7 @@ def _tracing(recorder: _Recorder) -> type[psycopg.Cursor]:
 def traced(app, database_url):
     if not database_url.startswith("postgresql"):
         pytest.skip("autocommit and the booking function exist on PostgreSQL only")
-    engines = [app.extensions[name].kw["bind"] for name in ("youcard", HOT_SESSIONS)]
+    engines = [app.extensions["youcard"].kw["bind"], app.extensions[HOT_SESSIONS].engine]
     recorder = _Recorder()
     cursor = _tracing(recorder)
 
@@ -93,3 +94,112 @@ def test_a_refused_booking_writes_nothing(client, world, traced):
     assert r.status_code == 409
     # the function's guard refused inside its one call: nothing else was sent to write
     assert [w_ for w_ in _writes(traced.statements) if "youcard_book(" not in w_] == []
+
+
+def _backend_pid(app) -> int:
+    kept = app.extensions[HOT_SESSIONS].local.kept[1]
+    return kept.connection.driver_connection.info.backend_pid
+
+
+def _book(client, w, key):
+    return client.post(
+        "/api/v1/bookings",
+        json={"credential": w.credential, "category": "participation", "amount_cents": 100},
+        headers={**w.auth, "Idempotency-Key": key},
+    )
+
+
+@pytest.fixture
+def kept_app(database_url, tmp_path, monkeypatch):
+    """The redeemer on PostgreSQL (hot sessions exist there only), pinging a connection
+    kept idle for more than an hour only: the tests below say when it lay idle."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("the hot path's kept connections exist on PostgreSQL only")
+    import redeemer
+    from tests.factories import NOW
+
+    monkeypatch.setenv("YOUCARD_INSTANCE_PATH", str(tmp_path))
+    return redeemer.create_app({"DATABASE_URL": database_url, "TESTING": True,
+                                "CLOCK": lambda: NOW, "RATELIMIT_ENABLED": False,
+                                "DB_PING_IDLE_SECONDS": 3600})  # fmt: skip
+
+
+def _terminate(admin_url: str, pid: int) -> None:
+    from tests.conftest import _libpq
+
+    with psycopg.connect(_libpq(admin_url), autocommit=True) as conn:
+        assert conn.execute("SELECT pg_terminate_backend(%s)", (pid,)).fetchone()[0]
+
+
+def test_a_thread_keeps_its_connection_from_request_to_request(kept_app, world):
+    w, client = world(), kept_app.test_client()
+    assert _book(client, w, "kept-1").status_code == 201  # also writes the device's "last used"
+    first = _backend_pid(kept_app)
+    kept = kept_app.extensions[HOT_SESSIONS].local.kept[1]
+    assert not kept.in_transaction()  # the ORM update's session transaction was ended
+    assert kept.connection.driver_connection.info.transaction_status == 0  # idle
+    assert _book(client, w, "kept-2").status_code == 201
+    assert client.post("/api/v1/verify", json={"credential": w.credential},
+                       headers=w.auth).status_code == 200  # fmt: skip
+    assert _backend_pid(kept_app) == first  # the same server process served all three
+
+
+def test_a_kept_connection_the_server_lost_is_replaced(kept_app, world, database_url, committed):
+    w, client = world(), kept_app.test_client()
+    assert _book(client, w, "lost-1").status_code == 201
+    first = _backend_pid(kept_app)
+    _terminate(database_url, first)
+    answer = _book(client, w, "lost-2")  # found out only by using it: one 503, nothing booked
+    assert answer.status_code == 503 and answer.json["code"] == "database_unavailable"
+    assert _book(client, w, "lost-3").status_code == 201  # a new connection at once
+    assert _backend_pid(kept_app) != first
+    with committed() as session:
+        keys = session.scalars(
+            select(Booking.idempotency_key).where(Booking.partner_id == w.partner_id)
+        ).all()
+    assert sorted(keys) == ["lost-1", "lost-3"]
+
+
+def test_a_kept_connection_idle_too_long_is_pinged_first(kept_app, world, database_url):
+    w, client = world(), kept_app.test_client()
+    assert _book(client, w, "idle-1").status_code == 201
+    first = _backend_pid(kept_app)
+    _terminate(database_url, first)
+    kept = kept_app.extensions[HOT_SESSIONS]
+    pid, connection, _last_used = kept.local.kept
+    kept.local.kept = (pid, connection, _last_used - 3601)  # as if it lay idle an hour
+    assert _book(client, w, "idle-2").status_code == 201  # the ping found it gone: no 503
+    assert _backend_pid(kept_app) != first
+
+
+def test_kept_connections_go_back_to_the_pool_on_request(kept_app, world):
+    w, client = world(), kept_app.test_client()
+    pool = kept_app.extensions[HOT_SESSIONS].engine.pool
+    assert _book(client, w, "close-1").status_code == 201
+    assert pool.checkedout() == 1  # kept between requests
+    close_kept_connections()  # (as after every test: tests/conftest.py)
+    assert pool.checkedout() == 0
+    assert _book(client, w, "close-2").status_code == 201  # one is taken again when needed
+    assert pool.checkedout() == 1
+
+
+def test_a_forked_process_leaves_its_parents_kept_connection_alone(kept_app, world):
+    import os
+
+    w, client = world(), kept_app.test_client()
+    assert _book(client, w, "fork-1").status_code == 201
+    parents = _backend_pid(kept_app)
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # the child: books on a connection of its own, then leaves at once
+        try:
+            status = _book(kept_app.test_client(), w, "fork-2").status_code
+            os.write(write, f"{status} {_backend_pid(kept_app)}".encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    status, childs = os.read(read, 100).decode().split()
+    os.waitpid(child, 0)
+    assert status == "201" and int(childs) != parents
+    assert _book(client, w, "fork-3").status_code == 201  # the parent's still works
+    assert _backend_pid(kept_app) == parents

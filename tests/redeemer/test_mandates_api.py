@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from tests.factories import NOW
 from youcard.enums import Category
 from youcard.models import Booking, Child, Mandate
-from youcard.operations.mandates import book_due_instalments
+from youcard.operations.instalments import book_due_instalments
 
 BODY = {"category": "participation", "reference": "Mitglied 0815", "monthly_amount_cents": 1_000,
         "day_of_month": 31}  # fmt: skip
@@ -137,6 +137,30 @@ def test_a_lunch_list_books_line_by_line_and_the_same_list_again_books_nothing(
             select(func.count()).select_from(Booking).where(Booking.partner_id == w.partner_id)
         )
         assert lunches == 2
+
+
+def test_a_line_id_twice_in_one_list_books_once(client, world, committed):
+    """The lines of one list are booked as one batch (one round trip for the reads, one for
+    the writes): a line repeated further down is its first booking again, a line id reused
+    for another lunch is refused, and neither changes what the others booked."""
+    w = _lunch_world(world, client)
+    line = {"line_id": "2026-03-09-17", "reference": "Schüler 17", "service_date": "2026-03-09",
+            "units": 1, "amount_cents": 450}  # fmt: skip
+    other_day = {**line, "line_id": "2026-03-10-17", "service_date": "2026-03-10"}
+    lines = [line, other_day, line, {**line, "amount_cents": 400}]
+    results = client.post("/api/v1/bookings/batch", json={"lines": lines}, headers=w.auth).json
+    got = [(r["status"], r["code"], r["replayed"]) for r in results["results"]]
+    assert got == [("booked", None, False), ("booked", None, False), ("booked", None, True),
+                   ("refused", "idempotency_key_reused", False)], got  # fmt: skip
+    first, _, repeated, _ = results["results"]
+    assert repeated["booking_id"] == first["booking_id"]
+    with committed() as session:
+        assert (
+            session.scalar(
+                select(func.count()).select_from(Booking).where(Booking.partner_id == w.partner_id)
+            )
+            == 2
+        )
 
 
 def test_bad_lists_are_refused_whole_and_book_nothing(client, world, committed):

@@ -1,5 +1,5 @@
 """Prometheus metrics on a protected endpoint: requests by route, bookings and refusals by
-code, what waits for the jobs; without the token nothing is there."""
+code, what waits for the jobs and what the jobs did; without the token nothing is there."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import redeemer
 
 
 def test_metrics_need_their_token_and_count_requests_bookings_and_refusals(
-    world, database_url, tmp_path, monkeypatch
+    world, database_url, committed, tmp_path, monkeypatch
 ):
     from tests.factories import NOW
 
@@ -45,3 +45,16 @@ def test_metrics_need_their_token_and_count_requests_bookings_and_refusals(
     assert 'route="/api/v1/bookings"' in after and "youcard_request_seconds_bucket" in after
     assert "youcard_instalments_due " in after and "youcard_imports_waiting " in after
     assert w.token not in after and w.credential not in after  # no secrets in the series
+
+    # What the jobs did, on any node: read from job_runs when scraped.
+    from youcard.jobs import run_jobs
+
+    runs = 'youcard_job_runs_total{job="sign-in-throttles"}'
+    run_jobs(committed, ["sign-in-throttles"], lambda: NOW)
+    jobs = scrape()
+    assert value(jobs, runs) == value(after, runs) + 1
+    assert value(jobs, 'youcard_job_failures_total{job="sign-in-throttles"}') == value(
+        after, 'youcard_job_failures_total{job="sign-in-throttles"}')  # fmt: skip
+    assert value(jobs, 'youcard_job_last_success_timestamp_seconds{job="sign-in-throttles"}') == (
+        NOW.timestamp())  # fmt: skip
+    assert 'youcard_job_last_duration_seconds{job="sign-in-throttles"}' in jobs

@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 
 from youcard.db import Session
-from youcard.errors import NotFound
 from youcard.imports.batches import stored_plans
 from youcard.imports.plan import OUTCOMES, LinePlan
 from youcard.models import Child, Household, ImportBatch, ImportLine
-from youcard.policy import ALL_STAFF, Staff, require_role
+from youcard.policy import ALL_STAFF, DECIDERS, RECORDERS, Staff, require_role
+from youcard.tenancy import owned
 
 CHECKING = ("queued", "checking")
 
@@ -26,6 +26,27 @@ class BatchPage:
     batches: list[ImportBatch]
     total: int
     next_before: int | None
+
+
+@dataclass(frozen=True)
+class MayDo:
+    """What the staff member may do with a batch now (the page offers only that; the
+    operations decide again with the same role sets: youcard.imports.batches)."""
+
+    confirm: bool  # a second person, who decides (four eyes)
+    reject: bool
+    letters: int  # of how many families the letters may be printed (0: none)
+
+
+def may_do(batch: ImportBatch, *, by: Staff) -> MayDo:
+    """`by`'s choices with `batch` (of `by`'s issuer: batch_of)."""
+    waiting = by.active and batch.status == "recorded"
+    letters = batch.families if batch.status == "confirmed" and by.role in RECORDERS else 0
+    return MayDo(
+        confirm=waiting and by.role in DECIDERS and by.user_id != batch.recorded_by_id,
+        reject=waiting and by.role in RECORDERS | DECIDERS,
+        letters=letters if by.active else 0,
+    )
 
 
 def counts_of(batch: ImportBatch) -> dict[str, int]:
@@ -50,10 +71,7 @@ def batch_page(session: Session, *, by: Staff, limit: int, before: int | None = 
 def batch_of(session: Session, *, by: Staff, batch_id: int) -> ImportBatch:
     """One of the principal's issuer's batches (NotFound for any other: never tell whose)."""
     require_role(by, ALL_STAFF, "see imports")
-    batch = session.get(ImportBatch, batch_id)
-    if batch is None or batch.issuer_id != by.issuer_id:
-        raise NotFound("No such import.", code="import_not_found")
-    return batch
+    return owned(session, by, ImportBatch, batch_id, "import")
 
 
 @dataclass(frozen=True)

@@ -8,10 +8,12 @@ from youcard.models.entitlements import DailyUsage, Entitlement
 from youcard.models.households import Child, Household
 from youcard.models.imports import ImportBatch, ImportLine
 from youcard.models.issuers import Issuer
+from youcard.models.jobs import JobRun
 from youcard.models.keys import SigningKey
 from youcard.models.login_throttles import LoginThrottle
 from youcard.models.mandates import Mandate
 from youcard.models.partners import DeviceToken, Partner, PartnerPermission, PartnerUser
+from youcard.models.retention import MoneyRetention
 from youcard.models.settlements import Settlement, SettlementLine, SettlementPayment
 from youcard.models.staff import StaffToken, StaffUser
 
@@ -30,8 +32,10 @@ __all__ = [
     "ImportBatch",
     "ImportLine",
     "Issuer",
+    "JobRun",
     "LoginThrottle",
     "Mandate",
+    "MoneyRetention",
     "Partner",
     "PartnerPermission",
     "PartnerUser",

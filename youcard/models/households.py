@@ -45,6 +45,7 @@ class Household(Base):
     # Part of every family session; a new access code bumps it and ends the old sessions.
     session_generation: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # youcard.retention
     # Reference and name as searched (youcard.search.fold), kept up to date on every write.
     search_key: Mapped[str] = mapped_column(String(300), default="")
 
@@ -62,7 +63,7 @@ class Child(Base):
     household_id: Mapped[int] = mapped_column(ForeignKey("households.id"), index=True)
     given_name: Mapped[str] = mapped_column(String(200))
     family_name: Mapped[str] = mapped_column(String(200))
-    birth_date: Mapped[date]
+    birth_date: Mapped[date | None]  # None once erased (youcard.retention)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     search_key: Mapped[str] = mapped_column(String(450), default="")  # given and family name
     # The case-management system's person id (imports find the child by it), unique per issuer.

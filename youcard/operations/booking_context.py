@@ -143,27 +143,24 @@ def _context_query() -> Any:
 _CONTEXT_QUERY = DriverStatement(_context_query())
 
 
-def read_context(
-    session: Session,
+def _params(
     *,
     partner_id: int,
     card_serial: bytes,
     category: Category,
     key: str,
     device_token_id: int | None,
-) -> _Context | None:
-    """Card, child, partner, permission, an earlier booking with this key and the candidate
-    entitlements in one round trip; None when the serial is unknown."""
-    rows = _CONTEXT_QUERY.rows(
-        session.connection(),
-        {
-            "partner_id": partner_id,
-            "serial": card_serial,
-            "category": category.value,
-            "key": key,
-            "device_id": device_token_id,
-        },
-    )
+) -> dict[str, Any]:
+    return {
+        "partner_id": partner_id,
+        "serial": card_serial,
+        "category": category.value,
+        "key": key,
+        "device_id": device_token_id,
+    }
+
+
+def _context_of(rows: list[Any], category: Category) -> _Context | None:
     if not rows:
         return None
     first = rows[0]
@@ -192,6 +189,54 @@ def read_context(
         device_live=bool(first.device_live),
         candidates=candidates,
     )
+
+
+def read_context(
+    session: Session,
+    *,
+    partner_id: int,
+    card_serial: bytes,
+    category: Category,
+    key: str,
+    device_token_id: int | None,
+) -> _Context | None:
+    """Card, child, partner, permission, an earlier booking with this key and the candidate
+    entitlements in one round trip; None when the serial is unknown."""
+    params = _params(
+        partner_id=partner_id,
+        card_serial=card_serial,
+        category=category,
+        key=key,
+        device_token_id=device_token_id,
+    )
+    return _context_of(_CONTEXT_QUERY.rows(session.connection(), params), category)
+
+
+@dataclass(frozen=True)
+class ContextKey:
+    """What one booking of a batch reads its context by (bookings without a device)."""
+
+    partner_id: int
+    card_serial: bytes
+    category: Category
+    key: str
+
+
+def read_contexts(session: Session, keys: list[ContextKey]) -> list[_Context | None]:
+    """`read_context` for each of a batch's bookings, in order, in one round trip on
+    PostgreSQL (a pipeline of the same query): the jobs' and list bookings' read."""
+    params = [
+        _params(
+            partner_id=k.partner_id,
+            card_serial=k.card_serial,
+            category=k.category,
+            key=k.key,
+            device_token_id=None,
+        )
+        for k in keys
+    ]
+    rows = _CONTEXT_QUERY.rows_many(session.connection(), params)
+    return [_context_of(each, k.category) for each, k in zip(rows, keys, strict=True)]
 
 
 def choose_entitlement(candidates: list[_Candidate], service_date: date) -> _Candidate:

@@ -132,6 +132,19 @@ def write_booking(session: Session, w: BookingWrite) -> Written:
     return write_statements(session, w)
 
 
+def write_bookings(session: Session, writes: list[BookingWrite]) -> list[Written]:
+    """`write_booking` for each of a batch's bookings, one after the other, in order: on
+    PostgreSQL in one pipeline (one round trip, each call atomic on its own)."""
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        results = BOOK_CALL.rows_many(connection, [vars(w) for w in writes])
+        return [
+            Written(row.outcome, row.booking_id, row.new_spent_cents, row.new_spent_units)
+            for (row,) in results
+        ]
+    return [write_statements(session, w) for w in writes]
+
+
 def write_statements(session: Session, w: BookingWrite) -> Written:
     """The steps of `youcard_book`, in its order, as statements in the caller's transaction:
     the overspend guard, the per-day guard, the booking row, the audit event. A step that

@@ -49,7 +49,7 @@ def rule_from_amount(category: Category, amount_cents: int | None) -> BudgetRule
     return rule
 
 
-def usable_period(entitlement: Entitlement, birth_date: date) -> Period | None:
+def usable_period(entitlement: Entitlement, birth_date: date | None) -> Period | None:
     """The days the entitlement can be used (participation stops before the 18th birthday)."""
     return budget.effective_period(
         entitlement.valid_from,
@@ -59,7 +59,7 @@ def usable_period(entitlement: Entitlement, birth_date: date) -> Period | None:
     )
 
 
-def availability(entitlement: Entitlement, birth_date: date, on: date) -> budget.Available:
+def availability(entitlement: Entitlement, birth_date: date | None, on: date) -> budget.Available:
     """What is left of the entitlement on day `on` (nothing outside its usable period)."""
     period = usable_period(entitlement, birth_date)
     if period is None or on > period.end:

@@ -24,6 +24,7 @@ from youcard.operations.cards import active_card, revoke_card
 from youcard.operations.entitlements import availability, usable_period
 from youcard.operations.staff import AccountLocked, LoginFailed, count_failure
 from youcard.policy import RECORDERS, Family, Staff, require_role
+from youcard.tenancy import own_child
 
 ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read from paper without doubt
 CODE_LENGTH = 16  # 80 random bits
@@ -237,18 +238,16 @@ def children_of(session: Session, *, household_id: int, now: datetime) -> list[C
     return views
 
 
-def report_card_lost(session: Session, *, household_id: int, child_id: int, now: datetime) -> Card:
+def report_card_lost(session: Session, *, by: Family, child_id: int, now: datetime) -> Card:
     """Block the child's card at once (a new one comes from the office)."""
-    child = session.get(Child, child_id)
-    if child is None or child.household_id != household_id:
-        raise NotFound("No such child.", code="child_not_found")
+    child = own_child(session, by, child_id)
     card = active_card(session, child.id)
     if card is None:
         raise NotFound("This child has no card in use.", code="no_active_card")
     return revoke_card(
         session,
         card_id=card.id,
-        by=Family(household_id, child.issuer_id),
+        by=by,
         reason="lost (reported by the family)",
         now=now,
     )

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from youcard import audit, budget
 from youcard.clock import berlin_date
 from youcard.db import Session, refusing_duplicates
-from youcard.errors import Conflict, InvalidRequest, NotFound
+from youcard.errors import Conflict, InvalidRequest
 from youcard.models import (
     Child,
     Entitlement,
@@ -22,6 +22,7 @@ from youcard.models import (
 from youcard.operations.contacts import Contact, apply_contact
 from youcard.operations.values import clean_text
 from youcard.policy import RECORDERS, Staff, require_role
+from youcard.tenancy import owned
 
 MAX_AGE_YEARS = 25  # benefits for education and participation end at 25
 
@@ -87,9 +88,7 @@ def add_child(
 ) -> Child:
     """A child of a household of the principal's issuer (the beneficiary of entitlements)."""
     require_role(by, RECORDERS, "record children")
-    household = session.get(Household, household_id)
-    if household is None or household.issuer_id != by.issuer_id:
-        raise NotFound("No such household.", code="household_not_found")
+    household = owned(session, by, Household, household_id, "household")
     refuse_implausible_birth_date(birth_date, berlin_date(now))
     child = Child(
         issuer_id=household.issuer_id,
@@ -125,18 +124,18 @@ def update_household(
     contact: Contact | None = None,
 ) -> Household:
     """Correct a family's reference number, name and (when given) contact (the reference
-    stays unique per issuer: the database decides). The audit log names the contact fields
-    that changed, never their values."""
+    stays unique per issuer: the database decides). The audit log names the fields that
+    changed, never their values (the chain cannot be rewritten, and names must be erasable:
+    youcard.retention)."""
     require_role(by, RECORDERS, "correct families")
-    household = session.get(Household, household_id)
-    if household is None or household.issuer_id != by.issuer_id:
-        raise NotFound("No such household.", code="household_not_found")
+    household = owned(session, by, Household, household_id, "household")
     reference = clean_text(reference, "reference", 60)
     before = {"reference": household.reference, "family_name": household.family_name}
     changed = apply_contact(household, contact) if contact is not None else []
     with refusing_duplicates(session, _reference_taken):
         household.reference = reference
         household.family_name = clean_text(family_name, "family_name", 200)
+    after = {"reference": household.reference, "family_name": household.family_name}
     audit.record(
         session,
         issuer_id=by.issuer_id,
@@ -145,7 +144,8 @@ def update_household(
         object_type="household",
         object_id=household.id,
         now=now,
-        data={"before": before, "contact_changed": changed} if changed else {"before": before},
+        data={"changed": [name for name in before if before[name] != after[name]]}
+        | ({"contact_changed": changed} if changed else {}),
     )
     return household
 
@@ -162,9 +162,7 @@ def update_child(
 ) -> Child:
     """Correct a child's name or date of birth; budgets that depend on the age follow."""
     require_role(by, RECORDERS, "correct children")
-    child = session.get(Child, child_id)
-    if child is None or child.issuer_id != by.issuer_id:
-        raise NotFound("No such child.", code="child_not_found")
+    child = owned(session, by, Child, child_id, "child")
     refuse_implausible_birth_date(birth_date, berlin_date(now))
     if birth_date != child.birth_date:
         for entitlement in session.scalars(
@@ -183,14 +181,12 @@ def update_child(
                     code="birth_date_conflicts_with_bookings",
                 )
             entitlement.cap_cents = cap
-    before = {
-        "given_name": child.given_name,
-        "family_name": child.family_name,
-        "birth_date": child.birth_date.isoformat(),
-    }
+    before = (child.given_name, child.family_name, child.birth_date)
     child.given_name = clean_text(given_name, "given_name", 200)
     child.family_name = clean_text(family_name, "family_name", 200)
     child.birth_date = birth_date
+    after = (child.given_name, child.family_name, child.birth_date)
+    names = ("given_name", "family_name", "birth_date")
     session.flush()
     audit.record(
         session,
@@ -200,6 +196,6 @@ def update_child(
         object_type="child",
         object_id=child.id,
         now=now,
-        data={"before": before},
+        data={"changed": [n for n, b, a in zip(names, before, after, strict=True) if b != a]},
     )
     return child

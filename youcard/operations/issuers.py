@@ -13,7 +13,8 @@ from schwifty import BIC
 
 from youcard import audit
 from youcard.db import Session
-from youcard.errors import InvalidRequest, NotFound
+from youcard.enums import Role
+from youcard.errors import Forbidden, InvalidRequest, NotFound
 from youcard.models import (
     Issuer,
 )
@@ -26,10 +27,13 @@ ISSUER_ID_PATTERN = re.compile(r"[A-Z]{2}(-[A-Z0-9]+){1,2}")
 MAX_ISSUER_ID_LENGTH = 12  # the YC1 credential must fit QR version 8 (DESIGN.md)
 
 
-def create_issuer(
-    session: Session, *, issuer_id: str, name: str, actor: str, now: datetime
-) -> Issuer:
-    """Register an issuing authority, e.g. `DE-NW-HAMM` "Stadt Hamm"."""
+def create_issuer(session: Session, *, by: Staff, name: str, now: datetime) -> Issuer:
+    """Register an issuing authority, e.g. `DE-NW-HAMM` "Stadt Hamm": `by` is the system
+    acting for the new issuer (`Staff.system`: the command line, the demo); no member of any
+    issuer's staff may create one."""
+    if by.user_id is not None or by.role is not Role.ADMINISTRATOR:
+        raise Forbidden("Only the system registers an issuer.", code="forbidden")
+    issuer_id = by.issuer_id
     if len(issuer_id) > MAX_ISSUER_ID_LENGTH or not ISSUER_ID_PATTERN.fullmatch(issuer_id):
         raise InvalidRequest(
             "The issuer id is a country code and up to two parts, e.g. DE-NW-HAMM,"
@@ -46,7 +50,7 @@ def create_issuer(
     audit.record(
         session,
         issuer_id=issuer.id,
-        actor=actor,
+        actor=by.actor,
         action="issuer.create",
         object_type="issuer",
         object_id=issuer.id,

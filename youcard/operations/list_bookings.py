@@ -21,7 +21,7 @@ from youcard.db import Session
 from youcard.errors import DomainError, InvalidRequest
 from youcard.models import Card, Mandate
 from youcard.operations.booking_input import MAX_REFERENCE_LENGTH
-from youcard.operations.bookings import book_standing
+from youcard.operations.bookings import Standing, book_standing_many
 from youcard.spreadsheets import csv_lines, csv_text
 
 MAX_LINES = 5_000
@@ -60,7 +60,8 @@ def book_list(
     session: Session, *, by: Counter, lines: Sequence[ListLine], now: datetime
 ) -> list[LineResult]:
     """Book every line against the partner's own active mandate with its reference; one
-    result per line, in order. No savepoint per line: a refused booking writes nothing."""
+    result per line, in order; the bookings in one batch (`book_standing_many`). No savepoint
+    per line: a refused booking writes nothing."""
     references = sorted({line.reference for line in lines})
     mandates: dict[str, list[tuple[Mandate, bytes]]] = {}
     for start in range(0, len(references), 1_000):
@@ -74,7 +75,8 @@ def book_list(
             )
         ):
             mandates.setdefault(mandate.reference, []).append((mandate, serial))
-    results = []
+    results: list[LineResult | None] = []
+    asked: list[tuple[int, ListLine, Standing]] = []
     for line in lines:
         found = mandates.get(line.reference, [])
         if not found:
@@ -92,27 +94,26 @@ def book_list(
             results.append(_refused(line, "outside_mandate",
                                     "The service date lies outside the mandate."))  # fmt: skip
             continue
-        try:
-            booked = book_standing(
-                session, partner_id=by.partner_id, card_serial=serial,
-                card_issuer_id=mandate.issuer_id, category=mandate.category,
-                amount_cents=line.amount_cents, units=line.units,
-                idempotency_key=f"line:{line.line_id}", service_date=line.service_date,
-                reference=mandate.reference, now=now, actor=by.actor,
-            )  # fmt: skip
-        except DomainError as refusal:
-            results.append(_refused(line, refusal.code, refusal.message))
-            continue
-        results.append(
-            LineResult(
+        asked.append((len(results), line, Standing(
+            partner_id=by.partner_id, card_serial=serial, card_issuer_id=mandate.issuer_id,
+            category=mandate.category, amount_cents=line.amount_cents, units=line.units,
+            idempotency_key=f"line:{line.line_id}", service_date=line.service_date,
+            reference=mandate.reference, actor=by.actor,
+        )))  # fmt: skip
+        results.append(None)
+    booked = book_standing_many(session, [standing for _, _, standing in asked], now=now)
+    for (at, line, _), result in zip(asked, booked, strict=True):
+        if isinstance(result, DomainError):
+            results[at] = _refused(line, result.code, result.message)
+        else:
+            results[at] = LineResult(
                 line.line_id,
                 "booked",
-                replayed=booked.replayed,
-                booking_id=booked.booking.id,
-                available_cents_after=booked.available.cents,
+                replayed=result.replayed,
+                booking_id=result.booking.id,
+                available_cents_after=result.available.cents,
             )
-        )
-    return results
+    return [result for result in results if result is not None]
 
 
 LIST_MAX_BYTES = 2 * 1024 * 1024  # 5,000 lines are about 300 KB

@@ -1,7 +1,8 @@
 """Mandates (DESIGN.md "Standing authorizations"): made only by showing the card, for one
 child and one category, with the partner's own reference; ended by the partner, the family
 or the city's staff; a monthly instalment booked by the jobs on its day, once per month
-(the idempotency key `mandate:<id>:<YYYY-MM>`), with every guard of an ordinary booking.
+(the idempotency key `mandate:<id>:<YYYY-MM>`), with every guard of an ordinary booking
+(the job: youcard.operations.instalments; the calendar, `next_due`, is here).
 
 A lost card does not end a mandate (budgets belong to entitlements, not cards): the
 instalments are booked on the card shown when it was made, whatever became of the card.
@@ -9,35 +10,34 @@ instalments are booked on the card shown when it was made, whatever became of th
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import sessionmaker
 
 from youcard import audit, budget, credentials
 from youcard.clock import berlin_date
 from youcard.counter import Counter
-from youcard.db import PlannerStatistics, Session, refusing_duplicates
+from youcard.db import Session, refusing_duplicates
 from youcard.enums import Category, EntitlementStatus, RuleKind
 from youcard.errors import (
     Conflict,
-    DomainError,
     InvalidRequest,
     NotFound,
     Unauthorized,
 )
-from youcard.models import Card, Child, Mandate
+from youcard.models import Card, Child, Mandate, Partner
 from youcard.operations.booking_context import read_context
 from youcard.operations.booking_input import MAX_REFERENCE_LENGTH, is_int
-from youcard.operations.bookings import book_standing, shown_card, usable
+from youcard.operations.booking_rules import usable
+from youcard.operations.bookings import shown_card
 from youcard.operations.entitlements import default_rule
 from youcard.policy import ALL_STAFF, Family, Staff, require_role
+from youcard.tenancy import own_child, owned
 
 MAX_MONTHLY_CENTS = 100_000  # 1,000 € a month: no club's fee, and no typo, is more
 MAX_YEARS = 5  # a mandate's end at most this far after its start
-INSTALMENTS_PER_TRANSACTION = 200
 
 
 def instalment_day(month: date, day_of_month: int) -> date:
@@ -48,7 +48,7 @@ def instalment_day(month: date, day_of_month: int) -> date:
     return first.replace(day=min(day_of_month, last))
 
 
-def _next_due(after: date, day_of_month: int, until: date | None) -> date | None:
+def next_due(after: date, day_of_month: int, until: date | None) -> date | None:
     """The first instalment date after `after` (None past `until`)."""
     due = instalment_day(after, day_of_month)
     if due <= after:
@@ -143,7 +143,7 @@ def create_mandate(
     today = berlin_date(now)
     category, reference, amount, day, valid_from, valid_until = _checked(terms, today)
     claims = shown_card(credential, trusted=trusted, now=now)
-    # The same context and the same rules as a booking (youcard.operations.bookings.usable).
+    # The same context and the same rules as a booking (youcard.operations.booking_rules.usable).
     context = usable(
         read_context(session, partner_id=by.partner_id, card_serial=claims.serial,
                      category=category, key="", device_token_id=by.device_id),
@@ -264,18 +264,19 @@ def partner_mandates(
     return MandatePage(rows, names, rows[-1].id if more and rows else None)
 
 
+def holder_name(session: Session, mandate: Mandate) -> str:
+    """The given name of the mandate's child: all its partner sees of the child."""
+    return session.scalar(select(Child.given_name).where(Child.id == mandate.child_id)) or ""
+
+
 def child_mandates(session: Session, *, by: Staff | Family, child_id: int) -> list[Mandate]:
     """A child's mandates (active first, newest first), for the city's staff of its issuer
     and for its family."""
-    child = session.get(Child, child_id)
-    if child is None or (
-        child.issuer_id != by.issuer_id
-        if isinstance(by, Staff)
-        else child.household_id != by.household_id
-    ):
-        raise NotFound("No such child.", code="child_not_found")
     if isinstance(by, Staff):
+        child = owned(session, by, Child, child_id, "child")
         require_role(by, ALL_STAFF, "see mandates")
+    else:
+        child = own_child(session, by, child_id)
     return list(
         session.scalars(
             select(Mandate)
@@ -285,65 +286,32 @@ def child_mandates(session: Session, *, by: Staff | Family, child_id: int) -> li
     )
 
 
-def _book_instalment(session: Session, mandate: Mandate, card_serial: bytes, now: datetime) -> bool:
-    """Book the instalment due on `mandate.next_due` (once: its key), record the outcome on
-    the mandate, move `next_due` a month on. True when it was booked.
+@dataclass(frozen=True)
+class ToEnd:
+    """An active mandate of the family's child, as the family is asked to end it."""
 
-    No savepoint: a refused booking writes nothing (youcard.operations.booking_write undoes
-    its own steps), and any other error ends the whole transaction, which the next run does
-    again (a savepoint per instalment was a third of the job's time, bench/mandates.py)."""
-    due = mandate.next_due
-    assert due is not None and mandate.monthly_amount_cents is not None
-    month = f"{due:%Y-%m}"
-    booked = False
-    try:
-        result = book_standing(
-            session,
-            partner_id=mandate.partner_id,
-            card_serial=card_serial,
-            card_issuer_id=mandate.issuer_id,
-            category=mandate.category,
-            amount_cents=mandate.monthly_amount_cents,
-            idempotency_key=f"mandate:{mandate.id}:{month}",
-            service_date=due,
-            reference=mandate.reference,
-            now=now,
-            actor=f"partner:{mandate.partner_id}",
-        )
-        mandate.last_result, mandate.last_booking_id = "booked", result.booking.id
-        booked = not result.replayed
-    except DomainError as refusal:  # not enough left, no approved period, ...: shown to it
-        mandate.last_result = refusal.code
-    mandate.last_month = month
-    mandate.next_due = _next_due(due, mandate.day_of_month, mandate.valid_until)
-    return booked
+    mandate: Mandate
+    partner: str  # its name
+    child: Child
 
 
-def book_due_instalments(sessions: sessionmaker[Session], now: Callable[[], datetime]) -> int:
-    """The job: every instalment due by today, a transaction of INSTALMENTS_PER_TRANSACTION
-    mandates at a time; on PostgreSQL runners at the same time take different mandates (row
-    locks, SKIP LOCKED); a run killed half-way leaves its transaction undone, and the next
-    run books it (the key makes a second booking of a month impossible). A mandate several
-    months behind (the jobs did not run) books each month in turn. Returns how many were
-    booked."""
-    booked = 0
-    statistics: PlannerStatistics | None = None
-    while True:
-        with sessions.begin() as session:
-            moment = now()
-            today = berlin_date(moment)
-            if statistics is None:
-                statistics = PlannerStatistics(session, "bookings, mandates, audit_events")
-            due = session.execute(
-                select(Mandate, Card.serial)
-                .join(Card, Card.id == Mandate.card_id)
-                .where(Mandate.status == "active", Mandate.next_due <= today)
-                .order_by(Mandate.next_due, Mandate.id)
-                .limit(INSTALMENTS_PER_TRANSACTION)
-                .with_for_update(of=Mandate, skip_locked=True)
-            ).all()
-            if not due:
-                return booked
-            for mandate, serial in due:
-                booked += _book_instalment(session, mandate, serial, moment)
-            statistics.grew(len(due), session)
+def family_mandate_to_end(session: Session, *, by: Family, mandate_id: int) -> ToEnd:
+    """One of the family's active mandates; another family's, or an ended one: NotFound."""
+    row = session.execute(
+        select(Mandate, Partner.name, Child)
+        .join(Partner, Partner.id == Mandate.partner_id)
+        .join(Child, Child.id == Mandate.child_id)
+        .where(Mandate.id == mandate_id, Child.household_id == by.household_id)
+    ).one_or_none()
+    if row is None or row[0].status != "active":
+        raise NotFound("No such mandate.", code="mandate_not_found")
+    return ToEnd(*row)
+
+
+def partner_names(session: Session, mandates: Sequence[Mandate]) -> dict[int, str]:
+    """The names of the mandates' partners, by partner id."""
+    ids = {m.partner_id for m in mandates}
+    if not ids:
+        return {}
+    rows = session.execute(select(Partner.id, Partner.name).where(Partner.id.in_(ids)))
+    return {partner_id: name for partner_id, name in rows}

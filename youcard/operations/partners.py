@@ -22,6 +22,7 @@ from youcard.models import (
 )
 from youcard.operations.values import clean_text, password_hash_of, valid_iban
 from youcard.policy import ADMINISTRATORS, Staff, require_role
+from youcard.tenancy import partner_to_accept
 
 DEVICE_TOKEN_PREFIX = "ycd"  # noqa: S105 - a public prefix, not a secret
 
@@ -225,9 +226,7 @@ def set_partner_permissions(
     neighbouring town); an empty set withdraws the acceptance.
     """
     require_role(by, ADMINISTRATORS, "accept partners")
-    partner = session.get(Partner, partner_id)
-    if partner is None:
-        raise NotFound("No such partner.", code="partner_not_found")
+    partner = partner_to_accept(session, by, partner_id)
     kept = [p for p in partner.permissions if p.issuer_id != by.issuer_id]
     partner.permissions = kept + [
         PartnerPermission(issuer_id=by.issuer_id, category=c) for c in sorted(categories)

@@ -51,14 +51,6 @@ def _unsettled(issuer_id: str, month: date) -> ColumnElement[bool]:
     )
 
 
-def get_run(session: Session, *, settlement_id: int, issuer_id: str) -> Settlement:
-    """One of the issuer's runs (another issuer's is not found)."""
-    run = session.get(Settlement, settlement_id)
-    if run is None or run.issuer_id != issuer_id:
-        raise NotFound("No such settlement run.", code="settlement_not_found")
-    return run
-
-
 def prepare(session: Session, *, by: Staff, month: date, now: datetime) -> Settlement:
     """The month's run as a draft, computed anew (the same bookings give the same numbers);
     a finalized run is returned as it is."""

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import Flask, Response, current_app, g
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter, Map
 
@@ -15,10 +15,16 @@ from youcard.config import Settings, load_settings
 from youcard.cursors import MAX_ID
 from youcard.db import Session, make_engine, make_sessionmaker
 from youcard.web.health import init_health
-from youcard.web.hotpath import PageSessions, init_hot_sessions, nothing_to_end
+from youcard.web.hotpath import (
+    PageSessions,
+    SyncFlask,
+    end_hot_session,
+    init_hot_sessions,
+    nothing_to_end,
+)
 from youcard.web.inputs import init_input_guard
 from youcard.web.metrics import init_metrics
-from youcard.web.problems import init_problems, integrity_problem
+from youcard.web.problems import init_problems, integrity_problem, unavailable_problem
 from youcard.web.requestlog import init_request_log
 
 EXTENSION = "youcard"
@@ -36,7 +42,7 @@ class IdConverter(IntegerConverter):
 def create_base_app(import_name: str, service: str, config: dict[str, Any] | None = None) -> Flask:
     """A Flask app wired to the YouCard database; `config` overrides settings (tests)."""
     settings: Settings = load_settings()
-    app = Flask(import_name, instance_path=str(settings.instance_path))
+    app = SyncFlask(import_name, instance_path=str(settings.instance_path))
     app.config.update(
         SECRET_KEY=settings.secret_key,
         DATABASE_URL=settings.database_url,
@@ -84,6 +90,8 @@ def create_base_app(import_name: str, service: str, config: dict[str, Any] | Non
                 session.commit()
             except IntegrityError as error:  # a constraint checked only at commit
                 return app.make_response(integrity_problem(error))
+            except OperationalError as error:  # the connection was lost at the commit
+                return app.make_response(unavailable_problem(error))
         for callback in app.extensions.get(AFTER_COMMIT, []):
             callback(session)
         return response
@@ -91,8 +99,11 @@ def create_base_app(import_name: str, service: str, config: dict[str, Any] | Non
     @app.teardown_appcontext
     def _close_session(_exc: BaseException | None) -> None:
         session = g.pop("db_session", None)
-        if session is not None:
-            session.close()
+        if session is not None and not end_hot_session(session):
+            try:
+                session.close()
+            except OperationalError:  # its connection is gone (the answer was a 503)
+                session.invalidate()
 
     init_health(app, service, app.extensions[EXTENSION])
     init_metrics(app, app.extensions[EXTENSION])

@@ -8,12 +8,22 @@ from flask import Blueprint, Flask, jsonify, render_template, request, session
 from flask.typing import ResponseReturnValue
 from flask_babel import Babel, get_locale, gettext
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
+from youcard.errors import DomainError
 from youcard.languages import FAMILY_LANGUAGES, LANGUAGE_NAMES, RIGHT_TO_LEFT, STAFF_LANGUAGES
 from youcard.web.hotpath import is_api_request
-from youcard.web.problems import http_problem, problem
+from youcard.web.problems import (
+    RETRY_AFTER_UNAVAILABLE,
+    domain_problem,
+    drop_lost_transaction,
+    http_problem,
+    problem,
+    status_of,
+    unavailable_problem,
+)
 from youcard.web.smorest import ProblemApi
 
 LANGUAGES = STAFF_LANGUAGES
@@ -74,6 +84,11 @@ def init_html(app: Flask) -> CSRFProtect:
 
 HSTS = "max-age=31536000; includeSubDomains"
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
+API_HEADERS = (
+    ("X-Content-Type-Options", "nosniff"),
+    ("Cache-Control", "no-store"),
+    ("Content-Security-Policy", API_CSP),
+)
 
 
 def security_headers(response: Response) -> Response:
@@ -81,18 +96,19 @@ def security_headers(response: Response) -> Response:
     proxies that say so); the JSON APIs no sniffing, no framing and never cached (they carry
     personal data); pages their content policy, and no caching of a page or of anything of
     the family area (a shared phone's back button must not show another family's card)."""
-    headers = response.headers
-    if request.is_secure:
+    headers, asked = response.headers, request._get_current_object()  # type: ignore[attr-defined]
+    if asked.is_secure:
         headers.setdefault("Strict-Transport-Security", HSTS)
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    if is_api_request():
-        headers.setdefault("Cache-Control", "no-store")
-        headers.setdefault("Content-Security-Policy", API_CSP)
+    if is_api_request(asked):
+        for name, value in API_HEADERS:
+            if name not in headers:
+                headers.add(name, value)
         return response
+    headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("Content-Security-Policy", CSP)
     headers.setdefault("Referrer-Policy", "same-origin")
     headers.setdefault("X-Frame-Options", "DENY")
-    if response.mimetype == "text/html" or request.path.startswith("/family"):
+    if response.mimetype == "text/html" or asked.path.startswith("/family"):
         headers.setdefault("Cache-Control", "no-store")
     return response
 
@@ -133,6 +149,22 @@ def init_error_pages(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException) -> ResponseReturnValue:
         return http_error(error)
+
+    @app.errorhandler(DomainError)
+    def _refused(error: DomainError) -> ResponseReturnValue:
+        # A page that lets an operation's refusal through (say, another issuer's family:
+        # not found) shows the error page of its status; the API answers a problem.
+        if is_api_request():
+            return domain_problem(error)
+        return error_page(status_of(error))
+
+    @app.errorhandler(OperationalError)
+    def _unavailable(error: OperationalError) -> ResponseReturnValue:
+        if is_api_request():
+            return unavailable_problem(error)
+        drop_lost_transaction(error)
+        page, status = error_page(503)
+        return page, status, {"Retry-After": RETRY_AFTER_UNAVAILABLE}
 
     @app.errorhandler(500)
     def _internal(_error: Exception) -> ResponseReturnValue:

@@ -66,13 +66,15 @@ def init_input_guard(app: Flask) -> None:
 
     @app.before_request
     def _refuse_control_characters() -> None:
-        upload_limit = app.extensions.get(UPLOADS, {}).get(request.endpoint)
+        asked = request._get_current_object()  # type: ignore[attr-defined]
+        upload_limit = app.extensions.get(UPLOADS, {}).get(asked.endpoint)
         if upload_limit is not None:
-            request.max_content_length = upload_limit
-        for key, value in request.args.items(multi=True):
-            if has_control_characters(key) or has_control_characters(value):
-                raise ControlCharacters()
-        if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
-            for key, value in request.form.items(multi=True):
+            asked.max_content_length = upload_limit
+        if asked.query_string:  # (most API calls have none: no MultiDict made for nothing)
+            for key, value in asked.args.items(multi=True):
+                if has_control_characters(key) or has_control_characters(value):
+                    raise ControlCharacters()
+        if asked.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            for key, value in asked.form.items(multi=True):
                 if has_control_characters(key) or has_control_characters(value):
                     raise ControlCharacters()

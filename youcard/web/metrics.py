@@ -1,7 +1,8 @@
 """Prometheus metrics (DESIGN.md "Operations"): requests by route and status, their
 latency, bookings made and problem answers by code, counted in each process as the request
 log line is written; and, read from the database when scraped, the work waiting for the
-jobs (uploaded imports, instalments due, audit events not sealed yet).
+jobs (uploaded imports, instalments due, audit events not sealed yet) and what every job
+did (runs, failures, the last success, from the `job_runs` table: every node's runs).
 
 `/metrics` answers only with the bearer token YOUCARD_METRICS_TOKEN (without it: 404).
 Under gunicorn, set PROMETHEUS_MULTIPROC_DIR to an empty folder per start (the systemd unit
@@ -13,8 +14,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
-from collections.abc import Iterator
-from datetime import date
+from collections.abc import Iterator, Sequence
+from datetime import date, datetime
+from typing import Any
 
 from flask import Flask, Response, abort, request
 from prometheus_client import (
@@ -26,14 +28,14 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
 
 from youcard.clock import berlin_date, utcnow
 from youcard.db import Session
-from youcard.models import AuditEvent, ImportBatch, Mandate
+from youcard.models import AuditEvent, ImportBatch, JobRun, Mandate
 
 REQUESTS = Counter(
     "youcard_requests", "Requests answered", ["service", "method", "route", "status"]
@@ -49,16 +51,61 @@ PROBLEMS = Counter("youcard_problems", "Refusals (problem answers) by code", ["s
 BOOKING_ROUTE = "/api/v1/bookings"
 
 
+_SERIES: dict[tuple[str, str, str, int], tuple[Any, Any, Any]] = {}  # labels -> children
+
+
 def observe(service: str, method: str, route: str | None, status: int, seconds: float,
             code: str | None) -> None:  # fmt: skip
-    """Count one answered request (called with the request log line)."""
+    """Count one answered request (called with the request log line). The labelled series
+    are looked up once per process and kept (`labels()` takes a lock and checks its
+    arguments every time: 10 µs a request); there are as many as routes and statuses."""
     shown = route or "unmatched"  # never the raw path: ids would make a series each
-    REQUESTS.labels(service, method, shown, str(status)).inc()
-    LATENCY.labels(service, shown).observe(seconds)
+    key = (service, method, shown, status)
+    series = _SERIES.get(key)
+    if series is None:
+        booked = route == BOOKING_ROUTE and method == "POST" and status == 201
+        series = _SERIES[key] = (
+            REQUESTS.labels(service, method, shown, str(status)),
+            LATENCY.labels(service, shown),
+            BOOKINGS.labels(service) if booked else None,
+        )
+    requests, latency, bookings = series
+    requests.inc()
+    latency.observe(seconds)
     if code:
         PROBLEMS.labels(service, code).inc()
-    if route == BOOKING_ROUTE and method == "POST" and status == 201:
-        BOOKINGS.labels(service).inc()
+    if bookings is not None:
+        bookings.inc()
+
+
+def _job_metrics(runs: Sequence[JobRun]) -> Iterator[Metric]:
+    """What every scheduled job did, on any node (the `job_runs` table): an alert on
+    `time() - youcard_job_last_success_timestamp_seconds` finds a job that stopped."""
+    families: dict[str, CounterMetricFamily | GaugeMetricFamily] = {
+        "runs": CounterMetricFamily("youcard_job_runs", "Runs of a scheduled job", labels=["job"]),
+        "failures": CounterMetricFamily(
+            "youcard_job_failures", "Runs of a scheduled job that failed", labels=["job"]
+        ),
+        "done": CounterMetricFamily(
+            "youcard_job_done", "Pieces of work a scheduled job did", labels=["job"]
+        ),
+        "last_ok_at": GaugeMetricFamily(
+            "youcard_job_last_success_timestamp_seconds",
+            "When a scheduled job last ran without failing (Unix time)",
+            labels=["job"],
+        ),
+        "last_seconds": GaugeMetricFamily(
+            "youcard_job_last_duration_seconds", "How long a job's last run took", labels=["job"]
+        ),
+    }
+    for run in runs:
+        for field, family in families.items():
+            value = getattr(run, field)
+            if isinstance(value, datetime):
+                value = value.timestamp()
+            if value is not None:
+                family.add_metric([run.job], float(value))
+    yield from families.values()
 
 
 class WaitingWork(Collector):
@@ -67,7 +114,7 @@ class WaitingWork(Collector):
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self.sessions = sessions
 
-    def collect(self) -> Iterator[GaugeMetricFamily]:
+    def collect(self) -> Iterator[Metric]:
         today: date = berlin_date(utcnow())
         with self.sessions() as session:
             imports = session.scalar(
@@ -83,6 +130,8 @@ class WaitingWork(Collector):
             unsealed = session.scalar(
                 select(func.count()).select_from(AuditEvent).where(AuditEvent.seq.is_(None))
             )
+            runs = session.execute(select(JobRun).order_by(JobRun.job)).scalars().all()
+        yield from _job_metrics(runs)
         for name, text, value in (
             ("youcard_imports_waiting", "Uploaded imports not checked yet", imports),
             ("youcard_instalments_due", "Mandates whose instalment is due", due),

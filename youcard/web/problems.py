@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from flask import Flask, g, jsonify
 from flask.typing import ResponseReturnValue
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 from youcard.errors import (
@@ -32,6 +33,8 @@ STATUS_BY_CLASS: list[tuple[type[DomainError], int]] = [
     (InvalidRequest, 422),
 ]
 
+log = logging.getLogger("youcard.web")
+
 HTTP_CODES = {
     400: "bad_request",
     401: "unauthorized",
@@ -44,6 +47,7 @@ HTTP_CODES = {
     422: "invalid_request",
     429: "rate_limited",
     500: "internal_error",
+    503: "database_unavailable",
 }
 
 
@@ -129,10 +133,39 @@ def integrity_problem(error: IntegrityError) -> ResponseReturnValue:
     return domain_problem(from_integrity_error(error))
 
 
+RETRY_AFTER_UNAVAILABLE = "2"  # seconds
+
+
+def drop_lost_transaction(error: OperationalError) -> None:
+    """The database cannot be reached (restarting, failing over, its connections dropped):
+    the request's transaction is gone, so nothing of it was written; roll the session back
+    as far as it can be. The pool drops the broken connection (pre-ping), and a retry gets a
+    new one. Logged by the error's class only (no statement, no values). The answer is a 503
+    with Retry-After, never a 500: `unavailable_problem` on the APIs, the error page on pages."""
+    session = g.get("db_session")
+    if session is not None:
+        try:
+            session.rollback()
+        except SQLAlchemyError:  # the connection is gone: nothing to roll back
+            log.debug("rollback after a lost connection failed", exc_info=False)
+    log.warning("database unavailable: %s", type(error.orig).__name__)
+    g.problem_code = "database_unavailable"
+
+
+def unavailable_problem(error: OperationalError) -> ResponseReturnValue:
+    """The API's answer while the database cannot be reached (`drop_lost_transaction`)."""
+    drop_lost_transaction(error)
+    response = problem(503, "database_unavailable", "Service unavailable",
+                       "The database cannot be reached just now; please try again.")  # fmt: skip
+    response.headers["Retry-After"] = RETRY_AFTER_UNAVAILABLE  # type: ignore[union-attr]
+    return response
+
+
 def init_problems(app: Flask) -> None:
     """Answer every error of `app` with problem+json."""
     app.register_error_handler(DomainError, domain_problem)
     app.register_error_handler(IntegrityError, integrity_problem)
+    app.register_error_handler(OperationalError, unavailable_problem)
     app.register_error_handler(HTTPException, http_problem)
 
     @app.errorhandler(500)
