@@ -7,12 +7,12 @@ from datetime import date
 
 import pypdfium2
 import pytest
-import zxingcpp
 from PIL import Image
 from sqlalchemy import func, select
 
 from tests.factories import NOW, Factory, check_credential
 from tests.issuer.test_staff_login import HTTPS, SAME_ORIGIN, _csrf, _login
+from tests.qr import qr_texts
 from youcard.enums import CardStatus, EntitlementStatus, Role
 from youcard.models import Card, Child, Entitlement, Household
 from youcard.policy import Staff
@@ -99,12 +99,11 @@ def test_record_approve_issue_and_download_a_card(app, office, committed):
 
     png = approver.get(f"/cards/{card.id}.png", base_url=HTTPS)
     assert png.mimetype == "image/png"
-    (decoded,) = zxingcpp.read_barcodes(Image.open(io.BytesIO(png.data)))
-    assert decoded.text == card.credential
+    assert qr_texts(Image.open(io.BytesIO(png.data))) == [card.credential]
     pdf = approver.get(f"/cards/{card.id}.pdf", base_url=HTTPS)
     assert pdf.mimetype == "application/pdf"
     front = pypdfium2.PdfDocument(pdf.data)[0].render(scale=300 / 72).to_pil()
-    assert [r.text for r in zxingcpp.read_barcodes(front)] == [card.credential]
+    assert qr_texts(front) == [card.credential]
     assert approver.get(f"/cards/{card.id}.svg", base_url=HTTPS).mimetype == "image/svg+xml"
 
 
@@ -256,7 +255,8 @@ def test_another_issuers_families_and_cards_are_not_found(app, office, make_chil
         make = Factory(session)
         outsider = make.staff(make.issuer(), Role.ADMINISTRATOR).username
     client = _as(app, outsider)
-    assert client.get(f"/households/{household_id}", base_url=HTTPS).status_code == 404
+    page = client.get(f"/households/{household_id}", base_url=HTTPS)
+    assert page.status_code == 404 and page.mimetype == "text/html"  # the page, not a problem
     assert (
         _post(
             client,
@@ -337,7 +337,7 @@ def test_print_all_pending_cards_once_as_one_a4_pdf(app, office, committed, monk
         document = pypdfium2.PdfDocument(r.data)
         assert len(document) == 2  # fronts, backs
         front = document[0].render(scale=200 / 72).to_pil()
-        found = [b.text for b in zxingcpp.read_barcodes(front)]
+        found = qr_texts(front)
         assert len(found) == expected
         printed += found
     assert sorted(printed) == sorted(credentials)
