@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 from flask import Blueprint, abort, flash, redirect, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from flask_login import LoginManager, UserMixin, current_user, logout_user
+from flask_login import UserMixin, current_user, logout_user
 
 from youcard.enums import Role
 from youcard.errors import NotFound
@@ -19,12 +19,10 @@ from youcard.operations.staff import end_sessions, sign_in
 from youcard.policy import Staff
 from youcard.tenancy import Row, owned
 from youcard.web import db_session, now
-from youcard.web.signin import session_is_current, sign_in_page
+from youcard.web.signin import StaffLoginManager, session_is_current, sign_in_page
 
 bp = Blueprint("auth", __name__)
-login_manager = LoginManager()
-login_manager.login_view = "auth.login"
-login_manager.session_protection = "strong"
+login_manager = StaffLoginManager("auth.login")
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -17,16 +17,14 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from flask_login import LoginManager, UserMixin, current_user
+from flask_login import UserMixin, current_user
 
 from youcard.counter import Counter, staff_counter
 from youcard.models import PartnerUser
 from youcard.web import db_session
-from youcard.web.signin import session_is_current
+from youcard.web.signin import StaffLoginManager, session_is_current
 
-login_manager = LoginManager()
-login_manager.login_view = "scanner.login"
-login_manager.session_protection = "strong"
+login_manager = StaffLoginManager("scanner.login")
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -45,6 +45,29 @@ def test_the_login_page_is_german_first_and_english_on_request(client):
     assert "Username" in browser.get_data(as_text=True)
 
 
+def _session_cookies(response) -> list[str]:
+    return [c for c in response.headers.getlist("Set-Cookie") if c.startswith("youcard_issuer=")]
+
+
+def test_an_answer_that_changes_nothing_sends_no_session_back(client):
+    """A browser asks for a page's favicon (or any other part) while the visitor already
+    moves on; the slow answer carried the session it was asked with, and put it back: a
+    visitor who had switched to German got English again (CI, 2026-12-06). Now an anonymous
+    answer sends the session only when it changed it, so a late one cannot undo a choice."""
+    first = client.get("/login?lang=en", base_url=HTTPS)
+    assert len(_session_cookies(first)) == 1  # the choice and a form's token: a new session
+    english = client.get_cookie("youcard_issuer", domain="localhost").value
+    assert _session_cookies(client.get("/login", base_url=HTTPS)) == []
+    assert _session_cookies(client.get("/favicon.ico", base_url=HTTPS)) == []
+    assert _session_cookies(client.get("/login?lang=de", base_url=HTTPS)) != []
+    late = client.application.test_client()  # the favicon request, sent before the switch
+    late.set_cookie("youcard_issuer", english, domain="localhost")
+    answer = late.get("/favicon.ico", base_url=HTTPS)
+    assert answer.status_code == 404 and _session_cookies(answer) == []
+    assert "remember_token" not in str(answer.headers)
+    assert "Benutzername" in client.get("/login", base_url=HTTPS).get_data(as_text=True)
+
+
 def test_sign_in_shows_the_overview_in_the_users_role(client, staff):
     username, _ = staff(Role.APPROVER)
     anonymous = client.get("/", base_url=HTTPS)

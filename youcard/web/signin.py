@@ -16,7 +16,7 @@ from flask import Flask, flash, redirect, render_template, request, session
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_limiter import Limiter
-from flask_login import UserMixin, login_user
+from flask_login import LoginManager, UserMixin, login_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
@@ -41,6 +41,29 @@ class LoginForm(FlaskForm):  # type: ignore[misc]
 
     username = StringField("username", validators=[DataRequired(), Length(max=80)])
     password = PasswordField("password", validators=[DataRequired(), Length(max=200)])
+
+
+class StaffLoginManager(LoginManager):  # type: ignore[misc]
+    """Flask-Login with its session protection for sessions that hold a signed-in user only.
+
+    Flask-Login checks every non-empty session against the browser's identity, and an
+    anonymous one (the chosen language, a form's CSRF token) has none: in "strong" mode it was
+    emptied of the login keys and marked changed on every request, so every answer, a
+    favicon's 404 too, sent the cookie again, and a slow answer to an earlier request put the
+    earlier cookie back: a visitor who had switched to German got English again (seen in CI).
+    Without a signed-in user there is nothing to protect, and the session is left alone.
+    (A signed-in session is permanent, for which Flask-Login's "strong" acts as "basic": it is
+    only marked not fresh; sessions end on the server, by their generation.)"""
+
+    def __init__(self, login_view: str) -> None:
+        super().__init__()
+        self.login_view = login_view
+        self.session_protection = "strong"
+
+    def _session_protection_failed(self) -> bool:
+        if "_user_id" not in session:
+            return False
+        return bool(super()._session_protection_failed())
 
 
 def safe_next(target: str | None, default: str) -> str:
