@@ -11,6 +11,7 @@ from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 
 from youcard import audit
+from youcard.config import limits_storage
 from youcard.db import Session
 from youcard.web import AFTER_COMMIT, create_base_app
 from youcard.web.html import PagesApi, init_error_pages, init_html
@@ -25,7 +26,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     limiter = Limiter(
         key_func=get_remote_address,
         app=app,
-        storage_uri=app.config.get("REDIS_URL") or "memory://",
+        storage_uri=limits_storage(app.config.get("REDIS_URL")),
         key_prefix="youcard-issuer",
         enabled=app.config.get("RATELIMIT_ENABLED", True),
     )

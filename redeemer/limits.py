@@ -24,6 +24,7 @@ from limits import RateLimitItem, parse
 from redis import Redis, RedisError
 from redis.exceptions import NoScriptError
 
+from youcard.config import limits_storage
 from youcard.errors import DomainError
 from youcard.web import bearer_token
 from youcard.web.hotpath import is_api_request
@@ -149,7 +150,7 @@ def init_limits(app: Flask) -> Limiter:
         key_func=_key,
         app=app,
         default_limits=[device_limit],
-        storage_uri=app.config.get("REDIS_URL") or "memory://",
+        storage_uri=limits_storage(app.config.get("REDIS_URL")),
         key_prefix=prefix,
         # No X-RateLimit-* headers: they cost two more Redis round trips on every request.
         # A refused request still says when to come back (Retry-After).

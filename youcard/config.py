@@ -66,3 +66,12 @@ def normalize_url(url: str) -> str:
         if url.startswith(plain):
             return "postgresql+psycopg://" + url[len(plain) :]
     return url
+
+
+def limits_storage(url: str | None) -> str:
+    """Flask-Limiter's storage for YOUCARD_REDIS_URL, a URL as redis-py reads it: the
+    limits package calls a Unix socket (`unix:///run/redis/redis-server.sock`, for a Redis
+    on the same host) `redis+unix://` (given as it was, neither service started)."""
+    if not url:
+        return "memory://"
+    return "redis+" + url if url.startswith("unix://") else url

@@ -7,12 +7,16 @@ and route, a connection Redis drops, Redis forgetting the script, and Redis out 
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+import time
 import uuid
 
 import pytest
 import redis
 from sqlalchemy import func, select
 
+import issuer
 import redeemer
 from tests.factories import NOW
 from youcard.models import Booking
@@ -160,3 +164,50 @@ def test_redis_out_of_reach_is_a_503_and_books_nothing(
             select(func.count()).select_from(Booking).where(Booking.partner_id == w.partner_id)
         )
     assert booked == 0
+
+
+@pytest.fixture
+def redis_socket(tmp_path):
+    """A Redis of this test's own, on a Unix socket only (as beside the app on one host)."""
+    server = shutil.which("redis-server")
+    if server is None:
+        if os.environ.get("YOUCARD_REQUIRE_POSTGRES") == "1":
+            pytest.fail("redis-server is not installed in CI")
+        pytest.skip("redis-server is not installed")
+    sock = tmp_path / "redis.sock"
+    process = subprocess.Popen(
+        [server, "--port", "0", "--unixsocket", str(sock), "--unixsocketperm", "700",
+         "--save", "", "--appendonly", "no", "--dir", str(tmp_path)],
+        stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    client = redis.Redis(unix_socket_path=str(sock))
+    for _ in range(100):
+        try:
+            client.ping()
+            break
+        except redis.RedisError:
+            time.sleep(0.05)
+    yield f"unix://{sock}", client
+    client.close()
+    process.terminate()
+    process.wait(timeout=10)
+
+
+def test_redis_on_a_unix_socket_counts_for_both_services(
+    database_url, tmp_path, monkeypatch, world, redis_socket
+):
+    """YOUCARD_REDIS_URL=unix:///…: the API's counter (redis-py) and the pages' limits
+    (Flask-Limiter, whose storage calls the same socket `redis+unix://`) both count there,
+    and the issuer starts on it too (neither service started with such a URL before)."""
+    url, client = redis_socket
+    w = world()
+    app = _limited_app(database_url, tmp_path, monkeypatch, RATE_LIMIT="2/minute", REDIS_URL=url)
+    web = app.test_client()
+    codes = [web.get("/api/v1/bookings", headers=w.auth).status_code for _ in range(3)]
+    assert codes == [200, 200, 429]
+    pages = [web.get("/login", base_url="https://localhost").status_code for _ in range(3)]
+    assert pages == [200, 200, 429]
+    keys = [key.decode() for key in client.scan_iter()]
+    assert any("/api/" in key for key in keys) and len(keys) >= 2
+    staff = issuer.create_app({"DATABASE_URL": database_url, "TESTING": True, "REDIS_URL": url})
+    assert staff.extensions["youcard_limiter"].storage.check()  # it reaches that Redis
