@@ -1,6 +1,6 @@
 """The partner API under load: gunicorn on PostgreSQL, 16 concurrent connections (wrk).
 
-Usage: .venv/bin/python bench/redeem.py [--seconds 10] [--rounds 3] [--children 2000]
+Usage: .venv/bin/python bench/redeem.py [--seconds 5] [--rounds 6] [--children 2000]
 Needs `wrk` and `pgbench` (Debian packages wrk, postgresql-client). Makes and drops its
 own database on YOUCARD_BENCH_POSTGRES_URL (default: the local server), with 10 earlier
 bookings per card and fresh statistics, as a database in use has them.
@@ -9,7 +9,8 @@ Prints requests/s, p50 and p99 for verify and for bookings, the overspend count
 (entitlements whose spending passed their budget: must be 0), `ledger check`, CPU per
 request by process, and two baselines measured in the same run: a bare Flask + psycopg
 endpoint doing the same booking transaction (bench/bare.py), in rounds taking turns with
-the bookings (medians; bookings/bare per round), and the raw-SQL ceiling of that
+the bookings, which goes first alternating from round to round (medians; bookings/bare per
+round), and the raw-SQL ceiling of that
 transaction by pgbench with 16 clients. DESIGN.md's target: >= 1,000 bookings/s,
 p99 < 50 ms.
 
@@ -287,11 +288,11 @@ def serve(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--seconds", type=float, default=5, help="per run")
     parser.add_argument("--children", type=int, default=2000)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--rounds", type=int, default=3, help="bookings/bare turns (median)")
+    parser.add_argument("--rounds", type=int, default=6, help="bookings/bare turns (median)")
     parser.add_argument(
         "--server",
         choices=["gunicorn", "granian"],
@@ -361,9 +362,13 @@ def main() -> None:
         # Bookings and the bare baseline take turns, so that both see the same machine
         # (its speed drifts by 20% from minute to minute here); medians of the rounds.
         rounds: dict[str, list[dict[str, Any]]] = {"bookings": [], "bare": []}
-        for _ in range(args.rounds):
-            rounds["bookings"].append(wrk("book.lua", base, args.seconds, load_env, redeemer_app))
-            rounds["bare"].append(wrk("book.lua", bare_base, args.seconds, load_env, bare_app))
+        # Short runs, many rounds, and either side first by turns (ABBA): one run's slow
+        # minute, or whatever going second costs, then weighs on both sides alike.
+        turns = {"bookings": (base, redeemer_app), "bare": (bare_base, bare_app)}
+        for i in range(args.rounds):
+            for side in ("bookings", "bare") if i % 2 == 0 else ("bare", "bookings"):
+                url_, app_ = turns[side]
+                rounds[side].append(wrk("book.lua", url_, args.seconds, load_env, app_))
         booking, bare = (_median_run(rounds[k]) for k in ("bookings", "bare"))
         print(
             f"bookings  {booking['rate']:>8,.0f} req/s   p50 {booking['p50']:6.1f} ms   "
