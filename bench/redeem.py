@@ -30,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -173,7 +174,7 @@ def wrk(script: str, url: str, seconds: float, env: dict[str, str], app: str) ->
         ],
         capture_output=True,
         text=True,
-        env={**os.environ, **env},
+        env={**os.environ, **env, "RUN_ID": uuid.uuid4().hex},
         check=True,
     ).stdout
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
@@ -258,10 +259,15 @@ def pgbench(url: str, seconds: float, cards: int, partner_id: int) -> float:
 
 
 def serve(
-    app: str, env: dict[str, str], workers: int, threads: int, kind: str = "gunicorn"
+    app: str,
+    env: dict[str, str],
+    workers: int,
+    threads: int,
+    kind: str = "gunicorn",
+    root: Path = ROOT,
 ) -> tuple[Any, str]:
-    """gunicorn (or granian, a Rust WSGI server, for comparison) serving `app` on a free
-    port, once it answers."""
+    """gunicorn (or granian, a Rust WSGI server, for comparison) serving `app` from the code
+    in `root` on a free port, once it answers."""
     port = free_port()
     if kind == "granian":
         factory = app.removesuffix("()")
@@ -275,7 +281,7 @@ def serve(
             sys.executable, "-m", "gunicorn", "--workers", str(workers), "--threads",
             str(threads), "--bind", f"127.0.0.1:{port}", "--log-level", "warning", app,
         ]  # fmt: skip
-    server = subprocess.Popen(command, env=env, cwd=ROOT)
+    server = subprocess.Popen(command, env=env, cwd=root)
     base = f"http://127.0.0.1:{port}"
     for _ in range(150):
         try:

@@ -2,6 +2,7 @@
 local credentials = {}
 for line in io.lines(os.getenv("CREDENTIALS_FILE")) do credentials[#credentials + 1] = line end
 local token = os.getenv("DEVICE_TOKEN")
+local run = os.getenv("RUN_ID") or "" -- one per wrk run: no key of an earlier run again
 local counter = 0
 local thread_id = 0
 local statuses = {}
@@ -21,7 +22,7 @@ request = function()
     '", "category": "trips", "amount_cents": 100}'
   return wrk.format("POST", "/api/v1/bookings",
     {["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. token,
-     ["Idempotency-Key"] = "wrk-" .. tid .. "-" .. counter .. "-" .. os.time()}, body)
+     ["Idempotency-Key"] = "wrk-" .. run .. "-" .. tid .. "-" .. counter}, body)
 end
 
 response = function(status, headers, body)

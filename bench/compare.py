@@ -1,0 +1,113 @@
+"""Two versions of the redeemer side by side under bench/redeem.py's booking load.
+
+Usage: .venv/bin/python bench/compare.py --against REV [--rounds 10] [--seconds 5]
+
+A change worth a few per cent cannot be seen in two runs of bench/redeem.py made one after
+the other: the machine drifts more than that from minute to minute. Here this checkout's
+code and REV's (a git worktree, with this checkout's .venv) are served at once, beside the
+bare endpoint (bench/bare.py), on one database, and take short turns in a new order each
+round. Prints per round this/REV and each against bare, and their medians.
+
+REV must have this checkout's migrations and booking function (one database serves both).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.redeem import ADMIN_URL, add_history, seed, serve, wrk  # noqa: E402
+from tests.conftest import create_postgres_database, drop_postgres_database  # noqa: E402
+from youcard import migrate  # noqa: E402
+
+SCHEMA = ["migrations", "youcard/sql"]
+
+
+def worktree(rev: str) -> Path:
+    """REV checked out beside this checkout (removed by the caller)."""
+    same = subprocess.run(["git", "diff", "--quiet", rev, "--", *SCHEMA], cwd=ROOT)
+    if same.returncode != 0:
+        sys.exit(f"{rev} has other migrations or another booking function: not comparable here")
+    path = Path(tempfile.mkdtemp(prefix="youcard-compare-")) / "code"
+    command = ["git", "worktree", "add", "--detach", "-q", str(path), rev]
+    subprocess.run(command, cwd=ROOT, check=True)
+    return path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--against", required=True, help="a git revision")
+    parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--seconds", type=float, default=5, help="per run")
+    parser.add_argument("--children", type=int, default=2000)
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/0")
+    args = parser.parse_args()
+    other = worktree(args.against)
+    url = create_postgres_database(ADMIN_URL)
+    servers: list[Any] = []
+    try:
+        migrate.upgrade(url)
+        token, credentials, partner_id = seed(url, args.children)
+        add_history(url)
+        cred_file = Path(tempfile.mkdtemp()) / "credentials.txt"
+        cred_file.write_text("\n".join(credentials) + "\n")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("YOUCARD_")}
+        env.update(
+            YOUCARD_DATABASE_URL=url,
+            YOUCARD_SECRET_KEY="bench",
+            YOUCARD_INSTANCE_PATH=tempfile.mkdtemp(),
+            YOUCARD_RATE_LIMIT="100000000/minute",
+            YOUCARD_REDIS_URL=args.redis,
+            YOUCARD_REQUEST_LOG="0",
+            YOUCARD_DB_PRE_PING="1",
+            YOUCARD_RATELIMIT_ENABLED="true",
+            BARE_PARTNER_ID=str(partner_id),
+        )
+        sides: dict[str, tuple[str, str]] = {}  # name: (base URL, what its processes show)
+        for name, app, root in (
+            ("this", "redeemer:create_app()", ROOT),
+            (args.against, "redeemer:create_app()", other),
+            ("bare", "bench.bare:create_app()", ROOT),
+        ):
+            server, base = serve(app, env, 4, 1, root=root)
+            servers.append(server)
+            sides[name] = (base, base.removeprefix("http://"))  # its --bind: its own processes
+        load_env = {"CREDENTIALS_FILE": str(cred_file), "DEVICE_TOKEN": token}
+        for base, processes in sides.values():
+            wrk("book.lua", base, 2, load_env, processes)  # every worker's connections
+        names = list(sides)
+        rates: dict[str, list[float]] = {name: [] for name in names}
+        for i in range(args.rounds):
+            for name in names[i % 3 :] + names[: i % 3]:  # a new order each round
+                base, processes = sides[name]
+                rates[name].append(wrk("book.lua", base, args.seconds, load_env, processes)["rate"])
+        print(
+            f"bookings/s, {args.rounds} rounds of {args.seconds:.0f} s, gunicorn 4 x 1,"
+            " 16 connections (wrk)"
+        )
+        for name in names:
+            line = " ".join(f"{rate:,.0f}" for rate in rates[name])
+            print(f"{name:>12}  median {statistics.median(rates[name]):7,.0f}   rounds {line}")
+        for top, bottom in (("this", args.against), ("this", "bare"), (args.against, "bare")):
+            ratios = [a / b for a, b in zip(rates[top], rates[bottom], strict=True)]
+            line = " ".join(f"{r:.2f}" for r in ratios)
+            print(f"{top}/{bottom}  median {statistics.median(ratios):.3f}   rounds {line}")
+    finally:
+        for server in servers:
+            server.terminate()
+            server.wait(timeout=30)
+        drop_postgres_database(ADMIN_URL, url)
+        subprocess.run(["git", "worktree", "remove", "--force", str(other)], cwd=ROOT)
+
+
+if __name__ == "__main__":
+    main()
