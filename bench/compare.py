@@ -14,7 +14,6 @@ REV must have this checkout's migrations and booking function (one database serv
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import subprocess
 import sys
@@ -25,9 +24,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.redeem import ADMIN_URL, add_history, seed, serve, wrk  # noqa: E402
+from bench.redeem import ADMIN_URL, prepare, serve, wrk  # noqa: E402
 from tests.conftest import create_postgres_database, drop_postgres_database  # noqa: E402
-from youcard import migrate  # noqa: E402
 
 SCHEMA = ["migrations", "youcard/sql"]
 
@@ -55,23 +53,7 @@ def main() -> None:
     url = create_postgres_database(ADMIN_URL)
     servers: list[Any] = []
     try:
-        migrate.upgrade(url)
-        token, credentials, partner_id = seed(url, args.children)
-        add_history(url)
-        cred_file = Path(tempfile.mkdtemp()) / "credentials.txt"
-        cred_file.write_text("\n".join(credentials) + "\n")
-        env = {k: v for k, v in os.environ.items() if not k.startswith("YOUCARD_")}
-        env.update(
-            YOUCARD_DATABASE_URL=url,
-            YOUCARD_SECRET_KEY="bench",
-            YOUCARD_INSTANCE_PATH=tempfile.mkdtemp(),
-            YOUCARD_RATE_LIMIT="100000000/minute",
-            YOUCARD_REDIS_URL=args.redis,
-            YOUCARD_REQUEST_LOG="0",
-            YOUCARD_DB_PRE_PING="1",
-            YOUCARD_RATELIMIT_ENABLED="true",
-            BARE_PARTNER_ID=str(partner_id),
-        )
+        env, load_env, _credentials, _partner = prepare(url, args.children, args.redis)
         sides: dict[str, tuple[str, str]] = {}  # name: (base URL, what its processes show)
         for name, app, root in (
             ("this", "redeemer:create_app()", ROOT),
@@ -81,7 +63,6 @@ def main() -> None:
             server, base = serve(app, env, 4, 1, root=root)
             servers.append(server)
             sides[name] = (base, base.removeprefix("http://"))  # its --bind: its own processes
-        load_env = {"CREDENTIALS_FILE": str(cred_file), "DEVICE_TOKEN": token}
         for base, processes in sides.values():
             wrk("book.lua", base, 2, load_env, processes)  # every worker's connections
         names = list(sides)

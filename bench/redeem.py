@@ -292,6 +292,33 @@ def serve(
     return server, base
 
 
+def prepare(
+    url: str, children: int, redis: str
+) -> tuple[dict[str, str], dict[str, str], list[str], int]:
+    """The database `url` migrated and seeded with its history; the servers' environment
+    (as in production: pool ping after 10 s idle, rate limits on, no request log), wrk's
+    (the credentials' file and the device token), the credentials and the partner's id."""
+    migrate.upgrade(url)
+    token, credentials, partner_id = seed(url, children)
+    add_history(url)
+    cred_file = Path(tempfile.mkdtemp()) / "credentials.txt"
+    cred_file.write_text("\n".join(credentials) + "\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("YOUCARD_")}
+    env.update(
+        YOUCARD_DATABASE_URL=url,
+        YOUCARD_SECRET_KEY="bench",
+        YOUCARD_INSTANCE_PATH=tempfile.mkdtemp(),
+        YOUCARD_RATE_LIMIT="100000000/minute",
+        YOUCARD_REDIS_URL=redis,
+        YOUCARD_DB_PRE_PING="1",
+        YOUCARD_REQUEST_LOG="0",
+        YOUCARD_RATELIMIT_ENABLED="true",
+        BARE_PARTNER_ID=str(partner_id),
+    )
+    load_env = {"CREDENTIALS_FILE": str(cred_file), "DEVICE_TOKEN": token}
+    return env, load_env, credentials, partner_id
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5, help="per run")
@@ -327,30 +354,16 @@ def main() -> None:
     url = create_postgres_database(ADMIN_URL)
     servers: list[Any] = []
     try:
-        migrate.upgrade(url)
-        token, credentials, partner_id = seed(url, args.children)
-        add_history(url)
-        cred_file = Path(tempfile.mkdtemp()) / "credentials.txt"
-        cred_file.write_text("\n".join(credentials) + "\n")
-        env = {k: v for k, v in os.environ.items() if not k.startswith("YOUCARD_")}
+        env, load_env, credentials, partner_id = prepare(url, args.children, args.redis)
         env.update(
-            YOUCARD_DATABASE_URL=url,
-            YOUCARD_SECRET_KEY="bench",
-            YOUCARD_INSTANCE_PATH=tempfile.mkdtemp(),
-            YOUCARD_RATE_LIMIT="100000000/minute",
-            YOUCARD_REDIS_URL=args.redis,
             YOUCARD_DB_PRE_PING="1" if args.pre_ping else "0",
-            YOUCARD_REQUEST_LOG="0",
             YOUCARD_RATELIMIT_ENABLED="true" if args.limits else "false",
         )
         redeemer_app, bare_app = "redeemer:create_app()", "bench.bare:create_app()"
         server, base = serve(redeemer_app, env, args.workers, args.threads, args.server)
         servers.append(server)
-        server, bare_base = serve(
-            bare_app, {**env, "BARE_PARTNER_ID": str(partner_id)}, args.workers, 1, args.server
-        )
+        server, bare_base = serve(bare_app, env, args.workers, 1, args.server)
         servers.append(server)
-        load_env = {"CREDENTIALS_FILE": str(cred_file), "DEVICE_TOKEN": token}
         wrk("verify.lua", base, 2, load_env, redeemer_app)  # warm up every worker's connections
         wrk("book.lua", bare_base, 2, load_env, bare_app)
         print(
