@@ -19,10 +19,10 @@ from youcard.operations.staff import end_sessions, sign_in
 from youcard.policy import Staff
 from youcard.tenancy import Row, owned
 from youcard.web import db_session, now
-from youcard.web.signin import StaffLoginManager, session_is_current, sign_in_page
+from youcard.web.signin import session_is_current, sign_in_page, staff_login_manager
 
 bp = Blueprint("auth", __name__)
-login_manager = StaffLoginManager("auth.login")
+login_manager = staff_login_manager("auth.login")
 
 F = TypeVar("F", bound=Callable[..., Any])
 

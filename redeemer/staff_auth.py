@@ -22,9 +22,9 @@ from flask_login import UserMixin, current_user
 from youcard.counter import Counter, staff_counter
 from youcard.models import PartnerUser
 from youcard.web import db_session
-from youcard.web.signin import StaffLoginManager, session_is_current
+from youcard.web.signin import session_is_current, staff_login_manager
 
-login_manager = StaffLoginManager("scanner.login")
+login_manager = staff_login_manager("scanner.login")
 
 F = TypeVar("F", bound=Callable[..., Any])
 

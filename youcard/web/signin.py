@@ -43,27 +43,21 @@ class LoginForm(FlaskForm):  # type: ignore[misc]
     password = PasswordField("password", validators=[DataRequired(), Length(max=200)])
 
 
-class StaffLoginManager(LoginManager):  # type: ignore[misc]
-    """Flask-Login with its session protection for sessions that hold a signed-in user only.
+def staff_login_manager(login_view: str) -> LoginManager:
+    """Flask-Login for staff pages, in "basic" session protection.
 
-    Flask-Login checks every non-empty session against the browser's identity, and an
-    anonymous one (the chosen language, a form's CSRF token) has none: in "strong" mode it was
-    emptied of the login keys and marked changed on every request, so every answer, a
-    favicon's 404 too, sent the cookie again, and a slow answer to an earlier request put the
-    earlier cookie back: a visitor who had switched to German got English again (seen in CI).
-    Without a signed-in user there is nothing to protect, and the session is left alone.
-    (A signed-in session is permanent, for which Flask-Login's "strong" acts as "basic": it is
-    only marked not fresh; sessions end on the server, by their generation.)"""
-
-    def __init__(self, login_view: str) -> None:
-        super().__init__()
-        self.login_view = login_view
-        self.session_protection = "strong"
-
-    def _session_protection_failed(self) -> bool:
-        if "_user_id" not in session:
-            return False
-        return bool(super()._session_protection_failed())
+    A signed-in session is permanent, and for those Flask-Login's "strong" acts as "basic"
+    anyway (a session from another browser is only marked not fresh; sessions end on the
+    server, by their generation). What "strong" did besides was to empty every anonymous
+    session (the chosen language, a form's CSRF token) of the login keys and mark it changed
+    on every request, so every answer, a favicon's 404 too, sent the cookie again, and a slow
+    answer to an earlier request put the earlier cookie back: a visitor who had switched to
+    German got English again (seen in CI). "basic" marks such a session once and then leaves
+    it alone."""
+    manager = LoginManager()
+    manager.login_view = login_view
+    manager.session_protection = "basic"
+    return manager
 
 
 def safe_next(target: str | None, default: str) -> str:
