@@ -21,22 +21,29 @@ class _Recorder:
         self.statements: list[tuple[str, bool]] = []
 
 
-def _tracing(recorder: _Recorder) -> type[psycopg.Cursor]:
-    class TracingCursor(psycopg.Cursor):  # observes, then runs the real statement
+def _tracing(recorder: _Recorder, base: type[psycopg.Cursor]) -> type[psycopg.Cursor]:
+    class Tracing(base):  # type: ignore[misc,valid-type]  # observes, then runs the statement
         def execute(self, query, params=None, **kwargs):  # type: ignore[no-untyped-def]
             recorder.statements.append((str(query), self.connection.autocommit))
             return super().execute(query, params, **kwargs)
 
-    return TracingCursor
+        def executemany(self, query, params_seq, **kwargs):  # type: ignore[no-untyped-def]
+            recorder.statements.append((str(query), self.connection.autocommit))
+            return super().executemany(query, params_seq, **kwargs)
+
+    return Tracing
 
 
 @pytest.fixture
-def traced(app, database_url):
+def traced(app, database_url, monkeypatch):
     if not database_url.startswith("postgresql"):
         pytest.skip("autocommit and the booking function exist on PostgreSQL only")
     engines = [app.extensions["youcard"].kw["bind"], app.extensions[HOT_SESSIONS].engine]
     recorder = _Recorder()
-    cursor = _tracing(recorder)
+    cursor = _tracing(recorder, psycopg.Cursor)
+    # SQLAlchemy's statements go through the connection's cursor factory; the hot path's
+    # DriverStatements through the raw cursor youcard.db keeps per connection
+    monkeypatch.setattr("youcard.db.RawCursor", _tracing(recorder, psycopg.RawCursor))
 
     def connect(dbapi_connection, _record):
         dbapi_connection.cursor_factory = cursor
@@ -158,6 +165,30 @@ def test_a_kept_connection_the_server_lost_is_replaced(kept_app, world, database
             select(Booking.idempotency_key).where(Booking.partner_id == w.partner_id)
         ).all()
     assert sorted(keys) == ["lost-1", "lost-3"]
+
+
+def test_a_session_left_clean_serves_the_next_request_and_ends_with_its_connection(
+    kept_app, world, database_url
+):
+    w, client = world(), kept_app.test_client()
+    kept = kept_app.extensions[HOT_SESSIONS]
+    assert _book(client, w, "reuse-1").status_code == 201  # loads the device with the ORM too
+    connection, session = kept.local.session
+    assert not session.identity_map and not session.in_transaction()  # left clean
+    assert _book(client, w, "reuse-2").status_code == 201
+    assert kept.local.session == (connection, session)  # the same session served it
+    too_much = client.post(
+        "/api/v1/bookings",
+        json={"credential": w.credential, "category": "participation", "amount_cents": 10**6},
+        headers={**w.auth, "Idempotency-Key": "reuse-refused"},
+    )
+    assert too_much.status_code == 409
+    assert kept.local.session == (connection, session) and not session.identity_map
+    _terminate(database_url, _backend_pid(kept_app))
+    assert _book(client, w, "reuse-3").status_code == 503
+    assert kept.local.session is None  # gone with its connection
+    assert _book(client, w, "reuse-4").status_code == 201
+    assert kept.local.session[0] is not connection and kept.local.session[1] is not session
 
 
 def test_a_kept_connection_idle_too_long_is_pinged_first(kept_app, world, database_url):
