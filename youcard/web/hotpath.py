@@ -9,7 +9,13 @@ routes marked `@hot_path` (today: verify and book) get, and only they:
   Their sessions come from a pool of their own whose connections are in autocommit from
   the start (switching a pooled connection there and back cost 0.27 ms a request);
 - **the device from a short per-process cache** (redeemer.auth): allowed because the
-  route's own query checks again that the device is not revoked and its partner may book.
+  route's own query checks again that the device is not revoked and its partner may book;
+- **lean JSON** (youcard.web.lean_json): a request in order is loaded and answered by the
+  route's own schemas without webargs' and flask-smorest's wrappers; anything else goes
+  their way, so every refusal is theirs;
+- **one kept session and cursor** per thread: the session a request left clean serves the
+  thread's next one (`KeptConnections`), and youcard.db's DriverStatements run on a raw
+  cursor kept with the connection.
 
 Every JSON API request (`is_api_request`, the one test of "is this the API") also skips the
 cookie session and the pages' per-request hooks (Flask-Limiter's: the API counts its own
@@ -35,6 +41,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from youcard.db import Session, make_engine
+from youcard.web.lean_json import lean_json
 
 API_PREFIX = "/api/"
 _MARK = "_youcard_hot_path"
@@ -54,7 +61,12 @@ class SyncFlask(Flask):
 
 def hot_path(view: F) -> F:
     """Opt a view (function or MethodView method) into the hot path's tricks. Its every write
-    must be a single atomic statement."""
+    must be a single atomic statement. Put it above flask-smorest's decorators: a view with
+    one JSON body and one success answer (`blp.arguments`, `blp.response`) is then served by
+    `_lean_json` too."""
+    lean = lean_json(view)
+    if lean is not None:
+        view = lean  # type: ignore[assignment]
     setattr(view, _MARK, True)
     return view
 
