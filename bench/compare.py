@@ -41,6 +41,20 @@ def worktree(rev: str) -> Path:
     return path
 
 
+def report(
+    values: dict[str, list[float]], pairs: list[tuple[str, str]], unit: str = "", what: str = ""
+) -> None:
+    """Per side the median of its rounds and the rounds; per pair the median of the rounds'
+    ratios (each round's sides ran one after the other) and the ratios."""
+    for name, each in values.items():
+        line = " ".join(f"{value:,.0f}" for value in each)
+        print(f"{name:>12}  median {statistics.median(each):7,.0f}{unit}   rounds {line}")
+    for top, bottom in pairs:
+        ratios = [a / b for a, b in zip(values[top], values[bottom], strict=True)]
+        line = " ".join(f"{r:.2f}" for r in ratios)
+        print(f"{top}/{bottom}{what}  median {statistics.median(ratios):.3f}   rounds {line}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--against", required=True, help="a git revision")
@@ -75,13 +89,7 @@ def main() -> None:
             f"bookings/s, {args.rounds} rounds of {args.seconds:.0f} s, gunicorn 4 x 1,"
             " 16 connections (wrk)"
         )
-        for name in names:
-            line = " ".join(f"{rate:,.0f}" for rate in rates[name])
-            print(f"{name:>12}  median {statistics.median(rates[name]):7,.0f}   rounds {line}")
-        for top, bottom in (("this", args.against), ("this", "bare"), (args.against, "bare")):
-            ratios = [a / b for a, b in zip(rates[top], rates[bottom], strict=True)]
-            line = " ".join(f"{r:.2f}" for r in ratios)
-            print(f"{top}/{bottom}  median {statistics.median(ratios):.3f}   rounds {line}")
+        report(rates, [("this", args.against), ("this", "bare"), (args.against, "bare")])
     finally:
         for server in servers:
             server.terminate()

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -69,7 +68,7 @@ for line in sys.stdin:
 
 def main() -> None:
     sys.path.insert(0, str(ROOT))
-    from bench.compare import worktree
+    from bench.compare import report, worktree
     from bench.redeem import ADMIN_URL, prepare
     from tests.conftest import create_postgres_database, drop_postgres_database
 
@@ -113,16 +112,10 @@ def main() -> None:
             f"Python CPU per booking, in-process, {args.rounds} rounds of {args.bookings}"
             " bookings a side (each side's own process time; no server, no HTTP)"
         )
-        for name in names:
-            line = " ".join(f"{us:,.0f}" for us in spent[name])
-            print(f"{name:>12}  median {statistics.median(spent[name]):6,.0f} µs   rounds {line}")
         pairs = [("this", "bare")]
         if args.against:
             pairs = [("this", args.against), ("this", "bare"), (args.against, "bare")]
-        for top, bottom in pairs:
-            ratios = [a / b for a, b in zip(spent[top], spent[bottom], strict=True)]
-            line = " ".join(f"{r:.2f}" for r in ratios)
-            print(f"{top}/{bottom} CPU  median {statistics.median(ratios):.3f}   rounds {line}")
+        report(spent, pairs, unit=" µs", what=" CPU")
     finally:
         for worker in workers.values():
             worker.kill()
