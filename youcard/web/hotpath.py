@@ -63,7 +63,7 @@ def hot_path(view: F) -> F:
     """Opt a view (function or MethodView method) into the hot path's tricks. Its every write
     must be a single atomic statement. Put it above flask-smorest's decorators: a view with
     one JSON body and one success answer (`blp.arguments`, `blp.response`) is then served by
-    `_lean_json` too."""
+    youcard.web.lean_json too."""
     lean = lean_json(view)
     if lean is not None:
         view = lean  # type: ignore[assignment]

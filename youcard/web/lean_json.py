@@ -28,7 +28,7 @@ def lean_json(view: Callable[..., Any]) -> Callable[..., Any] | None:
     by the same schema, the view's own function called with it, its result dumped by the
     same schema into the same JSON answer. Anything else (a body that does not parse or
     validate, another content type) goes the decorated way, so every refusal is smorest's
-    own (tests/redeemer/test_hot_path.py compares both ways). Their wrappers cost more than
+    own (tests/redeemer/test_lean_json.py compares both ways). Their wrappers cost more than
     loading and dumping themselves (py-spy: 16 % of a booking against 9 %)."""
     doc = getattr(view, "_apidoc", None)
     if not doc or "arguments" not in doc or len(doc.get("success_status_codes", ())) != 1:
