@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import enum
-import re
 import time
 from collections import namedtuple
 from collections.abc import Callable, Iterator, Sequence
@@ -231,27 +230,20 @@ class DriverStatement:
         self._row: Any = None  # the named tuple class, made from the first result
 
     def _compiled(self, connection: Connection) -> str:
-        """The statement in PostgreSQL's own placeholders ($1, $2, ...), compiled once: the
-        driver then sends it as it is (psycopg's RawCursor), with no per-call rewriting of
-        named placeholders."""
+        """The statement in PostgreSQL's own placeholders ($1, $2, ...), compiled once by
+        SQLAlchemy (paramstyle numeric_dollar): the driver then sends it as it is (psycopg's
+        RawCursor), with no per-call rewriting of named placeholders."""
         if self._sql is None:
-            compiled = self.statement.compile(dialect=connection.dialect)
+            dialect_class: Any = type(connection.dialect)  # (its stub has no paramstyle)
+            dialect = dialect_class(paramstyle="numeric_dollar")
+            compiled = self.statement.compile(dialect=dialect)
             self._fixed = {  # values built into the statement (`status == 'active'`)
                 name: value.value if isinstance(value, enum.Enum) else value
                 for name, value in compiled.params.items()
                 if value is not None
             }
-            names: list[str] = []
-
-            def number(match: re.Match[str]) -> str:
-                if match.group(0) == "%%":
-                    return "%"
-                if match.group(1) not in names:
-                    names.append(match.group(1))
-                return f"${names.index(match.group(1)) + 1}"
-
-            self._sql = _PYFORMAT.sub(number, str(compiled))
-            self._names = tuple(names)
+            self._names = tuple(compiled.positiontup or ())
+            self._sql = str(compiled)
         return self._sql
 
     def _values(self, params: dict[str, Any]) -> list[Any]:
@@ -296,7 +288,6 @@ class DriverStatement:
         return results
 
 
-_PYFORMAT = re.compile(r"%\(([^)]+)\)s|%%")
 _KEPT_CURSOR = "youcard_kept_cursor"
 
 
