@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 import secrets
 from datetime import date, datetime
-from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -26,7 +25,7 @@ from youcard.config import Settings, instance_secret
 from youcard.db import Session
 from youcard.enums import CardStatus, KeyStatus
 from youcard.errors import Conflict, DomainError, NotFound
-from youcard.models import Card, SigningKey
+from youcard.models import Card, Issuer, SigningKey
 from youcard.policy import ADMINISTRATORS, Staff, require_role
 
 KEK_BYTES = 32
@@ -84,6 +83,8 @@ def create_key(
 ) -> SigningKey:
     """A new active key for the issuer (refused while another is active: rotate instead)."""
     require_role(by, ADMINISTRATORS, "create signing keys")
+    if session.get(Issuer, by.issuer_id) is None:
+        raise NotFound("No such issuer.", code="issuer_not_found")
     if active_key(session, by.issuer_id) is not None:
         raise Conflict("The issuer already has an active key; rotate it.", code="key_exists")
     private_key = private_key or Ed25519PrivateKey.generate()
@@ -124,6 +125,8 @@ def active_key(session: Session, issuer_id: str) -> SigningKey | None:
 def rotate_key(session: Session, *, by: Staff, kek: bytes, now: datetime) -> SigningKey:
     """Retire the active key (it still verifies its cards) and make a new active one."""
     require_role(by, ADMINISTRATORS, "rotate signing keys")
+    if session.get(Issuer, by.issuer_id) is None:
+        raise NotFound("No such issuer.", code="issuer_not_found")
     old = session.scalars(
         select(SigningKey)
         .where(SigningKey.issuer_id == by.issuer_id, SigningKey.status == KeyStatus.ACTIVE)
@@ -200,8 +203,3 @@ def withdraw_key(
         data={"kid": kid},
     )
     return key
-
-
-def kek_file(settings: Settings) -> Path:
-    """Where the embedded mode keeps its generated KEK."""
-    return settings.instance_path / "kek"

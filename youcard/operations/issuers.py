@@ -1,24 +1,24 @@
 """Issuers: create one (the demo, a new city) and set the account it pays partners from.
 
-The caller (a view or the CLI) checks who may call them and passes its identity as
-`actor` for the audit log.
+`youcard issuer create` registers a new city with its first signing key (see
+`youcard.cli`); `list_issuers` is what `youcard issuer list` shows.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import datetime
 
 from schwifty import BIC
+from sqlalchemy import select
 
-from youcard import audit
-from youcard.db import Session
-from youcard.enums import Role
-from youcard.errors import Forbidden, InvalidRequest, NotFound
-from youcard.models import (
-    Issuer,
-)
-from youcard.operations.values import clean_text, valid_iban
+from youcard import audit, credentials
+from youcard.db import Session, refusing_duplicates
+from youcard.enums import KeyStatus, Role
+from youcard.errors import Conflict, Forbidden, InvalidRequest, NotFound
+from youcard.models import Issuer, SigningKey, StaffUser
+from youcard.operations.values import clean_name, clean_text, valid_iban
 from youcard.policy import ADMINISTRATORS, Staff, require_role
 
 ISSUER_ID_PATTERN = re.compile(r"[A-Z]{2}(-[A-Z0-9]+){1,2}")
@@ -42,11 +42,14 @@ def create_issuer(session: Session, *, by: Staff, name: str, now: datetime) -> I
         )
     issuer = Issuer(
         id=clean_text(issuer_id, "issuer_id", 40),
-        name=clean_text(name, "name", 200),
+        name=clean_name(name, "name", 200),
         created_at=now,
     )
-    session.add(issuer)
-    session.flush()
+    with refusing_duplicates(
+        session,
+        lambda: Conflict(f"The issuer id {issuer_id} is already taken.", code="issuer_exists"),
+    ):
+        session.add(issuer)
     audit.record(
         session,
         issuer_id=issuer.id,
@@ -88,3 +91,40 @@ def set_issuer_account(
         data={"iban": issuer.iban, "bic": issuer.bic},
     )
     return issuer
+
+
+@dataclass(frozen=True)
+class IssuerEntry:
+    """An issuer as the operator's `youcard issuer list` shows it."""
+
+    id: str
+    name: str
+    active_kid: str | None
+    staff: int
+    administrators: int
+
+
+def list_issuers(session: Session) -> list[IssuerEntry]:
+    """Every issuer of the deployment (for the operator: no family or partner data)."""
+    entries = []
+    for issuer in session.scalars(select(Issuer).order_by(Issuer.id)):
+        kid = session.scalar(
+            select(SigningKey.kid).where(
+                SigningKey.issuer_id == issuer.id, SigningKey.status == KeyStatus.ACTIVE
+            )
+        )
+        roles = session.scalars(
+            select(StaffUser.role).where(
+                StaffUser.issuer_id == issuer.id, StaffUser.active.is_(True)
+            )
+        ).all()
+        entries.append(
+            IssuerEntry(
+                id=issuer.id,
+                name=issuer.name,
+                active_kid=credentials.b64url(kid) if kid is not None else None,
+                staff=len(roles),
+                administrators=sum(1 for r in roles if r is Role.ADMINISTRATOR),
+            )
+        )
+    return entries
