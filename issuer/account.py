@@ -1,5 +1,6 @@
-"""The signed-in staff member's own account: changing the password, which a one-time
-password (a new account, a reset) requires before any other page."""
+"""The signed-in staff member's own account: their API tokens (seen and ended here), and
+changing the password, which a one-time password (a new account, a reset) requires before
+any other page."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from issuer.auth import principal, require_roles
 from issuer.refusals import refused
 from youcard.errors import DomainError
 from youcard.operations.staff_accounts import change_own_password
+from youcard.operations.staff_tokens import own_tokens, revoke_staff_token
 from youcard.operations.values import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from youcard.policy import ALL_STAFF
 from youcard.web import db_session, now
@@ -38,6 +40,35 @@ class PasswordForm(FlaskForm):  # type: ignore[misc]
         _l("New password again"),
         validators=[DataRequired(), EqualTo("new", message=_l("The two new passwords differ."))],
     )
+
+
+class RevokeForm(FlaskForm):  # type: ignore[misc]
+    """A button that ends one token (CSRF only)."""
+
+
+@bp.route("")
+@require_roles(*ALL_STAFF)
+def index() -> ResponseReturnValue:
+    """One's own account: the password, and the API tokens that act as oneself."""
+    return render_template(
+        "account/index.html", tokens=own_tokens(db_session(), by=principal()), form=RevokeForm()
+    )
+
+
+@bp.route("/tokens/<int:token_id>/revoke", methods=["POST"])
+@require_roles(*ALL_STAFF)
+def revoke_token(token_id: int) -> ResponseReturnValue:
+    """End one of one's own API tokens at once."""
+    form = RevokeForm()
+    if not form.validate_on_submit():
+        return redirect(url_for("account.index")), 303
+    try:
+        row = revoke_staff_token(db_session(), by=principal(), token_id=token_id, now=now())
+    except DomainError as error:
+        refused(error)
+        return redirect(url_for("account.index")), 303
+    flash(_("The token %(name)s no longer works.", name=row.name), "info")
+    return redirect(url_for("account.index")), 303
 
 
 @bp.route("/password", methods=["GET", "POST"])

@@ -107,6 +107,8 @@ MATRIX = {
     ("POST", "/admin/staff/<int:user_id>/<any(deactivate, activate):change>"): ADMIN,
     ("POST", "/admin/staff/<int:user_id>/unlock"): ADMIN,
     ("POST", "/admin/staff/<int:user_id>/reset"): ADMIN,
+    ("GET", "/account"): ALL,
+    ("POST", "/account/tokens/<int:token_id>/revoke"): ALL,
     ("GET", "/account/password"): ALL,
     ("POST", "/account/password"): ALL,
     ("POST", "/admin/keys/rotate"): ADMIN,

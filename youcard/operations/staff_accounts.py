@@ -3,8 +3,10 @@ must be changed at first sign-in; role changes, deactivation, unlocking, resets 
 user's own password change. Every change is audited; the last active administrator of an
 issuer can be neither demoted nor deactivated.
 
-Staff accounts and changes to them are serialised per issuer by locking the issuer's row,
-so two administrators demoting each other at the same moment cannot leave none.
+Staff accounts and changes to them are serialised per issuer by locking the issuer's row
+first, always (then the account, then its tokens): two administrators demoting each other at
+the same moment cannot leave none, and parallel changes of one account queue instead of
+deadlocking.
 """
 
 from __future__ import annotations
@@ -15,15 +17,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from youcard import audit, security
 from youcard.db import Session, refusing_duplicates
 from youcard.enums import Role
 from youcard.errors import Conflict, Forbidden, InvalidRequest, NotFound
-from youcard.models import Issuer, LoginThrottle, StaffToken, StaffUser
+from youcard.models import Issuer, LoginThrottle, StaffUser
 from youcard.operations.staff import end_sessions
-from youcard.operations.values import clean_text, password_hash_of
+from youcard.operations.staff_tokens import revoke_tokens_of
+from youcard.operations.values import clean_name, clean_text, password_hash_of
 from youcard.policy import ADMINISTRATORS, Staff, require_role
 
 # Letters and digits: lower case, no look-alikes (0/o, 1/l/i); 16 of 31 symbols = 79 bits.
@@ -139,7 +142,7 @@ def create_staff_user(
     user = StaffUser(
         issuer_id=by.issuer_id,
         username=name,
-        display_name=clean_text(display_name, "display_name", 200),
+        display_name=clean_name(display_name, "display_name"),
         role=Role(role),
         password_hash=(
             password_hash_of(secret, context=[name, display_name])
@@ -190,11 +193,7 @@ def set_staff_active(
     if not active:
         _keep_an_administrator(session, user)
         end_sessions(user)
-        session.execute(
-            update(StaffToken)
-            .where(StaffToken.staff_user_id == user.id, StaffToken.revoked_at.is_(None))
-            .values(revoked_at=now)
-        )
+        revoke_tokens_of(session, user, now)
     user.active = active
     _audit(session, by, user, "staff.activate" if active else "staff.deactivate", now)
     return user
@@ -215,6 +214,7 @@ def _lift_waits(session: Session, user: StaffUser) -> int:
 def unlock_staff_user(session: Session, *, by: Staff, user_id: int, now: datetime) -> int:
     """Lift the sign-in waits of a staff member at every address; how many were lifted."""
     require_role(by, ADMINISTRATORS, "unlock staff accounts")
+    _lock_issuer(session, by.issuer_id)
     user = _member(session, by, user_id)
     lifted = _lift_waits(session, user)
     _audit(session, by, user, "staff.unlock", now, lifted=lifted)
@@ -227,13 +227,15 @@ def reset_staff_password(
     """A new one-time password for a staff member (shown once, to be changed at the next
     sign-in); their sessions end and their sign-in waits are lifted."""
     require_role(by, ADMINISTRATORS, "reset passwords")
+    _lock_issuer(session, by.issuer_id)
     user = _member(session, by, user_id)
     secret = one_time_password()
     user.password_hash = security.hash_password(secret)
     user.must_change_password = True
     end_sessions(user)
+    revoked = revoke_tokens_of(session, user, now)
     _lift_waits(session, user)
-    _audit(session, by, user, "staff.reset_password", now)
+    _audit(session, by, user, "staff.reset_password", now, tokens_revoked=revoked)
     return NewStaffPassword(user, secret)
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import func, select, update
 
 from youcard import audit, security
 from youcard.db import Session
-from youcard.errors import NotFound, Unauthorized
+from youcard.errors import Forbidden, NotFound, Unauthorized
 from youcard.models import StaffToken, StaffUser
 from youcard.operations.values import clean_text
 from youcard.policy import ADMINISTRATORS, Staff, require_role
@@ -76,7 +76,61 @@ def staff_for_token(session: Session, token: str, *, now: datetime) -> StaffUser
     ).one_or_none()
     if found is None or not found[1].active:
         raise Unauthorized("This staff API token is not valid.")
+    if found[1].must_change_password:  # a reset: nothing acts as them before they choose
+        raise Unauthorized(
+            "This staff member has a one-time password: they sign in and choose their own"
+            " password first, then make a new token."
+        )
     row, user = found
     if row.last_used_at is None or now - row.last_used_at > TOKEN_LAST_USE_RESOLUTION:
         session.execute(update(StaffToken).where(StaffToken.id == row.id).values(last_used_at=now))
     return user
+
+
+def revoke_tokens_of(session: Session, user: StaffUser, now: datetime) -> int:
+    """End every API token of `user` (a deactivation, a password reset); how many ended."""
+    ended = session.execute(
+        update(StaffToken)
+        .where(StaffToken.staff_user_id == user.id, StaffToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    return int(getattr(ended, "rowcount", 0) or 0)
+
+
+def own_tokens(session: Session, *, by: Staff) -> list[StaffToken]:
+    """The signed-in staff member's API tokens that still work, newest first."""
+    if by.user_id is None:
+        return []
+    return list(
+        session.scalars(
+            select(StaffToken)
+            .where(StaffToken.staff_user_id == by.user_id, StaffToken.revoked_at.is_(None))
+            .order_by(StaffToken.created_at.desc(), StaffToken.id.desc())
+        )
+    )
+
+
+def revoke_staff_token(session: Session, *, by: Staff, token_id: int, now: datetime) -> StaffToken:
+    """End one API token: one's own, or (administrators) any of the issuer's; else NotFound.
+    Ending an ended token again changes nothing."""
+    row = session.get(StaffToken, token_id, with_for_update=True)
+    if row is None or row.issuer_id != by.issuer_id:
+        raise NotFound("No such token.", code="token_not_found")
+    if row.staff_user_id != by.user_id:
+        try:
+            require_role(by, ADMINISTRATORS, "end other people's tokens")
+        except Forbidden:
+            raise NotFound("No such token.", code="token_not_found") from None
+    if row.revoked_at is None:
+        row.revoked_at = now
+        audit.record(
+            session,
+            issuer_id=row.issuer_id,
+            actor=by.actor,
+            action="staff_token.revoke",
+            object_type="staff_token",
+            object_id=row.id,
+            now=now,
+            data={"name": row.name},
+        )
+    return row

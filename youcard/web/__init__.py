@@ -17,7 +17,6 @@ from youcard.db import Session, make_engine, make_sessionmaker
 from youcard.web.health import init_health
 from youcard.web.hotpath import (
     PageSessions,
-    SyncFlask,
     end_hot_session,
     init_hot_sessions,
     nothing_to_end,
@@ -26,6 +25,7 @@ from youcard.web.inputs import init_input_guard
 from youcard.web.metrics import init_metrics
 from youcard.web.problems import init_problems, integrity_problem, unavailable_problem
 from youcard.web.requestlog import init_request_log
+from youcard.web.retry import UnitOfWorkFlask
 
 EXTENSION = "youcard"
 AFTER_COMMIT = "youcard_after_commit"  # callables(session) run after a request's commit
@@ -42,7 +42,7 @@ class IdConverter(IntegerConverter):
 def create_base_app(import_name: str, service: str, config: dict[str, Any] | None = None) -> Flask:
     """A Flask app wired to the YouCard database; `config` overrides settings (tests)."""
     settings: Settings = load_settings()
-    app = SyncFlask(import_name, instance_path=str(settings.instance_path))
+    app = UnitOfWorkFlask(import_name, instance_path=str(settings.instance_path))
     app.config.update(
         SECRET_KEY=settings.secret_key,
         DATABASE_URL=settings.database_url,
