@@ -59,7 +59,12 @@ REFUSALS = {
     "invalid_email": _l("this e-mail address is not valid."),
     "invalid_url": _l("the web address must begin with https:// and name a host."),
     "invalid_phone": _l("a phone number has digits, spaces and + ( ) / - only."),
-    "invalid_postal_code": _l("this postal code is not valid."),
+    "invalid_postal_code": _l("a German postal code has five digits."),
+    "invalid_name": _l(
+        "a name may not hold invisible control or text-direction characters, nor begin with "
+        "= + - or @."
+    ),
+    "token_not_found": _l("there is no such token."),
     "invalid_text": _l("please write it on one line."),
     "field_too_long": _l("this is too long."),
     "unknown_language": _l("please choose one of the languages offered."),

@@ -71,11 +71,24 @@ def test_a_bad_line_is_refused_with_its_reason(cells, code):
     assert lines == [] and (refusal.number, refusal.decision_ref, refusal.code) == (2, "D-1", code)
 
 
-def test_formula_looking_cells_are_kept_as_text():
-    (line,), _ = read_approvals(
+def test_a_formula_as_a_name_is_refused_by_the_pages_rule_and_other_cells_stay_text():
+    lines, (refusal,) = read_approvals(
         _file('D-1;H;P;"=HYPERLINK(""http://x"")";E;2015-03-14;lunch;2026-08-01;2027-07-31;;;;;;')
     )
-    assert line.family_name == '=HYPERLINK("http://x")'
+    assert lines == [] and refusal.code == "invalid_name"  # as on the pages (clean_name)
+    (line,), _ = read_approvals(
+        _file("D-1;=H;P;Yilmaz;E;2015-03-14;lunch;2026-08-01;2027-07-31;;;;;;")
+    )
+    assert line.case_ref == "=H"  # a reference is the case system's, kept as text
+
+
+def test_an_invisible_character_refuses_its_line_and_a_control_character_the_file():
+    lines, (refusal,) = read_approvals(
+        _file("D-1;H\u202e;P;Y;E;2015-03-14;lunch;2026-08-01;2027-07-31;;;;;;")
+    )
+    assert lines == [] and refusal.code == "invalid_text" and "case_ref" in refusal.message
+    with pytest.raises(FileRefused):
+        read_approvals(_file("D-1;H\u0007;P;Y;E;2015-03-14;lunch;2026-08-01;2027-07-31;;;;;;"))
 
 
 @pytest.mark.parametrize(

@@ -23,6 +23,7 @@ from youcard.clock import DateOutOfRange, checked_date, parse_day
 from youcard.enums import Accrual, Category, RuleKind
 from youcard.errors import InvalidRequest
 from youcard.operations.entitlements import default_rule
+from youcard.operations.values import clean_name
 
 MAX_BYTES = 64 * 1024 * 1024  # 100,000 lines are about 15 MB
 MAX_FIELD = 200  # characters in one cell
@@ -215,10 +216,26 @@ def _rule(category: Category, cells: dict[str, str]) -> BudgetRule:
     )
 
 
+# A control character breaks the file as CSV (a whole-file refusal); any other invisible
+# character refuses only its line, names by the names rule (`clean_name`).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _name(text: str, field: str) -> str:
+    """A child's or family's name by the rule of the pages and the APIs (`clean_name`)."""
+    try:
+        return clean_name(text, field)
+    except InvalidRequest as error:
+        raise _Refused(error.code, error.message) from None
+
+
 def _line(number: int, cells: dict[str, str]) -> ApprovalLine:
     for name in REQUIRED:
         if not cells.get(name, "").strip():
             raise _Refused("field_required", f"{name} is empty.")
+    for name, cell in cells.items():
+        if name not in ("family_name", "given_name") and not cell.isprintable():
+            raise _Refused("invalid_text", f"{name} holds an invisible or control character.")
     for name in ("decision_ref", "case_ref", "child_ref"):
         if len(cells[name].strip()) > MAX_REF:
             raise _Refused("ref_too_long", f"{name} is longer than {MAX_REF} characters.")
@@ -243,8 +260,8 @@ def _line(number: int, cells: dict[str, str]) -> ApprovalLine:
         decision_ref=cells["decision_ref"].strip(),
         case_ref=cells["case_ref"].strip(),
         child_ref=cells["child_ref"].strip(),
-        family_name=cells["family_name"].strip(),
-        given_name=cells["given_name"].strip(),
+        family_name=_name(cells["family_name"], "family_name"),
+        given_name=_name(cells["given_name"], "given_name"),
         birth_date=_day(cells["birth_date"], "birth_date"),
         category=category,
         valid_from=valid_from,
@@ -272,7 +289,7 @@ def approval_lines(data: bytes) -> Iterator[ApprovalLine | LineRefusal]:
                 f"Line {number} has {len(row)} fields, the header {len(header)}.",
                 code="bad_line",
             )
-        if any(len(cell) > MAX_FIELD or not cell.isprintable() for cell in row):
+        if any(len(cell) > MAX_FIELD or _CONTROL.search(cell) for cell in row):
             raise FileRefused(
                 f"Line {number} has a field longer than {MAX_FIELD} characters or a control "
                 "character.",

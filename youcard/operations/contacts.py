@@ -18,7 +18,7 @@ from youcard.models import Household, Issuer
 from youcard.policy import ADMINISTRATORS, Staff, require_role
 
 PHONE = re.compile(r"\+?[0-9][0-9 ()/-]{3,38}")
-POSTAL_CODE = re.compile(r"[0-9A-Za-z][0-9A-Za-z -]{2,9}")
+POSTAL_CODE = re.compile(r"[0-9]{5}")  # a German postal code (Postleitzahl)
 
 
 def _text(value: str | None, field: str, max_length: int) -> str | None:

@@ -20,7 +20,7 @@ from youcard.models import (
     Household,
 )
 from youcard.operations.contacts import Contact, apply_contact
-from youcard.operations.values import clean_text
+from youcard.operations.values import clean_name, clean_text
 from youcard.policy import RECORDERS, Staff, require_role
 from youcard.tenancy import owned
 
@@ -57,7 +57,7 @@ def create_household(
     household = Household(
         issuer_id=by.issuer_id,
         reference=clean_text(reference, "reference", 60),
-        family_name=clean_text(family_name, "family_name", 200),
+        family_name=clean_name(family_name, "family_name"),
         created_at=now,
     )
     apply_contact(household, contact or Contact())
@@ -93,8 +93,8 @@ def add_child(
     child = Child(
         issuer_id=household.issuer_id,
         household_id=household.id,
-        given_name=clean_text(given_name, "given_name", 200),
-        family_name=clean_text(family_name, "family_name", 200),
+        given_name=clean_name(given_name, "given_name"),
+        family_name=clean_name(family_name, "family_name"),
         birth_date=birth_date,
         created_at=now,
     )
@@ -134,7 +134,7 @@ def update_household(
     changed = apply_contact(household, contact) if contact is not None else []
     with refusing_duplicates(session, _reference_taken):
         household.reference = reference
-        household.family_name = clean_text(family_name, "family_name", 200)
+        household.family_name = clean_name(family_name, "family_name")
     after = {"reference": household.reference, "family_name": household.family_name}
     audit.record(
         session,
@@ -182,8 +182,8 @@ def update_child(
                 )
             entitlement.cap_cents = cap
     before = (child.given_name, child.family_name, child.birth_date)
-    child.given_name = clean_text(given_name, "given_name", 200)
-    child.family_name = clean_text(family_name, "family_name", 200)
+    child.given_name = clean_name(given_name, "given_name")
+    child.family_name = clean_name(family_name, "family_name")
     child.birth_date = birth_date
     after = (child.given_name, child.family_name, child.birth_date)
     names = ("given_name", "family_name", "birth_date")

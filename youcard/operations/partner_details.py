@@ -17,7 +17,7 @@ from youcard.errors import Conflict, FourEyesViolation, NotFound
 from youcard.models import Partner, PartnerUser
 from youcard.operations.staff import end_sessions
 from youcard.operations.staff_accounts import one_time_password
-from youcard.operations.values import clean_text, valid_iban
+from youcard.operations.values import clean_name, valid_iban
 from youcard.policy import ADMINISTRATORS, Staff, require_role
 
 
@@ -46,7 +46,7 @@ def rename_partner(
 ) -> Partner:
     """Correct the partner's name (as on credit notes and payment files)."""
     partner = _own_partner(session, by, partner_id, "change partners")
-    partner.name = clean_text(name, "name", 200)
+    partner.name = clean_name(name, "name")
     _record(session, by, partner, "partner.rename", now)
     return partner
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 
 from schwifty import IBAN
@@ -18,6 +19,35 @@ def clean_text(value: str, field: str, max_length: int) -> str:
         raise InvalidRequest(f"{field} is required.", code="field_required", field=field)
     if len(value) > max_length:
         raise InvalidRequest(f"{field} is too long.", code="field_too_long", field=field)
+    return value
+
+
+# What no name of a person or a place holds: control characters (Cc), format characters (Cf:
+# the bidi overrides and isolates that make "Anna\u202eKaya" print as something else, zero
+# widths), surrogates, private-use and unassigned code points, line and paragraph separators.
+_NOT_IN_NAMES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+# ...except the joiners that Persian, Kurdish and Indic spellings need between letters.
+_JOINERS = frozenset({"\u200c", "\u200d"})
+# A spreadsheet runs a cell that begins with one of these as a formula (CSV injection).
+FORMULA_START = ("=", "+", "-", "@")
+
+
+def clean_name(value: str, field: str, max_length: int = 200) -> str:
+    """A person's or a place's name (a family, a child, a partner, a staff member, a city):
+    `clean_text`, and InvalidRequest (`invalid_name`) when it holds a control, format or
+    direction-override character, or begins like a spreadsheet formula. The one rule for
+    names on pages, the APIs and the import."""
+    value = clean_text(value, field, max_length)
+    if any(unicodedata.category(ch) in _NOT_IN_NAMES and ch not in _JOINERS for ch in value):
+        raise InvalidRequest(
+            f"{field} holds an invisible control or text-direction character.",
+            code="invalid_name",
+            field=field,
+        )
+    if value.startswith(FORMULA_START):
+        raise InvalidRequest(
+            f"{field} may not begin with = + - or @.", code="invalid_name", field=field
+        )
     return value
 
 
@@ -41,13 +71,52 @@ def password_hash_of(password: str, *, context: Sequence[str] = ()) -> str:
         )
     if len(password) > MAX_PASSWORD_LENGTH:
         raise InvalidRequest("The password is too long.", code="password_too_long")
-    words = [*context, "youcard", "passwort", "password", "kennwort"]
-    if zxcvbn(password, user_inputs=[w for w in words if w])["score"] < MIN_PASSWORD_SCORE:
+    words = [*name_parts(context), "youcard", "passwort", "password", "kennwort"]
+    if zxcvbn(password, user_inputs=words)["score"] < MIN_PASSWORD_SCORE:
         raise InvalidRequest(
             "This password is among the most common ones or easy to guess.",
             code="password_too_common",
         )
+    if _built_on(password, words):
+        raise InvalidRequest(
+            "The password may not be built on your name or username.",
+            code="password_too_common",
+        )
     return security.hash_password(password)
+
+
+def fold(text: str) -> str:
+    """Lower case without accents and with the dotless ı as i ("Tarık" and "TARIK" both
+    "tarik"), for comparing a password with a name."""
+    text = unicodedata.normalize("NFKD", text.casefold().replace("ı", "i"))
+    return "".join(ch for ch in text if not unicodedata.combining(ch))
+
+
+def name_parts(context: Sequence[str]) -> list[str]:
+    """The words a password must not be built on: each name and username whole and in its
+    parts (split at spaces, dots, hyphens and the like), folded, of three letters or more."""
+    parts: set[str] = set()
+    for text in context:
+        folded = fold(text or "")
+        words = [w for w in "".join(c if c.isalnum() else " " for c in folded).split() if w]
+        parts.update(w for w in [*words, "".join(words)] if len(w) >= 3)
+    return sorted(parts, key=len, reverse=True)
+
+
+def _built_on(password: str, words: Sequence[str]) -> bool:
+    """Whether the password is little more than the words (a name, a username) with digits
+    or punctuation around them: what is left once they are taken out scores below the rule
+    on its own, or is shorter than half the password."""
+    rest = fold(password)
+    found = False
+    for word in words:
+        if word in rest:
+            found = True
+            rest = rest.replace(word, " ")
+    if not found:
+        return False
+    rest = "".join(rest.split())
+    return len(rest) < MIN_PASSWORD_LENGTH / 2 or zxcvbn(rest)["score"] < MIN_PASSWORD_SCORE
 
 
 def valid_iban(text: str) -> str:
