@@ -20,6 +20,7 @@ from youcard.errors import InvalidRequest
 from youcard.operations.booking_records import BookingRecord, BookingResult
 from youcard.operations.bookings import book
 from youcard.operations.cancellations import cancel_booking
+from youcard.operations.partners import ask_to_serve
 from youcard.operations.verification import revocations_since
 from youcard.schemas.partner_api import (
     BookingPageSchema,
@@ -31,6 +32,8 @@ from youcard.schemas.partner_api import (
     ProblemSchema,
     RevocationPageSchema,
     RevocationQuerySchema,
+    ServiceRequestAnswerSchema,
+    ServiceRequestSchema,
     StatementSchema,
     TrustListSchema,
     VerifyResponseSchema,
@@ -244,6 +247,29 @@ class CreditNotePdf(MethodView):
     def get(self, payment_id: int) -> Response:
         """The credit note with its bookings (another partner's is 404)."""
         return credit_note_download(db_session(), device().partner_id, payment_id)
+
+
+@blp.route("/service-requests")
+class ServiceRequests(MethodView):
+    """Serving another city's families too."""
+
+    @blp.arguments(ServiceRequestSchema())
+    @blp.response(201, ServiceRequestAnswerSchema)
+    @blp.alt_response(401, schema=ProblemSchema, content_type=PROBLEM)
+    @blp.alt_response(404, schema=ProblemSchema, content_type=PROBLEM)
+    def post(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Ask another issuer to accept this partner for its cards. Its administrators can
+        then find the partner and decide what it may book; until then (and unless it serves
+        that issuer already) they cannot reach it. Asking again changes nothing."""
+        counter = device()
+        row = ask_to_serve(
+            db_session(),
+            partner_id=counter.partner_id,
+            actor=counter.actor,
+            issuer_id=body["issuer"],
+            now=now(),
+        )
+        return {"issuer": row.issuer_id, "requested_at": row.requested_at}
 
 
 @blp.route("/trust-list")

@@ -104,10 +104,20 @@ def _check_query() -> Any:
         .exists()
     )
     device_live = device_is_live(partner_id)
+    permissions = PartnerPermission.__table__
+    serves_issuer = (
+        select(permissions.c.partner_id)
+        .where(
+            permissions.c.partner_id == partner_id,
+            permissions.c.issuer_id == cards.c.issuer_id,
+        )
+        .exists()
+    )
     return (
         select(
             cards.c.status,
             cards.c.issuer_id,
+            serves_issuer.label("serves_issuer"),
             children.c.given_name,
             children.c.birth_date,
             partner_active.label("partner_active"),
@@ -178,19 +188,25 @@ def check_card(
         or first.issuer_id != claims.issuer
     ):
         return {"valid": False, "reason": "revoked"}
+    if not first.serves_issuer:  # another city's card: nothing of the child for this partner
+        return {"valid": True, "card": _card(claims), "holder": None, "entitlements": []}
     return {
         "valid": True,
-        "card": {
-            "serial": claims.serial.hex(),
-            "issuer": claims.issuer,
-            "version": claims.version,
-            "expires_at": datetime.fromtimestamp(claims.expires_at, UTC),
-        },
+        "card": _card(claims),
         "holder": {
             "given_name": first.given_name,
             "birth_year": first.birth_date.year if first.birth_date else None,
         },
         "entitlements": _entitlement_views(rows, berlin_date(at)),
+    }
+
+
+def _card(claims: credentials.Claims) -> dict[str, Any]:
+    return {
+        "serial": claims.serial.hex(),
+        "issuer": claims.issuer,
+        "version": claims.version,
+        "expires_at": datetime.fromtimestamp(claims.expires_at, UTC),
     }
 
 

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from typing import Protocol, TypeVar
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, and_, or_, select
 
 from youcard.db import Session
 from youcard.enums import PartnerStatus
 from youcard.errors import NotFound
-from youcard.models import Child, Partner
+from youcard.models import Child, Partner, PartnerPermission, PartnerServiceRequest
 from youcard.policy import Family
 
 
@@ -37,8 +37,29 @@ def owned(session: Session, by: OfIssuer, model: type[Row], object_id: int, what
 
 def acceptable(by: OfIssuer) -> ColumnElement[bool]:
     """The partners whose permissions on `by`'s cards may be set: its own issuer's, and
-    other issuers' active ones (a club in the neighbouring town)."""
-    return or_(Partner.issuer_id == by.issuer_id, Partner.status == PartnerStatus.ACTIVE)
+    another issuer's active partner that already serves `by`'s issuer or has asked to (a
+    club in the neighbouring town). Any other partner of the deployment is "not found":
+    an administrator cannot count through the ids of other cities' partners."""
+    serves = (
+        select(PartnerPermission.partner_id)
+        .where(
+            PartnerPermission.partner_id == Partner.id,
+            PartnerPermission.issuer_id == by.issuer_id,
+        )
+        .exists()
+    )
+    asked = (
+        select(PartnerServiceRequest.partner_id)
+        .where(
+            PartnerServiceRequest.partner_id == Partner.id,
+            PartnerServiceRequest.issuer_id == by.issuer_id,
+        )
+        .exists()
+    )
+    return or_(
+        Partner.issuer_id == by.issuer_id,
+        and_(Partner.status == PartnerStatus.ACTIVE, or_(serves, asked)),
+    )
 
 
 def partner_to_accept(session: Session, by: OfIssuer, partner_id: int) -> Partner:

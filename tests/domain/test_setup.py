@@ -194,6 +194,15 @@ def test_an_issuer_accepts_another_issuers_partner_for_its_own_cards(session, ma
 
     with pytest.raises(CategoryNotPermitted), session.begin_nested():
         book(session, idempotency_key="before", **args)
+    from youcard.errors import NotFound
+    from youcard.operations.partners import ask_to_serve
+
+    accept = dict(partner_id=partner.id, by=Staff.system(neighbour.id, "staff:9"), now=NOW)
+    with pytest.raises(NotFound), session.begin_nested():  # it has not asked: not found
+        set_partner_permissions(session, categories={Category.PARTICIPATION}, **accept)
+    ask_to_serve(
+        session, partner_id=partner.id, actor="partner_user:1", issuer_id=neighbour.id, now=NOW
+    )
     set_partner_permissions(
         session,
         partner_id=partner.id,
@@ -219,11 +228,14 @@ def test_an_issuer_accepts_another_issuers_partner_for_its_own_cards(session, ma
 def test_another_issuers_partner_is_accepted_only_once_it_is_active(session, make, refused):
     """The operation itself decides (youcard.tenancy.partner_to_accept), not only the pages:
     another issuer's pending or suspended partner is 'not found', and nothing is written."""
-    from youcard.operations.partners import set_partner_permissions
+    from youcard.operations.partners import ask_to_serve, set_partner_permissions
 
     home, neighbour = make.issuer(), make.issuer()
     for status in (PartnerStatus.PENDING, PartnerStatus.SUSPENDED):
         partner = make.partner(home, {Category.PARTICIPATION}, status=status)
+        ask_to_serve(
+            session, partner_id=partner.id, actor="partner_user:1", issuer_id=neighbour.id, now=NOW
+        )
         error = refused(
             set_partner_permissions, partner_id=partner.id, now=NOW,
             by=Staff.system(neighbour.id, "staff:9"), categories={Category.PARTICIPATION},

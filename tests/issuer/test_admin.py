@@ -12,6 +12,7 @@ from tests.issuer.test_households import _as, _post
 from tests.issuer.test_staff_login import HTTPS
 from youcard.enums import KeyStatus, PartnerStatus, Role
 from youcard.models import DeviceToken, Partner, PartnerUser, SigningKey
+from youcard.operations.partners import ask_to_serve
 from youcard.security import token_hash
 
 
@@ -189,6 +190,19 @@ def test_accept_another_issuers_partner_for_our_cards(app, admin_office, committ
         neighbours_partner = make.partner(make.issuer(), {Category.PARTICIPATION})
         partner_id, home = neighbours_partner.id, neighbours_partner.issuer_id
     admin = _as(app, admin_office["admin"])
+    # Until the partner asks to serve this city too, it is not to be found here.
+    hidden = admin.get("/admin/partners", base_url=HTTPS).get_data(as_text=True)
+    assert f"/admin/partners/{partner_id}/" not in hidden
+    before = _post(admin, f"/admin/partners/{partner_id}/permissions", {"categories": ["lunch"]})
+    assert before.status_code == 404
+    with committed.begin() as session:
+        ask_to_serve(
+            session,
+            partner_id=partner_id,
+            actor="partner_user:1",
+            issuer_id=admin_office["issuer_id"],
+            now=NOW,
+        )
     listing = admin.get("/admin/partners", base_url=HTTPS).get_data(as_text=True)
     assert "Partner anderer Träger" in listing and "nicht zugelassen" in listing
     r = _post(

@@ -439,6 +439,7 @@ def test_openapi_documents_every_route_and_the_problem_format(client):
     spec = client.get("/api/v1/openapi.json").json
     assert spec["openapi"].startswith("3.")
     assert set(spec["paths"]) == {
+        "/api/v1/service-requests",
         "/api/v1/verify",
         "/api/v1/bookings",
         "/api/v1/bookings/{booking_id}/cancel",

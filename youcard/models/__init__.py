@@ -12,7 +12,13 @@ from youcard.models.jobs import JobRun
 from youcard.models.keys import SigningKey
 from youcard.models.login_throttles import LoginThrottle
 from youcard.models.mandates import Mandate
-from youcard.models.partners import DeviceToken, Partner, PartnerPermission, PartnerUser
+from youcard.models.partners import (
+    DeviceToken,
+    Partner,
+    PartnerPermission,
+    PartnerServiceRequest,
+    PartnerUser,
+)
 from youcard.models.retention import MoneyRetention
 from youcard.models.settlements import Settlement, SettlementLine, SettlementPayment
 from youcard.models.staff import StaffToken, StaffUser
@@ -38,6 +44,7 @@ __all__ = [
     "MoneyRetention",
     "Partner",
     "PartnerPermission",
+    "PartnerServiceRequest",
     "PartnerUser",
     "Settlement",
     "SettlementLine",

@@ -47,6 +47,19 @@ class PartnerPermission(Base):
     partner: Mapped[Partner] = relationship(back_populates="permissions")
 
 
+class PartnerServiceRequest(Base):
+    """The partner asks `issuer_id` to accept it for that issuer's cards (a club that serves
+    the neighbouring town too). Until it asks, or is accepted, another issuer's
+    administrators cannot reach it: they cannot count through the deployment's partners."""
+
+    __tablename__ = "partner_service_requests"
+
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id"), primary_key=True)
+    issuer_id: Mapped[str] = mapped_column(ForeignKey("issuers.id"), primary_key=True)
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    requested_by: Mapped[str] = mapped_column(String(100))  # the actor, as the audit names it
+
+
 class PartnerUser(Base):
     """A login of a partner's staff (for the scanner page); argon2id password hash."""
 

@@ -16,11 +16,13 @@ from youcard.enums import Category, PartnerStatus
 from youcard.errors import Conflict, Forbidden, NotFound
 from youcard.models import (
     DeviceToken,
+    Issuer,
     Partner,
     PartnerPermission,
+    PartnerServiceRequest,
     PartnerUser,
 )
-from youcard.operations.values import clean_text, password_hash_of, valid_iban
+from youcard.operations.values import clean_name, clean_text, password_hash_of, valid_iban
 from youcard.policy import ADMINISTRATORS, Staff, require_role
 from youcard.tenancy import partner_to_accept
 
@@ -98,7 +100,7 @@ def create_partner(
         )
     partner = Partner(
         issuer_id=by.issuer_id,
-        name=clean_text(name, "name", 200),
+        name=clean_name(name, "name"),
         iban=valid_iban(iban),
         status=PartnerStatus.ACTIVE if active else PartnerStatus.PENDING,
         created_at=now,
@@ -145,8 +147,8 @@ def create_partner_user(
     user = PartnerUser(
         partner_id=partner.id,
         username=clean_text(username, "username", 80).lower(),
-        display_name=clean_text(display_name, "display_name", 200),
-        password_hash=password_hash_of(password),
+        display_name=clean_name(display_name, "display_name"),
+        password_hash=password_hash_of(password, context=[username, display_name]),
         active=True,
         created_at=now,
     )
@@ -243,3 +245,34 @@ def set_partner_permissions(
         data={"categories": sorted(c.value for c in categories)},
     )
     return partner
+
+
+def ask_to_serve(
+    session: Session, *, partner_id: int, actor: str, issuer_id: str, now: datetime
+) -> PartnerServiceRequest:
+    """The partner asks `issuer_id` to accept it for that issuer's cards; that issuer's
+    administrators can then find it and set its permissions. Asking again changes nothing.
+    An unknown issuer, or the partner's own, is NotFound."""
+    partner = session.get(Partner, partner_id)
+    issuer = session.get(Issuer, issuer_id.strip().upper())
+    if partner is None or issuer is None or issuer.id == partner.issuer_id:
+        raise NotFound("No such issuer.", code="issuer_not_found")
+    row = session.get(PartnerServiceRequest, (partner.id, issuer.id))
+    if row is not None:
+        return row
+    row = PartnerServiceRequest(
+        partner_id=partner.id, issuer_id=issuer.id, requested_at=now, requested_by=actor
+    )
+    with refusing_duplicates(session, lambda: Conflict("Already asked.", code="already_asked")):
+        session.add(row)
+    audit.record(
+        session,
+        issuer_id=issuer.id,
+        actor=actor,
+        action="partner.asks_to_serve",
+        object_type="partner",
+        object_id=partner.id,
+        now=now,
+        data={"home_issuer": partner.issuer_id},
+    )
+    return row

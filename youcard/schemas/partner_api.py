@@ -73,7 +73,14 @@ class VerifyResponseSchema(Schema):
     valid = fields.Boolean(required=True)
     reason = fields.String(validate=validate.OneOf(REASONS))
     card = fields.Nested(CardSchema)
-    holder = fields.Nested(HolderSchema)
+    holder = fields.Nested(
+        HolderSchema,
+        allow_none=True,
+        metadata={
+            "description": "null when the card's issuer has not accepted this partner: it"
+            " learns nothing of a child it may not book for"
+        },
+    )
     entitlements = fields.List(fields.Nested(EntitlementViewSchema))
 
 
@@ -302,3 +309,20 @@ class ListResultSchema(Schema):
     """One result per line, in the order of the lines."""
 
     results = fields.List(fields.Nested(LineResultSchema), required=True)
+
+
+class ServiceRequestSchema(StrictSchema):
+    """Ask another issuer (a neighbouring town) to accept this partner for its cards."""
+
+    issuer = fields.String(
+        required=True,
+        validate=validate.Length(min=2, max=40),
+        metadata={"description": "the issuer's id, e.g. DE-NW-SOEST"},
+    )
+
+
+class ServiceRequestAnswerSchema(Schema):
+    """The request as the issuer's administrators will see it."""
+
+    issuer = fields.String()
+    requested_at = fields.DateTime()

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import functools
 import inspect
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -15,7 +14,7 @@ from flask_smorest.utils import set_status_and_headers_in_response, unpack_tuple
 from marshmallow import Schema, ValidationError
 from webargs.flaskparser import is_json_request
 
-from youcard.web.inputs import UnsafeInput, check_json
+from youcard.web.inputs import UnsafeInput, load_json
 
 # What a view's flask-smorest documentation may hold for the lean way: a body, answers and
 # hand-written documentation, which its wrappers only take in and write out.
@@ -68,13 +67,12 @@ def _loaded_json(schema: Schema) -> Any:
     if not is_json_request(request):
         return None
     try:
-        value = json.loads(request.get_data(cache=True).decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError):
+        value = load_json(request.get_data(cache=True))
+    except (UnsafeInput, ValueError):
         return None
     if not isinstance(value, dict):
         return None
     try:
-        check_json(value)
         return schema.load(value)
-    except (UnsafeInput, ValidationError):
+    except ValidationError:
         return None

@@ -110,8 +110,9 @@ def http_problem(error: HTTPException) -> ResponseReturnValue:
     data = getattr(error, "data", None) or {}
     messages = data.get("messages") if isinstance(data, dict) else None
     code = HTTP_CODES.get(status, "http_error")
-    if messages and "json" in messages and messages["json"] == ["Invalid JSON body."]:
-        return problem(400, "invalid_json", "The body is not valid JSON.")
+    said = messages.get("json") if isinstance(messages, dict) else None
+    if status == 400 and isinstance(said, list) and len(said) == 1 and isinstance(said[0], str):
+        return problem(400, "invalid_json", "The body cannot be taken.", said[0])
     detail = (
         "Some fields of the request are not valid; `errors` says which."
         if status == 422

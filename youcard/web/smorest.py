@@ -8,11 +8,12 @@ from typing import Any
 from flask_smorest import Api
 from flask_smorest import Blueprint as SmorestBlueprint
 from flask_smorest.utils import prepare_response
-from webargs.flaskparser import FlaskParser, abort
+from marshmallow import missing
+from webargs.flaskparser import FlaskParser, abort, is_json_request
 from werkzeug.exceptions import HTTPException
 
 from youcard.schemas.partner_api import ProblemSchema
-from youcard.web.inputs import UnsafeInput, check_json
+from youcard.web.inputs import UnsafeInput, load_json
 from youcard.web.problems import MEDIA_TYPE, http_problem
 
 
@@ -41,19 +42,17 @@ class ProblemApi(Api):  # type: ignore[misc]
 
 
 class SafeJsonParser(FlaskParser):
-    """webargs' parser, except that a body nested a thousand deep (Python's parser then
-    raises RecursionError) or holding control characters is 400 invalid_json, not a 500."""
+    """webargs' parser, with our one JSON loader (`youcard.web.inputs.load_json`): a body
+    nested a thousand deep, holding control characters or a key twice is a 400 that says
+    what is wrong, never a 500 and never "last one wins"."""
 
     def _raw_load_json(self, req: Any) -> Any:
+        if not is_json_request(req):
+            return missing
         try:
-            value = super()._raw_load_json(req)
-        except RecursionError:
-            abort(400, messages={"json": ["Invalid JSON body."]})
-        try:
-            check_json(value)
-        except UnsafeInput:
-            abort(400, messages={"json": ["Invalid JSON body."]})
-        return value
+            return load_json(req.get_data(cache=True))
+        except UnsafeInput as error:
+            abort(400, messages={"json": [str(error)]})
 
 
 class Blueprint(SmorestBlueprint):  # type: ignore[misc]
