@@ -84,7 +84,8 @@ def _euro(cents: int | None) -> str:
 
 def _print_demo(data: demo.DemoData, *, made: bool) -> None:
     click.echo("Demo data " + ("created." if made else "already present; nothing changed."))
-    click.echo(f"\nIssuer (staff):   {data.issuer_url}")
+    click.echo(f"\nIssuer id: {demo.ISSUER_ID} (the commands' --issuer; `youcard issuer list`)")
+    click.echo(f"Issuer (staff):   {data.issuer_url}")
     click.echo(f"Redeemer (partners): {data.redeemer_url}")
     click.echo(f"Scanner page (partner staff): {data.redeemer_url}/scan")
     click.echo("\nStaff logins:")
@@ -223,8 +224,13 @@ def jobs_run(
         else:
             done = jobs.run_in_processes(url, chosen, workers)
         worked = {name: n for name, n in done.items() if n}
+        failed = [name for name, n in done.items() if n is None]
         if worked:
             click.echo(", ".join(f"{name}: {n}" for name, n in worked.items()))
+        elif once and not failed:
+            click.echo(f"Nothing to do ({len(done)} job(s) looked).")
+        if failed:
+            click.echo("Failed (see the log): " + ", ".join(failed) + ".", err=True)
         if once:
             if None in done.values():
                 raise SystemExit(1)
@@ -232,8 +238,14 @@ def jobs_run(
         time.sleep(interval)
 
 
-from youcard.cli_operations import export_command, restore_drill_command, retention_command  # noqa: E402
+from youcard.cli_operations import (  # noqa: E402
+    backup_command,
+    export_command,
+    restore_drill_command,
+    retention_command,
+)
 
+main.add_command(backup_command)
 main.add_command(export_command)
 main.add_command(restore_drill_command)
 main.add_command(retention_command)

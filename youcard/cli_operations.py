@@ -1,9 +1,11 @@
-"""The operators' commands: `youcard export`, `youcard restore-drill`, `youcard retention`."""
+"""The operators' commands: `youcard export`, `youcard backup`, `youcard restore-drill`,
+`youcard retention`."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import click
 
@@ -73,6 +75,34 @@ def restore_drill_command(ctx: Context, keep: bool) -> None:
         raise SystemExit(1)
     kept = f"; the copy is kept as {result.target}" if keep else ""
     click.echo(f"Restored and checked: every table complete, ledger and audit clean{kept}.")
+
+
+@click.command("backup")
+@click.option(
+    "--into",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The folder of the dumps (deploy/youcard-backup.service: /var/lib/youcard/backups).",
+)
+@click.option("--keep-days", default=14, show_default=True, type=click.IntRange(1, 3650))
+@pass_context
+def backup_command(ctx: Context, into: Path, keep_days: int) -> None:
+    """Dump the database (pg_dump, custom format) into a new file in INTO and delete the
+    dumps there older than --keep-days; `youcard restore-drill` proves a dump restores."""
+    try:
+        made, deleted = drill.backup(
+            ctx.settings.database_url, into=into, now=utcnow(), keep_days=keep_days
+        )
+    except ValueError as error:
+        raise click.ClickException(f"No backup: {error}.") from None
+    except subprocess.CalledProcessError as error:
+        said = (error.stderr or b"").decode(errors="replace").strip().splitlines()
+        raise click.ClickException(
+            f"No backup: pg_dump said {said[-1] if said else error}"
+        ) from None
+    click.echo(
+        f"Backup {made} ({made.stat().st_size:,} bytes); {len(deleted)} older dump(s) deleted."
+    )
 
 
 @click.command("retention")

@@ -1,15 +1,18 @@
-"""The restore drill (DESIGN.md "Operations"): dump the PostgreSQL database with pg_dump,
-restore it into a new database with pg_restore, and prove the copy: every table holds as
-many rows as the source did at the dump's moment (one exported snapshot for both the dump
-and the count), the ledger check and the audit chains are clean. A backup nobody restored
-is a hope; this makes it a fact, in CI and on the city's own backups."""
+"""The nightly backup (`youcard backup`) and the restore drill (DESIGN.md "Operations"):
+dump the PostgreSQL database with pg_dump, restore it into a new database with pg_restore,
+and prove the copy: every table holds as many rows as the source did at the dump's moment
+(one exported snapshot for both the dump and the count), the ledger check and the audit
+chains are clean. A backup nobody restored is a hope; this makes it a fact, in CI and on the
+city's own backups."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -120,3 +123,34 @@ def restore_drill(url: str, *, target: str, keep: bool = False) -> DrillResult:
                         )
                     )
     return result
+
+
+BACKUP_SUFFIX = ".dump"
+
+
+def backup(url: str, *, into: Path, now: datetime, keep_days: int) -> tuple[Path, list[Path]]:
+    """A dump of the database (pg_dump, custom format: `pg_restore` reads it) into the folder
+    `into`, named by the time; then the dumps there older than `keep_days` are deleted. The
+    file appears whole or not at all (written beside, then renamed); the password goes to
+    pg_dump in its environment, never on its command line. The new file and those deleted."""
+    parsed = make_url(libpq(url))
+    into.mkdir(mode=0o700, parents=True, exist_ok=True)
+    target = into / f"youcard-{now:%Y%m%d-%H%M%S}{BACKUP_SUFFIX}"
+    partial = target.with_suffix(".partial")
+    env = dict(os.environ)
+    if parsed.password:
+        env["PGPASSWORD"] = str(parsed.password)
+    conninfo = parsed.set(password=None).render_as_string(hide_password=False)
+    subprocess.run(  # noqa: S603 - our own tool path and arguments, no shell
+        [_tool("pg_dump"), "--format=custom", "--no-owner", f"--file={partial}", conninfo],
+        check=True,
+        env=env,
+        capture_output=True,
+    )
+    partial.rename(target)
+    cutoff = now.timestamp() - keep_days * 86_400
+    dumps = sorted(into.glob(f"youcard-*{BACKUP_SUFFIX}"))
+    old = [p for p in dumps if p != target and p.stat().st_mtime < cutoff]
+    for path in old:
+        path.unlink()
+    return target, old

@@ -10,8 +10,12 @@ others (it is logged, and the command's exit code says so).
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import multiprocessing
+import os
+import signal
+import sys
 import time
 from collections.abc import Callable, Iterable
 from datetime import datetime
@@ -148,6 +152,38 @@ def run_in_process(url: str, names: Iterable[str]) -> dict[str, int | None]:
         engine.dispose()
 
 
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def die_with_parent(parent: int) -> None:
+    """End this process when the one that started it ends, also by kill -9 (Linux's
+    PR_SET_PDEATHSIG: a worker must not go on booking instalments for a runner that is
+    gone, while the next run starts its own). Elsewhere the unit's KillMode=control-group
+    does it."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != parent:  # the parent ended before the line above took effect
+        os._exit(1)
+
+
+def _in_worker(parent: int, target: Callable[..., Any], args: tuple[Any, ...]) -> None:
+    die_with_parent(parent)
+    target(*args)
+
+
+def start_workers(
+    target: Callable[..., Any], args: tuple[Any, ...], workers: int
+) -> list[multiprocessing.process.BaseProcess]:
+    """`workers` fresh interpreters running `target(*args)`, each ending with this process."""
+    context = multiprocessing.get_context("spawn")  # a clean interpreter: no shared engine
+    processes = [
+        context.Process(target=_in_worker, args=(os.getpid(), target, args)) for _ in range(workers)
+    ]
+    for process in processes:
+        process.start()
+    return processes
+
+
 def _worker(url: str, names: list[str], results: Any) -> None:
     results.put(run_in_process(url, names))
 
@@ -155,14 +191,9 @@ def _worker(url: str, names: list[str], results: Any) -> None:
 def run_in_processes(url: str, names: Iterable[str], workers: int) -> dict[str, int | None]:
     """The jobs once in `workers` processes side by side (each takes other pieces of work:
     row locks with SKIP LOCKED); what they did, summed (None: a job failed in one)."""
-    context = multiprocessing.get_context("spawn")  # a clean interpreter: no shared engine
-    results = context.Queue()
+    results = multiprocessing.get_context("spawn").Queue()
     chosen = list(names)
-    processes = [
-        context.Process(target=_worker, args=(url, chosen, results)) for _ in range(workers)
-    ]
-    for process in processes:
-        process.start()
+    processes = start_workers(_worker, (url, chosen, results), workers)
     done: dict[str, int | None] = dict.fromkeys(chosen, 0)
     for process in processes:
         process.join()

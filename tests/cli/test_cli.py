@@ -372,7 +372,8 @@ def test_jobs_run_once_checks_uploaded_imports_and_seals_the_audit_chain(env):
                 select(func.count()).select_from(AuditEvent).where(AuditEvent.seq.is_(None))
             ) == 0  # fmt: skip
         again = _run("jobs", "run", "--once", "imports", "audit-seal")
-        assert again.exit_code == 0 and again.output == ""  # nothing left: nothing done
+        assert again.exit_code == 0  # nothing left: nothing done, and it says so
+        assert again.output.strip() == "Nothing to do (2 job(s) looked)."
         assert _run("jobs", "run", "--once", "nope").exit_code == 2
     finally:
         engine.dispose()
@@ -436,7 +437,7 @@ def test_jobs_run_with_several_workers_books_each_instalment_once(env):
         assert result.exit_code == 0, result.output
         assert result.output.strip() == "mandates: 6"
         again = _run("jobs", "run", "--once", "--workers", "2", "mandates")
-        assert again.exit_code == 0 and again.output == ""
+        assert again.exit_code == 0 and again.output.startswith("Nothing to do")
         with sessions() as session:
             booked = select(func.count()).select_from(Booking).where(Booking.issuer_id == issuer.id)
             assert session.scalar(booked) == 6

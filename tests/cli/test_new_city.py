@@ -125,3 +125,41 @@ def test_a_database_that_cannot_be_reached_is_one_line(monkeypatch, tmp_path):
     ):
         said = _one_line_error(_run(*args))
         assert "cannot be reached" in said and "s3cret" not in said
+
+
+def test_the_nightly_backup_writes_a_dump_that_restores_and_keeps_14_days(env, tmp_path):  # noqa: F811
+    import os
+    import shutil
+    import subprocess
+    import time
+
+    if not env["url"].startswith("postgresql"):
+        assert "needs PostgreSQL" in _one_line_error(_run("backup", "--into", str(tmp_path)))
+        return
+    if shutil.which("pg_restore") is None:
+        pytest.skip("postgresql-client is not installed")
+    assert _run("db", "upgrade").exit_code == 0
+    assert _run("issuer", "create", "DE-NW-SOEST", "--name", "Stadt Soest").exit_code == 0
+    folder = tmp_path / "backups"
+    folder.mkdir()
+    stale = folder / "youcard-20200101-023000.dump"
+    stale.write_bytes(b"old")
+    old = time.time() - 15 * 86_400
+    os.utime(stale, (old, old))
+    made = _run("backup", "--into", str(folder))
+    assert made.exit_code == 0, made.output
+    assert "1 older dump(s) deleted" in made.output and not stale.exists()
+    (dump,) = folder.glob("youcard-*.dump")
+    listing = subprocess.run(
+        [shutil.which("pg_restore"), "--list", str(dump)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "TABLE DATA public issuers" in listing and "TABLE DATA public bookings" in listing
+    assert "s3cret" not in made.output
+
+
+def test_the_demo_says_its_issuer_id(env):  # noqa: F811
+    shown = _run("demo")
+    assert shown.exit_code == 0 and "Issuer id: DE-NW-HAMM" in shown.output
