@@ -17,6 +17,15 @@ fi
 stamp=".venv/.installed-$(cat pyproject.toml requirements.lock | sha256sum | cut -c1-16)"
 if [ ! -e "$stamp" ]; then
   echo "Installing YouCard and its locked dependencies into .venv ..." >&2
+  # First the locked pip itself: a venv's bundled pip (23.x with Python 3.11) refuses a hashed
+  # lock whose package asks for another's extra (pip-audit: CacheControl[filecache]) once a
+  # newer release of that package is on the index; the locked pip resolves it from the lock.
+  pip_lock="$(mktemp)"
+  awk '/^pip==/{p=1; print; next} p && /^ /{print; next} {p=0}' requirements.lock \
+    | grep -v '^ *#' > "$pip_lock"
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes \
+    --no-deps -r "$pip_lock" 2>&1 | grep -v "is ignored" >&2 || true
+  rm -f "$pip_lock"
   .venv/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes \
     -r requirements.lock 2>&1 | grep -v "is ignored" >&2 || true
   .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps \
