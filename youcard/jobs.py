@@ -176,7 +176,7 @@ def start_workers(
 ) -> list[multiprocessing.process.BaseProcess]:
     """`workers` fresh interpreters running `target(*args)`, each ending with this process."""
     context = multiprocessing.get_context("spawn")  # a clean interpreter: no shared engine
-    processes = [
+    processes: list[multiprocessing.process.BaseProcess] = [
         context.Process(target=_in_worker, args=(os.getpid(), target, args)) for _ in range(workers)
     ]
     for process in processes:
