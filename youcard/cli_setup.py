@@ -34,9 +34,10 @@ def issuer_create(ctx: Context, issuer_id: str, name: str) -> None:
     now = utcnow()
     with make_sessionmaker(ctx.engine).begin() as session:
         by = Staff.system(issuer_id, "cli")
-        issuer = create_issuer(session, by=by, name=name, now=now)
-        kid = credentials.b64url(keys.create_key(session, by=by, kek=kek, now=now).kid)
-        made = issuer.id
+        issuer = create_issuer(session, by=by, name=name, kek=kek, now=now)
+        active = keys.active_key(session, issuer.id)
+        assert active is not None  # create_issuer made it
+        kid, made = credentials.b64url(active.kid), issuer.id
     click.echo(f"Issuer {made} ({name.strip()}) created, signing key {kid}.")
     click.echo(
         f"Next: youcard staff create USERNAME --role admin --name NAME --issuer {made}"

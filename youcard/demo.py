@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from youcard import budget, keys, trust
+from youcard import budget, trust
 from youcard.clock import berlin_date, berlin_midnight
 from youcard.db import Session
 from youcard.enums import Category, EntitlementStatus, Role
@@ -157,9 +157,8 @@ def seed(session: Session, *, instance_path: Path, now: datetime, kek: bytes) ->
     made = _load_secrets(instance_path)
     valid_from, valid_until = demo_period(berlin_date(now))
     today, now = now, berlin_midnight(valid_from) + timedelta(hours=8)  # set up back then
-    create_issuer(session, by=Staff.system(ISSUER_ID, ACTOR), name=ISSUER_NAME, now=now)
+    create_issuer(session, by=SYSTEM, name=ISSUER_NAME, kek=kek, now=now)
     set_office_details(session, by=SYSTEM, details=OFFICE, now=now)
-    keys.create_key(session, by=SYSTEM, kek=kek, now=now)
     set_issuer_account(  # an example account, so that the settlement's SEPA file can be made
         session, by=SYSTEM, iban=DEMO_IBAN, bic=None, now=now
     )

@@ -8,6 +8,9 @@ import csv
 import io
 from collections.abc import Iterable, Iterator
 
+# A spreadsheet runs a cell that begins with one of these as a formula (CSV injection).
+FORMULA_START = ("=", "+", "-", "@")
+
 
 def euros(cents: int) -> str:
     """Cents as German-style euros for spreadsheets: 1234 -> "12,34", -50 -> "-0,50"."""
@@ -18,7 +21,7 @@ def euros(cents: int) -> str:
 def csv_text(text: str) -> str:
     """No formula injection: a cell never starts with = + - @ (or a tab or carriage return)
     in a spreadsheet; such a text gets a leading apostrophe."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    return "'" + text if text[:1] in (*FORMULA_START, "\t", "\r") else text
 
 
 def csv_lines(rows: Iterable[Iterable[object]]) -> Iterator[str]:

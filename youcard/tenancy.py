@@ -40,21 +40,11 @@ def acceptable(by: OfIssuer) -> ColumnElement[bool]:
     another issuer's active partner that already serves `by`'s issuer or has asked to (a
     club in the neighbouring town). Any other partner of the deployment is "not found":
     an administrator cannot count through the ids of other cities' partners."""
-    serves = (
-        select(PartnerPermission.partner_id)
-        .where(
-            PartnerPermission.partner_id == Partner.id,
-            PartnerPermission.issuer_id == by.issuer_id,
-        )
+    serves, asked = (
+        select(link.partner_id)
+        .where(link.partner_id == Partner.id, link.issuer_id == by.issuer_id)
         .exists()
-    )
-    asked = (
-        select(PartnerServiceRequest.partner_id)
-        .where(
-            PartnerServiceRequest.partner_id == Partner.id,
-            PartnerServiceRequest.issuer_id == by.issuer_id,
-        )
-        .exists()
+        for link in (PartnerPermission, PartnerServiceRequest)
     )
     return or_(
         Partner.issuer_id == by.issuer_id,

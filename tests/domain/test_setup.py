@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from tests.factories import NOW, trusted
+from tests.factories import KEK, NOW, trusted
 from youcard.enums import Category, PartnerStatus, Role
 from youcard.models import AuditEvent
 from youcard.operations.households import add_child, create_household
@@ -285,10 +285,12 @@ def test_only_the_system_registers_an_issuer(session, make, refused):
 
     new_id = f"DE-X{secrets.token_hex(2).upper()}"
     admin = Staff.of(make.staff(make.issuer(), Role.ADMINISTRATOR))
-    error = refused(create_issuer, by=admin, name="Stadt X", now=NOW)  # a city's own admin
+    error = refused(create_issuer, by=admin, name="Stadt X", kek=KEK, now=NOW)  # a city's admin
     assert isinstance(error, Forbidden)
     assert session.scalar(select(Issuer).where(Issuer.name == "Stadt X")) is None
-    made = create_issuer(session, by=Staff.system(new_id, "system:cli"), name="Stadt X", now=NOW)
+    made = create_issuer(
+        session, by=Staff.system(new_id, "system:cli"), name="Stadt X", kek=KEK, now=NOW
+    )
     assert (made.id, made.name) == (new_id, "Stadt X")
     event = session.scalars(
         select(AuditEvent).where(

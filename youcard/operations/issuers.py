@@ -1,7 +1,7 @@
 """Issuers: create one (the demo, a new city) and set the account it pays partners from.
 
-`youcard issuer create` registers a new city with its first signing key (see
-`youcard.cli`); `list_issuers` is what `youcard issuer list` shows.
+`youcard issuer create` and the demo register a new city with its first signing key
+(`create_issuer`); `list_issuers` is what `youcard issuer list` shows.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from datetime import datetime
 from schwifty import BIC
 from sqlalchemy import select
 
-from youcard import audit, credentials
+from youcard import audit, credentials, keys
 from youcard.db import Session, refusing_duplicates
 from youcard.enums import KeyStatus, Role
 from youcard.errors import Conflict, Forbidden, InvalidRequest, NotFound
@@ -27,10 +27,10 @@ ISSUER_ID_PATTERN = re.compile(r"[A-Z]{2}(-[A-Z0-9]+){1,2}")
 MAX_ISSUER_ID_LENGTH = 12  # the YC1 credential must fit QR version 8 (DESIGN.md)
 
 
-def create_issuer(session: Session, *, by: Staff, name: str, now: datetime) -> Issuer:
-    """Register an issuing authority, e.g. `DE-NW-HAMM` "Stadt Hamm": `by` is the system
-    acting for the new issuer (`Staff.system`: the command line, the demo); no member of any
-    issuer's staff may create one."""
+def create_issuer(session: Session, *, by: Staff, name: str, kek: bytes, now: datetime) -> Issuer:
+    """Register an issuing authority, e.g. `DE-NW-HAMM` "Stadt Hamm", with its first signing
+    key (encrypted under `kek`): `by` is the system acting for the new issuer
+    (`Staff.system`: the command line, the demo); no member of any issuer's staff may."""
     if by.user_id is not None or by.role is not Role.ADMINISTRATOR:
         raise Forbidden("Only the system registers an issuer.", code="forbidden")
     issuer_id = by.issuer_id
@@ -60,6 +60,7 @@ def create_issuer(session: Session, *, by: Staff, name: str, now: datetime) -> I
         now=now,
         data={"name": issuer.name},
     )
+    keys.create_key(session, by=by, kek=kek, now=now)
     return issuer
 
 

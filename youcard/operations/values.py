@@ -10,6 +10,8 @@ from zxcvbn import zxcvbn
 
 from youcard import security
 from youcard.errors import InvalidRequest
+from youcard.search import fold
+from youcard.spreadsheets import FORMULA_START
 
 
 def clean_text(value: str, field: str, max_length: int) -> str:
@@ -28,8 +30,6 @@ def clean_text(value: str, field: str, max_length: int) -> str:
 _NOT_IN_NAMES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
 # ...except the joiners that Persian, Kurdish and Indic spellings need between letters.
 _JOINERS = frozenset({"\u200c", "\u200d"})
-# A spreadsheet runs a cell that begins with one of these as a formula (CSV injection).
-FORMULA_START = ("=", "+", "-", "@")
 
 
 def clean_name(value: str, field: str, max_length: int = 200) -> str:
@@ -83,13 +83,6 @@ def password_hash_of(password: str, *, context: Sequence[str] = ()) -> str:
             code="password_too_common",
         )
     return security.hash_password(password)
-
-
-def fold(text: str) -> str:
-    """Lower case without accents and with the dotless ı as i ("Tarık" and "TARIK" both
-    "tarik"), for comparing a password with a name."""
-    text = unicodedata.normalize("NFKD", text.casefold().replace("ı", "i"))
-    return "".join(ch for ch in text if not unicodedata.combining(ch))
 
 
 def name_parts(context: Sequence[str]) -> list[str]:
