@@ -14,6 +14,7 @@ from youcard.enums import Role
 from youcard.imports.batches import check_batch, queue_import
 from youcard.models import Household
 from youcard.operations.mandates import MandateTerms, create_mandate
+from youcard.operations.staff_tokens import create_staff_token
 from youcard.policy import Staff
 from youcard.retention import erase_household
 
@@ -74,10 +75,24 @@ def staff_office(committed) -> Office:
         gone = make.child(issuer)
         make.entitlement(gone)
         erase_household(session, session.get(Household, gone.household_id), NOW)
+        create_staff_token(  # "Your account" lists it
+            session, by=by, username=admin.username,
+            name="Fachverfahren OPEN/PROSOZ – Schnittstelle Bildung und Teilhabe", now=NOW,
+        )  # fmt: skip
         return Office(
             admin.username, child.household_id, admin.id, child.id, partner.id,
             (checked.id, waiting.id), (gone.household_id, gone.id),
         )  # fmt: skip
+
+
+def other_citys_card(committed) -> str:
+    """The credential of a card whose city has not accepted the scanning partner."""
+    with committed.begin() as session:
+        make = Factory(session)
+        city = make.issuer()
+        child = make.child(city)
+        make.entitlement(child)
+        return make.card(child).credential
 
 
 def staff_paths(office: Office) -> list[str]:
@@ -101,6 +116,7 @@ def staff_paths(office: Office) -> list[str]:
         "/admin/reports",
         "/admin/staff",
         f"/admin/staff/{office.admin_id}",
+        "/account",
         "/account/password",
         "/admin/office",
         "/letters",
@@ -195,6 +211,12 @@ def test_scanner_pages_have_no_wcag_aa_violations(browser, redeemer_server, comm
     page.locator("#scan-form button[type=submit]").click()
     page.locator("#verdict").wait_for()
     found["invalid card"] = _violations(page)
+    page.goto(base + "/scan")
+    page.locator("#credential").fill(other_citys_card(committed))
+    page.locator("#scan-form button[type=submit]").click()
+    page.locator("#verdict").wait_for()
+    assert page.locator("#holder-name").count() == 0  # nothing of the child
+    found["another city's card"] = _violations(page)
     problems = {
         path: [(v["id"], v["help"], len(v["nodes"])) for v in violations]
         for path, violations in found.items()

@@ -115,6 +115,7 @@ def test_family_pages_fit_a_phone(browser, server, committed, lang):
 
 @pytest.mark.parametrize("lang", ["de", "en"])
 def test_scanner_pages_fit_a_phone(browser, redeemer_server, committed, lang):
+    from tests.browser.test_accessibility import other_citys_card
     from tests.browser.test_scanner_e2e import _counter
 
     counter = _counter(committed)
@@ -133,6 +134,11 @@ def test_scanner_pages_fit_a_phone(browser, redeemer_server, committed, lang):
     page.locator("#book-form").wait_for()
     page.locator("details.mandate summary").click()
     _too_wide(page, found, "result")
+    page.goto(base + "/scan")
+    page.locator("#credential").fill(other_citys_card(committed))
+    page.locator("#scan-form button[type=submit]").click()
+    page.locator("#verdict").wait_for()
+    _too_wide(page, found, "another city's card")
     for path in ("/bookings", "/statement", "/mandates", "/lists"):
         page.goto(base + path)
         _too_wide(page, found, path)
