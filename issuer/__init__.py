@@ -29,6 +29,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         storage_uri=limits_storage(app.config.get("REDIS_URL")),
         key_prefix="youcard-issuer",
         enabled=app.config.get("RATELIMIT_ENABLED", True),
+        headers_enabled=True,  # a 429 says when to try again (Retry-After)
     )
 
     app.extensions["youcard_limiter"] = limiter  # the decorator below holds it only weakly

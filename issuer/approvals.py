@@ -15,7 +15,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from issuer.auth import current_staff, mine, principal, require_roles
-from issuer.forms import EntitlementForm, ReasonForm
+from issuer.forms import EntitlementForm, ReasonForm, what_is_wrong
 from issuer.refusals import refused
 from youcard.actors import actor_names
 from youcard.approval_queue import approval_queue
@@ -43,7 +43,7 @@ def record(child_id: int) -> ResponseReturnValue:
     form = EntitlementForm()
     back = redirect(url_for("households.show", household_id=child.household_id)), 303
     if not form.validate_on_submit():
-        flash(_("Please choose a benefit and give valid dates."), "error")
+        flash(_("Please check: %(problems)s", problems=what_is_wrong(form)), "error")
         return back
     category = Category(form.category.data)
     amount = form.amount_euros.data

@@ -5,6 +5,7 @@ date of birth. Each child's card (QR), what is left, the bookings, the card as P
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from datetime import date
 from functools import wraps
@@ -133,10 +134,11 @@ def login() -> ResponseReturnValue:
             if not code.strip() or born is None:
                 raise LoginFailed("incomplete")
             household = family_sign_in(store, code=code, birth_date=born, now=now())
-        except AccountLocked:
+        except AccountLocked as locked:
             store.commit()  # the attempt counts, although the answer is an error
             flash(_("Too many wrong tries. Please wait 15 minutes, then try again."), "error")
-            status = 429
+            wait = max(1, math.ceil((locked.details["until"] - now()).total_seconds()))
+            return render_template("family/login.html"), 429, {"Retry-After": str(wait)}
         except LoginFailed:
             store.commit()
             flash(_("The code or the date of birth is not right. Please check both."), "error")

@@ -64,5 +64,18 @@ class EntitlementForm(FlaskForm):  # type: ignore[misc]
     )
 
 
+def what_is_wrong(form: FlaskForm) -> str:
+    """Each field the form refused, by its label, with WTForms' (translated) reason: "Approved
+    amount in euros (trips only): Number must be between 0.01 and 100000." A CSRF failure
+    is none of the fields: it says the form is out of date."""
+    parts = []
+    for field in form:
+        if field.errors and field.name != "csrf_token":
+            parts.append(f"{field.label.text}: {' '.join(str(e) for e in field.errors)}")
+    if not parts:
+        return str(_l("The form is out of date. Please reload the page and try again."))
+    return "; ".join(parts)
+
+
 class ReasonForm(FlaskForm):  # type: ignore[misc]
     reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=500)])

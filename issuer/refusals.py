@@ -113,6 +113,13 @@ REFUSALS = {
     "below_booked": _l("more is booked, or booked outside the new period, than it allows."),
     "unknown_decision": _l("an ended line needs a decision YouCard already has."),
     "end_before_bookings": _l("it cannot end before what is already booked."),
+    "field_not_for_category": _l(
+        "an amount column is filled that this benefit does not use (trips and participation: "
+        "amount_eur; lunch: unit_cap_eur and per_day; tutoring: unit_cap_eur and units)."
+    ),
+    "invalid_execution_date": _l(
+        "the execution date must be a date between today and a year from now."
+    ),
     "file_too_large": _l("the file is too large."),
     "file_not_text": _l("the file is not a text file."),
     "not_utf8": _l(
@@ -138,4 +145,17 @@ def refused(error: DomainError, *, rollback: bool = True) -> None:
     if rollback:
         db_session().rollback()
     reason = REFUSALS.get(error.code, error.message)
-    flash(_("Not possible: %(reason)s", reason=reason), "error")
+    flash(_("Not possible: %(reason)s", reason=reason) + _particulars(error), "error")
+
+
+def _particulars(error: DomainError) -> str:
+    """What the refusal names beyond its reason: the columns a file's header misses or does
+    not know (names of the format, the same in every language), the line that cannot be read."""
+    said = []
+    if error.details.get("missing"):
+        said.append(_("Missing columns: %(names)s.", names=", ".join(error.details["missing"])))
+    if error.details.get("unknown"):
+        said.append(_("Unknown columns: %(names)s.", names=", ".join(error.details["unknown"])))
+    if error.details.get("line"):
+        said.append(_("Line %(number)s.", number=error.details["line"]))
+    return "".join(f" {part}" for part in said)

@@ -4,7 +4,7 @@ the CSVs and the SEPA payment file; the city's paying account."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import date
 
 from flask import (
     Blueprint,
@@ -22,7 +22,7 @@ from flask_babel import gettext as _
 from issuer.auth import principal, require_roles
 from issuer.refusals import refused
 from youcard import budget, settlement_files, settlement_views
-from youcard.clock import DateOutOfRange, berlin_date, parse_day, parse_month
+from youcard.clock import DateOutOfRange, berlin_date, parse_month
 from youcard.db import Session
 from youcard.enums import SettlementStatus
 from youcard.errors import DomainError
@@ -51,14 +51,6 @@ def _prepare(month: date) -> Settlement:
 def _ended_months() -> list[date]:
     this_month = berlin_date(now()).replace(day=1)
     return [budget.add_months(this_month, -n) for n in range(1, MONTHS_OFFERED + 1)]
-
-
-def next_working_day(day: date) -> date:
-    """The next day from Monday to Friday after `day` (the payment's execution date)."""
-    day += timedelta(days=1)
-    while day.weekday() >= 5:
-        day += timedelta(days=1)
-    return day
 
 
 @bp.get("")
@@ -104,7 +96,7 @@ def show(settlement_id: int) -> ResponseReturnValue:
         run=seen.run,
         payments=seen.payments,
         lines=seen.lines,
-        execution_date=next_working_day(berlin_date(now())),
+        execution_date=settlement_files.next_working_day(berlin_date(now())),
         issuer=seen.issuer,
     )
 
@@ -184,12 +176,9 @@ def sepa(settlement_id: int) -> ResponseReturnValue:
     """The SEPA credit transfer file of a finalized run, for the chosen execution date."""
     run = _run(settlement_id)
     try:
-        execution = parse_day(request.args.get("execution_date", ""))
-    except DateOutOfRange:
-        execution = next_working_day(berlin_date(now()))
-    if execution < berlin_date(now()):
-        execution = next_working_day(berlin_date(now()))
-    try:
+        execution = settlement_files.execution_day(
+            request.args.get("execution_date", "")[:40], berlin_date(now())
+        )
         xml = settlement_files.sepa_xml(db_session(), run, execution_date=execution)
     except DomainError as error:
         refused(error, rollback=False)

@@ -33,6 +33,7 @@ def test_not_ready_without_the_database_redis_or_the_newest_schema(
     assert gone.test_client().get("/healthz").status_code == 200  # alive all the same
     answer = gone.test_client().get("/readyz")
     assert answer.status_code == 503 and answer.json["status"] == "not ready"
+    assert answer.headers["Retry-After"] == "2"  # a balancer asks again soon (#27.4)
     checks = answer.json["checks"]
     assert checks["database"].startswith("unreachable") and checks["redis"].startswith(
         "unreachable"

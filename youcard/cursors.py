@@ -23,7 +23,10 @@ def decode_cursor(cursor: str) -> int:
     except (ValueError, binascii.Error, UnicodeDecodeError):
         value = 0
     if not 0 < value <= MAX_ID:
-        raise InvalidRequest("The cursor is not valid.", code="invalid_cursor")
+        raise InvalidRequest(
+            "The cursor is not valid: pass next_cursor of the page before, unchanged.",
+            code="invalid_cursor",
+        )
     return value
 
 
@@ -42,5 +45,8 @@ def decode_text_cursor(cursor: str) -> str:
     except (ValueError, binascii.Error, UnicodeDecodeError):
         value = ""
     if not 0 < len(value) <= MAX_TEXT or not value.isprintable():
-        raise InvalidRequest("The cursor is not valid.", code="invalid_cursor")
+        raise InvalidRequest(
+            "The cursor is not valid: pass next_cursor of the page before, unchanged.",
+            code="invalid_cursor",
+        )
     return value

@@ -8,13 +8,14 @@ written with flat memory.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 
 from sepaxml import SepaTransfer
 from sqlalchemy import select
 
+from youcard.clock import DateOutOfRange, parse_day
 from youcard.db import Session
-from youcard.errors import Conflict
+from youcard.errors import Conflict, InvalidRequest
 from youcard.models import Booking, Issuer, Partner, Settlement, SettlementLine, SettlementPayment
 from youcard.operations.settlements import run_selection
 from youcard.spreadsheets import csv_lines, csv_text, euros
@@ -120,6 +121,37 @@ def _payments(session: Session, run: Settlement) -> list[SettlementPayment]:
             .order_by(SettlementPayment.partner_id)
         )
     )
+
+
+EXECUTION_AHEAD = timedelta(days=365)  # banks take transfers dated up to a year ahead
+
+
+def next_working_day(day: date) -> date:
+    """The next day from Monday to Friday after `day` (a payment's usual execution date)."""
+    day += timedelta(days=1)
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    return day
+
+
+def execution_day(text: str, today: date) -> date:
+    """The execution date asked for (`YYYY-MM-DD`): empty is the next working day; a date
+    that cannot be read, lies in the past or more than a year ahead is refused, never
+    replaced by another one (the administrator would pay on a day nobody chose)."""
+    if not text.strip():
+        return next_working_day(today)
+    try:
+        day = parse_day(text)
+    except DateOutOfRange:
+        raise InvalidRequest(
+            "The execution date cannot be read (YYYY-MM-DD).", code="invalid_execution_date"
+        ) from None
+    if day < today or day > today + EXECUTION_AHEAD:
+        raise InvalidRequest(
+            "The execution date must lie between today and a year from now.",
+            code="invalid_execution_date",
+        )
+    return day
 
 
 def sepa_xml(session: Session, run: Settlement, *, execution_date: date) -> bytes:

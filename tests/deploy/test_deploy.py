@@ -6,7 +6,11 @@ out of the sums. Each tool's check is skipped where the tool is missing."""
 from __future__ import annotations
 
 import datetime
+import http.client
+import json
 import shutil
+import socket
+import ssl
 import subprocess
 from pathlib import Path
 
@@ -73,23 +77,93 @@ def _certificate(folder: Path) -> None:
     )
 
 
-@pytest.mark.skipif(shutil.which("nginx") is None, reason="no nginx here")
-def test_the_nginx_site_passes_nginx_t(tmp_path):
+def _nginx_site(tmp_path: Path, *, port: int = 443, plain_port: int = 80) -> Path:
+    """The shipped site with a throw-away certificate, its include beside it and the ports
+    given (IPv4 only): the nginx.conf to start or check it with."""
     _certificate(tmp_path)
     site = (
-        (DEPLOY / "nginx" / "youcard.conf").read_text().replace("/etc/ssl/youcard", str(tmp_path))
-    )
+        (DEPLOY / "nginx" / "youcard.conf").read_text()
+        .replace("/etc/ssl/youcard", str(tmp_path))
+        .replace("/etc/nginx/youcard-errors.conf", str(DEPLOY / "nginx" / "youcard-errors.conf"))
+        .replace("listen 443 ssl http2;", f"listen 127.0.0.1:{port} ssl;")
+        .replace("listen 80;", f"listen 127.0.0.1:{plain_port};")
+    )  # fmt: skip
+    site = "\n".join(line for line in site.splitlines() if "listen [::]" not in line)
     (tmp_path / "site.conf").write_text(site)
     (tmp_path / "nginx.conf").write_text(
         f"pid {tmp_path}/nginx.pid;\nerror_log {tmp_path}/error.log;\nevents {{}}\n"
         f"http {{ access_log off; include {tmp_path}/site.conf; }}\n"
     )
+    return tmp_path / "nginx.conf"
+
+
+NGINX = shutil.which("nginx")
+
+
+@pytest.mark.skipif(NGINX is None, reason="no nginx here")
+def test_the_nginx_site_passes_nginx_t(tmp_path):
+    conf = _nginx_site(tmp_path)
     result = subprocess.run(
-        [str(shutil.which("nginx")), "-t", "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf")],
+        [str(NGINX), "-t", "-p", str(tmp_path), "-c", str(conf)],
         capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "syntax is ok" in result.stderr and "[warn]" not in result.stderr
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.mark.skipif(NGINX is None, reason="no nginx here")
+def test_what_nginx_refuses_itself_is_said_as_the_apps_say_it(tmp_path):
+    """#27.4: a body over the limit, a URL or headers too long: problem+json under /api/,
+    the German page for an upload elsewhere; never nginx's own page (no app runs behind:
+    nginx answers before it would ask one)."""
+    port = _free_port()
+    conf = _nginx_site(tmp_path, port=port, plain_port=_free_port())
+    subprocess.run([str(NGINX), "-p", str(tmp_path), "-c", str(conf)], check=True, timeout=60)
+    context = ssl.create_default_context()
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+
+    def ask(method: str, path: str, headers: dict[str, str]) -> tuple[int, str, str]:
+        connection = http.client.HTTPSConnection("127.0.0.1", port, timeout=20, context=context)
+        try:
+            connection.request(method, path, headers={"Host": "youcard.stadt.example", **headers})
+            answer = connection.getresponse()
+            return answer.status, answer.getheader("Content-Type") or "", answer.read().decode()
+        finally:
+            connection.close()
+
+    try:
+        too_big = {"Content-Length": str(70 * 2**20), "Content-Type": "text/csv"}
+        status, kind, body = ask("POST", "/api/v1/imports", too_big)
+        assert (status, kind) == (413, "application/problem+json")
+        assert (
+            json.loads(body)["code"] == "body_too_large" and "64 MB" in json.loads(body)["detail"]
+        )
+        status, kind, body = ask("POST", "/imports", too_big)
+        assert status == 413 and kind.startswith("text/html") and "höchstens 64 MB" in body
+        status, kind, body = ask("GET", "/api/v1/households?q=" + "a" * 20_000, {})
+        assert (status, kind, json.loads(body)["code"]) == (
+            414,
+            "application/problem+json",
+            "uri_too_long",
+        )
+        status, kind, body = ask("GET", "/api/v1/households", {"Cookie": "a=" + "b" * 20_000})
+        assert (status, kind, json.loads(body)["code"]) == (
+            431,
+            "application/problem+json",
+            "headers_too_large",
+        )
+    finally:
+        subprocess.run(
+            [str(NGINX), "-p", str(tmp_path), "-c", str(conf), "-s", "stop"],
+            check=False,
+            timeout=60,
+        )
 
 
 def test_gunicorn_forgets_the_metrics_of_a_worker_that_ended(tmp_path, monkeypatch):

@@ -64,6 +64,18 @@ def test_commas_plain_utf8_and_lf_work_too():
         ("D-1;H;P;Y;E;2015-03-14;lunch;2027-08-01;2026-07-31;;;;;;", "invalid_period"),
         ("D-1;H;;Y;E;2015-03-14;lunch;2026-08-01;2027-07-31;;;;;;", "field_required"),
         ("D-1;H;P;Y;E;2015-03-14;lunch;01.01.9999;2027-07-31;;;;;;", "invalid_date"),
+        # a column the benefit does not read is refused, never dropped (#27.4)
+        ("D-1;H;P;Y;E;2015-03-14;lunch;2026-08-01;2027-07-31;;20;;;;", "field_not_for_category"),
+        ("D-1;H;P;Y;E;2015-03-14;lunch;2026-08-01;2027-07-31;50;;;;;", "field_not_for_category"),
+        ("D-1;H;P;Y;E;2015-03-14;trips;2026-08-01;2027-07-31;50;;9;;;", "field_not_for_category"),
+        (
+            "D-1;H;P;Y;E;2015-03-14;participation;2026-08-01;2027-07-31;;;;2;;",
+            "field_not_for_category",
+        ),
+        (
+            "D-1;H;P;Y;E;2015-03-14;tutoring;2026-08-01;2027-07-31;;20;;1;;",
+            "field_not_for_category",
+        ),
     ],
 )
 def test_a_bad_line_is_refused_with_its_reason(cells, code):
@@ -122,6 +134,28 @@ def test_a_file_that_is_not_an_approvals_file_is_refused_whole(data, code):
     with pytest.raises(FileRefused) as caught:
         read_approvals(data)
     assert caught.value.code == code and caught.value.message
+
+
+def test_mixed_line_endings_are_read_as_lines_and_a_broken_quote_is_said_in_words():
+    """#27.4: files pasted together from Windows, Unix and old Mac programs; Python's csv
+    message ("new-line character seen in unquoted field") was shown before."""
+    line = "D-{n};H;P-{n};Yılmaz;Elif;14.03.2015;lunch;01.08.2026;31.07.2027;;;;;;"
+    endings = ["\n", "\r", "\r\n", ""]
+    data = ("\ufeff" + HEADER + "\r\n").encode()
+    data += "".join(line.format(n=n + 1) + end for n, end in enumerate(endings)).encode()
+    lines, refusals = read_approvals(data)
+    assert refusals == [] and [x.decision_ref for x in lines] == ["D-1", "D-2", "D-3", "D-4"]
+    assert [x.number for x in lines] == [2, 3, 4, 5]
+    with pytest.raises(FileRefused) as caught:
+        read_approvals(_file(line.format(n=1), 'D-2;H;P;"Y;E;2015-03-14;lunch;;;;;;;;'))
+    assert caught.value.details["line"] == 3 and "quotation mark" in caught.value.message
+    assert "new-line" not in caught.value.message and "Error" not in caught.value.message
+
+
+def test_a_header_that_does_not_fit_names_the_columns():
+    with pytest.raises(FileRefused) as caught:
+        read_approvals(_file(header=HEADER.replace("child_ref;", "kind;")))
+    assert caught.value.details == {"missing": ["child_ref"], "unknown": ["kind"]}
 
 
 def test_a_200_mb_file_is_refused_before_it_is_read(monkeypatch):

@@ -158,6 +158,7 @@ def test_guessing_the_birth_date_locks_the_household(client, family, committed):
     locked = _sign_in(client, f["code"])
     assert locked.status_code == 429  # locked even with the right date, and says so
     assert "15 Minuten" in locked.get_data(as_text=True)
+    assert 0 < int(locked.headers["Retry-After"]) <= 15 * 60  # and when to try again (#27.4)
     with committed() as session:
         actions = session.scalars(
             select(AuditEvent.action).where(AuditEvent.object_id == str(f["household_id"]))
@@ -178,7 +179,8 @@ def test_guessing_codes_from_one_address_is_rate_limited(
     client = app.test_client()
     codes = [_sign_in(client, f"WRONG-CODE-{n}").status_code for n in range(4)]
     assert codes == [401, 401, 401, 429]
-    assert _sign_in(client, f["code"]).status_code == 429
+    limited = _sign_in(client, f["code"])
+    assert limited.status_code == 429 and 0 < int(limited.headers["Retry-After"]) <= 60
 
 
 def test_another_familys_children_are_never_reachable(client, family):

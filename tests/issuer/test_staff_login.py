@@ -235,6 +235,8 @@ def test_login_attempts_from_one_address_are_rate_limited(
     client = app.test_client()
     codes = [_login(client, f"nobody{i}", "x").status_code for i in range(4)]
     assert codes == [401, 401, 401, 429]
+    limited = _login(client, "nobody", "x")  # says when to try again (#27.4)
+    assert limited.status_code == 429 and 0 < int(limited.headers["Retry-After"]) <= 60
 
 
 ROUTES = [("GET", "/")]

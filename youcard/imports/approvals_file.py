@@ -102,25 +102,31 @@ def decode(data: bytes) -> str:
     return text
 
 
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)?")
+
+
 def _physical_lines(text: str) -> Iterator[str]:
     """The text's lines with their endings, one at a time (io.StringIO would copy a 15 MB
-    file into four bytes a character; splitlines would hold every line at once)."""
-    start, size = 0, len(text)
-    while start < size:
-        end = text.find("\n", start)
-        end = size if end < 0 else end + 1
-        yield text[start:end]
-        start = end
+    file into four bytes a character; splitlines would hold every line at once). CR LF, LF
+    and a lone CR all end a line, mixed in one file too (files pasted together from Windows,
+    Unix and old Mac programs); a quoted field over several lines is rejoined by the reader."""
+    for match in _LINE.finditer(text):
+        if match.end() == match.start():
+            return
+        yield match.group()
 
 
 def _rows(text: str) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
-    first = text[: text.find("\n")] if "\n" in text else text
+    first = next(_physical_lines(text), "")
     delimiter = ";" if first.count(";") >= first.count(",") else ","
     reader = csv.reader(_physical_lines(text), delimiter=delimiter, strict=True)
     try:
         header = [name.strip().lower() for name in next(reader)]
-    except csv.Error as error:
-        raise FileRefused(f"The header cannot be read: {error}.", code="bad_header") from None
+    except csv.Error:
+        raise FileRefused(
+            "The header cannot be read as CSV: a quotation mark is not closed.",
+            code="bad_header",
+        ) from None
     if len(header) > len(REQUIRED) + len(OPTIONAL):
         raise FileRefused("The header has more columns than the format knows.", code="bad_header")
     unknown = sorted(set(header) - set(REQUIRED) - set(OPTIONAL))
@@ -139,6 +145,8 @@ def _rows(text: str) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
             )
             + ".",
             code="bad_header",
+            missing=missing,
+            unknown=unknown,
         )
 
     def lines() -> Iterator[tuple[int, list[str]]]:
@@ -146,9 +154,12 @@ def _rows(text: str) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
             for row in reader:
                 if any(cell.strip() for cell in row):
                     yield reader.line_num, row
-        except csv.Error as error:
+        except csv.Error:
             raise FileRefused(
-                f"Line {reader.line_num} cannot be read: {error}.", code="bad_line"
+                f"Line {reader.line_num} cannot be read as CSV: a quotation mark is not closed, "
+                "or stands inside a field that does not start with one.",
+                code="bad_line",
+                line=reader.line_num,
             ) from None
 
     return header, lines()
@@ -192,8 +203,26 @@ def _count(text: str, field: str) -> int | None:
     return int(text)
 
 
+# The amount columns each category reads; a value in another one is refused, never dropped
+# (units given for lunch would silently become the usual one lunch a day).
+RULE_COLUMNS = {
+    Category.TRIPS: ("amount_eur",),
+    Category.PARTICIPATION: ("amount_eur",),
+    Category.LUNCH: ("unit_cap_eur", "per_day"),
+    Category.TUTORING: ("unit_cap_eur", "units"),
+}
+
+
 def _rule(category: Category, cells: dict[str, str]) -> BudgetRule:
-    """The budget rule of the line: the columns its category needs, the defaults otherwise."""
+    """The budget rule of the line: the columns its category needs, the defaults otherwise;
+    a filled column the category does not read refuses the line."""
+    for column in ("amount_eur", "unit_cap_eur", "units", "per_day"):
+        if cells.get(column, "").strip() and column not in RULE_COLUMNS[category]:
+            raise _Refused(
+                "field_not_for_category",
+                f"{column} does not apply to {category.value}; it takes "
+                f"{' and '.join(RULE_COLUMNS[category])}.",
+            )
     amount = _cents(cells.get("amount_eur", ""), "amount_eur")
     cap = _cents(cells.get("unit_cap_eur", ""), "unit_cap_eur")
     units = _count(cells.get("units", ""), "units")
@@ -288,12 +317,14 @@ def approval_lines(data: bytes) -> Iterator[ApprovalLine | LineRefusal]:
             raise FileRefused(
                 f"Line {number} has {len(row)} fields, the header {len(header)}.",
                 code="bad_line",
+                line=number,
             )
         if any(len(cell) > MAX_FIELD or _CONTROL.search(cell) for cell in row):
             raise FileRefused(
                 f"Line {number} has a field longer than {MAX_FIELD} characters or a control "
                 "character.",
                 code="bad_line",
+                line=number,
             )
         cells = dict(zip(header, row, strict=True))
         ref = cells["decision_ref"].strip()

@@ -18,6 +18,7 @@ from sqlalchemy.orm import sessionmaker
 
 from youcard import migrate
 from youcard.db import Session
+from youcard.web.problems import RETRY_AFTER_UNAVAILABLE
 
 READY_TIMEOUT = 2.0  # seconds a check may take
 
@@ -59,5 +60,7 @@ def init_health(app: Flask, service: str, sessions: sessionmaker[Session]) -> No
         else:
             checks["redis"] = "not used"
         ready = all(value in ("ok", "not used") for value in checks.values())
-        return jsonify(status="ready" if ready else "not ready", service=service,
-                       checks=checks), 200 if ready else 503  # fmt: skip
+        body = jsonify(status="ready" if ready else "not ready", service=service, checks=checks)
+        if ready:
+            return body, 200
+        return body, 503, {"Retry-After": RETRY_AFTER_UNAVAILABLE}

@@ -15,6 +15,7 @@ from werkzeug.wrappers import Response
 from youcard.errors import DomainError
 from youcard.languages import FAMILY_LANGUAGES, LANGUAGE_NAMES, RIGHT_TO_LEFT, STAFF_LANGUAGES
 from youcard.web.hotpath import is_api_request
+from youcard.web.inputs import ControlCharacters
 from youcard.web.problems import (
     RETRY_AFTER_UNAVAILABLE,
     domain_problem,
@@ -113,16 +114,42 @@ def security_headers(response: Response) -> Response:
     return response
 
 
-def error_page(status: int) -> tuple[str, int]:
-    """The app's own `error.html` for a status."""
-    return render_template("error.html", status=status), status
+def error_page(status: int, message: str | None = None) -> tuple[str, int]:
+    """The app's own `error.html` for a status; `message` says what was wrong, in words,
+    where the status alone would mislead (a 400 is not always an expired form)."""
+    return render_template("error.html", status=status, message=message), status
+
+
+MIB = 1024 * 1024
+
+
+def _what_was_wrong(error: HTTPException) -> str | None:
+    """A sentence for a page's error where we know the cause: a control character in a
+    field, a file above the form's limit (said in MB, as the form's label says it)."""
+    if isinstance(error, ControlCharacters):
+        return str(
+            gettext(
+                "A field of the form holds a control character (such as NUL), which cannot be "
+                "saved. Please go back, remove it and send the form again."
+            )
+        )
+    if error.code == 413:
+        limit = request.max_content_length or MIB
+        return str(
+            gettext(
+                "The file is larger than %(size)s MB, the most this form takes. Please split it "
+                "and send the parts one by one.",
+                size=max(1, limit // MIB),
+            )
+        )
+    return None
 
 
 def http_error(error: HTTPException) -> ResponseReturnValue:
     """Problem+json under /api/, an HTML page elsewhere."""
     if is_api_request():
         return http_problem(error)
-    return error_page(error.code or 500)
+    return error_page(error.code or 500, _what_was_wrong(error))
 
 
 class PagesApi(ProblemApi):

@@ -82,9 +82,15 @@ def load_json(data: bytes) -> Any:
 
 
 class ControlCharacters(BadRequest):
-    """400: a query or form value holds a control character."""
+    """400: a query or form value holds a control character; `field` names where."""
 
-    description = "A value of the request holds a control character (such as NUL)."
+    def __init__(self, field: str) -> None:
+        super().__init__(
+            f"The field {field[:64]!r} holds a control character (such as NUL)."
+            if field and not has_control_characters(field)
+            else "A field name holds a control character (such as NUL)."
+        )
+        self.field = field
 
 
 UPLOADS = "youcard_uploads"  # endpoint -> the largest body it takes, in bytes
@@ -110,8 +116,8 @@ def init_input_guard(app: Flask) -> None:
         if asked.query_string:  # (most API calls have none: no MultiDict made for nothing)
             for key, value in asked.args.items(multi=True):
                 if has_control_characters(key) or has_control_characters(value):
-                    raise ControlCharacters()
+                    raise ControlCharacters(key)
         if asked.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
             for key, value in asked.form.items(multi=True):
                 if has_control_characters(key) or has_control_characters(value):
-                    raise ControlCharacters()
+                    raise ControlCharacters(key)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, g, jsonify
+from flask import Flask, g, jsonify, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException
@@ -118,7 +118,17 @@ def http_problem(error: HTTPException) -> ResponseReturnValue:
         if status == 422
         else error.description
     )
-    response = problem(status, code, error.name, detail, errors=messages)
+    limit = request.max_content_length
+    if status == 413 and limit:
+        detail = f"The body is larger than {limit:,} bytes, the most this endpoint takes."
+    response = problem(
+        status,
+        code,
+        error.name,
+        detail,
+        errors=messages,
+        max_bytes=limit if status == 413 else None,
+    )
     for header, value in getattr(error, "get_headers", lambda: [])():
         if header.lower() in ("retry-after", "allow", "www-authenticate"):
             response.headers[header] = value  # type: ignore[union-attr]
