@@ -31,6 +31,7 @@ from youcard.imports.approvals_file import MAX_BYTES
 from youcard.imports.batches import confirm_import, queue_import, reject_import, stored_plans
 from youcard.imports.plan import OUTCOMES, report_lines
 from youcard.models import ImportBatch
+from youcard.operations.entitlements import DEFAULT_RULES
 from youcard.policy import ALL_STAFF, RECORDERS
 from youcard.web import db_session, now
 from youcard.web.inputs import allow_upload
@@ -95,6 +96,7 @@ def index() -> ResponseReturnValue:
         status_names=STATUS_NAMES,
         counts_of=views.counts_of,
         max_mb=MAX_BYTES // 2**20,
+        usual={category.value: rule for category, rule in DEFAULT_RULES.items()},
     )
 
 

@@ -127,3 +127,12 @@ def test_an_execution_date_in_the_past_far_ahead_or_unreadable_is_refused(app, c
     assert chosen.status_code == 200 and b"2026-03-20" in chosen.get_data()
     usual = client.get(f"{run_url}/sepa.xml", base_url=HTTPS)  # none asked: the next working day
     assert usual.status_code == 200 and b"2026-03-17" in usual.get_data()
+
+
+def test_the_import_page_says_per_benefit_which_amount_columns_it_reads(app, committed):
+    """#27.5: from the usual rules themselves (DEFAULT_RULES), so the page cannot drift."""
+    _issuer_id, caseworker = _office(committed)
+    page = _as(app, caseworker).get("/imports", base_url=HTTPS).get_data(as_text=True)
+    assert "Höchstpreis je Essen (leer: 5,00\u00a0€) und Essen je Tag (leer: 1)" in page
+    assert "Die bewilligten Stunden (leer: 35)" in page and "valid_until 31.07." in page
+    assert "Der Betrag je Monat (leer: 15,00\u00a0€)" in page
