@@ -27,7 +27,7 @@ from youcard.budget import BudgetRule  # noqa: E402
 from youcard.enums import Category, RuleKind  # noqa: E402
 from youcard.letters import ApprovedBenefit, ChildBenefits, LetterFacts, letters_pdf  # noqa: E402
 from youcard.operations.contacts import OfficeDetails  # noqa: E402
-from youcard.printing import FONTS  # noqa: E402
+from youcard.pdf_text import FONTS  # noqa: E402
 
 PERIOD = (date(2026, 1, 1), date(2026, 12, 31))
 

@@ -339,5 +339,9 @@ def lists() -> ResponseReturnValue:
         response = Response("\ufeff" + "".join(result_csv(results)), mimetype="text/csv")
         response.headers["Content-Disposition"] = 'attachment; filename="youcard-liste.csv"'
         return response
-    booked = sum(1 for r in results if r.status == "booked")
-    return render_template("lists.html", results=results, booked=booked, refusals=REFUSALS)
+    counted = {
+        "new": sum(1 for r in results if r.status == "booked" and not r.replayed),
+        "before": sum(1 for r in results if r.status == "booked" and r.replayed),
+        "refused": sum(1 for r in results if r.status != "booked"),
+    }
+    return render_template("lists.html", results=results, counted=counted, refusals=REFUSALS)

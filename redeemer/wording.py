@@ -21,9 +21,9 @@ CARD_REASONS = {
 REFUSALS = {
     "insufficient_budget": _l("Not enough left for this amount."),
     "category_not_permitted": _l("You may not book this category."),
-    "daily_limit_reached": _l("The child already had what is allowed today."),
+    "daily_limit_reached": _l("The child already had what is allowed on that day."),
     "entitlement_inactive": _l("This benefit is not approved (any more)."),
-    "outside_period": _l("This benefit is not valid today."),
+    "outside_period": _l("This benefit is not valid on that day."),
     "no_entitlement": _l("The child has no benefit in this category."),
     "units_required": _l("Please enter the number of units."),
     "unit_cap_exceeded": _l("The amount is above what one unit may cost."),

@@ -6,6 +6,7 @@ import json
 import os
 import sys
 import time
+from typing import Any
 
 import click
 from sqlalchemy import select
@@ -76,6 +77,21 @@ def demo_command(ctx: Context, as_json: bool) -> None:
     _print_demo(data, made=made)
 
 
+def _left(entitlement: dict[str, Any]) -> str:
+    """What a demo child's benefit allows now, in words: money left, units left, or (lunch:
+    no sum, units counted per day) how many a day at what price at most."""
+    said = []
+    if entitlement["available_cents"] is not None:
+        said.append(f"{_euro(entitlement['available_cents'])} left")
+    if entitlement["available_units"] is not None:
+        said.append(f"{entitlement['available_units']} units left")
+    if entitlement["units_per_day"] is not None:
+        said.append(f"{entitlement['units_per_day']} a day")
+    if entitlement["unit_cap_cents"] is not None:
+        said.append(f"at most {_euro(entitlement['unit_cap_cents'])} each")
+    return ", ".join(said)
+
+
 def _euro(cents: int | None) -> str:
     if cents is None:
         return "—"
@@ -109,11 +125,7 @@ def _print_demo(data: demo.DemoData, *, made: bool) -> None:
         click.echo(f"  {child['given_name']} {child['family_name']}, card {child['card_serial']}")
         click.echo(f"    credential: {child['credential']}")
         for e in child["entitlements"]:
-            units = f", {e['available_units']} units" if e["available_units"] is not None else ""
-            click.echo(
-                f"    {e['category']:<14} available {_euro(e['available_cents'])}{units}"
-                f" until {e['valid_until']}"
-            )
+            click.echo(f"    {e['category']:<14} {_left(e)} until {e['valid_until']}")
 
 
 @main.group("ledger")

@@ -199,8 +199,9 @@ def _decide(batch_id: int, issuer_id: str, username: str, confirm: bool) -> str:
 @click.option("--as", "username", required=True, help="Another staff member than who recorded it.")
 def import_confirm(batch_id: int, issuer_id: str, username: str) -> None:
     """Confirm a recorded import: every line checked again, written and approved at once."""
-    counts = _decide(batch_id, issuer_id, username, confirm=True)
-    click.echo(f"Import {batch_id} confirmed: {counts}")
+    counts = json.loads(_decide(batch_id, issuer_id, username, confirm=True))
+    said = ", ".join(f"{n} {outcome}" for outcome, n in counts.items() if n) or "no lines"
+    click.echo(f"Import {batch_id} confirmed: {said}. The jobs issue the new children's cards.")
 
 
 @import_group.command("reject")

@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 
-from fpdf import FPDF
 from sqlalchemy import select
 
 from youcard.clock import berlin_date
@@ -15,7 +14,7 @@ from youcard.db import Session
 from youcard.enums import BookingKind, Category, SettlementStatus
 from youcard.errors import NotFound
 from youcard.models import Booking, Issuer, Settlement, SettlementPayment
-from youcard.printing import FONTS
+from youcard.pdf_text import ShapingPDF
 from youcard.spreadsheets import euros
 
 CATEGORY_DE = {
@@ -100,10 +99,6 @@ def _bookings(session: Session, note: CreditNote) -> Iterator[Booking]:
     )
 
 
-def _short(text: str, most: int) -> str:
-    return text if len(text) <= most else text[: most - 1] + "…"
-
-
 def filename(note: CreditNote) -> str:
     """The PDF's file name, e.g. gutschrift-YC-7-3.pdf."""
     return f"gutschrift-{note.number}.pdf"
@@ -111,10 +106,8 @@ def filename(note: CreditNote) -> str:
 
 def credit_note_pdf(session: Session, note: CreditNote) -> bytes:
     """The credit note as an A4 PDF (German, amounts in EUR)."""
-    pdf = FPDF(format="A4")
+    pdf = ShapingPDF(format="A4")
     pdf.set_auto_page_break(auto=True, margin=18)
-    pdf.add_font("DejaVu", "", str(FONTS / "DejaVuSans.ttf"))
-    pdf.add_font("DejaVu", "B", str(FONTS / "DejaVuSans-Bold.ttf"))
     pdf.set_title(f"Gutschrift {note.number}")
     pdf.add_page()
     pdf.set_font("DejaVu", "B", 16)
@@ -130,11 +123,19 @@ def credit_note_pdf(session: Session, note: CreditNote) -> bytes:
     pdf.ln(4)
     # The partner's own reference (member or pupil number, a mandate's) on every line: a
     # club matches the transfer against its member list without asking anyone.
-    widths = (18, 28, 22, 44, 40, 28)
-    titles = ("Buchung", "Art", "Leistung am", "Leistung", "Ihre Referenz", "Betrag EUR")
+    # 190 mm between the margins; every cell's text is fitted to its column (a category's
+    # name or a long reference is cut with "…", never run into the next column).
+    widths = (18, 30, 24, 50, 42, 26)
+    titles = ("Buchung", "Art", "Datum", "Leistung", "Ihre Referenz", "Betrag EUR")
     pdf.set_font("DejaVu", "B", 9)
     for width, title in zip(widths, titles, strict=True):
-        pdf.cell(width, 7, title, border="B", align="R" if title == "Betrag EUR" else "L")
+        pdf.cell(
+            width,
+            7,
+            pdf.fitted(title, width),
+            border="B",
+            align="R" if title == "Betrag EUR" else "L",
+        )
     pdf.ln()
     pdf.set_font("DejaVu", "", 9)
     for booking in _bookings(session, note):
@@ -144,11 +145,11 @@ def credit_note_pdf(session: Session, note: CreditNote) -> bytes:
             f"Storno zu {booking.cancels_id}" if cancelled else "Buchung",
             f"{booking.service_date:%d.%m.%Y}",
             CATEGORY_DE[booking.category],
-            _short(booking.reference or "", 22),
+            booking.reference or "",
             euros(-booking.amount_cents if cancelled else booking.amount_cents),
         )
         for width, cell in zip(widths, cells, strict=True):
-            pdf.cell(width, 6, cell, align="R" if cell is cells[-1] else "L")
+            pdf.cell(width, 6, pdf.fitted(cell, width), align="R" if cell is cells[-1] else "L")
         pdf.ln()
     pdf.ln(4)
     pdf.set_font("DejaVu", "B", 10)

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from youcard import budget, trust
 from youcard.clock import berlin_date, berlin_midnight
 from youcard.db import Session
-from youcard.enums import Category, EntitlementStatus, Role
+from youcard.enums import Category, EntitlementStatus, Role, RuleKind
 from youcard.models import Card, Child, Entitlement, Household, Issuer, Partner, StaffUser
 from youcard.operations import family, settlements
 from youcard.operations.bookings import book
@@ -370,6 +370,8 @@ def describe(
                         "category": e.category.value,
                         "available_cents": availability(e, child.birth_date, today).cents,
                         "available_units": availability(e, child.birth_date, today).units,
+                        "unit_cap_cents": e.amount_cents if e.rule is RuleKind.UNITS else None,
+                        "units_per_day": e.units_per_day,
                         "valid_until": _usable_until(e, child.birth_date).isoformat(),
                     }
                     for e in entitlements

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import cast
 
-from fpdf import FPDF
 from sqlalchemy import select
 
 from youcard.budget import BudgetRule
@@ -21,8 +20,8 @@ from youcard.enums import Category, EntitlementStatus
 from youcard.languages import RIGHT_TO_LEFT
 from youcard.models import Child, Entitlement, Household, Issuer
 from youcard.operations.contacts import OfficeDetails
+from youcard.pdf_text import ShapingPDF
 from youcard.policy import RECORDERS, Staff, require_role
-from youcard.printing import FONTS
 from youcard.tenancy import owned
 
 # DIN 5008 form B, millimetres from the page's top left.
@@ -141,23 +140,12 @@ class Letter:
     follow_header: str = ""  # atop a second page: whose letter it is ("… – page 2")
 
 
-class _LetterPDF(FPDF):
+class _LetterPDF(ShapingPDF):
     def __init__(self) -> None:
         super().__init__(format="A4", unit="mm")
         self.set_margins(LEFT, 20, RIGHT)
         self.set_auto_page_break(True, margin=20)
-        self.add_font("DejaVu", "", str(FONTS / "DejaVuSans.ttf"))
-        self.add_font("DejaVu", "B", str(FONTS / "DejaVuSans-Bold.ttf"))
         self.set_title("YouCard")
-        self.set_creator("YouCard")
-
-    def shaping(self, rtl: bool) -> None:
-        """HarfBuzz shaping for right-to-left text only: it costs fpdf2's line breaking
-        about 5 times the time, and left-to-right scripts here need none."""
-        if rtl:
-            self.set_text_shaping(use_shaping_engine=True, direction="rtl")
-        else:
-            self.set_text_shaping(False)
 
     def marks(self) -> None:
         """Fold marks and the hole mark at the left edge (DIN 5008)."""
@@ -166,6 +154,17 @@ class _LetterPDF(FPDF):
         for y in FOLD_MARKS:
             self.line(3, y, 8, y)
         self.line(3, HOLE_MARK, 10, HOLE_MARK)
+
+    def return_line(self, text: str) -> None:
+        """The sender's line above the address, within the window's width: a long office
+        name is set smaller (down to 5.5 pt), then cut; it never runs into the info block."""
+        width, size = ADDRESS_W - 5, 7.0
+        self.set_font("DejaVu", "", size)
+        while size > 5.5 and self.get_string_width(text) > width - 2 * self.c_margin:
+            size -= 0.5
+            self.set_font("DejaVu", "", size)
+        self.set_xy(ADDRESS_X + 5, ADDRESS_Y + RETURN_LINE_H - 5)
+        self.cell(width, 4, self.fitted(text, width))
 
     def write_lines(self, lines: Sequence[str], x: float, y: float, w: float, size: float) -> None:
         self.set_font("DejaVu", "", size)
@@ -177,8 +176,7 @@ class _LetterPDF(FPDF):
     def block(self, text: str, language: str, x: float, w: float, *, bold: bool = False,
               dry_run: bool = False) -> float:  # fmt: skip
         """One paragraph at (x, current y); its height."""
-        rtl = language in RIGHT_TO_LEFT
-        self.shaping(rtl)
+        rtl = self.right_to_left = language in RIGHT_TO_LEFT
         self.set_font("DejaVu", "B" if bold else "", 10.5 if bold else 9.5)
         height = 5.0 if bold else 4.6
         if dry_run:
@@ -204,11 +202,9 @@ def letters_pdf(letters: Sequence[Letter]) -> bytes:
     pdf = _LetterPDF()
     for letter in letters:
         pdf.add_page()
-        pdf.shaping(rtl=False)
+        pdf.right_to_left = False
         pdf.marks()
-        pdf.set_font("DejaVu", "", 7)
-        pdf.set_xy(ADDRESS_X + 5, ADDRESS_Y + RETURN_LINE_H - 5)
-        pdf.cell(ADDRESS_W - 5, 4, letter.return_line)
+        pdf.return_line(letter.return_line)
         pdf.write_lines(letter.address, ADDRESS_X + 5, ADDRESS_Y + RETURN_LINE_H, ADDRESS_W - 5, 10)
         pdf.write_lines(letter.info, INFO_X, INFO_Y, INFO_W, 8.5)
         width = 210 - LEFT - RIGHT
@@ -224,7 +220,7 @@ def letters_pdf(letters: Sequence[Letter]) -> bytes:
             if pdf.get_y() + tallest > pdf.page_break_trigger:
                 pdf.add_page()
                 page += 1
-                pdf.shaping(rtl=False)
+                pdf.right_to_left = False
                 pdf.set_font("DejaVu", "", 8)
                 pdf.set_xy(LEFT, 12)
                 pdf.cell(width, 4, f"{letter.follow_header} – {page}")

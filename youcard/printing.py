@@ -12,14 +12,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
-from pathlib import Path
 
 import qrcode
 import qrcode.image.svg
-from fpdf import FPDF
 from qrcode.util import MODE_ALPHA_NUM, QRData
 
-FONTS = Path(__file__).resolve().parent / "fonts"
+from youcard.pdf_text import ShapingPDF
+
 QUIET_ZONE = 4
 MAX_QR_VERSION = 8  # 49×49 modules: what cheap phone cameras read at a counter
 CARD_W, CARD_H = 85.6, 54.0  # ID-1, millimetres
@@ -122,14 +121,11 @@ class PrintedCard:
     office: str = ""  # whom to call when it is lost ("Stadt Hamm · Tel. 02381 17-0")
 
 
-class _CardPDF(FPDF):
+class _CardPDF(ShapingPDF):
     def __init__(self, *, fmt: str | tuple[float, float]) -> None:
         super().__init__(unit="mm", format=fmt)
         self.set_auto_page_break(False)
         self.set_margins(0, 0, 0)
-        self.add_font("DejaVu", "", str(FONTS / "DejaVuSans.ttf"))
-        self.add_font("DejaVu", "B", str(FONTS / "DejaVuSans-Bold.ttf"))
-        self.set_creator("YouCard")
         self.set_lang("de")
 
     def qr(self, text: str, x: float, y: float, size: float) -> None:

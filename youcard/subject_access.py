@@ -12,7 +12,6 @@ import json
 from datetime import date, datetime
 from typing import Any
 
-from fpdf import FPDF
 from sqlalchemy import select
 
 from youcard.db import Session
@@ -28,8 +27,8 @@ from youcard.models import (
     Mandate,
     Partner,
 )
+from youcard.pdf_text import ShapingPDF
 from youcard.policy import ALL_STAFF, Family, Staff, require_role
-from youcard.printing import FONTS
 from youcard.spreadsheets import euros
 
 
@@ -142,10 +141,8 @@ def household_json(data: dict[str, Any]) -> str:
 
 def household_pdf(data: dict[str, Any]) -> bytes:
     """The same data, readable (German; the labels of a data access request)."""
-    pdf = FPDF(format="A4")
+    pdf = ShapingPDF(format="A4")
     pdf.set_auto_page_break(auto=True, margin=18)
-    pdf.add_font("DejaVu", "", str(FONTS / "DejaVuSans.ttf"))
-    pdf.add_font("DejaVu", "B", str(FONTS / "DejaVuSans-Bold.ttf"))
     pdf.set_title("Auskunft nach Art. 15 DSGVO")
     pdf.add_page()
 

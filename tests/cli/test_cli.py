@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import stat
 import time
 from datetime import date
@@ -123,6 +124,8 @@ def test_demo_seeds_once_and_prints_the_design_keys(env):
 
     text = _run("demo")
     assert "already present; nothing changed" in text.output
+    assert "available —" not in text.output  # lunch: a meal a day at a price, in words
+    assert re.search(r"lunch +1 a day, at most \d+,\d\d € each until", text.output)
     assert data["partners"][0]["token"] in text.output
     assert f"login: {data['partners'][0]['login']} / {data['partners'][0]['password']}" in (
         text.output
@@ -337,7 +340,8 @@ def test_import_approvals_recorded_by_one_and_confirmed_by_another(env, tmp_path
     own = _run("import", "confirm", batch, "--issuer", "DE-NW-HAMM", "--as", "caseworker")
     assert own.exit_code == 1 and _counts(env["url"]) == before  # four eyes, and the role
     done = _run("import", "confirm", batch, "--issuer", "DE-NW-HAMM", "--as", "approver")
-    assert done.exit_code == 0 and '"created": 1' in done.output
+    assert done.exit_code == 0 and f"Import {batch} confirmed: 1 created." in done.output
+    assert "{" not in done.output  # words, not JSON (#27.5)
     assert _counts(env["url"])[0] == before[0] + 1
     again = _run("import", "reject", batch, "--issuer", "DE-NW-HAMM", "--as", "approver")
     assert again.exit_code == 1 and "already decided" in again.output

@@ -108,3 +108,17 @@ def test_a4_sheet_holds_ten_cards_per_page_every_one_readable():
     assert len(pages) == 4  # fronts and backs for 10, then for 2
     assert sorted(_decode(pages[0]) + _decode(pages[2])) == sorted(texts)
     assert _decode(pages[1]) == [] and _decode(pages[3]) == []
+
+
+def test_an_arabic_name_on_the_card_is_shaped_right_to_left():
+    """#27.3: every right-to-left run is shaped where it appears (youcard.pdf_text)."""
+    pdf = printing.card_pdf(_card(given_name="مريم", family_name="حداد"))
+    page = pypdfium2.PdfDocument(io.BytesIO(pdf))[0]
+    text = page.get_textpage()
+    boxes = {}
+    for i in range(text.count_chars()):
+        letter = text.get_text_range(i, 1)
+        if letter in "حداد":
+            boxes.setdefault(letter, []).append(text.get_charbox(i)[0])
+    assert max(boxes["ح"]) > max(boxes["ا"]) > min(boxes["د"])  # read from the right
+    assert printing.card_pdf(_card(given_name="Ayşe", family_name="Yılmaz"))  # unshaped

@@ -4,6 +4,7 @@ code; the day's batch in one PDF; the office's details; a family's address and l
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 from datetime import timedelta
 
 import pypdfium2
@@ -45,13 +46,15 @@ def office(committed):
         return {"issuer_id": issuer.id, **people}
 
 
-def _family(committed, issuer_id, *, language, reference, decided_at=NOW, children=1):
+def _family(
+    committed, issuer_id, *, language, reference, decided_at=NOW, children=1, name="Yılmaz"
+):
     """A household with an address, children and approved benefits (decided at `decided_at`)."""
     with committed.begin() as session:
         make = Factory(session)
         issuer = session.get(Issuer, issuer_id)
         household = make.household(issuer)
-        household.reference, household.family_name = reference, "Yılmaz"
+        household.reference, household.family_name = reference, name
         household.street, household.postal_code, household.city = "Ostring 5", "59065", "Hamm"
         household.language = language
         born = []
@@ -132,6 +135,61 @@ def test_an_arabic_letter_is_set_right_to_left_beside_the_german_one(app, office
     arabic = [ch for ch in text if "\u0600" <= ch <= "\u06ff" or "\ufe70" <= ch <= "\ufeff"]
     assert len(arabic) > 200  # the Arabic column is there, shaped (presentation forms)
     assert _code(text) in text.split("Zugangscode:")[1]
+
+
+def _glyphs(pdf: bytes, wanted: str) -> list[tuple[str, float, float]]:
+    """The first page's glyphs that are letters of `wanted`: (letter, left x, top y) in pt."""
+    page = pypdfium2.PdfDocument(io.BytesIO(pdf))[0]
+    text = page.get_textpage()
+    found = []
+    for i in range(text.count_chars()):
+        letter = text.get_text_range(i, 1)
+        if letter and letter in wanted:
+            left, _bottom, _right, top = text.get_charbox(i)
+            found.append((letter, left, page.get_height() - top))
+    return found
+
+
+def test_an_arabic_name_is_shaped_right_to_left_in_the_german_column_and_the_window(
+    app, office, committed
+):
+    """#27.3: the post office reads the window; "حداد" printed as stored read "دادح",
+    letters unjoined, in the address and in "Sehr geehrte Familie ..."."""
+    household_id, _ = _family(
+        committed, office["issuer_id"], language="de", reference="HAM-L-AR", name="حداد"
+    )
+    pdf = _letter(_as(app, office["caseworker"]), household_id)
+    glyphs = _glyphs(pdf, "حداد")
+    lines: dict[float, list[tuple[str, float]]] = {}
+    for letter, x, y in sorted(glyphs, key=lambda glyph: glyph[2]):
+        line = next((top for top in lines if y - top < 8), y)  # a line: within 8 pt
+        lines.setdefault(line, []).append((letter, x))
+    assert len(lines) >= 2, glyphs  # the address window and the salutation at least
+    for line in lines.values():
+        assert {letter for letter, _x in line} == set("حداد"), lines
+        first = max(x for letter, x in line if letter == "ح")
+        assert first == max(x for _letter, x in line), line  # ح, read first, stands rightmost
+
+
+def test_a_long_return_line_stays_left_of_the_information_block(app, office, committed):
+    long_name = "Stadt Hamm, Amt für Soziales, Bildung und Teilhabe, Abteilung Leistungen"
+    with committed.begin() as session:
+        set_office_details(session, by=Staff.system(office["issuer_id"], "test"),
+                           details=replace(OFFICE, name=long_name), now=NOW)  # fmt: skip
+    household_id, _ = _family(committed, office["issuer_id"], language="de", reference="HAM-RL")
+    pdf = _letter(_as(app, office["caseworker"]), household_id)
+    import pypdfium2.raw as pdfium
+
+    page = pypdfium2.PdfDocument(io.BytesIO(pdf))[0]
+    text = page.get_textpage()
+    small = [  # the return line is the page's only text below 8 pt
+        i
+        for i in range(text.count_chars())
+        if pdfium.FPDFText_GetFontSize(text, i) < 7.5 and text.get_text_range(i, 1).strip()
+    ]
+    said = "".join(text.get_text_range(i, 1) for i in small)
+    assert said.startswith("StadtHamm,Amt") and said.endswith("…")  # smaller, then cut
+    assert max(text.get_charbox(i)[2] for i in small) < 125 * 72 / 25.4  # the info block
 
 
 def test_a_large_family_runs_onto_a_second_page_in_both_languages(app, office, committed):

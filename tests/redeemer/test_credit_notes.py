@@ -95,3 +95,32 @@ def test_the_scanner_page_shows_credit_notes_to_its_own_partner_only(
     )
     with committed() as session:
         assert session.get(Booking, settled.extra["booking_ids"][0]).settlement_id is not None
+
+
+def test_the_credit_notes_cells_stay_within_their_columns(client, settled):
+    """#27.5: "Leistung am" ran into "Leistung", the category's name into "Ihre Referenz"."""
+    [note] = client.get("/api/v1/credit-notes", headers=settled.auth).json["items"]
+    pdf = client.get(f"/api/v1/credit-notes/{note['id']}.pdf", headers=settled.auth).data
+    page = pypdfium2.PdfDocument(pdf)[0]
+    text = page.get_textpage()
+    mm = 72 / 25.4
+    edges = [10.0]
+    for width in (18, 30, 24, 50, 42, 26):  # the table's columns (youcard.credit_notes)
+        edges.append(edges[-1] + width)
+    whole = text.get_text_range()
+    start, end = whole.index("Buchung"), whole.index("Summe der Buchungen")  # the table
+    glyphs = []
+    for i in range(start, end):
+        left, bottom, right, _top = text.get_charbox(i)
+        if text.get_text_range(i, 1).strip():
+            glyphs.append((bottom, left / mm, right / mm, text.get_text_range(i, 1)))
+    rows: dict[float, list[tuple[float, float, str]]] = {}
+    for bottom, left, right, letter in sorted(glyphs, reverse=True):
+        line = next((y for y in rows if y - bottom < 4), bottom)  # a line: within 4 pt
+        rows.setdefault(line, []).append((left, right, letter))
+    table = list(rows.values())
+    assert len(table) == 4  # the header, two bookings, the cancellation of one
+    for row in table:
+        for left, right, _c in row:  # each glyph inside one column, clear of the next one
+            column = next(k for k in range(6) if edges[k] <= left < edges[k + 1])
+            assert right <= edges[column + 1] - 0.5, ("".join(c for *_x, c in row), left)

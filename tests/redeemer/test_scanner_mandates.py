@@ -71,6 +71,7 @@ def test_a_lunch_list_is_booked_line_by_line_and_again_books_nothing(
         "S-99;2026-03-10;1;450;di-99\r\n"
         "S-17;2026-02-30;1;450;bad-date\r\n"
         '"=HYPERLINK(""x"")";2026-03-11;1;450;formula\r\n'
+        "S-17;09.03.2026;1;450;mo-17-second\r\n"  # one lunch a day: not "today" (#27.5)
     )
 
     def upload(as_csv=False):
@@ -83,8 +84,13 @@ def test_a_lunch_list_is_booked_line_by_line_and_again_books_nothing(
 
     first = upload()
     page = first.get_data(as_text=True)
-    assert first.status_code == 200 and "2 von 5 Zeilen gebucht." in page
+    said = "6 Zeilen: 2 jetzt gebucht, 0 schon vorher gebucht (nichts doppelt), 4 abgelehnt."
+    assert first.status_code == 200 and said in page
     assert "Kein Dauerauftrag hat diese Nummer." in page and "nicht lesbar" in page
+    assert "an diesem Tag schon alles bekommen" in page and "heute" not in page
+    repeated = upload().get_data(as_text=True)  # #27.5: it said "2 von 5 Zeilen gebucht"
+    said = "6 Zeilen: 0 jetzt gebucht, 2 schon vorher gebucht (nichts doppelt), 4 abgelehnt."
+    assert said in repeated
     again = upload(as_csv=True)
     assert again.mimetype == "text/csv"
     rows = again.get_data(as_text=True).lstrip("\ufeff").splitlines()
