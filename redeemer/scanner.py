@@ -35,7 +35,7 @@ from redeemer.staff_auth import (
     wants_json,
 )
 from redeemer.wording import CARD_REASONS, REFUSALS, euro, parse_euros
-from youcard.clock import berlin_date
+from youcard.clock import DateOutOfRange, berlin_date, parse_day
 from youcard.counter import check_card
 from youcard.errors import DomainError, InvalidRequest
 from youcard.models import Booking, PartnerUser
@@ -271,6 +271,11 @@ def make_mandate() -> ResponseReturnValue:
         return _result(text, mandate_error=str(REFUSALS["invalid_amount"]), status=422)
     if day_text and not day_text.isdigit():
         return _result(text, mandate_error=str(REFUSALS["invalid_day"]), status=422)
+    start_text = (request.form.get("valid_from") or "").strip()[:20]
+    try:
+        starts = parse_day(start_text) if start_text else None
+    except DateOutOfRange:
+        return _result(text, mandate_error=str(REFUSALS["invalid_period"]), status=422)
     try:
         mandate = create_mandate(
             db_session(), by=counter, credential=text, trusted=trusted(db_session()), now=at,
@@ -279,6 +284,7 @@ def make_mandate() -> ResponseReturnValue:
                 reference=request.form.get("mandate_reference") or "",
                 monthly_amount_cents=cents,
                 day_of_month=int(day_text[:2]) if day_text else None,
+                valid_from=starts,
             ),
         )  # fmt: skip
     except DomainError as error:
