@@ -216,20 +216,25 @@ def card_pdf(child_id: int) -> ResponseReturnValue:
 @bp.route("/children/<int:child_id>/lost", methods=["GET", "POST"])
 @family_only
 def lost(child_id: int) -> ResponseReturnValue:
-    """Card lost: ask first, then block the card at once."""
+    """Card lost: ask first, then block the card at once. The page after blocking is a GET
+    of its own (switching the language reloads it: it says the card is blocked, and never
+    offers to block it again)."""
     child = _own_child(child_id)
+    if request.method == "POST":
+        try:
+            report_card_lost(db_session(), by=_family(), child_id=child.id, now=now())
+        except DomainError:
+            db_session().rollback()
+            flash(_("This card is already blocked."), "info")
+            return redirect(url_for("family.home"))
+        return redirect(url_for("family.lost", child_id=child.id, blocked=1), 303)
     issuer = db_session().get(Issuer, child.issuer_id)
     assert issuer is not None
-    office = OfficeDetails.of(issuer)
-    if request.method == "GET":
-        return render_template("family/lost.html", child=child, done=False, office=office)
-    try:
-        report_card_lost(db_session(), by=_family(), child_id=child.id, now=now())
-    except DomainError:
-        db_session().rollback()
-        flash(_("This card is already blocked."), "info")
-        return redirect(url_for("family.home"))
-    return render_template("family/lost.html", child=child, done=True, office=office)
+    in_use = card_ops.active_card(db_session(), child.id) is not None
+    if not in_use and request.args.get("blocked") != "1":
+        return redirect(url_for("family.home"))  # nothing to block (and nothing just blocked)
+    return render_template("family/lost.html", child=child, done=not in_use,
+                           office=OfficeDetails.of(issuer))  # fmt: skip
 
 
 @bp.route("/mandates/<int:mandate_id>/end", methods=["GET", "POST"])

@@ -135,7 +135,17 @@ def test_card_lost_blocks_the_qr_at_once(client, family, committed, database_url
         base_url=HTTPS,
         headers=SAME_ORIGIN,
     )
-    assert r.status_code == 200 and "Amt" in r.get_data(as_text=True)
+    assert r.status_code == 303  # the answer is a page of its own (#27.5)
+    done = client.get(r.headers["Location"], base_url=HTTPS).get_data(as_text=True)
+    assert "Die Karte ist gesperrt" in done and "Amt" in done
+    switch = re.search(r'href="([^"]*lang=ar)"', done).group(1).replace("&amp;", "&")
+    assert "blocked=1" in switch  # the language switch keeps the page
+    again = client.get(r.headers["Location"].split("?")[0] + switch, base_url=HTTPS)
+    text = again.get_data(as_text=True)
+    assert 'dir="rtl"' in text and 'class="danger"' not in text  # not offered again
+    client.get("/family?lang=de", base_url=HTTPS)
+    asked = client.get(f"/family/children/{child['id']}/lost", base_url=HTTPS)
+    assert asked.status_code == 302  # no card in use: nothing to block
     monkeypatch.delenv("YOUCARD_KEK", raising=False)
     partner_api = redeemer.create_app(
         {"DATABASE_URL": database_url, "TESTING": True, "CLOCK": lambda: NOW,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import Blueprint, Flask, jsonify, render_template, request, session
 from flask.typing import ResponseReturnValue
@@ -57,6 +58,13 @@ def select_locale() -> str:
     return request.accept_languages.best_match(languages, default="de") or "de"
 
 
+def in_language(code: str) -> str:
+    """This page's address in another language: its query kept (a page after an action, a
+    filtered list), `lang` set."""
+    query = [(k, v) for k, v in request.args.items(multi=True) if k != "lang"]
+    return "?" + urlencode([*query, ("lang", code)])
+
+
 def init_html(app: Flask) -> CSRFProtect:
     """German-first Babel, CSRF on every form, and the security headers of every page."""
     # A form's CSRF token lives as long as its session (it is that session's secret, and
@@ -70,6 +78,7 @@ def init_html(app: Flask) -> CSRFProtect:
     Babel(app, locale_selector=select_locale)
     app.jinja_env.globals["get_locale"] = get_locale
     app.jinja_env.globals["page_languages"] = lambda: [(c, LANGUAGE_NAMES[c]) for c in _languages()]
+    app.jinja_env.globals["in_language"] = in_language
     app.jinja_env.globals["text_direction"] = lambda: (
         "rtl" if str(get_locale()) in RIGHT_TO_LEFT else "ltr"
     )
