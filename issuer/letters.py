@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, render_template, request
+from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from issuer.auth import mine, principal, require_roles
 from issuer.letter_texts import letter_of
+from issuer.refusals import refused
 from youcard.clock import berlin_date
-from youcard.errors import NotFound
+from youcard.errors import DomainError, NotFound
 from youcard.imports.views import batch_households
 from youcard.letters import letters_pdf
 from youcard.models import Household
@@ -27,11 +28,14 @@ bp = Blueprint("letters", __name__)
 PART = 100
 
 
-def _pdf(household_ids: list[int], *, new_codes: bool, name: str) -> Response:
+def _pdf(
+    household_ids: list[int], *, new_codes: bool, name: str, just_made: str | None = None
+) -> Response:
     moment = now()
     made = make_approval_letters(
-        db_session(), by=principal(), household_ids=household_ids, new_codes=new_codes, now=moment
-    )
+        db_session(), by=principal(), household_ids=household_ids, new_codes=new_codes,
+        now=moment, codes_just_made={household_ids[0]: just_made} if just_made else None,
+    )  # fmt: skip
     today = berlin_date(moment)
     pdf = letters_pdf([letter_of(facts, code, today) for facts, code in made])
     db_session().commit()  # the new codes count only once their letter exists
@@ -45,13 +49,20 @@ def _pdf(household_ids: list[int], *, new_codes: bool, name: str) -> Response:
 @bp.post("/households/<int:household_id>/letter.pdf")
 @require_roles(*RECORDERS)
 def household_letter(household_id: int) -> ResponseReturnValue:
-    """The family's approval letter; with a new access code when it has none or when asked."""
+    """The family's approval letter; with a new access code when it has none or when asked,
+    or with the code the access-code page has just shown (`code`, checked to be the current
+    one: printing it must not cancel it)."""
     household = mine(Household, household_id)
-    return _pdf(
-        [household.id],
-        new_codes=request.form.get("new_code") == "1",
-        name=f"bewilligung-{household.reference}.pdf".replace(" ", "_"),
-    )
+    try:
+        return _pdf(
+            [household.id],
+            new_codes=request.form.get("new_code") == "1",
+            name=f"bewilligung-{household.reference}.pdf".replace(" ", "_"),
+            just_made=(request.form.get("code") or "")[:40] or None,
+        )
+    except DomainError as error:
+        refused(error)
+        return redirect(url_for("households.show", household_id=household.id), 303)
 
 
 @bp.get("/letters")

@@ -69,6 +69,9 @@ REFUSALS = {
     "field_too_long": _l("this is too long."),
     "unknown_language": _l("please choose one of the languages offered."),
     "household_not_found": _l("there is no such family."),
+    "code_replaced": _l(
+        "this access code was replaced by a newer one; print the letter with a new code."
+    ),
     "password_unchanged": _l("the new password must differ from the current one."),
     "month_not_ended": _l("only a month that has ended can be settled."),
     "invalid_month": _l("please choose one of the months offered."),

@@ -254,6 +254,23 @@ def test_staff_make_a_new_code_once_and_the_old_one_stops(app, client, family, c
             select(AuditEvent.action).where(AuditEvent.action == "household.access_code")
         )
     assert stored == "household.access_code"
+    # #27.5: the page offers the letter with the code just shown, which stays the family's
+    assert 'name="code" value="' + new_code + '"' in page.get_data(as_text=True)
+    letter = _post(staff, f"/households/{f['household_id']}/letter.pdf", {"code": new_code})
+    assert letter.status_code == 200 and letter.mimetype == "application/pdf"
+    import io
+
+    import pypdfium2
+
+    text = pypdfium2.PdfDocument(io.BytesIO(letter.data))[0].get_textpage().get_text_range()
+    assert new_code in text
+    client.post("/family/logout", data={"csrf_token": _csrf(client, "/family")},
+                base_url=HTTPS, headers=SAME_ORIGIN)  # fmt: skip
+    assert _sign_in(client, new_code).status_code == 302  # printing it did not replace it
+    stale = _post(staff, f"/households/{f['household_id']}/letter.pdf", {"code": f["code"]})
+    assert stale.status_code == 303  # an older code is never printed
+    told = staff.get(stale.headers["Location"], base_url=HTTPS).get_data(as_text=True)
+    assert "durch einen neueren ersetzt" in told
 
 
 def test_the_family_pages_speak_six_languages_and_arabic_right_to_left(client):

@@ -36,6 +36,12 @@ def normalize(code: str) -> str:
     return "".join(ch for ch in code.upper() if ch.isalnum())
 
 
+def shown(code: str) -> str:
+    """The code as letters and pages show it: four groups of four (ABCD-EFGH-...)."""
+    code = normalize(code)
+    return "-".join(code[i : i + 4] for i in range(0, len(code), 4))
+
+
 def code_hash(code: str) -> str:
     """What the database keeps of an access code: SHA-256, hex."""
     return hashlib.sha256(normalize(code).encode("ascii", "replace")).hexdigest()
@@ -74,7 +80,7 @@ def new_access_code(
         object_id=household.id,
         now=now,
     )
-    return "-".join(code[i : i + 4] for i in range(0, CODE_LENGTH, 4))
+    return shown(code)
 
 
 def family_sign_in(session: Session, *, code: str, birth_date: date, now: datetime) -> Household:

@@ -3,7 +3,7 @@ where the household has none yet (or when asked), shown in the letter only."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import Select, func, select
@@ -12,10 +12,10 @@ from youcard import audit
 from youcard.clock import berlin_date, berlin_midnight
 from youcard.db import Session
 from youcard.enums import EntitlementStatus
-from youcard.errors import NotFound
+from youcard.errors import Conflict, NotFound
 from youcard.letters import LetterFacts, letter_facts
 from youcard.models import Child, Entitlement, Household
-from youcard.operations.family import new_access_code
+from youcard.operations.family import code_hash, new_access_code, shown
 from youcard.policy import RECORDERS, Staff, require_role
 
 MAX_DAY = 5_000  # a day's approvals listed for letters (a large office's busiest day)
@@ -28,10 +28,13 @@ def make_approval_letters(
     household_ids: Sequence[int],
     new_codes: bool,
     now: datetime,
+    codes_just_made: Mapping[int, str] | None = None,
 ) -> list[tuple[LetterFacts, str | None]]:
     """The letters of these households, in this order: what each says, and the access code
     it carries (a new one when the household has none, or for every one with `new_codes`;
-    the old code then stops working). Audited per household."""
+    the old code then stops working). `codes_just_made`: household id -> the code the
+    access-code page has just shown, put in the letter as it is (Conflict when it is no
+    longer the household's code). Audited per household."""
     require_role(by, RECORDERS, "make letters")
     today = berlin_date(now)
     made = []
@@ -40,7 +43,14 @@ def make_approval_letters(
         if household is None or household.issuer_id != by.issuer_id:
             raise NotFound("No such household.", code="household_not_found")
         code = None
-        if new_codes or household.access_code_hash is None:
+        just_made = (codes_just_made or {}).get(household.id)
+        if just_made is not None:
+            if household.access_code_hash != code_hash(just_made):
+                raise Conflict(
+                    "This code is no longer the family's: make a new one.", code="code_replaced"
+                )
+            code = shown(just_made)
+        elif new_codes or household.access_code_hash is None:
             code = new_access_code(session, by=by, household_id=household.id, now=now)
         facts = letter_facts(session, by=by, household_id=household.id, today=today)
         audit.record(
