@@ -53,6 +53,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         households,
         imports,
         letters,
+        menu,
         office,
         pages,
         partner_details,
@@ -64,6 +65,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     auth.login_manager.init_app(app)
     app.register_blueprint(auth.bp)
     app.register_blueprint(pages.bp)
+    app.register_blueprint(menu.bp)
     app.register_blueprint(display.bp)
     app.register_blueprint(households.bp)
     app.register_blueprint(approvals.bp)

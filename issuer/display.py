@@ -13,8 +13,7 @@ from flask import (
 from flask_babel import format_currency, format_date, format_datetime
 from flask_babel import lazy_gettext as _l
 
-from youcard.enums import Category, EntitlementStatus, Role
-from youcard.policy import DECIDERS, RECORDERS
+from youcard.enums import Category, EntitlementStatus
 from youcard.web.names import CATEGORY_NAMES, category_name
 
 bp = Blueprint("display", __name__)
@@ -77,7 +76,4 @@ def _names() -> dict[str, Any]:
         "partner_status_names": PARTNER_STATUS_NAMES,
         "card_status_names": CARD_STATUS_NAMES,
         "card_event_names": CARD_EVENT_NAMES,
-        "Role": Role,
-        "RECORDERS": RECORDERS,  # what the page offers follows the policy
-        "DECIDERS": DECIDERS,
     }

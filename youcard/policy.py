@@ -26,6 +26,29 @@ REPORT_READERS = frozenset({Role.APPROVER, Role.ADMINISTRATOR})
 ALL_STAFF = frozenset(Role)
 
 
+@dataclass(frozen=True)
+class Permissions:
+    """What a role may do, as flags for pages and menus: templates ask these, never a role
+    (the sets above stay the one source; the operations check them again)."""
+
+    record: bool  # families, children, benefits, letters, access codes, imports
+    decide: bool  # approve and reject benefits, issue, block and print cards
+    replace_cards: bool
+    read_reports: bool
+    administer: bool  # partners, money, keys, logs, accounts, the office's details
+
+    @classmethod
+    def of(cls, role: Role) -> Permissions:
+        """The permissions of `role`."""
+        return cls(
+            record=role in RECORDERS,
+            decide=role in DECIDERS,
+            replace_cards=role in REPLACERS,
+            read_reports=role in REPORT_READERS,
+            administer=role in ADMINISTRATORS,
+        )
+
+
 class StaffMember(Protocol):
     """What the policy needs of a staff member (a StaffUser row or a signed-in principal)."""
 
