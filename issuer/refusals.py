@@ -66,6 +66,10 @@ REFUSALS = {
     ),
     "token_not_found": _l("there is no such token."),
     "invalid_text": _l("please write it on one line."),
+    "not_printable": _l(
+        "it holds a character that letters and cards cannot print (an emoji, say); please "
+        "leave it out."
+    ),
     "field_too_long": _l("this is too long."),
     "unknown_language": _l("please choose one of the languages offered."),
     "household_not_found": _l("there is no such family."),

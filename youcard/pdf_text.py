@@ -12,6 +12,7 @@ a paragraph set right to left) and off again for the next one.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,25 @@ _RIGHT_TO_LEFT = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc]")
 def has_right_to_left(text: str) -> bool:
     """Whether `text` holds a letter of a right-to-left script."""
     return _RIGHT_TO_LEFT.search(text) is not None
+
+
+@lru_cache(maxsize=1)
+def _font_covers() -> frozenset[int]:
+    from fontTools.ttLib import TTFont  # fpdf2's own dependency
+
+    with TTFont(str(FONTS / "DejaVuSans.ttf"), lazy=True) as font:
+        return frozenset(font.getBestCmap())
+
+
+def unprintable(text: str) -> list[str]:
+    """The characters of `text` our documents cannot print (the font has no glyph: an
+    emoji, say, would vanish from a letter or a card), each once, in order."""
+    covers = _font_covers()
+    missing: list[str] = []
+    for character in text:
+        if ord(character) not in covers and not character.isspace() and character not in missing:
+            missing.append(character)
+    return missing
 
 
 class ShapingPDF(FPDF):

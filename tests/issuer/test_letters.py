@@ -238,21 +238,31 @@ def test_the_office_details_are_checked_and_shown_in_the_letter(app, office, com
     admin = _as(app, office["administrator"])
     page = admin.get("/admin/office", base_url=HTTPS).get_data(as_text=True)
     assert "Theodor-Heuss-Platz 16" in page
-    good = {**vars(OFFICE), "phone": "02381 17-2222", "family_url": "https://karte.hamm.example"}
+    good = {
+        **vars(OFFICE),
+        "phone": "02381 17-2222",
+        "family_url": "https://karte.hamm.example",
+        "hours": "Mo–Fr 8–12 Uhr ☎ 17-2222",
+    }  # a symbol the font has is printed
     for field, bad in (
         ("email", "kein-at-zeichen"),
         ("family_url", "javascript:alert(1)"),
         ("family_url", "https://user:pw@evil.example"),
         ("phone", "call me"),
+        ("hours", "Mo–Fr 8–12 Uhr \U0001f557"),  # #27.5: an emoji vanished from the letter
+        ("name", "Bürgerbüro \U0001f3db"),
     ):
         r = _post(admin, "/admin/office", {**good, field: bad})
         assert r.status_code == 422, (field, bad)
+        if field in ("hours", "name"):
+            assert "nicht drucken" in r.get_data(as_text=True)
     with committed() as session:
         assert session.get(Issuer, office["issuer_id"]).office_phone == "02381 17-0"
     assert _post(admin, "/admin/office", good).status_code == 303
     household_id, _ = _family(committed, office["issuer_id"], language="de", reference="HAM-L-5")
     text = "\n".join(_pages(_letter(_as(app, office["caseworker"]), household_id)))
     assert "02381 17-2222" in text and "https://karte.hamm.example" in text
+    assert "Mo–Fr 8–12 Uhr ☎ 17-2222" in text
     assert _post(_as(app, office["caseworker"]), "/admin/office", good).status_code == 403
 
 

@@ -15,14 +15,16 @@ from youcard.db import Session
 from youcard.errors import InvalidRequest, NotFound
 from youcard.languages import FAMILY_LANGUAGES
 from youcard.models import Household, Issuer
+from youcard.pdf_text import unprintable
 from youcard.policy import ADMINISTRATORS, Staff, require_role
 
 PHONE = re.compile(r"\+?[0-9][0-9 ()/-]{3,38}")
 POSTAL_CODE = re.compile(r"[0-9]{5}")  # a German postal code (Postleitzahl)
 
 
-def _text(value: str | None, field: str, max_length: int) -> str | None:
-    """Optional text: surrounding spaces dropped, empty is None, one line only."""
+def _text(value: str | None, field: str, max_length: int, *, printed: bool = False) -> str | None:
+    """Optional text: surrounding spaces dropped, empty is None, one line only; `printed`
+    (it goes on letters and cards): only characters our documents can print."""
     value = (value or "").strip()
     if not value:
         return None
@@ -30,6 +32,14 @@ def _text(value: str | None, field: str, max_length: int) -> str | None:
         raise InvalidRequest(f"{field} is too long.", code="field_too_long", field=field)
     if any(not ch.isprintable() for ch in value):
         raise InvalidRequest(f"{field} must be one line.", code="invalid_text", field=field)
+    missing = unprintable(value) if printed else []
+    if missing:
+        raise InvalidRequest(
+            f"{field} holds {' '.join(missing[:5])}, which letters and cards cannot print.",
+            code="not_printable",
+            field=field,
+            characters=missing[:5],
+        )
     return value
 
 
@@ -84,9 +94,9 @@ class Contact:
                 "This language is not offered.", code="unknown_language", field="language"
             )
         return Contact(
-            street=_text(self.street, "street", 200),
+            street=_text(self.street, "street", 200, printed=True),
             postal_code=_pattern(self.postal_code, "postal_code", POSTAL_CODE),
-            city=_text(self.city, "city", 100),
+            city=_text(self.city, "city", 100, printed=True),
             email=_email(self.email),
             phone=_pattern(self.phone, "phone", PHONE),
             language=self.language,
@@ -136,13 +146,13 @@ class OfficeDetails:
     def checked(self) -> OfficeDetails:
         """The same, cleaned; InvalidRequest on the first value that is not valid."""
         return OfficeDetails(
-            name=_text(self.name, "name", 200),
-            street=_text(self.street, "street", 200),
+            name=_text(self.name, "name", 200, printed=True),
+            street=_text(self.street, "street", 200, printed=True),
             postal_code=_pattern(self.postal_code, "postal_code", POSTAL_CODE),
-            city=_text(self.city, "city", 100),
+            city=_text(self.city, "city", 100, printed=True),
             phone=_pattern(self.phone, "phone", PHONE),
             email=_email(self.email),
-            hours=_text(self.hours, "hours", 300),
+            hours=_text(self.hours, "hours", 300, printed=True),
             family_url=_web_address(self.family_url),
         )
 
