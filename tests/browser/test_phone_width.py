@@ -161,4 +161,10 @@ def test_staff_pages_fit_a_phone(browser, server, committed, lang):
     for path in staff_paths(office):
         page.goto(server + path)
         _too_wide(page, found, path)
+    page.goto(server + "/")
+    for summary in page.locator(".main-menu summary").all():  # the administrator's groups,
+        summary.focus()  # opened with the keyboard (#27.5)
+        page.keyboard.press("Enter")
+    assert page.locator(".main-menu details[open]").count() == 2
+    _too_wide(page, found, "/ (menu open)")
     assert found == {}
