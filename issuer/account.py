@@ -91,7 +91,6 @@ def password() -> ResponseReturnValue:
             status = 422
         else:
             generation = user.session_generation
-            db_session().commit()
             # Every other session of this user ended; this one goes on in the new generation.
             session[SESSION_GENERATION] = generation
             flash(_("Your password is changed."), "info")

@@ -23,7 +23,7 @@ from youcard.models import Partner
 from youcard.operations import partners as partner_ops
 from youcard.policy import ADMINISTRATORS
 from youcard.tenancy import partner_to_accept
-from youcard.web import db_session, now
+from youcard.web import db_session, now, undo_writes
 from youcard.web.names import CATEGORY_NAMES
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -88,7 +88,6 @@ def permissions(partner_id: int) -> ResponseReturnValue:
             categories={Category(c) for c in form.categories.data},
             now=now(),
         )
-        db_session().commit()
         flash(_("Saved."), "info")
         return redirect(url_for("admin.partners")), 303
     return render_template("admin/permissions.html", partner=row, form=form)
@@ -110,12 +109,11 @@ def new_partner() -> ResponseReturnValue:
                 now=now(),
             )
         except DomainError as error:
-            db_session().rollback()
+            undo_writes()
             form.iban.errors.append(
                 _("This IBAN is not valid.") if error.code == "invalid_iban" else error.message
             )
         else:
-            db_session().commit()
             flash(_("Partner registered; approve it to let it book."), "info")
             return redirect(url_for("admin.partner", partner_id=partner.id))
     status = 422 if request.method == "POST" else 200
@@ -156,7 +154,6 @@ def partner_status(partner_id: int, status: str) -> ResponseReturnValue:
         status=PartnerStatus(status),
         now=now(),
     )
-    db_session().commit()
     flash(_("Partner approved.") if status == "active" else _("Partner suspended."), "info")
     return redirect(url_for("admin.partner", partner_id=partner_id)), 303
 
@@ -174,7 +171,6 @@ def new_token(partner_id: int) -> ResponseReturnValue:
     except DomainError as error:
         refused(error)
         return redirect(url_for("admin.partner", partner_id=row.id)), 303
-    db_session().commit()
     return _partner_page(row.id, new_token=made.token)
 
 
@@ -191,7 +187,6 @@ def revoke_token(device_id: int) -> ResponseReturnValue:
         )
     except DomainError:
         abort(404)
-    db_session().commit()
     flash(_("Device token revoked."), "info")
     return redirect(url_for("admin.partner", partner_id=device.partner_id)), 303
 
@@ -218,7 +213,6 @@ def new_partner_user(partner_id: int) -> ResponseReturnValue:
     except DomainError as error:
         refused(error)
         return redirect(url_for("admin.partner", partner_id=row.id)), 303
-    db_session().commit()
     flash(_("Staff account created."), "info")
     return redirect(url_for("admin.partner", partner_id=row.id)), 303
 
@@ -236,6 +230,5 @@ def key_list() -> ResponseReturnValue:
 def rotate() -> ResponseReturnValue:
     """A new active key; the old one keeps verifying the cards it signed."""
     keys.rotate_key(db_session(), by=principal(), kek=kek(), now=now())
-    db_session().commit()
     flash(_("New signing key made; the old one still verifies its cards."), "info")
     return redirect(url_for("admin.key_list")), 303

@@ -74,7 +74,6 @@ class Imports(MethodView):
             db_session(), by=principal(), data=request.get_data(cache=False),
             file_name=query["file_name"], now=now(), dry_run=query["dry_run"],
         )  # fmt: skip
-        db_session().commit()
         location = url_for("imports_api.ImportOne", batch_id=batch.id)
         return import_json(batch), 202, {"Location": location}
 

@@ -62,7 +62,6 @@ def record(child_id: int) -> ResponseReturnValue:
     except DomainError as error:
         refused(error)
     else:
-        db_session().commit()
         flash(_("Entitlement recorded; it now awaits approval by a colleague."), "info")
     return back
 
@@ -108,8 +107,7 @@ def approve_many() -> ResponseReturnValue:
                 )
             approved += 1
         except DomainError as error:
-            refused(error, rollback=False)  # the savepoint already undid this one
-    db_session().commit()
+            refused(error, undo=False)  # the savepoint already undid this one
     flash(_("%(n)d entitlement(s) approved.", n=approved), "info")
     return redirect(url_for("approvals.approvals")), 303
 
@@ -141,7 +139,6 @@ def decide(entitlement_id: int, action: str) -> ResponseReturnValue:
     except DomainError as error:
         refused(error)
     else:
-        db_session().commit()
         flash(_("Done."), "info")
     child = mine(Child, entitlement.child_id)
     target = request.form.get("back")

@@ -102,7 +102,6 @@ def logout() -> ResponseReturnValue:
         user = db_session().get(StaffUser, current_user.id)
         if user is not None:
             end_sessions(user)
-            db_session().commit()
     logout_user()
     session.clear()
     flash(_("You are signed out."), "info")

@@ -45,7 +45,6 @@ def issue(child_id: int) -> ResponseReturnValue:
     except DomainError as error:
         refused(error)
     else:
-        db_session().commit()
         flash(_("Card issued."), "info")
     return redirect(url_for("households.show", household_id=child.household_id)), 303
 
@@ -77,7 +76,6 @@ def block(card_id: int, action: str) -> ResponseReturnValue:
     except DomainError as error:
         refused(error)
     else:
-        db_session().commit()
         flash(_("Card blocked.") if action == "revoke" else _("New card issued."), "info")
     child = mine(Child, card.child_id)
     return redirect(url_for("households.show", household_id=child.household_id)), 303
@@ -129,7 +127,6 @@ def print_pending() -> ResponseReturnValue:
     except DomainError as error:
         refused(error)
         return redirect(url_for("cards.print_queue")), 303
-    db_session().commit()
     response = Response(pdf, mimetype="application/pdf")
     response.headers["Content-Disposition"] = f'attachment; filename="youcard-cards-{count}.pdf"'
     response.headers["Cache-Control"] = "private, no-store"

@@ -18,7 +18,7 @@ from youcard.models import Card, Child
 from youcard.operations import cards as card_ops
 from youcard.operations import mandates as mandates_ops
 from youcard.policy import ALL_STAFF, REPLACERS
-from youcard.web import db_session, now
+from youcard.web import db_session, now, undo_writes
 
 bp = Blueprint("children", __name__)
 
@@ -51,9 +51,8 @@ def end_mandate(child_id: int, mandate_id: int) -> ResponseReturnValue:
         refused(error)
         return redirect(url_for("children.show", child_id=child.id)), 303
     if mandate.child_id != child.id:
-        db_session().rollback()
+        undo_writes()
         abort(404)
-    db_session().commit()
     flash(_("The standing authorization is ended."), "info")
     return redirect(url_for("children.show", child_id=child.id)), 303
 
@@ -70,6 +69,5 @@ def reissue(card_id: int) -> ResponseReturnValue:
     except DomainError as error:
         refused(error)
     else:
-        db_session().commit()
         flash(_("A new card is issued; it waits in the print queue."), "info")
     return redirect(url_for("children.show", child_id=card.child_id)), 303

@@ -44,7 +44,7 @@ from youcard.policy import Family
 from youcard.subject_access import household_data, household_pdf
 from youcard.subject_access import household_json as subject_json
 from youcard.tenancy import own_child
-from youcard.web import db_session, now
+from youcard.web import db_session, keep_writes, now, undo_writes
 
 bp = Blueprint("family", __name__, url_prefix="/family")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -135,16 +135,15 @@ def login() -> ResponseReturnValue:
                 raise LoginFailed("incomplete")
             household = family_sign_in(store, code=code, birth_date=born, now=now())
         except AccountLocked as locked:
-            store.commit()  # the attempt counts, although the answer is an error
+            keep_writes()  # the attempt counts, although the answer is an error
             flash(_("Too many wrong tries. Please wait 15 minutes, then try again."), "error")
             wait = max(1, math.ceil((locked.details["until"] - now()).total_seconds()))
             return render_template("family/login.html"), 429, {"Retry-After": str(wait)}
         except LoginFailed:
-            store.commit()
+            keep_writes()
             flash(_("The code or the date of birth is not right. Please check both."), "error")
             status = 401
         else:
-            store.commit()
             lang = session.get("lang")
             session.clear()  # a fresh session: no fixation
             if lang:
@@ -162,7 +161,6 @@ def logout() -> ResponseReturnValue:
     household = None if household_id is None else db_session().get(Household, household_id)
     if household is not None and session.get(GENERATION_KEY) == household.session_generation:
         household.session_generation += 1
-        db_session().commit()
     lang = session.get("lang")
     session.clear()
     if lang:
@@ -224,7 +222,7 @@ def lost(child_id: int) -> ResponseReturnValue:
         try:
             report_card_lost(db_session(), by=_family(), child_id=child.id, now=now())
         except DomainError:
-            db_session().rollback()
+            undo_writes()
             flash(_("This card is already blocked."), "info")
             return redirect(url_for("family.home"))
         return redirect(url_for("family.lost", child_id=child.id, blocked=1), 303)
@@ -249,7 +247,6 @@ def end_mandate(mandate_id: int) -> ResponseReturnValue:
     if request.method == "GET":
         return render_template("family/end_mandate.html", partner=asked.partner, child=asked.child)
     mandates_ops.end_mandate(store, by=family, mandate_id=mandate_id, now=now())
-    store.commit()
     flash(_("The standing authorization is ended."), "info")
     return redirect(url_for("family.home"))
 

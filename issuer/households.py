@@ -33,7 +33,7 @@ from youcard.operations import households as households_ops
 from youcard.policy import ALL_STAFF, RECORDERS
 from youcard.subject_access import household_data, household_pdf
 from youcard.subject_access import household_json as subject_json
-from youcard.web import db_session, now
+from youcard.web import db_session, now, undo_writes
 
 bp = Blueprint("households", __name__)
 PAGE = 100  # families per page, by reference
@@ -66,10 +66,9 @@ def new() -> ResponseReturnValue:
                 now=now(),
             )
         except DomainError as error:
-            store.rollback()
+            undo_writes()
             _field_error(form, error)
         else:
-            store.commit()
             flash(_("Family recorded."), "info")
             return redirect(url_for("households.show", household_id=household.id))
     status = 422 if request.method == "POST" else 200
@@ -163,7 +162,6 @@ def add_child(household_id: int) -> ResponseReturnValue:
     except DomainError as error:
         refused(error)
     else:
-        db_session().commit()
         flash(_("Child added."), "info")
     return redirect(url_for("households.show", household_id=household.id)), 303
 
@@ -186,10 +184,9 @@ def edit(household_id: int) -> ResponseReturnValue:
                 now=now(),
             )
         except DomainError as error:
-            db_session().rollback()
+            undo_writes()
             _field_error(form, error)
         else:
-            db_session().commit()
             flash(_("Saved."), "info")
             return redirect(url_for("households.show", household_id=household_id))
     status = 422 if request.method == "POST" else 200
@@ -219,10 +216,9 @@ def edit_child(child_id: int) -> ResponseReturnValue:
                 now=now(),
             )
         except DomainError as error:
-            db_session().rollback()
+            undo_writes()
             form.birth_date.errors.append(REFUSALS.get(error.code, error.message))
         else:
-            db_session().commit()
             flash(_("Saved."), "info")
             return redirect(url_for("households.show", household_id=child.household_id))
     status = 422 if request.method == "POST" else 200

@@ -116,7 +116,6 @@ def upload() -> ResponseReturnValue:
     except DomainError as error:
         refused(error)
         return redirect(url_for("imports.index"), 303)
-    db_session().commit()
     return redirect(url_for("imports.show", batch_id=batch.id), 303)
 
 
@@ -196,7 +195,6 @@ def decide(batch_id: int, decision: str) -> ResponseReturnValue:
     except DomainError as error:
         refused(error)
     else:
-        db_session().commit()
         if decision == "confirm":
             flash(
                 _("Import confirmed: its benefits are approved; their cards wait to be printed."),

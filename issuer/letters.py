@@ -38,7 +38,6 @@ def _pdf(
     )  # fmt: skip
     today = berlin_date(moment)
     pdf = letters_pdf([letter_of(facts, code, today) for facts, code in made])
-    db_session().commit()  # the new codes count only once their letter exists
     return Response(
         pdf,
         mimetype="application/pdf",

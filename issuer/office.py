@@ -18,7 +18,7 @@ from youcard.errors import DomainError
 from youcard.models import Issuer
 from youcard.operations.contacts import OfficeDetails, set_office_details
 from youcard.policy import ADMINISTRATORS
-from youcard.web import db_session, now
+from youcard.web import db_session, now, undo_writes
 
 bp = Blueprint("office", __name__, url_prefix="/admin")
 
@@ -49,12 +49,11 @@ def settings() -> ResponseReturnValue:
         try:
             set_office_details(db_session(), by=principal(), details=details, now=now())
         except DomainError as error:
-            db_session().rollback()
+            undo_writes()
             field = form[str(error.details.get("field", "name"))]
             field.errors.append(REFUSALS.get(error.code, error.message))
             status = 422
         else:
-            db_session().commit()
             flash(_("Saved."), "info")
             return redirect(url_for("office.settings")), 303
     elif request.method == "POST":

@@ -41,7 +41,6 @@ def _run(partner_id: int, change: str, done: str) -> ResponseReturnValue:
             abort(404)
         refused(error)
         return _back(partner_id)
-    db_session().commit()
     flash(done, "info")
     return _back(partner_id)
 
@@ -77,7 +76,6 @@ def partner_user(user_id: int, change: str) -> ResponseReturnValue:
             )
     except DomainError:
         abort(404)
-    db_session().commit()
     if change == "reset":
         return render_template("admin/partner_user_password.html", user=user, secret=made.password)
     flash(

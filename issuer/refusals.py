@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from youcard.errors import DomainError
-from youcard.web import db_session
+from youcard.web import undo_writes
 
 REFUSALS = {
     "four_eyes": _l("you recorded this entitlement; a colleague has to decide on it."),
@@ -147,10 +147,12 @@ REFUSALS = {
 }
 
 
-def refused(error: DomainError, *, rollback: bool = True) -> None:
-    """Tell why the operation was refused (in the page's language); nothing of it stays written."""
-    if rollback:
-        db_session().rollback()
+def refused(error: DomainError, *, undo: bool = True) -> None:
+    """Tell why the operation was refused (in the page's language); nothing of the request
+    stays written (the unit of work rolls it back at the end). `undo=False`: only the
+    refused step is undone (a savepoint did it) and the others of the request stand."""
+    if undo:
+        undo_writes()
     reason = REFUSALS.get(error.code, error.message)
     flash(_("Not possible: %(reason)s", reason=reason) + _particulars(error), "error")
 

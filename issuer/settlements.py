@@ -122,17 +122,19 @@ def finalize(settlement_id: int) -> ResponseReturnValue:
     if not expected.lstrip("-").isdigit():
         abort(400)
     try:
-        settlements.finalize(
-            db_session(),
-            settlement_id=run.id,
-            by=principal(),
-            now=now(),
-            expected_net_cents=int(expected),
-        )
+        with db_session().begin_nested():  # a refused finalize leaves nothing of itself
+            settlements.finalize(
+                db_session(),
+                settlement_id=run.id,
+                by=principal(),
+                now=now(),
+                expected_net_cents=int(expected),
+            )
     except DomainError as error:
-        refused(error)
-        if error.code == "changed_since_review":
-            _prepare(run.month)  # show the new numbers to review
+        changed = error.code == "changed_since_review"
+        refused(error, undo=not changed)
+        if changed:
+            _prepare(run.month)  # the new numbers to review: these stay written
     else:
         flash(_("The month is finalized. Its bookings can no longer change."), "info")
     return redirect(url_for("settlements.show", settlement_id=settlement_id))
@@ -181,7 +183,7 @@ def sepa(settlement_id: int) -> ResponseReturnValue:
         )
         xml = settlement_files.sepa_xml(db_session(), run, execution_date=execution)
     except DomainError as error:
-        refused(error, rollback=False)
+        refused(error, undo=False)
         return redirect(url_for("settlements.show", settlement_id=settlement_id))
     return _download(xml, f"youcard-{run.month:%Y-%m}-sepa.xml", "application/xml")
 

@@ -65,7 +65,6 @@ def index() -> ResponseReturnValue:
             refused(error)
             status = 422
         else:
-            db_session().commit()
             assert made.one_time_password is not None
             return _one_time_password_page(made.user, made.one_time_password, new=True)
     elif form.is_submitted():
@@ -87,7 +86,6 @@ def member(user_id: int) -> ResponseReturnValue:
 
 
 def _done(user_id: int, message: str) -> ResponseReturnValue:
-    db_session().commit()
     flash(message, "info")
     return redirect(url_for("staff.member", user_id=user_id)), 303
 
@@ -151,6 +149,5 @@ def reset(user_id: int) -> ResponseReturnValue:
         )
     except DomainError as error:
         return _back(user_id, error)
-    db_session().commit()
     assert made.one_time_password is not None
     return _one_time_password_page(made.user, made.one_time_password, new=False)

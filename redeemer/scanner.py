@@ -56,7 +56,7 @@ from youcard.operations.mandates import (
 from youcard.operations.staff import end_sessions, sign_in_partner_user
 from youcard.receipts import own_booking
 from youcard.receipts import receipt as receipt_of
-from youcard.web import db_session, now
+from youcard.web import db_session, now, undo_writes
 from youcard.web.names import category_name
 from youcard.web.problems import status_of
 from youcard.web.signin import sign_in_page
@@ -97,7 +97,6 @@ def logout() -> ResponseReturnValue:
         user = db_session().get(PartnerUser, current_user.id)
         if user is not None:
             end_sessions(user)
-            db_session().commit()
     logout_user()
     session.clear()
     flash(_("You are signed out."), "info")
@@ -173,7 +172,7 @@ def book_here() -> ResponseReturnValue:
             now=at,
         )
     except DomainError as error:
-        db_session().rollback()
+        undo_writes()
         reason = (
             CARD_REASONS.get(error.details.get("reason", ""), error.message)
             if error.code == "credential_invalid"
@@ -251,7 +250,7 @@ def cancel(booking_id: int) -> ResponseReturnValue:
             now=now(),
         )
     except DomainError as error:
-        db_session().rollback()
+        undo_writes()
         flash(str(REFUSALS.get(error.code, error.message)), "error")
     else:
         flash(_("The booking is cancelled."), "info")
@@ -288,10 +287,9 @@ def make_mandate() -> ResponseReturnValue:
             ),
         )  # fmt: skip
     except DomainError as error:
-        db_session().rollback()
+        undo_writes()
         reason = str(REFUSALS.get(error.code, error.message))
         return _result(text, mandate_error=reason, status=status_of(error))
-    db_session().commit()
     flash(_("Standing authorization %(reference)s made.", reference=mandate.reference), "info")
     return redirect(url_for("scanner.mandates"), 303)
 
@@ -317,7 +315,6 @@ def end_mandate_here(mandate_id: int) -> ResponseReturnValue:
         end_mandate(db_session(), by=current_counter(), mandate_id=mandate_id, now=now())
     except DomainError:
         abort(404)  # another partner's: not found
-    db_session().commit()
     flash(_("The standing authorization is ended."), "info")
     return redirect(url_for("scanner.mandates"), 303)
 
@@ -340,7 +337,6 @@ def lists() -> ResponseReturnValue:
         flash(error.message, "error")
         return render_template("lists.html", results=None), 422
     results = book_read_list(db_session(), by=current_counter(), items=items, now=now())
-    db_session().commit()
     if request.form.get("as_csv") == "1":
         response = Response("\ufeff" + "".join(result_csv(results)), mimetype="text/csv")
         response.headers["Content-Disposition"] = 'attachment; filename="youcard-liste.csv"'

@@ -18,3 +18,30 @@ def test_no_module_is_longer_than_400_lines(package):
         if (count := len(path.read_text(encoding="utf-8").splitlines())) > LIMIT
     }
     assert long == {}
+
+
+# The owners of a unit of work (#28.3): the request (youcard.web: its end, its error answers,
+# its one retry after a deadlock, the hot path's kept connection), a job, a CLI command.
+# Views and operations never commit or roll back: a refusal is undone by the owner
+# (`undo_writes`, or an error status), a failed sign-in kept by it (`keep_writes`).
+UOW_OWNERS = {
+    "youcard/web/__init__.py",
+    "youcard/web/problems.py",
+    "youcard/web/retry.py",
+    "youcard/web/hotpath.py",
+    "youcard/imports/jobs.py",
+    "youcard/cli_import.py",
+}
+
+
+def test_only_the_owners_of_a_unit_of_work_commit_or_roll_back():
+    import re
+
+    call = re.compile(r"\.(commit|rollback)\(\)")
+    found = {
+        str(path.relative_to(ROOT))
+        for package in ("youcard", "issuer", "redeemer")
+        for path in sorted((ROOT / package).rglob("*.py"))
+        if call.search(path.read_text(encoding="utf-8"))
+    }
+    assert found - UOW_OWNERS == set()

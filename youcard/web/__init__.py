@@ -31,6 +31,23 @@ EXTENSION = "youcard"
 AFTER_COMMIT = "youcard_after_commit"  # callables(session) run after a request's commit
 
 
+OUTCOME = "youcard_outcome"  # what a view asked of the unit of work: "undo" or "keep"
+
+
+def undo_writes() -> None:
+    """Undo this request's writes whatever its answer: a refusal shown on a page or by a
+    redirect (a success status, which would commit). Views never roll back themselves:
+    the unit of work does, at the request's end."""
+    setattr(g, OUTCOME, "undo")
+
+
+def keep_writes() -> None:
+    """Keep this request's writes although its answer is an error: a failed sign-in is
+    answered 401 or 429, and the attempt counts."""
+    if g.get(OUTCOME) != "undo":
+        setattr(g, OUTCOME, "keep")
+
+
 class IdConverter(IntegerConverter):
     """An id in a URL: a whole number from 0 up to the largest BIGINT."""
 
@@ -77,12 +94,14 @@ def create_base_app(import_name: str, service: str, config: dict[str, Any] | Non
 
     @app.after_request
     def _end_transaction(response: Response) -> Response:
-        # One transaction per request: committed when the answer is a success,
-        # rolled back when it is an error, so a refused request changes nothing.
+        # One transaction per request, and this is its only owner: committed when the
+        # answer is a success, rolled back when it is an error, so a refused request
+        # changes nothing; a view says otherwise only through undo_writes / keep_writes.
         session = g.get("db_session")
+        outcome = g.pop(OUTCOME, None)
         if session is None or nothing_to_end(session):
             return response
-        if response.status_code >= 400:
+        if outcome == "undo" or (response.status_code >= 400 and outcome != "keep"):
             session.rollback()
             return response
         if session.in_transaction():

@@ -23,7 +23,7 @@ from wtforms.validators import DataRequired, Length
 
 from youcard.db import Session
 from youcard.operations.staff import AccountLocked, LoginFailed
-from youcard.web import db_session
+from youcard.web import db_session, keep_writes
 
 SESSION_GENERATION = "generation"
 
@@ -103,7 +103,7 @@ def sign_in_page(
                 store, form.username.data, form.password.data, request.remote_addr or "unknown"
             )
         except (LoginFailed, AccountLocked) as error:
-            store.commit()  # the failed attempt counts, although the answer is an error
+            keep_writes()  # the failed attempt counts, although the answer is an error
             locked = isinstance(error, AccountLocked)
             flash(
                 _("Too many failed attempts. Please wait a few minutes and try again.")
@@ -116,7 +116,6 @@ def sign_in_page(
                 response = render_template("login.html", form=form, **template)
                 return response, status, {"Retry-After": str(error.details["retry_after"])}
         else:
-            store.commit()
             lang = session.get("lang")
             session.clear()  # no session fixation: a fresh session for the signed-in user
             if lang:
