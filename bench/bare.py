@@ -1,6 +1,6 @@
 """The same-run baseline for bench/redeem.py: a bare Flask + psycopg endpoint.
 
-DESIGN.md's reference point ("a bare Flask + gunicorn + psycopg endpoint doing only
+docs/targets.md's reference point ("a bare Flask + gunicorn + psycopg endpoint doing only
 that transaction"): POST /api/v1/bookings parses the JSON body and runs the pgbench
 booking transaction of bench/redeem.py on one psycopg connection per worker, with no
 credential check, no auth, no rate limit, no schema and no ORM. Served by gunicorn

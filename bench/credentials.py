@@ -3,7 +3,7 @@
 Usage: .venv/bin/python bench/credentials.py [--seconds 3]
 
 All on one core, in one run: the ratio verify / raw Ed25519 is the figure
-DESIGN.md targets (>= 0.8). QR renders are uncached (distinct credentials);
+docs/targets.md targets (>= 0.8). QR renders are uncached (distinct credentials);
 the PDF figure is cards per second into one 1,000-card A4 sheet document.
 """
 
@@ -38,7 +38,7 @@ def rate(seconds: float, step) -> float:
 
 
 def raw_ed25519_rate(seconds: float, key: Ed25519PrivateKey | None = None) -> float:
-    """Raw Ed25519 verifies per second on one core: DESIGN.md's yardstick for a machine
+    """Raw Ed25519 verifies per second on one core: docs/targets.md's yardstick for a machine
     (about 15,900/s where its targets were set). The message has the length of a
     credential's Sig_structure."""
     key = key or Ed25519PrivateKey.generate()

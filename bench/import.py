@@ -4,7 +4,7 @@ categories), beside a baseline in the same run: inserting the same number of ent
 rows with one executemany (the raw write ceiling).
 
 Usage: .venv/bin/python bench/import.py [--lines 100000]
-DESIGN.md's target: 100,000 approvals under 60 s on PostgreSQL, memory flat.
+docs/targets.md's target: 100,000 approvals under 60 s on PostgreSQL, memory flat.
 """
 
 from __future__ import annotations

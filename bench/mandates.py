@@ -6,7 +6,7 @@ baseline in the same run: a tenth as many bookings through the booking function 
 transactions of the job's size (the ledger's own speed).
 
 Usage: .venv/bin/python bench/mandates.py [--mandates 100000] [--runners 4]
-DESIGN.md's target: 100,000 instalments under 60 s, each booked once however often the job
+docs/targets.md's target: 100,000 instalments under 60 s, each booked once however often the job
 runs.
 """
 

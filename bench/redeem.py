@@ -11,12 +11,12 @@ request by process, and two baselines measured in the same run: a bare Flask + p
 endpoint doing the same booking transaction (bench/bare.py), in rounds taking turns with
 the bookings, which goes first alternating from round to round (medians; bookings/bare per
 round), and the raw-SQL ceiling of that
-transaction by pgbench with 16 clients. DESIGN.md's target: >= 1,000 bookings/s,
+transaction by pgbench with 16 clients. docs/targets.md's target: >= 1,000 bookings/s,
 p99 < 50 ms.
 
-Last, this machine beside the one DESIGN.md's targets were set on: its raw Ed25519
-verifies per core and its bare endpoint, each against DESIGN.md's figure, and the
-bookings/bare ratio that DESIGN.md's figures imply (1,000 / 2,000-2,500).
+Last, this machine beside the one docs/targets.md's targets were set on: its raw Ed25519
+verifies per core and its bare endpoint, each against docs/targets.md's figure, and the
+bookings/bare ratio that docs/targets.md's figures imply (1,000 / 2,000-2,500).
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ ADMIN_URL = os.environ.get(
     "YOUCARD_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 CONNECTIONS = 16
-# DESIGN.md, "Targets": the machine they were set on, and the bookings target.
+# docs/targets.md, "Targets": the machine they were set on, and the bookings target.
 DESIGN_ED25519 = 15_900
 DESIGN_BARE = (2_000, 2_500)
 TARGET_BOOKINGS = 1_000
@@ -435,13 +435,13 @@ def main() -> None:
         low, high = DESIGN_BARE
         print(
             f"machine   raw Ed25519 {ed25519:,.0f} verifies/s per core"
-            f" = {ed25519 / DESIGN_ED25519:.2f} of DESIGN.md's {DESIGN_ED25519:,};"
+            f" = {ed25519 / DESIGN_ED25519:.2f} of docs/targets.md's {DESIGN_ED25519:,};"
             f" bare {bare['rate']:,.0f} req/s"
-            f" = {bare['rate'] / high:.2f}-{bare['rate'] / low:.2f} of DESIGN.md's"
+            f" = {bare['rate'] / high:.2f}-{bare['rate'] / low:.2f} of docs/targets.md's"
             f" {low:,}-{high:,}"
         )
         print(
-            f"          bookings/bare here {ratio:.2f}; DESIGN.md's figures"
+            f"          bookings/bare here {ratio:.2f}; docs/targets.md's figures"
             f" ask for {TARGET_BOOKINGS / high:.2f}-{TARGET_BOOKINGS / low:.2f}"
             f" ({TARGET_BOOKINGS:,} bookings/s beside a bare {low:,}-{high:,})"
         )

@@ -9,7 +9,7 @@ reads bookings only).
 Prints, for a baseline of a tenth of the volume and then the full volume, measured in
 the same run: seconds to prepare the draft, to finalize (locking every booking), to
 stream the bookings CSV and to make the SEPA file, and this process's peak memory
-growth. DESIGN.md's target: 1,000,000 bookings settle in under 60 s, memory flat.
+growth. docs/targets.md's target: 1,000,000 bookings settle in under 60 s, memory flat.
 """
 
 from __future__ import annotations

@@ -56,7 +56,7 @@ class Imports(MethodView):
     @blp.doc(
         requestBody={
             "required": True,
-            "description": "The approvals file as DESIGN.md describes it (UTF-8 CSV, at most "
+            "description": "The approvals file as docs/imports.md describes it (UTF-8 CSV, at most "
             f"{MAX_BYTES // 2**20} MB).",
             "content": {"text/csv": {"schema": {"type": "string"}}},
         }

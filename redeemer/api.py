@@ -1,4 +1,4 @@
-"""The partner API (DESIGN.md, "Partner API"): thin views over the ledger operations."""
+"""The partner API (docs/partner-api.md, "Partner API"): thin views over the ledger operations."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The partner API's mandates and list bookings (DESIGN.md, "Mandates"): routes of the same
+"""The partner API's mandates and list bookings (docs/partner-api.md): routes of the same
 blueprint as `redeemer.api`, thin views over `youcard.operations.mandates` and
 `youcard.operations.list_bookings`.
 """

@@ -325,7 +325,7 @@ LIST_COLUMNS = ("reference", "service_date", "units", "amount_cents", "line_id")
 @bp.route("/lists", methods=["GET", "POST"])
 @signed_in
 def lists() -> ResponseReturnValue:
-    """A list of lunches or lessons as CSV (DESIGN.md's columns), booked line by line against
+    """A list of lunches or lessons as CSV (docs/partner-api.md), booked line by line against
     this partner's standing authorizations; the result per line, or as CSV."""
     if request.method == "GET":
         return render_template("lists.html", results=None)

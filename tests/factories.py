@@ -237,7 +237,7 @@ def check_credential(
     now: datetime,
     trusted: credentials.TrustedKeys | None = None,
 ) -> credentials.VerifyResult:
-    """For tests: DESIGN.md's verification of a card as a scanner would do it online (the
+    """For tests: docs/credential.md's verification of a card as a scanner would do it online (the
     trust list from the database, revocation by the card's status). The partner API does
     it in youcard.counter.check_card."""
     trusted = trusted if trusted is not None else trust.trusted_keys(session)

@@ -1,4 +1,4 @@
-"""Who looked at a family's or a child's data (DESIGN.md "Operations and data protection":
+"""Who looked at a family's or a child's data (docs/operations.md "Operations and data protection":
 every staff view logged): recorded by the views, read by administrators, forgotten after
 ACCESS_LOG_YEARS (a setting) by the jobs."""
 

@@ -141,7 +141,7 @@ def staff_token_create(ctx: Context, username: str, name: str) -> None:
     click.echo(token)
 
 
-# DESIGN.md writes `admin`; the role's full name is accepted too.
+# docs/operations.md writes `admin`; the role's full name is accepted too.
 ROLE_NAMES = {r.value: r for r in Role} | {"admin": Role.ADMINISTRATOR}
 
 

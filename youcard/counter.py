@@ -162,7 +162,7 @@ def check_card(
 ) -> dict[str, Any]:
     """Verify a scanned credential; for a valid one the holder and what is left.
 
-    The answer has DESIGN.md's verify shape: `valid`, and `reason` or `card`, `holder`
+    The answer has docs/partner-api.md's verify shape: `valid`, and `reason` or `card`, `holder`
     (given name and birth year only) and `entitlements` (the partner's categories only).
     One query reads the card, the holder and the entitlements, and checks again that the
     counter's device is not revoked and its partner may book.

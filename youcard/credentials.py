@@ -1,8 +1,8 @@
-"""The YC1 credential: `YC1:` + base45(COSE_Sign1(CWT claims)), Ed25519 (DESIGN.md).
+"""The YC1 credential: `YC1:` + base45(COSE_Sign1(CWT claims)), Ed25519 (docs/credential.md).
 
 Pure: no database, no clock (the caller passes `now`). `verify` never raises:
-whatever it is given, it answers with a typed result and one of DESIGN.md's
-reason codes, checked in DESIGN.md's order.
+whatever it is given, it answers with a typed result and one of docs/credential.md's
+reason codes, checked in docs/credential.md's order.
 """
 
 from __future__ import annotations
@@ -305,13 +305,14 @@ def _parse(text: str) -> tuple[bytes, bytes, bytes, bytes, Claims]:
         raise _Malformed
     if len(signature) != 64:
         raise _Malformed
-    # Canonical bytes only (DESIGN.md): the text must be exactly the deterministic encoding of
-    # what it says, so no one can make a second text for the same card (non-minimal lengths,
-    # a self-describing tag 55799 in front, unsorted keys: all malformed). Checked once the
-    # shapes above are known: for them (integers, texts, byte strings, lists of integers and
-    # maps with exactly these keys) the deterministic encoding is the plain one with each
-    # map's keys in their canonical order (8 µs less than re-encoding canonically; property-
-    # tested against `_canonical` in tests/credentials/test_codec.py).
+    # Canonical bytes only (docs/credential.md): the text must be exactly the deterministic
+    # encoding of what it says, so no one can make a second text for the same card
+    # (non-minimal lengths, a self-describing tag 55799 in front, unsorted keys: all
+    # malformed). Checked once the shapes above are known: for them (integers, texts, byte
+    # strings, lists of integers and maps with exactly these keys) the deterministic encoding
+    # is the plain one with each map's keys in their canonical order (8 µs less than
+    # re-encoding canonically; property-tested against `_canonical` in
+    # tests/credentials/test_codec.py).
     if not (
         protected == _HEADER_BEFORE_KID + kid  # the only header there is, canonical
         and tuple(claims_map) == _CLAIMS_ORDER
@@ -338,7 +339,7 @@ def verify(
     now: int,
     is_revoked: Callable[[bytes], bool] = lambda serial: False,
 ) -> VerifyResult:
-    """Check a scanned text; never raises. Reasons in DESIGN.md's order."""
+    """Check a scanned text; never raises. Reasons in docs/credential.md's order."""
     if isinstance(credential, bytes | bytearray | memoryview):
         try:
             credential = bytes(credential).decode("ascii")

@@ -104,7 +104,7 @@ HOUSEHOLDS = [
 
 @dataclass
 class DemoData:
-    """What `youcard demo` prints (the keys of DESIGN.md)."""
+    """What `youcard demo` prints (the keys of docs/architecture.md)."""
 
     issuer_url: str
     redeemer_url: str

@@ -1,4 +1,4 @@
-"""The nightly backup (`youcard backup`) and the restore drill (DESIGN.md "Operations"):
+"""The nightly backup (`youcard backup`) and the restore drill (docs/operations.md "Operations"):
 dump the PostgreSQL database with pg_dump, restore it into a new database with pg_restore,
 and prove the copy: every table holds as many rows as the source did at the dump's moment
 (one exported snapshot for both the dump and the count), the ledger check and the audit

@@ -1,4 +1,4 @@
-"""Exports for the case-management system and the city's statistics (DESIGN.md "Import
+"""Exports for the case-management system and the city's statistics (docs/imports.md "Import
 from the case-management system", the reverse direction): CSV for German spreadsheets,
 streamed (a city's month is a million bookings), no cell ever a formula.
 

@@ -1,4 +1,4 @@
-"""Scheduled work (DESIGN.md "Scheduled work"): idempotent jobs run by `youcard jobs run
+"""Scheduled work (docs/operations.md "Scheduled work"): idempotent jobs run by `youcard jobs run
 [--once] [JOB ...]`, from a systemd timer (or cron) every minute in production, on any
 number of nodes at the same time. Each job takes its work so that two runners never do the
 same piece twice (PostgreSQL: row locks with SKIP LOCKED, or the lock of a chain's head),

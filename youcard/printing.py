@@ -1,6 +1,6 @@
 """QR images (PNG, SVG) and printable cards (ID-1 PDF, A4 sheets) for YC1 credentials.
 
-QR: alphanumeric mode, error correction M, quiet zone 4 (DESIGN.md). PDFs are
+QR: alphanumeric mode, error correction M, quiet zone 4 (docs/credential.md). PDFs are
 made with fpdf2; the QR is drawn as vector rectangles so it stays sharp at any
 printer resolution. Fonts: DejaVu Sans, vendored with its licence.
 """

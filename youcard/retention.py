@@ -1,4 +1,4 @@
-"""Retention and erasure (DESIGN.md "Operations and data protection"): a household's names,
+"""Retention and erasure (docs/operations.md "Operations and data protection"): a household's names,
 birth dates, address and contacts are erased YOUCARD_ERASE_AFTER_YEARS (default 3) after its
 last entitlement ended — or, with none, after it was recorded. The money records stay for
 the budget law's years, pseudonymous: bookings, settlements, cards and the audit chain name

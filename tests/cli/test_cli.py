@@ -244,7 +244,7 @@ def test_staff_create_prints_a_one_time_password_that_must_be_changed_and_staff_
     admin = _run(
         "staff", "create", "x2", "--role", "admin", "--name", "X", "--issuer", "DE-NW-HAMM"
     )
-    assert admin.exit_code == 0 and "(administrator)" in admin.output  # DESIGN.md's word
+    assert admin.exit_code == 0 and "(administrator)" in admin.output  # docs/operations.md's word
     nowhere = _run(
         "staff", "create", "x1", "--role", "administrator", "--name", "X", "--issuer", "DE-NOPE"
     )

@@ -1,4 +1,4 @@
-"""A city starts from an empty database (DESIGN.md "Starting a city"): `db upgrade`,
+"""A city starts from an empty database (docs/operations.md "Starting a city"): `db upgrade`,
 `issuer create`, `staff create --role admin`; the administrator signs in, chooses a
 password and sets the office's details. Every failure on the way is one line of words."""
 

@@ -1,4 +1,4 @@
-"""The fault drill (DESIGN.md "Operations"), on a private PostgreSQL cluster made for it
+"""The fault drill (docs/operations.md "Operations"), on a private PostgreSQL cluster made for it
 (never the shared server) with the redeemer under real gunicorn and clients booking all the
 while: a worker killed with SIGKILL (the master starts another), the master and its
 workers killed at once as systemd's `KillMode=control-group` does (a new master binds the

@@ -153,7 +153,7 @@ def test_unknown_cards_and_malformed_credentials(session, scene, refused):
 
 
 def test_a_serial_alone_books_nothing(session, scene):
-    """DESIGN.md: presenting the credential is required; `book` has no serial parameter."""
+    """Presenting the credential is required (docs/partner-api.md): `book` takes no serial."""
     s = scene()
     with pytest.raises(TypeError):
         book(session, **{**_book(s), "card_serial": s.card.serial, "credential": None})

@@ -118,7 +118,7 @@ def test_control_characters_are_refused_everywhere(client, world, committed):
 
 
 def test_every_problem_has_a_detail(client, world):
-    """#14.20: DESIGN.md's problem bodies carry `detail`, a sentence for a person."""
+    """#14.20: docs/partner-api.md's problem bodies carry `detail`, a sentence for a person."""
     w = world()
     answers = [
         client.post("/api/v1/verify", json={"credential": "x"}),  # 401

@@ -1,2 +1,2 @@
-"""Importing from the case-management system (DESIGN.md: "Import from the case-management
+"""Importing from the case-management system (docs/imports.md: "Import from the case-management
 system")."""

@@ -1,4 +1,4 @@
-"""Reading the case-management system's approvals file (DESIGN.md "Import from the
+"""Reading the case-management system's approvals file (docs/imports.md "Import from the
 case-management system"): UTF-8 CSV with or without BOM, `;` or `,`, quoted fields, CRLF,
 German dates and decimal commas, stray spaces.
 

@@ -1,4 +1,4 @@
-"""Import batches, four eyes (DESIGN.md): one staff member records an approvals file (all
+"""Import batches, four eyes (docs/imports.md): one staff member records an approvals file (all
 or nothing: refused when a line is refused), a second one confirms it — which writes and
 approves it in one transaction, after checking every line again — or rejects it, which
 leaves nothing behind. The same file waits at most once per issuer.

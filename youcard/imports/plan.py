@@ -1,7 +1,7 @@
 """What an approvals file would do, line by line, against what is stored (the dry run): a
 line creates, updates, changes nothing, ends, or is refused with its reason. Reads only.
 
-DESIGN.md's rules: the key is `decision_ref`; the same line again changes nothing; a changed
+docs/imports.md's rules: the key is `decision_ref`; the same line again changes nothing; a changed
 line updates its entitlement where the bookings allow it; `ended` ends it at `valid_until`,
 never before what is already booked; an unknown `child_ref` creates household and child; a
 known `child_ref` whose name or birth date differs is a conflict, never overwritten.
@@ -161,7 +161,7 @@ def earlier_line(line: ApprovalLine) -> EarlierLine:
 
 
 class Planner:
-    """Plans a file chunk by chunk (DESIGN.md's rules, above), each chunk with a few
+    """Plans a file chunk by chunk (docs/imports.md's rules, above), each chunk with a few
     queries, later chunks checked against earlier ones (`earlier`)."""
 
     def __init__(

@@ -1,4 +1,4 @@
-"""The access log (DESIGN.md "Operations and data protection"): every staff view of a family
+"""The access log (docs/operations.md): every staff view of a family
 or a child, who and when. Kept apart from the audit chain (a view changes nothing, and there
 are many) and for its own retention period."""
 

@@ -1,4 +1,4 @@
-"""Mandates (DESIGN.md "Standing authorizations"): a partner's standing authorization for one
+"""Mandates (docs/partner-api.md): a partner's standing authorization for one
 child and one category, made only by showing the card, with the partner's own reference;
 optionally a monthly instalment on a day of the month."""
 

@@ -75,7 +75,7 @@ def book(
     actor: str | None = None,
 ) -> BookingResult:
     """Book `amount_cents` (and `units`) for the child whose card's credential was shown, in
-    `category`, exactly once per idempotency key (DESIGN.md: no booking by serial alone).
+    `category`, exactly once per idempotency key (docs/partner-api.md: no booking by serial alone).
 
     The credential is verified here first, against `trusted` (every refusal of verify,
     `expired` included, refuses the booking); then the ledger checks the card's status, the

@@ -94,9 +94,10 @@ def refuse_overlap(
     valid_until: date,
     exclude_id: int | None = None,
 ) -> None:
-    """One benefit per child, category and day (DESIGN.md): Conflict `overlapping_entitlement`
-    when a recorded or approved entitlement of the child in the category shares a day with
-    the period. The child's row is locked first, so two parallel requests cannot both pass."""
+    """One benefit per child, category and day (docs/budget-rules.md): Conflict
+    `overlapping_entitlement` when a recorded or approved entitlement of the child in the
+    category shares a day with the period. The child's row is locked first, so two parallel
+    requests cannot both pass."""
     session.execute(select(Child.id).where(Child.id == child_id).with_for_update()).all()
     query = select(Entitlement.valid_from, Entitlement.valid_until).where(
         Entitlement.child_id == child_id,
@@ -118,7 +119,7 @@ def refuse_overlap(
         )
 
 
-# Plausibility (refused, with the reason in words; DESIGN.md is silent, the office decides
+# Plausibility (refused, with the reason in words; the rules are silent, the office decides
 # longer or older cases in two records): an approval lasts at most 12 months, starts at most
 # 12 months back, and tutoring ends with the school year (31 July, in every German state).
 MAX_PERIOD_MONTHS = 12

@@ -24,7 +24,7 @@ from youcard.policy import ADMINISTRATORS, Staff, require_role
 ISSUER_ID_PATTERN = re.compile(r"[A-Z]{2}(-[A-Z0-9]+){1,2}")
 
 
-MAX_ISSUER_ID_LENGTH = 12  # the YC1 credential must fit QR version 8 (DESIGN.md)
+MAX_ISSUER_ID_LENGTH = 12  # the YC1 credential must fit QR version 8 (docs/operations.md)
 
 
 def create_issuer(session: Session, *, by: Staff, name: str, kek: bytes, now: datetime) -> Issuer:

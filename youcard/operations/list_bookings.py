@@ -1,4 +1,4 @@
-"""List bookings (DESIGN.md "Standing authorizations"): a canteen's or a tutor's list of
+"""List bookings (docs/partner-api.md "Standing authorizations"): a canteen's or a tutor's list of
 lines `reference;service_date;units;amount_cents;line_id`, each booked against the partner's
 active mandate with that reference, as an ordinary booking with the key `line:<line_id>`:
 the same list again books nothing new. Each line gets its own result; a refused line

@@ -1,4 +1,4 @@
-"""Mandates (DESIGN.md "Standing authorizations"): made only by showing the card, for one
+"""Mandates (docs/partner-api.md "Standing authorizations"): made only by showing the card, for one
 child and one category, with the partner's own reference; ended by the partner, the family
 or the city's staff; a monthly instalment booked by the jobs on its day, once per month
 (the idempotency key `mandate:<id>:<YYYY-MM>`), with every guard of an ordinary booking

@@ -1,4 +1,4 @@
-"""The partner API's wire formats (DESIGN.md, "Partner API"). Unknown fields are refused."""
+"""The partner API's wire formats (docs/partner-api.md). Unknown fields are refused."""
 
 from __future__ import annotations
 

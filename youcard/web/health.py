@@ -1,4 +1,4 @@
-"""Health (DESIGN.md "Operations"): `/healthz` says the process answers (for the supervisor
+"""Health (docs/operations.md "Operations"): `/healthz` says the process answers (for the supervisor
 and the load balancer's liveness check: no database, so a database outage does not make
 every process look dead and restart); `/readyz` says it can serve: the database answers, its
 schema is at the newest migration, and Redis answers where it is configured. 503 with the

@@ -1,4 +1,4 @@
-"""Prometheus metrics (DESIGN.md "Operations"): requests by route and status, their
+"""Prometheus metrics (docs/operations.md "Operations"): requests by route and status, their
 latency, bookings made and problem answers by code, counted in each process as the request
 log line is written; and, read from the database when scraped, the work waiting for the
 jobs (uploaded imports, instalments due, audit events not sealed yet) and what every job

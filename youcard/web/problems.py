@@ -54,8 +54,8 @@ HTTP_CODES = {
 def problem(
     status: int, code: str, title: str, detail: str | None = None, **extra: Any
 ) -> ResponseReturnValue:
-    """A problem+json response; `detail`, a sentence for a person, is always there (DESIGN.md:
-    the title when nothing more specific is known)."""
+    """A problem+json response; `detail`, a sentence for a person, is always there
+    (docs/partner-api.md: the title when nothing more specific is known)."""
     body: dict[str, Any] = {
         "type": PROBLEM_TYPE + code,
         "title": title,
