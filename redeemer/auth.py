@@ -17,10 +17,11 @@ from sqlalchemy import bindparam, select, update
 
 from youcard.clock import utcnow
 from youcard.counter import Counter
-from youcard.enums import Category, PartnerStatus
-from youcard.errors import Forbidden, Unauthorized
+from youcard.enums import Category
+from youcard.errors import Unauthorized
 from youcard.models import DeviceToken, Partner, PartnerPermission
 from youcard.security import token_hash
+from youcard.usability import partner_refusal
 from youcard.web import bearer_token, db_session
 
 LAST_USE_RESOLUTION = timedelta(minutes=5)  # write "last used" at most this often per device
@@ -84,8 +85,9 @@ def _look_up(digest: bytes) -> _Seen:
     if not rows:
         raise Unauthorized("This device token is not valid.")
     device_id, partner_id, last_used_at, status, name = rows[0][:5]
-    if status is not PartnerStatus.ACTIVE:
-        raise Forbidden("This partner may not book at present.", code="partner_inactive")
+    refused = partner_refusal(status)
+    if refused is not None:
+        raise refused
     permissions = frozenset(
         (row.issuer_id, Category(row.category)) for row in rows if row.issuer_id is not None
     )

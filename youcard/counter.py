@@ -26,7 +26,7 @@ from youcard.enums import (
     RuleKind,
     SettlementStatus,
 )
-from youcard.errors import Forbidden, Unauthorized
+from youcard.errors import Unauthorized
 from youcard.models import (
     Booking,
     Card,
@@ -39,6 +39,7 @@ from youcard.models import (
 )
 from youcard.operations.booking_context import device_is_live, may_book
 from youcard.operations.booking_records import BookingRecord
+from youcard.usability import card_refusal, partner_may_book, partner_refusal
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,7 @@ def staff_counter(session: Session, partner_user_id: int) -> Counter | None:
     if user is None or not user.active:
         return None
     partner = session.get(Partner, user.partner_id)
-    if partner is None or partner.status is not PartnerStatus.ACTIVE:
+    if partner is None or not partner_may_book(partner.status):
         return None
     permissions = session.execute(
         select(PartnerPermission.issuer_id, PartnerPermission.category).where(
@@ -98,11 +99,7 @@ def _check_query() -> Any:
     partners = Partner.__table__
     partner_id = bindparam("partner_id", type_=partners.c.id.type)
     permitted = may_book(partner_id, cards.c.issuer_id, e.c.category)
-    partner_active = (
-        select(partners.c.id)
-        .where(partners.c.id == partner_id, partners.c.status == PartnerStatus.ACTIVE)
-        .exists()
-    )
+    partner_status = select(partners.c.status).where(partners.c.id == partner_id).scalar_subquery()
     device_live = device_is_live(partner_id)
     permissions = PartnerPermission.__table__
     serves_issuer = (
@@ -117,10 +114,11 @@ def _check_query() -> Any:
         select(
             cards.c.status,
             cards.c.issuer_id,
+            cards.c.valid_until.label("card_valid_until"),
             serves_issuer.label("serves_issuer"),
             children.c.given_name,
             children.c.birth_date,
-            partner_active.label("partner_active"),
+            partner_status.label("partner_status"),
             device_live.label("device_live"),
             e.c.id.label("e_id"),
             e.c.category,
@@ -176,18 +174,25 @@ def check_card(
         session.connection(),
         {"serial": claims.serial, "partner_id": counter.partner_id, "device_id": counter.device_id},
     )
-    if rows and not rows[0].device_live:
-        raise Unauthorized("This device token is not valid.")
-    if rows and not rows[0].partner_active:
-        raise Forbidden("This partner may not book at present.", code="partner_inactive")
     first = rows[0] if rows else None
-    # An unknown serial fails too, and one issuer's key cannot vouch for another's card.
-    if (
-        first is None
-        or CardStatus(first.status) is not CardStatus.ACTIVE
-        or first.issuer_id != claims.issuer
-    ):
-        return {"valid": False, "reason": "revoked"}
+    if first is not None:
+        if not first.device_live:
+            raise Unauthorized("This device token is not valid.")
+        refused = partner_refusal(_partner_status(first.partner_status))
+        if refused is not None:
+            raise refused
+    # The booking's predicate (youcard.usability): an unknown serial fails, one issuer's key
+    # cannot vouch for another's card, and a card past its validity is expired.
+    reason = card_refusal(
+        status=None if first is None else CardStatus(first.status),
+        issuer_id=None if first is None else first.issuer_id,
+        valid_until=None if first is None else first.card_valid_until,
+        claimed_issuer=claims.issuer,
+        today=berlin_date(at),
+    )
+    if reason is not None:
+        return {"valid": False, "reason": reason}
+    assert first is not None
     if not first.serves_issuer:  # another city's card: nothing of the child for this partner
         return {"valid": True, "card": _card(claims), "holder": None, "entitlements": []}
     return {
@@ -199,6 +204,11 @@ def check_card(
         },
         "entitlements": _entitlement_views(rows, berlin_date(at)),
     }
+
+
+def _partner_status(value: str | None) -> PartnerStatus | None:
+    """The partner's status as the driver returns it (its enum's value, or None)."""
+    return None if value is None else PartnerStatus(value)
 
 
 def _card(claims: credentials.Claims) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from tests.factories import Factory
+from tests.factories import NOW, Factory
 from youcard.enums import Category
 from youcard.models import Booking, Issuer, PartnerServiceRequest
 
@@ -96,3 +96,26 @@ def test_a_body_that_cannot_be_taken_says_why_in_words(client, world):
     )
     assert broken.status_code == 400 and "not valid JSON" in broken.json["detail"]
     assert "line 1" in broken.json["detail"]
+
+
+def test_a_card_past_its_validity_is_expired_to_verify_as_to_the_booking(client, world, committed):
+    """#28.2: verify decided "usable" without the card's validity, the booking with it: a
+    card shortened in the database (its QR still says later) showed valid at the counter
+    and then failed to book. Both ask youcard.usability.card_refusal now."""
+    from datetime import timedelta
+
+    from youcard.models import Card
+
+    w = world()
+    with committed.begin() as session:
+        card = session.get(Card, w.card_id)
+        card.valid_from = NOW.date() - timedelta(days=30)
+        card.valid_until = NOW.date() - timedelta(days=1)  # yesterday; its QR says later
+    verdict = client.post("/api/v1/verify", json={"credential": w.credential}, headers=w.auth)
+    assert verdict.json == {"valid": False, "reason": "expired"}
+    booked = client.post(
+        "/api/v1/bookings",
+        json={"credential": w.credential, "category": "participation", "amount_cents": 100},
+        headers={**w.auth, "Idempotency-Key": "past-validity"},
+    )
+    assert (booked.status_code, booked.json["reason"]) == (422, "expired")

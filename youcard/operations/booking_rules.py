@@ -15,21 +15,17 @@ from youcard import audit, budget
 from youcard.clock import berlin_date
 from youcard.db import Session
 from youcard.enums import (
-    CardStatus,
     Category,
     EntitlementStatus,
-    PartnerStatus,
     RuleKind,
 )
 from youcard.errors import (
     CategoryNotPermitted,
     Conflict,
     CredentialInvalid,
-    Forbidden,
     IdempotencyKeyReused,
     InsufficientBudget,
     InvalidRequest,
-    NotFound,
     Unauthorized,
 )
 from youcard.models import Booking, Entitlement
@@ -45,6 +41,7 @@ from youcard.operations.booking_records import (
     record_of,
 )
 from youcard.operations.booking_write import BookingWrite, Written
+from youcard.usability import card_refusal, partner_refusal
 
 _entitlements: Table = Entitlement.__table__  # type: ignore[assignment]
 
@@ -73,20 +70,26 @@ def usable(
     context: _Context | None, *, card_issuer_id: str, today: date, standing: bool = False
 ) -> _Context:
     """The context if the card and the partner may be used for a booking (or a mandate),
-    else the refusal: the one place these rules live. `standing`: under a mandate, the
-    card's own status and validity no longer matter."""
+    else the refusal (the card and the partner by youcard.usability's predicates, which
+    verify asks too). `standing`: under a mandate, the card's own status and validity no
+    longer matter."""
     if context is None:
         raise CredentialInvalid("This card is not known.", reason="revoked")
-    if context.partner_status is None:
-        raise NotFound("No such partner.", code="partner_not_found")
-    if context.partner_status is not PartnerStatus.ACTIVE:
-        raise Forbidden("This partner may not book at present.", code="partner_inactive")
-    if card_issuer_id != context.issuer_id:
-        raise CredentialInvalid("This card is blocked.", reason="revoked")
-    if not standing and context.card_status is not CardStatus.ACTIVE:
-        raise CredentialInvalid("This card is blocked.", reason="revoked")
-    if not standing and today > context.card_valid_until:
+    refused = partner_refusal(context.partner_status)
+    if refused is not None:
+        raise refused
+    reason = card_refusal(
+        status=context.card_status,
+        issuer_id=context.issuer_id,
+        valid_until=context.card_valid_until,
+        claimed_issuer=card_issuer_id,
+        today=today,
+        standing=standing,
+    )
+    if reason == "expired":
         raise CredentialInvalid("This card has expired.", reason="expired")
+    if reason is not None:
+        raise CredentialInvalid("This card is blocked.", reason="revoked")
     if not context.permitted:
         raise CategoryNotPermitted("This partner may not book this category for this issuer.")
     return context
@@ -147,10 +150,22 @@ def ask(
         reference=reference,
     )
     return BookingRequest(
-        partner_id, card_serial, card_issuer_id, category, amount_cents, units,
-        idempotency_key, service_date, reference, device_token_id, actor, standing,
-        fingerprint, now, berlin_date(now),
-    )  # fmt: skip
+        partner_id,
+        card_serial,
+        card_issuer_id,
+        category,
+        amount_cents,
+        units,
+        idempotency_key,
+        service_date,
+        reference,
+        device_token_id,
+        actor,
+        standing,
+        fingerprint,
+        now,
+        berlin_date(now),
+    )
 
 
 @dataclass(frozen=True)

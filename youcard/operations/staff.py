@@ -15,9 +15,9 @@ from sqlalchemy import delete, func, or_, select, update
 
 from youcard import audit, security
 from youcard.db import Session, upsert
-from youcard.enums import PartnerStatus
 from youcard.errors import DomainError
 from youcard.models import LoginThrottle, PartnerUser, StaffUser
+from youcard.usability import partner_may_book
 
 MAX_FAILED_LOGINS = 5
 LOCKOUT = timedelta(minutes=15)  # families: a household waits this long (operations.family)
@@ -65,7 +65,7 @@ def sign_in_partner_user(
     user = session.scalars(
         select(PartnerUser).where(func.lower(PartnerUser.username) == name)
     ).one_or_none()
-    active = user is not None and user.active and user.partner.status is PartnerStatus.ACTIVE
+    active = user is not None and user.active and partner_may_book(user.partner.status)
     _check(session, user if active else None, name, password, address, now, kind="partner_user")
     assert user is not None
     return user
