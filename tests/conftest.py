@@ -28,6 +28,44 @@ POSTGRES_URL = os.environ.get(
     "YOUCARD_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 REQUIRE_POSTGRES = os.environ.get("YOUCARD_REQUIRE_POSTGRES") == "1"
+# `bin/test --fast` runs on SQLite alone (YOUCARD_TEST_DATABASES=sqlite); CI runs both.
+DATABASES = [
+    kind
+    for kind in os.environ.get("YOUCARD_TEST_DATABASES", "sqlite,postgresql").split(",")
+    if kind in ("sqlite", "postgresql")
+]
+# What `-m "not browser and not drill and not slow"` (the fast loop) leaves out, by file
+# (or a test's id, for the few slow tests of a fast file):
+# the browser runs Chromium, a drill kills processes or a database, slow ones start servers
+# or generate thousands of requests.
+MARKED_FILES = {
+    "browser": ("tests/browser/",),
+    "drill": (
+        "tests/concurrency/test_fault_drill.py",
+        "tests/concurrency/test_mandate_job_killed.py",
+    ),
+    "slow": (
+        "tests/redeemer/test_schemathesis.py",
+        "tests/redeemer/test_http_concurrency.py",
+        "tests/concurrency/",
+        "tests/deploy/",
+        "tests/migrations/",
+        "tests/cli/",  # each command in a process of its own
+        "tests/unit/test_workers_end_with_parent.py",
+        "tests/credentials/test_codec.py::test_fuzzed",
+        "tests/issuer/test_imports.py::test_upload_check_report_and_confirm_by_a_second_person",
+        "tests/redeemer/test_vectors_limits_keys.py::test_the_redeemer_starts_and_verifies",
+    ),
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test by its file (MARKED_FILES), so a new test never forgets its marker."""
+    for item in items:
+        for marker, prefixes in MARKED_FILES.items():
+            if item.nodeid.startswith(prefixes):
+                item.add_marker(marker)
+
 
 _postgres_skipped: list[str] = []
 
@@ -54,7 +92,10 @@ def _kept_connections_closed() -> Iterator[None]:
 
 @pytest.fixture(scope="session")
 def postgres_admin_url() -> str:
-    """A URL of the PostgreSQL server (skips or fails when it cannot be reached)."""
+    """A URL of the PostgreSQL server (skips or fails when it cannot be reached; skips in
+    a run on SQLite alone)."""
+    if "postgresql" not in DATABASES:
+        pytest.skip("this run is on SQLite only (YOUCARD_TEST_DATABASES)")
     problem = _postgres_problem()
     if problem is not None:
         if REQUIRE_POSTGRES:
@@ -95,7 +136,7 @@ def _migrated_database(kind: str, folder: object, request: pytest.FixtureRequest
         drop_postgres_database(admin_url, url)
 
 
-@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+@pytest.fixture(scope="session", params=DATABASES)
 def database_url(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:

@@ -41,6 +41,7 @@ def test_a_city_office_creates_a_caseworker_records_a_family_and_sends_the_lette
     page = browser.new_context(accept_downloads=True, locale="de-DE").new_page()
 
     _sign_in(page, server, admin)
+    page.locator(".main-menu summary", has_text="Verwaltung").click()  # the menu's group
     page.get_by_role("link", name="Benutzerkonten").click()
     page.get_by_label("Benutzername").fill(caseworker)
     page.get_by_label("Name", exact=True).fill("Cem Kaya")

@@ -112,13 +112,13 @@ def test_each_kind_of_line_against_what_is_stored(session, make):
 
 def test_implausible_lines_and_overlaps_within_the_file_are_refused(session, make):
     issuer = make.issuer()
-    row = "{ref};H;P-{n};Muster;Kind;2015-03-14;{cat};{start};{end};;5;;;;"
+    row = "{ref};H;P-{n};Muster;Kind;2015-03-14;{cat};{start};{end};;{units};;;;"
     plans = _plan(
         session,
         issuer.id,
-        row.format(ref="A", n=1, cat="tutoring", start="2026-02-01", end="2026-08-31"),
-        row.format(ref="B", n=2, cat="lunch", start="2026-01-01", end="2026-07-31"),
-        row.format(ref="C", n=2, cat="lunch", start="2026-07-01", end="2026-12-31"),
+        row.format(ref="A", n=1, cat="tutoring", start="2026-02-01", end="2026-08-31", units=5),
+        row.format(ref="B", n=2, cat="lunch", start="2026-01-01", end="2026-07-31", units=""),
+        row.format(ref="C", n=2, cat="lunch", start="2026-07-01", end="2026-12-31", units=""),
         "D;H;P-3;Muster;Alt;1990-01-01;lunch;2026-01-01;2026-07-31;;;;;;",
     )
     assert [(p.decision_ref, p.outcome, p.code) for p in plans] == [

@@ -21,7 +21,14 @@ def _backend_of(engine) -> int:
 def _terminate(admin_url: str, pid: int) -> None:
     with psycopg.connect(_libpq(admin_url), autocommit=True) as admin:
         admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
-    time.sleep(0.2)
+        deadline = time.monotonic() + 10
+        while (
+            time.monotonic() < deadline
+            and admin.execute(  # polled, not a fixed sleep
+                "SELECT 1 FROM pg_stat_activity WHERE pid = %s", (pid,)
+            ).fetchone()
+        ):
+            time.sleep(0.02)
 
 
 def test_a_connection_idle_long_enough_is_checked_and_replaced(postgres_admin_url):
