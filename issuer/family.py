@@ -231,8 +231,9 @@ def lost(child_id: int) -> ResponseReturnValue:
     in_use = card_ops.active_card(db_session(), child.id) is not None
     if not in_use and request.args.get("blocked") != "1":
         return redirect(url_for("family.home"))  # nothing to block (and nothing just blocked)
-    return render_template("family/lost.html", child=child, done=not in_use,
-                           office=OfficeDetails.of(issuer))  # fmt: skip
+    return render_template(
+        "family/lost.html", child=child, done=not in_use, office=OfficeDetails.of(issuer)
+    )
 
 
 @bp.route("/mandates/<int:mandate_id>/end", methods=["GET", "POST"])

@@ -33,9 +33,13 @@ def _pdf(
 ) -> Response:
     moment = now()
     made = make_approval_letters(
-        db_session(), by=principal(), household_ids=household_ids, new_codes=new_codes,
-        now=moment, codes_just_made={household_ids[0]: just_made} if just_made else None,
-    )  # fmt: skip
+        db_session(),
+        by=principal(),
+        household_ids=household_ids,
+        new_codes=new_codes,
+        now=moment,
+        codes_just_made={household_ids[0]: just_made} if just_made else None,
+    )
     today = berlin_date(moment)
     pdf = letters_pdf([letter_of(facts, code, today) for facts, code in made])
     return Response(

@@ -50,10 +50,18 @@ def test_the_units_pass_systemd_analyze_verify(tmp_path):
             text = text.replace(f"/etc/youcard/{app}.env", str(DEPLOY / f"{app}.env.example"))
         (tmp_path / unit.name).write_text(text)
     result = subprocess.run(
-        [str(shutil.which("systemd-analyze")), "verify", "--man=no",
-         *sorted(p.name for p in tmp_path.iterdir())],
-        cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
+        [
+            str(shutil.which("systemd-analyze")),
+            "verify",
+            "--man=no",
+            *sorted(p.name for p in tmp_path.iterdir()),
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert result.returncode == 0 and result.stderr == "", result.stderr
 
 
@@ -82,12 +90,13 @@ def _nginx_site(tmp_path: Path, *, port: int = 443, plain_port: int = 80) -> Pat
     given (IPv4 only): the nginx.conf to start or check it with."""
     _certificate(tmp_path)
     site = (
-        (DEPLOY / "nginx" / "youcard.conf").read_text()
+        (DEPLOY / "nginx" / "youcard.conf")
+        .read_text()
         .replace("/etc/ssl/youcard", str(tmp_path))
         .replace("/etc/nginx/youcard-errors.conf", str(DEPLOY / "nginx" / "youcard-errors.conf"))
         .replace("listen 443 ssl http2;", f"listen 127.0.0.1:{port} ssl;")
         .replace("listen 80;", f"listen 127.0.0.1:{plain_port};")
-    )  # fmt: skip
+    )
     site = "\n".join(line for line in site.splitlines() if "listen [::]" not in line)
     (tmp_path / "site.conf").write_text(site)
     (tmp_path / "nginx.conf").write_text(

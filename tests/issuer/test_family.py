@@ -264,8 +264,12 @@ def test_staff_make_a_new_code_once_and_the_old_one_stops(app, client, family, c
 
     text = pypdfium2.PdfDocument(io.BytesIO(letter.data))[0].get_textpage().get_text_range()
     assert new_code in text
-    client.post("/family/logout", data={"csrf_token": _csrf(client, "/family")},
-                base_url=HTTPS, headers=SAME_ORIGIN)  # fmt: skip
+    client.post(
+        "/family/logout",
+        data={"csrf_token": _csrf(client, "/family")},
+        base_url=HTTPS,
+        headers=SAME_ORIGIN,
+    )
     assert _sign_in(client, new_code).status_code == 302  # printing it did not replace it
     stale = _post(staff, f"/households/{f['household_id']}/letter.pdf", {"code": f["code"]})
     assert stale.status_code == 303  # an older code is never printed

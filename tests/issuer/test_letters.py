@@ -174,8 +174,12 @@ def test_an_arabic_name_is_shaped_right_to_left_in_the_german_column_and_the_win
 def test_a_long_return_line_stays_left_of_the_information_block(app, office, committed):
     long_name = "Stadt Hamm, Amt für Soziales, Bildung und Teilhabe, Abteilung Leistungen"
     with committed.begin() as session:
-        set_office_details(session, by=Staff.system(office["issuer_id"], "test"),
-                           details=replace(OFFICE, name=long_name), now=NOW)  # fmt: skip
+        set_office_details(
+            session,
+            by=Staff.system(office["issuer_id"], "test"),
+            details=replace(OFFICE, name=long_name),
+            now=NOW,
+        )
     household_id, _ = _family(committed, office["issuer_id"], language="de", reference="HAM-RL")
     pdf = _letter(_as(app, office["caseworker"]), household_id)
     import pypdfium2.raw as pdfium

@@ -53,9 +53,10 @@ def test_a_lunch_list_is_booked_line_by_line_and_again_books_nothing(
     app, client, world, counter_user, committed
 ):
     w = world(
-        categories=(Category.LUNCH,), partner_categories={Category.LUNCH},
+        categories=(Category.LUNCH,),
+        partner_categories={Category.LUNCH},
         rules={Category.LUNCH: BudgetRule(RuleKind.UNITS, 500, units_per_day=1)},
-    )  # fmt: skip
+    )
     username, _user_id = counter_user(w.partner_id)
     assert _login(client, username).status_code == 302
     made = client.post(
@@ -114,19 +115,22 @@ def test_a_canteen_starts_a_mandate_on_the_first_of_the_month(
 ):
     """#27.5: the form had no start date, so the month's first days could not be booked."""
     w = world(
-        categories=(Category.LUNCH,), partner_categories={Category.LUNCH},
+        categories=(Category.LUNCH,),
+        partner_categories={Category.LUNCH},
         rules={Category.LUNCH: BudgetRule(RuleKind.UNITS, 500, units_per_day=1)},
-    )  # fmt: skip
+    )
     username, _user_id = counter_user(w.partner_id)
     assert _login(client, username).status_code == 302
     page = _check(client, w.credential).get_data(as_text=True)
     assert 'name="valid_from" type="date"' in page
     for bad in ("2026-02-28", "01.03.2026x", "2026-02-30"):  # before this month; not a date
-        r = _mandate_form(client, w.credential, category="lunch", mandate_reference="E-1",
-                          valid_from=bad)  # fmt: skip
+        r = _mandate_form(
+            client, w.credential, category="lunch", mandate_reference="E-1", valid_from=bad
+        )
         assert r.status_code == 422 and "Bitte die Daten prüfen." in r.get_data(as_text=True)
-    made = _mandate_form(client, w.credential, category="lunch", mandate_reference="E-1",
-                         valid_from="2026-03-01")  # fmt: skip
+    made = _mandate_form(
+        client, w.credential, category="lunch", mandate_reference="E-1", valid_from="2026-03-01"
+    )
     assert made.status_code == 303
     with committed() as session:
         mandate = session.scalars(select(Mandate).where(Mandate.partner_id == w.partner_id)).one()
