@@ -49,9 +49,8 @@ def test_a_mandate_after_a_scan_is_listed_and_ended(client, world, counter_user,
         assert session.get(Mandate, mandate.id).status == "ended"
 
 
-def test_a_lunch_list_is_booked_line_by_line_and_again_books_nothing(
-    app, client, world, counter_user, committed
-):
+def _canteen(client, world, counter_user):
+    """A canteen (lunch, one meal a day) whose staff member is signed in on `client`."""
     w = world(
         categories=(Category.LUNCH,),
         partner_categories={Category.LUNCH},
@@ -59,6 +58,13 @@ def test_a_lunch_list_is_booked_line_by_line_and_again_books_nothing(
     )
     username, _user_id = counter_user(w.partner_id)
     assert _login(client, username).status_code == 302
+    return w
+
+
+def test_a_lunch_list_is_booked_line_by_line_and_again_books_nothing(
+    app, client, world, counter_user, committed
+):
+    w = _canteen(client, world, counter_user)
     made = client.post(
         "/api/v1/mandates", headers=w.auth,
         json={"credential": w.credential, "category": "lunch", "reference": "S-17",
@@ -114,13 +120,7 @@ def test_a_canteen_starts_a_mandate_on_the_first_of_the_month(
     client, world, counter_user, committed
 ):
     """#27.5: the form had no start date, so the month's first days could not be booked."""
-    w = world(
-        categories=(Category.LUNCH,),
-        partner_categories={Category.LUNCH},
-        rules={Category.LUNCH: BudgetRule(RuleKind.UNITS, 500, units_per_day=1)},
-    )
-    username, _user_id = counter_user(w.partner_id)
-    assert _login(client, username).status_code == 302
+    w = _canteen(client, world, counter_user)
     page = _check(client, w.credential).get_data(as_text=True)
     assert 'name="valid_from" type="date"' in page
     for bad in ("2026-02-28", "01.03.2026x", "2026-02-30"):  # before this month; not a date
