@@ -26,11 +26,11 @@ from youcard.operations import family, settlements
 from youcard.operations.bookings import book
 from youcard.operations.cards import active_card, issue_card
 from youcard.operations.contacts import Contact, OfficeDetails, set_office_details
+from youcard.operations.entitlement_rules import school_year_end
 from youcard.operations.entitlements import (
     approve_entitlement,
     availability,
     record_entitlement,
-    school_year_end,
     usable_period,
 )
 from youcard.operations.households import add_child, create_household

@@ -24,7 +24,8 @@ from youcard.enums import BookingKind, EntitlementStatus
 from youcard.errors import DomainError
 from youcard.imports.approvals_file import ApprovalLine, LineRefusal
 from youcard.models import Booking, Child, Entitlement, ImportLine
-from youcard.operations.entitlements import refuse_implausible_period
+from youcard.operations.entitlement_rules import decide_new
+from youcard.operations.entitlements import taken_periods
 from youcard.operations.households import refuse_implausible_birth_date
 from youcard.policy import ALL_STAFF, Staff, require_role
 from youcard.search import fold
@@ -130,9 +131,15 @@ class StoredEarlier(Earlier):
                 )
             ):  # fmt: skip
                 found.setdefault(row.child_ref, []).append(
-                    EarlierLine(row.number, row.child_ref, row.child_key or "",
-                                row.category or "", row.valid_from, row.valid_until)
-                )  # fmt: skip
+                    EarlierLine(
+                        row.number,
+                        row.child_ref,
+                        row.child_key or "",
+                        row.category or "",
+                        row.valid_from,
+                        row.valid_until,
+                    )
+                )
         return found
 
 
@@ -269,12 +276,25 @@ def _plan_line(
         )
     if line.status == "ended":
         return _plan_end(session, line, existing)
-    if existing is None:
+    if existing is None:  # the rules of a benefit recorded by hand (entitlement_rules)
+        taken = (
+            []
+            if child is None
+            else taken_periods(session, child_id=child.id, category=line.category, lock=False)
+        )
         try:
-            refuse_implausible_period(line.category, line.valid_from, line.valid_until, today)
+            decide_new(
+                category=line.category,
+                valid_from=line.valid_from,
+                valid_until=line.valid_until,
+                rule=line.rule,
+                birth_date=line.birth_date,
+                today=today,
+                taken=taken,
+            )
         except DomainError as error:
             return _refused(line, error.code, error.message)
-        clash = _overlap(session, line, child, in_file)
+        clash = _in_file_overlap(line, in_file)
         if clash:
             return _refused(line, "overlapping_entitlement", clash)
         return LinePlan(line.number, line.decision_ref, "created")
@@ -329,14 +349,9 @@ def _plan_end(session: Session, line: ApprovalLine, existing: Any | None) -> Lin
     return LinePlan(line.number, line.decision_ref, "ended")
 
 
-def _overlap(
-    session: Session,
-    line: ApprovalLine,
-    child: Any | None,
-    in_file: dict[str, list[EarlierLine]],
-) -> str:
-    """Why the new benefit would share a day with another of the child's in its category
-    (stored, or an earlier line of the file); empty when it does not."""
+def _in_file_overlap(line: ApprovalLine, in_file: dict[str, list[EarlierLine]]) -> str:
+    """Why the new benefit would share a day with an earlier line's of this file for the
+    same child and category; empty when it does not."""
     for other in in_file.get(line.child_ref, []):
         if (
             other.category == line.category.value
@@ -349,23 +364,7 @@ def _overlap(
                 f"Line {other.number} of this file gives the child this benefit on some of "
                 "these days."
             )
-    if child is None:
-        return ""
-    clash = session.execute(
-        select(Entitlement.valid_from, Entitlement.valid_until).where(
-            Entitlement.child_id == child.id,
-            Entitlement.category == line.category,
-            Entitlement.status.in_(_LIVE),
-            Entitlement.valid_from <= line.valid_until,
-            Entitlement.valid_until >= line.valid_from,
-        )
-    ).first()
-    if clash is None:
-        return ""
-    return (
-        f"The child already has this benefit from {clash.valid_from:%d.%m.%Y} to "
-        f"{clash.valid_until:%d.%m.%Y}."
-    )
+    return ""
 
 
 def summary(plans: Sequence[LinePlan]) -> dict[str, int]:

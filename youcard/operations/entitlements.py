@@ -13,6 +13,7 @@ from youcard.db import Session
 from youcard.enums import Accrual, Category, EntitlementStatus, RuleKind
 from youcard.errors import Conflict, FourEyesViolation, InvalidRequest, NotFound
 from youcard.models import Child, Entitlement, StaffUser
+from youcard.operations.entitlement_rules import decide_new, refuse_overlap
 from youcard.policy import DECIDERS, RECORDERS, require_role
 
 MAX_REASON_LENGTH = 500
@@ -32,21 +33,19 @@ def default_rule(category: Category) -> BudgetRule | None:
     return DEFAULT_RULES.get(category)
 
 
-def rule_from_amount(category: Category, amount_cents: int | None) -> BudgetRule:
+def rule_from_amount(category: Category, amount_cents: int | None) -> BudgetRule | None:
     """The rule a benefit recorded by hand gets (page and staff API alike): trips the approved
-    total, which they need; every other category its usual rule, and no amount of its own."""
+    total (None without one: record_entitlement then refuses `rule_required`, after the
+    period, as the import does); every other category its usual rule, and no amount of its
+    own."""
     if category is Category.TRIPS:
-        if amount_cents is None:
-            raise InvalidRequest("Trips need the approved amount.", code="rule_required")
-        return BudgetRule(RuleKind.TOTAL, amount_cents)
+        return None if amount_cents is None else BudgetRule(RuleKind.TOTAL, amount_cents)
     if amount_cents is not None:
         raise InvalidRequest(
             "Only trips are approved with an amount; this category has its usual rule.",
             code="amount_not_for_category",
         )
-    rule = default_rule(category)
-    assert rule is not None  # every category but trips has one
-    return rule
+    return default_rule(category)
 
 
 def usable_period(entitlement: Entitlement, birth_date: date | None) -> Period | None:
@@ -85,67 +84,28 @@ def _reason(reason: str | None, *, required: bool) -> str | None:
 _PENDING_OR_GRANTED = (EntitlementStatus.RECORDED, EntitlementStatus.APPROVED)
 
 
-def refuse_overlap(
+def taken_periods(
     session: Session,
     *,
     child_id: int,
     category: Category,
-    valid_from: date,
-    valid_until: date,
     exclude_id: int | None = None,
-) -> None:
-    """One benefit per child, category and day (docs/budget-rules.md): Conflict
-    `overlapping_entitlement` when a recorded or approved entitlement of the child in the
-    category shares a day with the period. The child's row is locked first, so two parallel
-    requests cannot both pass."""
-    session.execute(select(Child.id).where(Child.id == child_id).with_for_update()).all()
+    lock: bool = True,
+) -> list[tuple[date, date]]:
+    """The periods of the child's recorded or approved benefits in the category (for the
+    one-benefit-a-day rule, entitlement_rules.refuse_overlap). The child's row is locked
+    first (`lock`), so two parallel writes cannot both pass; a plan that only reads does
+    without."""
+    if lock:
+        session.execute(select(Child.id).where(Child.id == child_id).with_for_update()).all()
     query = select(Entitlement.valid_from, Entitlement.valid_until).where(
         Entitlement.child_id == child_id,
         Entitlement.category == category,
         Entitlement.status.in_(_PENDING_OR_GRANTED),
-        Entitlement.valid_from <= valid_until,
-        Entitlement.valid_until >= valid_from,
     )
     if exclude_id is not None:
         query = query.where(Entitlement.id != exclude_id)
-    clash = session.execute(query.limit(1)).first()
-    if clash is not None:
-        raise Conflict(
-            f"The child already has this benefit from {clash.valid_from:%d.%m.%Y} to "
-            f"{clash.valid_until:%d.%m.%Y}; a follow-up starts the day after it ends.",
-            code="overlapping_entitlement",
-            valid_from=clash.valid_from,
-            valid_until=clash.valid_until,
-        )
-
-
-# Plausibility (refused, with the reason in words; the rules are silent, the office decides
-# longer or older cases in two records): an approval lasts at most 12 months, starts at most
-# 12 months back, and tutoring ends with the school year (31 July, in every German state).
-MAX_PERIOD_MONTHS = 12
-MAX_BACKDATING_MONTHS = 12
-
-
-def school_year_end(day: date) -> date:
-    """The last day of the school year `day` lies in (31 July)."""
-    return date(day.year if day.month <= 7 else day.year + 1, 7, 31)
-
-
-def refuse_implausible_period(
-    category: Category, valid_from: date, valid_until: date, today: date
-) -> None:
-    """InvalidRequest for a period that is most likely a typo (see above)."""
-    if valid_until >= budget.add_months(valid_from, MAX_PERIOD_MONTHS):
-        raise InvalidRequest("An approval lasts at most 12 months.", code="period_too_long")
-    if valid_from < budget.add_months(today, -MAX_BACKDATING_MONTHS):
-        raise InvalidRequest(
-            "An approval starts at most 12 months back.", code="period_starts_too_early"
-        )
-    if category is Category.TUTORING and valid_until > school_year_end(valid_from):
-        raise InvalidRequest(
-            "Tutoring is approved until the end of the school year (31 July) at most.",
-            code="tutoring_beyond_school_year",
-        )
+    return [(row.valid_from, row.valid_until) for row in session.execute(query)]
 
 
 def record_entitlement(
@@ -164,24 +124,16 @@ def record_entitlement(
     child = session.get(Child, child_id)
     if child is None or child.issuer_id != recorded_by.issuer_id:
         raise NotFound("No such child.", code="child_not_found")
-    rule = rule or default_rule(category)
-    if rule is None:
-        raise InvalidRequest("This category needs an amount.", code="rule_required")
-    if valid_until < valid_from:
-        raise InvalidRequest("The period ends before it starts.", code="invalid_period")
-    refuse_implausible_period(category, valid_from, valid_until, berlin_date(now))
-    period = budget.effective_period(
-        valid_from, valid_until, category=category, birth_date=child.birth_date
-    )
-    if period is None:
-        raise InvalidRequest("The child is 18 before the period starts.", code="child_too_old")
-    refuse_overlap(
-        session,
-        child_id=child.id,
+    decided = decide_new(
         category=category,
         valid_from=valid_from,
         valid_until=valid_until,
+        rule=rule or default_rule(category),
+        birth_date=child.birth_date,
+        today=berlin_date(now),
+        taken=taken_periods(session, child_id=child.id, category=category),
     )
+    rule = decided.rule
     entitlement = Entitlement(
         issuer_id=child.issuer_id,
         child_id=child.id,
@@ -194,7 +146,7 @@ def record_entitlement(
         amount_cents=rule.amount_cents,
         units_total=rule.units_total,
         units_per_day=rule.units_per_day,
-        cap_cents=budget.cap_cents(rule, period),
+        cap_cents=decided.cap_cents,
         spent_cents=0,
         spent_units=0,
         recorded_by_id=recorded_by.id,
@@ -249,14 +201,13 @@ def decide_entitlement(
         raise Conflict("This entitlement was already decided.", code="already_decided")
     reason = _reason(reason, required=not approve)
     if approve:  # recorded before the rule existed, or beside another one still pending
-        refuse_overlap(
+        taken = taken_periods(
             session,
             child_id=entitlement.child_id,
             category=entitlement.category,
-            valid_from=entitlement.valid_from,
-            valid_until=entitlement.valid_until,
             exclude_id=entitlement.id,
         )
+        refuse_overlap(entitlement.valid_from, entitlement.valid_until, taken)
     entitlement.status = EntitlementStatus.APPROVED if approve else EntitlementStatus.REJECTED
     entitlement.decided_by_id = decided_by.id
     entitlement.decided_at = now

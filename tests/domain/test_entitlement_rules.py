@@ -1,0 +1,104 @@
+"""#28.1: the rules of a new benefit have one source (youcard.operations.entitlement_rules).
+A differential test: random approval lines get the same verdict through the approvals
+import's plan as through recording the benefit by hand, on both databases."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.domain.test_import_plan import TODAY, _plan
+from tests.factories import NOW
+from youcard.budget import BudgetRule
+from youcard.enums import Category, Role, RuleKind
+from youcard.errors import DomainError
+from youcard.operations.entitlement_rules import decide_new
+from youcard.operations.entitlements import record_entitlement
+
+DAYS = st.dates(min_value=TODAY - timedelta(days=480), max_value=TODAY + timedelta(days=120))
+BORN = st.dates(min_value=date(2003, 1, 1), max_value=date(2024, 12, 31))  # 1 to 23 here
+
+
+@st.composite
+def lines(draw):
+    category = draw(st.sampled_from(list(Category)))
+    valid_from = draw(DAYS)
+    valid_until = valid_from + timedelta(days=draw(st.integers(min_value=-20, max_value=420)))
+    existing = None
+    if draw(st.booleans()):
+        start = draw(DAYS)
+        existing = (start, start + timedelta(days=draw(st.integers(0, 300))))
+    trip_amount = draw(st.sampled_from([None, 5_000])) if category is Category.TRIPS else None
+    return category, valid_from, valid_until, draw(BORN), existing, trip_amount
+
+
+def test_the_import_and_a_page_decide_a_new_benefit_alike(session, make):
+    issuer = make.issuer()
+    recorder = make.staff(issuer, Role.CASEWORKER)
+    seen: set[str] = set()
+
+    @settings(
+        max_examples=120,
+        deadline=None,
+        derandomize=True,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+    @given(lines())
+    def same_verdict(line) -> None:
+        category, valid_from, valid_until, born, existing, trip_amount = line
+        savepoint = session.begin_nested()
+        try:
+            child = make.child(issuer, birth_date=born)
+            child.child_ref = f"P-{child.id}"
+            if existing is not None:
+                make.entitlement(child, category, period=existing)
+            amount = "" if trip_amount is None else f"{trip_amount // 100},00"
+            (plan,) = _plan(
+                session,
+                issuer.id,
+                f"D-{child.id};H-{child.id};{child.child_ref};{child.family_name};"
+                f"{child.given_name};{born.isoformat()};{category.value};"
+                f"{valid_from.isoformat()};{valid_until.isoformat()};{amount};;;;;",
+            )
+            rule = None if trip_amount is None else BudgetRule(RuleKind.TOTAL, trip_amount)
+            try:
+                record_entitlement(
+                    session,
+                    child_id=child.id,
+                    category=category,
+                    valid_from=valid_from,
+                    valid_until=valid_until,
+                    recorded_by=recorder,
+                    now=NOW,
+                    rule=rule,
+                )
+                by_hand = ""
+            except DomainError as error:
+                by_hand = error.code
+            assert (plan.code, plan.outcome == "created") == (by_hand, by_hand == ""), line
+            seen.add(by_hand or "created")
+        finally:
+            savepoint.rollback()
+
+    same_verdict()
+    # the examples reached every rule, not only the first one
+    assert {"created", "overlapping_entitlement", "period_too_long"} <= seen, seen
+
+
+def test_a_child_who_is_18_before_the_period_gets_no_participation_anywhere():
+    """The import wrote such a line as a benefit with nothing in it (cap 0); both paths
+    now refuse it `child_too_old`, as the page did."""
+    with pytest.raises(DomainError) as refused:
+        decide_new(
+            category=Category.PARTICIPATION,
+            valid_from=date(2026, 4, 1),
+            valid_until=date(2026, 12, 31),
+            rule=BudgetRule(RuleKind.MONTHLY, 1500),
+            birth_date=date(2008, 2, 1),
+            today=TODAY,
+            taken=[],
+        )
+    assert refused.value.code == "child_too_old"
