@@ -37,6 +37,7 @@ ACTION_NAMES = {
     "entitlement.approve": _l("benefit approved"),
     "entitlement.reject": _l("benefit rejected"),
     "entitlement.revoke": _l("benefit revoked"),
+    "entitlement.import_change": _l("benefit changed or ended by an import"),
     "family.login": _l("family signed in"),
     "family.login_failed": _l("family sign-in failed"),
     "family.lockout": _l("family sign-in locked"),

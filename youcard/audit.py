@@ -15,10 +15,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, func, select, update
+from sqlalchemy import Select, String, Table, func, literal, select, update
+from sqlalchemy import cast as sa_cast
 
 from youcard.db import Session
 from youcard.models import AuditEvent, AuditHead
+from youcard.models.types import UTCDateTime
 
 GENESIS = bytes(32)
 _INSERT = cast(Table, AuditEvent.__table__).insert()  # Core: appending is on every hot path
@@ -51,6 +53,40 @@ def record(
             "object_id": str(object_id),
             "data": raw_data if raw_data is not None else canonical_json(data or {}),
         },
+    )
+
+
+def record_for_each(
+    session: Session,
+    *,
+    issuer_id: str,
+    actor: str,
+    action: str,
+    object_type: str,
+    object_ids: Select[Any],
+    now: datetime,
+    data: dict[str, Any] | None = None,
+) -> None:
+    """Append one unsealed event per row of `object_ids` (a SELECT of one id column), all
+    with the same actor, action, time and data, in one INSERT ... SELECT (an import's
+    thousands of entitlements: no row travels through Python)."""
+    ids = object_ids.subquery()
+    id_column = next(iter(ids.c))
+    session.connection().execute(
+        cast(Table, AuditEvent.__table__)
+        .insert()
+        .from_select(
+            ["issuer_id", "occurred_at", "actor", "action", "object_type", "object_id", "data"],
+            select(
+                literal(issuer_id),
+                literal(now, UTCDateTime()),
+                literal(actor),
+                literal(action),
+                literal(object_type),
+                sa_cast(id_column, String()),
+                literal(canonical_json(data or {})),
+            ),
+        )
     )
 
 

@@ -15,7 +15,7 @@ from youcard.db import make_engine, make_sessionmaker
 from youcard.enums import EntitlementStatus, Role
 from youcard.errors import DomainError
 from youcard.imports.batches import LinesRefused, confirm_import, record_import, reject_import
-from youcard.models import Child, Entitlement, Household, ImportBatch
+from youcard.models import AuditEvent, Child, Entitlement, Household, ImportBatch
 from youcard.policy import Staff
 
 HEADER = (
@@ -49,6 +49,19 @@ def _mine(session, issuer_id, model):
     )
 
 
+def _trail(session, issuer_id) -> dict[str, list[tuple[str, str]]]:
+    """Each entitlement's audit events, in order: (action, actor)."""
+    events = session.execute(
+        select(AuditEvent.object_id, AuditEvent.action, AuditEvent.actor)
+        .where(AuditEvent.issuer_id == issuer_id, AuditEvent.object_type == "entitlement")
+        .order_by(AuditEvent.id)
+    ).all()
+    trail: dict[str, list[tuple[str, str]]] = {}
+    for object_id, action, actor in events:
+        trail.setdefault(object_id, []).append((action, actor))
+    return trail
+
+
 def test_recorded_by_one_confirmed_by_another_then_the_same_file_changes_nothing(
     session, office, monkeypatch
 ):
@@ -73,6 +86,12 @@ def test_recorded_by_one_confirmed_by_another_then_the_same_file_changes_nothing
     assert {e.decided_by_id for e in entitlements} == {office["approver"].user_id}
     assert _mine(session, issuer_id, Household) == 1 and _mine(session, issuer_id, Child) == 2
     assert ledger.check(session, issuer_id) == []
+    trail = _trail(session, issuer_id)  # #28.1: as recorded and approved by hand
+    for e in entitlements:
+        assert trail[str(e.id)] == [
+            ("entitlement.record", office["caseworker"].actor),
+            ("entitlement.approve", office["approver"].actor),
+        ]
 
     again = record_import(session, by=office["caseworker"], data=_file(*LINES),
                           file_name="bewilligungen.csv", now=NOW)  # fmt: skip
@@ -88,6 +107,10 @@ def test_recorded_by_one_confirmed_by_another_then_the_same_file_changes_nothing
     mine = select(Entitlement).where(Entitlement.issuer_id == issuer_id)
     trip = session.scalars(mine.where(Entitlement.decision_ref == "D-2")).one()
     assert (trip.amount_cents, trip.cap_cents) == (18_000, 18_000)
+    assert _trail(session, issuer_id)[str(trip.id)][-1] == (
+        "entitlement.import_change",
+        office["approver"].actor,
+    )
 
 
 def test_four_eyes_refusals_and_rejection_leave_nothing_behind(session, make, office, refused):
