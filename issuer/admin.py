@@ -23,7 +23,7 @@ from youcard.models import Partner
 from youcard.operations import partners as partner_ops
 from youcard.policy import ADMINISTRATORS
 from youcard.tenancy import partner_to_accept
-from youcard.web import db_session, now, undo_writes
+from youcard.web import db_session, now
 from youcard.web.names import CATEGORY_NAMES
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -108,8 +108,7 @@ def new_partner() -> ResponseReturnValue:
                 permissions={current_user.issuer_id: {Category(c) for c in form.categories.data}},
                 now=now(),
             )
-        except DomainError as error:
-            undo_writes()
+        except DomainError as error:  # answered 422: the unit of work rolls back
             form.iban.errors.append(
                 _("This IBAN is not valid.") if error.code == "invalid_iban" else error.message
             )

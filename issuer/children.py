@@ -18,7 +18,7 @@ from youcard.models import Card, Child
 from youcard.operations import cards as card_ops
 from youcard.operations import mandates as mandates_ops
 from youcard.policy import ALL_STAFF, REPLACERS
-from youcard.web import db_session, now, undo_writes
+from youcard.web import db_session, now
 
 bp = Blueprint("children", __name__)
 
@@ -51,8 +51,7 @@ def end_mandate(child_id: int, mandate_id: int) -> ResponseReturnValue:
         refused(error)
         return redirect(url_for("children.show", child_id=child.id)), 303
     if mandate.child_id != child.id:
-        undo_writes()
-        abort(404)
+        abort(404)  # an error answer: nothing of it stays
     flash(_("The standing authorization is ended."), "info")
     return redirect(url_for("children.show", child_id=child.id)), 303
 

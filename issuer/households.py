@@ -33,7 +33,7 @@ from youcard.operations import households as households_ops
 from youcard.policy import ALL_STAFF, RECORDERS
 from youcard.subject_access import household_data, household_pdf
 from youcard.subject_access import household_json as subject_json
-from youcard.web import db_session, now, undo_writes
+from youcard.web import db_session, now
 
 bp = Blueprint("households", __name__)
 PAGE = 100  # families per page, by reference
@@ -65,8 +65,7 @@ def new() -> ResponseReturnValue:
                 contact=form.contact(),
                 now=now(),
             )
-        except DomainError as error:
-            undo_writes()
+        except DomainError as error:  # answered 422: the unit of work rolls back
             _field_error(form, error)
         else:
             flash(_("Family recorded."), "info")
@@ -183,8 +182,7 @@ def edit(household_id: int) -> ResponseReturnValue:
                 contact=form.contact(),
                 now=now(),
             )
-        except DomainError as error:
-            undo_writes()
+        except DomainError as error:  # answered 422: the unit of work rolls back
             _field_error(form, error)
         else:
             flash(_("Saved."), "info")
@@ -215,8 +213,7 @@ def edit_child(child_id: int) -> ResponseReturnValue:
                 birth_date=form.birth_date.data,
                 now=now(),
             )
-        except DomainError as error:
-            undo_writes()
+        except DomainError as error:  # answered 422: the unit of work rolls back
             form.birth_date.errors.append(REFUSALS.get(error.code, error.message))
         else:
             flash(_("Saved."), "info")

@@ -18,7 +18,7 @@ from youcard.errors import DomainError
 from youcard.models import Issuer
 from youcard.operations.contacts import OfficeDetails, set_office_details
 from youcard.policy import ADMINISTRATORS
-from youcard.web import db_session, now, undo_writes
+from youcard.web import db_session, now
 
 bp = Blueprint("office", __name__, url_prefix="/admin")
 
@@ -48,8 +48,7 @@ def settings() -> ResponseReturnValue:
         details = OfficeDetails(**{f: form[f].data for f in vars(OfficeDetails())})
         try:
             set_office_details(db_session(), by=principal(), details=details, now=now())
-        except DomainError as error:
-            undo_writes()
+        except DomainError as error:  # answered 422: the unit of work rolls back
             field = form[str(error.details.get("field", "name"))]
             field.errors.append(REFUSALS.get(error.code, error.message))
             status = 422

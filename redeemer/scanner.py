@@ -286,8 +286,7 @@ def make_mandate() -> ResponseReturnValue:
                 valid_from=starts,
             ),
         )  # fmt: skip
-    except DomainError as error:
-        undo_writes()
+    except DomainError as error:  # an error status: the unit of work rolls back
         reason = str(REFUSALS.get(error.code, error.message))
         return _result(text, mandate_error=reason, status=status_of(error))
     flash(_("Standing authorization %(reference)s made.", reference=mandate.reference), "info")
