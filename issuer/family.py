@@ -5,7 +5,6 @@ date of birth. Each child's card (QR), what is left, the bookings, the card as P
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from datetime import date
 from functools import wraps
@@ -137,8 +136,8 @@ def login() -> ResponseReturnValue:
         except AccountLocked as locked:
             keep_writes()  # the attempt counts, although the answer is an error
             flash(_("Too many wrong tries. Please wait 15 minutes, then try again."), "error")
-            wait = max(1, math.ceil((locked.details["until"] - now()).total_seconds()))
-            return render_template("family/login.html"), 429, {"Retry-After": str(wait)}
+            wait = str(locked.details["retry_after"])
+            return render_template("family/login.html"), 429, {"Retry-After": wait}
         except LoginFailed:
             keep_writes()
             flash(_("The code or the date of birth is not right. Please check both."), "error")

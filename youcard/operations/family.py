@@ -91,7 +91,7 @@ def family_sign_in(session: Session, *, code: str, birth_date: date, now: dateti
     if household is None:
         raise LoginFailed("The code or the date of birth is wrong.")
     if household.family_locked_until is not None and household.family_locked_until > now:
-        raise AccountLocked("Too many wrong attempts.", until=household.family_locked_until)
+        raise AccountLocked.until("Too many wrong attempts.", household.family_locked_until, now)
     if not any(child.birth_date == birth_date for child in household.children):
         household.family_failed_logins, until = count_failure(household.family_failed_logins, now)
         locked = until is not None
@@ -107,8 +107,8 @@ def family_sign_in(session: Session, *, code: str, birth_date: date, now: dateti
             now=now,
         )
         session.flush()
-        if locked:
-            raise AccountLocked("Too many wrong attempts.", until=household.family_locked_until)
+        if until is not None:
+            raise AccountLocked.until("Too many wrong attempts.", until, now)
         raise LoginFailed("The code or the date of birth is wrong.")
     household.family_failed_logins = 0
     household.family_locked_until = None

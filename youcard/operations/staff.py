@@ -41,6 +41,13 @@ class AccountLocked(DomainError):
     code = "account_locked"
     http_status = 429
 
+    @classmethod
+    def until(cls, message: str, until: datetime, now: datetime) -> AccountLocked:
+        """Locked until `until`: `details` say when, and in how many seconds (Retry-After)."""
+        return cls(
+            message, until=until, retry_after=max(1, math.ceil((until - now).total_seconds()))
+        )
+
 
 def sign_in(
     session: Session, *, username: str, password: str, address: str, now: datetime
@@ -137,10 +144,8 @@ def _check(
     name, address = name[:80], address[:MAX_ADDRESS_LENGTH]
     throttle = _throttle(session, kind, name, address)
     if throttle is not None and throttle.blocked_until is not None and throttle.blocked_until > now:
-        raise AccountLocked(
-            "Too many failed attempts from here: please wait a while.",
-            until=throttle.blocked_until,
-            retry_after=max(1, math.ceil((throttle.blocked_until - now).total_seconds())),
+        raise AccountLocked.until(
+            "Too many failed attempts from here: please wait a while.", throttle.blocked_until, now
         )
     issuer_id = (
         None
@@ -179,10 +184,8 @@ def _check(
             )
         session.flush()
         if delay is not None:
-            raise AccountLocked(
-                "Too many failed attempts from here: please wait a while.",
-                until=now + delay,
-                retry_after=int(delay.total_seconds()),
+            raise AccountLocked.until(
+                "Too many failed attempts from here: please wait a while.", now + delay, now
             )
         raise LoginFailed("Username or password is wrong.")
     assert issuer_id is not None
