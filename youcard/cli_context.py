@@ -41,6 +41,12 @@ def unreachable(error: OperationalError) -> str:
     return f"The database cannot be reached ({said}). Check YOUCARD_DATABASE_URL."
 
 
+issuer_option = click.option(  # every command that acts for one issuer
+    "--issuer",
+    "issuer_id",
+    required=True,
+    help="The issuer's id, e.g. DE-NW-HAMM (`youcard issuer list`).",
+)
 ISSUER_HINT = " `youcard issuer list` shows the issuers; `youcard issuer create` makes one."
 
 

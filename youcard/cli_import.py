@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 from sqlalchemy import select
 
+from youcard.cli_context import issuer_option
 from youcard.clock import berlin_date, utcnow
 from youcard.config import load_settings
 from youcard.db import Session, make_engine, make_sessionmaker
@@ -73,7 +74,7 @@ class _Progress:
 
 @import_group.command("approvals")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--issuer", "issuer_id", required=True, help="The issuer (e.g. DE-NW-HAMM).")
+@issuer_option
 @click.option("--dry-run", is_flag=True, help="Check every line; change nothing.")
 @click.option("--as", "username", help="The staff member who imports (audit, four eyes).")
 @click.option(
@@ -195,7 +196,7 @@ def _decide(batch_id: int, issuer_id: str, username: str, confirm: bool) -> str:
 
 @import_group.command("confirm")
 @click.argument("batch_id", type=int)
-@click.option("--issuer", "issuer_id", required=True)
+@issuer_option
 @click.option("--as", "username", required=True, help="Another staff member than who recorded it.")
 def import_confirm(batch_id: int, issuer_id: str, username: str) -> None:
     """Confirm a recorded import: every line checked again, written and approved at once."""
@@ -206,7 +207,7 @@ def import_confirm(batch_id: int, issuer_id: str, username: str) -> None:
 
 @import_group.command("reject")
 @click.argument("batch_id", type=int)
-@click.option("--issuer", "issuer_id", required=True)
+@issuer_option
 @click.option("--as", "username", required=True)
 def import_reject(batch_id: int, issuer_id: str, username: str) -> None:
     """Reject a recorded import: nothing of it is written."""

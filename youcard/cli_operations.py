@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from youcard import drill, exports
-from youcard.cli_context import Context, pass_context
+from youcard.cli_context import Context, issuer_option, pass_context
 from youcard.clock import DateOutOfRange, berlin_date, parse_month, utcnow
 from youcard.db import make_sessionmaker
 from youcard.models import Issuer
@@ -27,7 +27,7 @@ from youcard.retention import (
 
 @click.command("export")
 @click.argument("kind", type=click.Choice(exports.KINDS))
-@click.option("--issuer", "issuer_id", required=True)
+@issuer_option
 @click.option("--month", required=True, help="YYYY-MM")
 @click.option(
     "--output", type=click.Path(dir_okay=False, writable=True), help="File (default: stdout)."

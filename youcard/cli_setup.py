@@ -7,7 +7,7 @@ import click
 from sqlalchemy import select
 
 from youcard import credentials, keys, trust
-from youcard.cli_context import Context, pass_context
+from youcard.cli_context import Context, issuer_option, pass_context
 from youcard.clock import berlin_date, utcnow
 from youcard.db import make_sessionmaker
 from youcard.enums import Role
@@ -154,12 +154,7 @@ def staff_group() -> None:
 @click.argument("username")
 @click.option("--role", type=click.Choice([*ROLE_NAMES]), required=True)
 @click.option("--name", "display_name", required=True, help="The name the pages show.")
-@click.option(
-    "--issuer",
-    "issuer_id",
-    required=True,
-    help="The issuer's id, e.g. DE-NW-HAMM (`youcard issuer list`).",
-)
+@issuer_option
 @pass_context
 def staff_create(ctx: Context, username: str, role: str, display_name: str, issuer_id: str) -> None:
     """Make a staff account; prints a one-time password, to be changed at first sign-in."""
@@ -180,12 +175,7 @@ def staff_create(ctx: Context, username: str, role: str, display_name: str, issu
 
 
 @staff_group.command("list")
-@click.option(
-    "--issuer",
-    "issuer_id",
-    required=True,
-    help="The issuer's id, e.g. DE-NW-HAMM (`youcard issuer list`).",
-)
+@issuer_option
 @pass_context
 def staff_list(ctx: Context, issuer_id: str) -> None:
     """The issuer's staff accounts: username, role, name, state."""
