@@ -31,6 +31,7 @@ from tests.conftest import create_postgres_database, drop_postgres_database
 from tests.factories import NOW, Factory, trusted
 from youcard import ledger, migrate
 from youcard.budget import BudgetRule
+from youcard.counter import partner_counter
 from youcard.db import make_engine, make_sessionmaker
 from youcard.enums import Category, RuleKind
 from youcard.operations.booking_input import request_fingerprint
@@ -83,6 +84,7 @@ def run_threads(n: int, seconds: float, work) -> tuple[int, float]:
 def orm_worker(sessions, partner_id, cards):
     with sessions() as session:
         keys = trusted(session)  # the API caches the trust list the same way
+        counter = partner_counter(session, partner_id)
 
     def make_step():
         rng = random.Random()
@@ -92,7 +94,7 @@ def orm_worker(sessions, partner_id, cards):
             with sessions.begin() as session:
                 book(  # verifies the credential (Ed25519), as every booking must
                     session,
-                    partner_id=partner_id,
+                    by=counter,
                     credential=credential,
                     trusted=keys,
                     category=Category.TRIPS,

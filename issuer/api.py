@@ -85,12 +85,12 @@ def roles(*roles: Role) -> Any:
     return decorate
 
 
-def staff(*roles: Role) -> StaffUser:
-    """The token's staff member; Forbidden unless their role is one of `roles`."""
+def staff(*roles: Role) -> None:
+    """Forbidden unless the token's staff member has one of `roles` (before the body is read:
+    the operation decides again)."""
     user: StaffUser = g.api_staff
     if roles and user.role not in roles:
         raise Forbidden("Your role may not do this.", code="role_not_permitted")
-    return user
 
 
 def mine(model: type[Row], object_id: int, what: str) -> Row:
@@ -192,7 +192,7 @@ class Entitlements(MethodView):
     @errors
     def post(self, body: dict[str, Any], child_id: int) -> dict[str, Any]:
         """Record an entitlement; another person approves it (four eyes)."""
-        user = staff(*RECORDERS)
+        staff(*RECORDERS)
         child = mine(Child, child_id, "child")
         category = Category(body["category"])
         rule = rule_from_amount(category, body.get("amount_cents"))
@@ -202,7 +202,7 @@ class Entitlements(MethodView):
             category=category,
             valid_from=body["valid_from"],
             valid_until=body["valid_until"],
-            recorded_by=user,
+            by=principal(),
             now=now(),
             rule=rule,
         )
@@ -217,13 +217,13 @@ class Decide(MethodView):
     @errors
     def post(self, body: dict[str, Any], entitlement_id: int, action: str) -> dict[str, Any]:
         """Approve, reject (reason) or revoke (reason): never what you recorded yourself."""
-        user = staff(*DECIDERS)
+        staff(*DECIDERS)
         mine(Entitlement, entitlement_id, "entitlement")
         if action == "revoke":
             e = revoke_entitlement(
                 db_session(),
                 entitlement_id=entitlement_id,
-                revoked_by=user,
+                by=principal(),
                 reason=body.get("reason", ""),
                 now=now(),
             )
@@ -232,7 +232,7 @@ class Decide(MethodView):
                 db_session(),
                 entitlement_id=entitlement_id,
                 approve=action == "approve",
-                decided_by=user,
+                by=principal(),
                 now=now(),
                 reason=body.get("reason"),
             )

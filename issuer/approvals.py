@@ -14,7 +14,7 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
-from issuer.auth import current_staff, mine, principal, require_roles
+from issuer.auth import mine, principal, require_roles
 from issuer.forms import EntitlementForm, ReasonForm, what_is_wrong
 from issuer.refusals import refused
 from youcard.actors import actor_names
@@ -55,7 +55,7 @@ def record(child_id: int) -> ResponseReturnValue:
             category=category,
             valid_from=form.valid_from.data,
             valid_until=form.valid_until.data,
-            recorded_by=current_staff(),
+            by=principal(),
             now=now(),
             rule=rule,
         )
@@ -102,7 +102,7 @@ def approve_many() -> ResponseReturnValue:
                     db_session(),
                     entitlement_id=entitlement_id,
                     approve=True,
-                    decided_by=current_staff(),
+                    by=principal(),
                     now=now(),
                 )
             approved += 1
@@ -123,7 +123,7 @@ def decide(entitlement_id: int, action: str) -> ResponseReturnValue:
             revoke_entitlement(
                 db_session(),
                 entitlement_id=entitlement.id,
-                revoked_by=current_staff(),
+                by=principal(),
                 reason=reason or "",
                 now=now(),
             )
@@ -132,7 +132,7 @@ def decide(entitlement_id: int, action: str) -> ResponseReturnValue:
                 db_session(),
                 entitlement_id=entitlement.id,
                 approve=action == "approve",
-                decided_by=current_staff(),
+                by=principal(),
                 now=now(),
                 reason=reason,
             )

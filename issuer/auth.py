@@ -108,13 +108,6 @@ def logout() -> ResponseReturnValue:
     return redirect(url_for("auth.login"))
 
 
-def current_staff() -> StaffUser:
-    user = db_session().get(StaffUser, current_user.id)
-    if user is None:
-        abort(403)
-    return user
-
-
 def mine(model: type[Row], object_id: int) -> Row:
     """A row of the signed-in staff member's issuer, else 404 (youcard.tenancy decides)."""
     try:

@@ -13,7 +13,7 @@ from redeemer.counter import credit_note_download, trusted
 from redeemer.limits import count_api_request
 from youcard import trust
 from youcard.clock import DateOutOfRange, parse_month
-from youcard.counter import Counter, check_card, list_bookings, statement
+from youcard.counter import check_card, list_bookings, statement
 from youcard.credit_notes import CreditNote, credit_notes
 from youcard.cursors import decode_cursor, encode_cursor
 from youcard.errors import InvalidRequest
@@ -22,6 +22,7 @@ from youcard.operations.bookings import book
 from youcard.operations.cancellations import cancel_booking
 from youcard.operations.partners import ask_to_serve
 from youcard.operations.verification import revocations_since
+from youcard.policy import Counter
 from youcard.schemas.partner_api import (
     BookingPageSchema,
     BookingQuerySchema,
@@ -132,7 +133,7 @@ class Bookings(MethodView):
         session = db_session()
         result = book(
             session,
-            partner_id=counter.partner_id,
+            by=counter,
             credential=body["credential"],
             trusted=trusted(session),
             category=body["category"],
@@ -141,7 +142,6 @@ class Bookings(MethodView):
             service_date=body.get("service_date"),
             reference=body.get("reference"),
             idempotency_key=key,
-            device_token_id=counter.device_id,
             now=at,
         )
         headers = {"Idempotent-Replayed": "true" if result.replayed else "false"}
@@ -178,13 +178,7 @@ class CancelBooking(MethodView):
         """
         counter = device()
         session = db_session()
-        result = cancel_booking(
-            session,
-            partner_id=counter.partner_id,
-            booking_id=booking_id,
-            device_token_id=counter.device_id,
-            now=now(),
-        )
+        result = cancel_booking(session, by=counter, booking_id=booking_id, now=now())
         data = _booking_json(result.booking)
         data["available_cents_after"] = result.available.cents
         data["available_units_after"] = result.available.units
@@ -261,14 +255,7 @@ class ServiceRequests(MethodView):
         """Ask another issuer to accept this partner for its cards. Its administrators can
         then find the partner and decide what it may book; until then (and unless it serves
         that issuer already) they cannot reach it. Asking again changes nothing."""
-        counter = device()
-        row = ask_to_serve(
-            db_session(),
-            partner_id=counter.partner_id,
-            actor=counter.actor,
-            issuer_id=body["issuer"],
-            now=now(),
-        )
+        row = ask_to_serve(db_session(), by=device(), issuer_id=body["issuer"], now=now())
         return {"issuer": row.issuer_id, "requested_at": row.requested_at}
 
 

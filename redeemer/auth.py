@@ -16,10 +16,10 @@ from flask import current_app, g
 from sqlalchemy import bindparam, select, update
 
 from youcard.clock import utcnow
-from youcard.counter import Counter
 from youcard.enums import Category
 from youcard.errors import Unauthorized
 from youcard.models import DeviceToken, Partner, PartnerPermission
+from youcard.policy import Counter
 from youcard.security import token_hash
 from youcard.usability import partner_refusal
 from youcard.web import bearer_token, db_session

@@ -160,7 +160,7 @@ def book_here() -> ResponseReturnValue:
             raise _Refused(str(REFUSALS[field]))
         result = book(  # verifies the card itself
             db_session(),
-            partner_id=counter.partner_id,
+            by=counter,
             credential=text,
             trusted=keys,
             category=request.form.get("category") or "",
@@ -168,7 +168,6 @@ def book_here() -> ResponseReturnValue:
             units=int(units_text) if units_text else None,
             reference=request.form.get("reference") or None,
             idempotency_key=key,
-            actor=counter.actor,
             now=at,
         )
     except DomainError as error:
@@ -242,13 +241,7 @@ def cancel(booking_id: int) -> ResponseReturnValue:
     counter = current_counter()
     _own_booking(booking_id)
     try:
-        cancel_booking(
-            db_session(),
-            partner_id=counter.partner_id,
-            booking_id=booking_id,
-            actor=counter.actor,
-            now=now(),
-        )
+        cancel_booking(db_session(), by=counter, booking_id=booking_id, now=now())
     except DomainError as error:
         undo_writes()
         flash(str(REFUSALS.get(error.code, error.message)), "error")

@@ -31,7 +31,7 @@ from youcard.models import (
 )
 from youcard.operations import cards as card_ops
 from youcard.operations.entitlements import default_rule
-from youcard.policy import Staff
+from youcard.policy import Counter, Staff
 from youcard.security import hash_password, token_hash
 
 NOW = datetime(2026, 3, 16, 9, 30, tzinfo=UTC)  # a Monday in the middle of the demo period
@@ -318,3 +318,9 @@ def at_once(count: int, work: Callable[[], T], timeout: float = 120) -> list[T]:
     if errors:
         raise errors[0]
     return done
+
+
+def at_counter(partner_id: int, device_id: int | None = None) -> Counter:
+    """The counter of partner `partner_id` (through device `device_id`), as a test books at it:
+    what it may book is the ledger's to check, not the principal's."""
+    return Counter(partner_id, "", frozenset(), device_id=device_id)

@@ -1,13 +1,12 @@
 """What a partner's counter reads, for the API and the scanner page alike.
 
-A `Counter` is who books: a scanner device (API, device token) or a partner's staff
-member (scanner page, signed in). Checking a card, listing bookings and the monthly
+A `Counter` (youcard.policy) is who books: a scanner device (API, device token) or a
+partner's staff member (scanner page, signed in). Checking a card, listing bookings and the monthly
 statement are the same for both; every change goes through the ledger operations.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -39,36 +38,8 @@ from youcard.models import (
 )
 from youcard.operations.booking_context import device_is_live, may_book
 from youcard.operations.booking_records import BookingRecord
+from youcard.policy import Counter
 from youcard.usability import card_refusal, partner_may_book, partner_refusal
-
-
-@dataclass(frozen=True)
-class Counter:
-    """Who books: a partner, through one of its devices or one of its staff."""
-
-    partner_id: int
-    partner_name: str
-    permissions: frozenset[tuple[str, Category]]
-    device_id: int | None = None
-    partner_user_id: int | None = None
-
-    @property
-    def actor(self) -> str:
-        """The audit log's name for this counter."""
-        if self.device_id is not None:
-            return f"device:{self.device_id}"
-        if self.partner_user_id is not None:
-            return f"partner_user:{self.partner_user_id}"
-        return f"partner:{self.partner_id}"
-
-    @property
-    def issuers(self) -> list[str]:
-        """The issuers whose cards this partner accepts."""
-        return sorted({issuer for issuer, _ in self.permissions})
-
-    def categories_for(self, issuer_id: str) -> set[Category]:
-        """What the partner may book on that issuer's cards."""
-        return {category for issuer, category in self.permissions if issuer == issuer_id}
 
 
 def staff_counter(session: Session, partner_user_id: int) -> Counter | None:
@@ -76,7 +47,16 @@ def staff_counter(session: Session, partner_user_id: int) -> Counter | None:
     user = session.get(PartnerUser, partner_user_id)
     if user is None or not user.active:
         return None
-    partner = session.get(Partner, user.partner_id)
+    return partner_counter(session, user.partner_id, partner_user_id=user.id)
+
+
+def partner_counter(
+    session: Session, partner_id: int, *, partner_user_id: int | None = None
+) -> Counter | None:
+    """The counter of partner `partner_id` itself (or of one of its staff), with what it may
+    book on whose cards; None if it may not book now (unknown, suspended, ended). The
+    mandates' instalments and the demo data book at it."""
+    partner = session.get(Partner, partner_id)
     if partner is None or not partner_may_book(partner.status):
         return None
     permissions = session.execute(
@@ -88,7 +68,7 @@ def staff_counter(session: Session, partner_user_id: int) -> Counter | None:
         partner_id=partner.id,
         partner_name=partner.name,
         permissions=frozenset((issuer, Category(category)) for issuer, category in permissions),
-        partner_user_id=user.id,
+        partner_user_id=partner_user_id,
     )
 
 

@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from youcard import budget, trust
 from youcard.clock import berlin_date, berlin_midnight
+from youcard.counter import partner_counter
 from youcard.db import Session
 from youcard.enums import Category, EntitlementStatus, Role, RuleKind
 from youcard.models import Card, Child, Entitlement, Household, Issuer, Partner, StaffUser
@@ -240,11 +241,11 @@ def seed(session: Session, *, instance_path: Path, now: datetime, kek: bytes) ->
                         if category is Category.TUTORING
                         else valid_until
                     ),
-                    recorded_by=staff["caseworker"],
+                    by=Staff.of(staff["caseworker"]),
                     now=now,
                 )
                 approve_entitlement(
-                    session, entitlement_id=entitlement.id, approved_by=staff["approver"], now=now
+                    session, entitlement_id=entitlement.id, by=Staff.of(staff["approver"]), now=now
                 )
             card = issue_card(session, child_id=child.id, by=SYSTEM, now=now, kek=kek)
             cards += [(card, category) for category in child_categories]
@@ -271,7 +272,12 @@ def _bookings_and_settlement(
             select(Partner.name, Partner.id).where(Partner.issuer_id == ISSUER_ID)
         )
     }
-    partner_of = {category: ids[name] for name, _, cats in PARTNERS for category in cats}
+    counters = {
+        name: counter
+        for name in ids
+        if (counter := partner_counter(session, ids[name])) is not None
+    }
+    partner_of = {category: counters[name] for name, _, cats in PARTNERS for category in cats}
     trusted = trust.trusted_keys(session, ISSUER_ID)
     last_month = budget.add_months(berlin_date(now).replace(day=1), -1)
     for month in (valid_from, last_month):
@@ -280,7 +286,7 @@ def _bookings_and_settlement(
                 moment = berlin_midnight(month.replace(day=day)) + timedelta(hours=11)
                 book(
                     session,
-                    partner_id=partner_of[category],
+                    by=partner_of[category],
                     credential=card.credential,
                     trusted=trusted,
                     category=category,

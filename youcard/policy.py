@@ -1,7 +1,11 @@
-"""Who may do what: the role sets of every operation, page and API route, in one place.
+"""Who acts and what they may do: the principals every operation takes as `by`, and the role
+sets of every operation, page and API route, in one place.
 
-Pages and the staff API decide with these sets before reading a body (403 early); the
-operations decide again with them (the gate), so a new route cannot forget a check.
+The principals: `Staff` (a staff member of an issuer), `System` (jobs, CLI commands and the
+demo data acting for an issuer), `Counter` (a partner, through a device or one of its staff)
+and `Family` (a signed-in household). Pages and the staff API decide with the role sets
+before reading a body (403 early); the operations decide again with them (the gate), so a
+new route cannot forget a check.
 """
 
 from __future__ import annotations
@@ -9,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from youcard.enums import Role
+from youcard.enums import Category, Role
 from youcard.errors import Forbidden
 
 # Record families, children and benefits; make access codes.
@@ -82,9 +86,21 @@ class Staff:
         return cls(user.issuer_id, user.role, f"staff:{user.id}", user.active, user.id)
 
     @classmethod
-    def system(cls, issuer_id: str, actor: str) -> Staff:
-        """The system acting for `issuer_id` with every right (CLI commands, demo data)."""
-        return cls(issuer_id, Role.ADMINISTRATOR, actor)
+    def system(cls, issuer_id: str, actor: str) -> System:
+        """The system acting for `issuer_id` with every right (CLI commands, jobs, demo data)."""
+        return System(issuer_id, Role.ADMINISTRATOR, actor)
+
+    @property
+    def person(self) -> int | None:
+        """The staff account of the person acting; None for the system."""
+        return self.user_id
+
+
+@dataclass(frozen=True)
+class System(Staff):
+    """The system acting for one issuer with every right an administrator has: a CLI command,
+    a job, the demo data. It is no person: what needs a person's name (recording and deciding
+    a benefit: four eyes) refuses it."""
 
 
 class StaffRow(Protocol):
@@ -107,3 +123,37 @@ class Family:
     def actor(self) -> str:
         """As the audit log names the family."""
         return f"family:{self.household_id}"
+
+
+@dataclass(frozen=True)
+class Counter:
+    """A partner's counter: the partner, through one of its devices (the API) or one of its
+    staff (the scanner page), with what it may book on whose cards."""
+
+    partner_id: int
+    partner_name: str
+    permissions: frozenset[tuple[str, Category]]
+    device_id: int | None = None
+    partner_user_id: int | None = None
+
+    @property
+    def actor(self) -> str:
+        """The audit log's name for this counter."""
+        if self.device_id is not None:
+            return f"device:{self.device_id}"
+        if self.partner_user_id is not None:
+            return f"partner_user:{self.partner_user_id}"
+        return f"partner:{self.partner_id}"
+
+    @property
+    def issuers(self) -> list[str]:
+        """The issuers whose cards this partner accepts."""
+        return sorted({issuer for issuer, _ in self.permissions})
+
+    def categories_for(self, issuer_id: str) -> set[Category]:
+        """What the partner may book on that issuer's cards."""
+        return {category for issuer, category in self.permissions if issuer == issuer_id}
+
+
+# Whoever acts in an operation (its `by`).
+Principal = Staff | Counter | Family

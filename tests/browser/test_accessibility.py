@@ -9,13 +9,12 @@ import pytest
 
 from tests.browser.test_issuer_e2e import _sign_in
 from tests.factories import NOW, Factory, trusted
-from youcard.counter import Counter
 from youcard.enums import Role
 from youcard.imports.batches import check_batch, queue_import
 from youcard.models import Household
 from youcard.operations.mandates import MandateTerms, create_mandate
 from youcard.operations.staff_tokens import create_staff_token
-from youcard.policy import Staff
+from youcard.policy import Counter, Staff
 from youcard.retention import erase_household
 
 AXE = Path(__file__).resolve().parent / "vendor" / "axe-core" / "axe.min.js"

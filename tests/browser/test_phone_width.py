@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from tests.browser.test_issuer_e2e import _sign_in
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, at_counter
 
 PHONE = {"width": 390, "height": 844}
 WIDTH = "() => Math.max(document.documentElement.scrollWidth, document.body.scrollWidth)"
@@ -38,13 +38,12 @@ def _full_family(committed) -> str:
 
     from tests.factories import KEK, Factory, trusted
     from youcard.clock import berlin_date, utcnow
-    from youcard.counter import Counter
     from youcard.enums import Category
     from youcard.operations.bookings import book
     from youcard.operations.cards import issue_card, revoke_card
     from youcard.operations.family import new_access_code
     from youcard.operations.mandates import MandateTerms, create_mandate
-    from youcard.policy import Staff
+    from youcard.policy import Counter, Staff
 
     now = utcnow()
     today = berlin_date(now)
@@ -69,7 +68,7 @@ def _full_family(committed) -> str:
         session.flush()
         keys = trusted(session, city.id)
         book(
-            session, partner_id=club.id, credential=card.credential, trusted=keys,
+            session, by=at_counter(club.id), credential=card.credential, trusted=keys,
             category="trips", amount_cents=4_250, idempotency_key="phone-1", now=now,
         )  # fmt: skip
         create_mandate(

@@ -407,10 +407,10 @@ def test_jobs_run_with_several_workers_books_each_instalment_once(env):
 
     from tests.factories import Factory, trusted
     from youcard.clock import berlin_date
-    from youcard.counter import Counter
     from youcard.enums import Category
     from youcard.models import Mandate
     from youcard.operations.mandates import MandateTerms, create_mandate
+    from youcard.policy import Counter
 
     _run("db", "upgrade")
     today = berlin_date(utcnow())

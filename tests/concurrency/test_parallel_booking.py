@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from tests.factories import NOW, Factory, trusted
+from tests.factories import NOW, Factory, at_counter, trusted
 from youcard import ledger
 from youcard.budget import BudgetRule
 from youcard.db import make_engine, make_sessionmaker
@@ -83,7 +83,7 @@ def _attempt(sessions, scene, **kw):
         with sessions.begin() as session:
             return book(
                 session,
-                partner_id=scene["partner_id"],
+                by=at_counter(scene["partner_id"]),
                 credential=scene["credential"],
                 trusted=scene["trusted"],
                 category=scene["category"],
@@ -181,7 +181,7 @@ def test_cancelling_in_parallel_gives_back_once(sessions):
     def work(i):
         with sessions.begin() as session:
             return cancel_booking(
-                session, partner_id=scene["partner_id"], booking_id=booked.booking.id, now=NOW
+                session, by=at_counter(scene["partner_id"]), booking_id=booked.booking.id, now=NOW
             )
 
     results = _parallel(THREADS, work)

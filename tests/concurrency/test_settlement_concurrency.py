@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import func, select
 
-from tests.factories import Factory, trusted
+from tests.factories import Factory, at_counter, trusted
 from youcard.budget import BudgetRule
 from youcard.db import make_engine, make_sessionmaker
 from youcard.enums import Category, RuleKind, SettlementStatus
@@ -74,7 +74,7 @@ def test_bookings_made_while_the_month_is_finalized_are_settled_exactly_once(ses
             while not stop.is_set():
                 with sessions.begin() as session:
                     book(
-                        session, partner_id=partner_id, credential=credential, trusted=keys,
+                        session, by=at_counter(partner_id), credential=credential, trusted=keys,
                         category=Category.PARTICIPATION, amount_cents=100,
                         idempotency_key=f"c{next(_keys)}", now=IN_MARCH,
                     )  # fmt: skip

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from tests.factories import KEK, NOW
+from tests.factories import KEK, NOW, at_counter
 from youcard import ledger
 from youcard.budget import BudgetRule
 from youcard.enums import (
@@ -29,7 +29,7 @@ TODAY = date(2026, 3, 16)
 
 def _book(s, **kw):
     args = dict(
-        partner_id=s.partner.id,
+        by=at_counter(s.partner.id),
         credential=s.card.credential,
         trusted=s.trusted,
         category=s.entitlement.category,
@@ -102,21 +102,21 @@ def test_idempotency_keys_belong_to_one_partner(session, scene, make):
     s = scene()
     other = make.partner(s.issuer, {Category.PARTICIPATION})
     a = book(session, **_book(s))
-    b = book(session, **_book(s, partner_id=other.id))
+    b = book(session, **_book(s, by=at_counter(other.id)))
     assert a.booking.id != b.booking.id and not b.replayed
 
 
 def test_category_the_partner_may_not_book(session, scene, make, refused):
     s = scene()
     lunch_only = make.partner(s.issuer, {Category.LUNCH})
-    error = refused(book, **_book(s, partner_id=lunch_only.id))
+    error = refused(book, **_book(s, by=at_counter(lunch_only.id)))
     assert error.code == "category_not_permitted"
 
 
 def test_partner_of_another_issuer_may_not_book(session, scene, make, refused):
     s = scene()
     foreign = make.partner(make.issuer(), {Category.PARTICIPATION})
-    assert refused(book, **_book(s, partner_id=foreign.id)).code == "category_not_permitted"
+    assert refused(book, **_book(s, by=at_counter(foreign.id))).code == "category_not_permitted"
 
 
 def test_suspended_partner_may_not_book(session, scene, refused):
@@ -262,7 +262,7 @@ def test_lunch_one_meal_per_day_with_a_capped_price(session, scene, refused):
 def test_cancelled_lunch_frees_the_day(session, scene):
     s = scene(Category.LUNCH)
     first = book(session, **_book(s, amount_cents=450, units=1))
-    cancel_booking(session, partner_id=s.partner.id, booking_id=first.booking.id, now=NOW)
+    cancel_booking(session, by=at_counter(s.partner.id), booking_id=first.booking.id, now=NOW)
     again = book(session, **_book(s, amount_cents=450, units=1, idempotency_key="k2"))
     assert again.booking.units == 1
     assert ledger.check(session, s.issuer.id) == []
@@ -292,9 +292,13 @@ def test_trips_total(session, scene, refused):
 def test_cancel_gives_the_budget_back_exactly_once(session, scene):
     s = scene()
     booked = book(session, **_book(s, amount_cents=4500))
-    first = cancel_booking(session, partner_id=s.partner.id, booking_id=booked.booking.id, now=NOW)
+    first = cancel_booking(
+        session, by=at_counter(s.partner.id), booking_id=booked.booking.id, now=NOW
+    )
     assert not first.already_cancelled and first.available.cents == 4500
-    second = cancel_booking(session, partner_id=s.partner.id, booking_id=booked.booking.id, now=NOW)
+    second = cancel_booking(
+        session, by=at_counter(s.partner.id), booking_id=booked.booking.id, now=NOW
+    )
     assert second.already_cancelled and second.cancellation_id == first.cancellation_id
     assert second.available.cents == 4500
     session.refresh(s.entitlement)
@@ -312,12 +316,12 @@ def test_cancel_of_another_partners_booking_is_not_found(session, scene, make, r
     s = scene()
     booked = book(session, **_book(s))
     other = make.partner(s.issuer, {Category.PARTICIPATION})
-    error = refused(cancel_booking, partner_id=other.id, booking_id=booked.booking.id, now=NOW)
+    error = refused(cancel_booking, by=at_counter(other.id), booking_id=booked.booking.id, now=NOW)
     assert error.code == "booking_not_found"
-    assert refused(cancel_booking, partner_id=s.partner.id, booking_id=10**9, now=NOW).code == (
+    assert refused(cancel_booking, by=at_counter(s.partner.id), booking_id=10**9, now=NOW).code == (
         "booking_not_found"
     )
-    assert refused(cancel_booking, partner_id=s.partner.id, booking_id="1", now=NOW).code == (
+    assert refused(cancel_booking, by=at_counter(s.partner.id), booking_id="1", now=NOW).code == (
         "booking_not_found"
     )
 
@@ -325,8 +329,10 @@ def test_cancel_of_another_partners_booking_is_not_found(session, scene, make, r
 def test_a_cancellation_cannot_itself_be_cancelled(session, scene, refused):
     s = scene()
     booked = book(session, **_book(s))
-    c = cancel_booking(session, partner_id=s.partner.id, booking_id=booked.booking.id, now=NOW)
-    error = refused(cancel_booking, partner_id=s.partner.id, booking_id=c.cancellation_id, now=NOW)
+    c = cancel_booking(session, by=at_counter(s.partner.id), booking_id=booked.booking.id, now=NOW)
+    error = refused(
+        cancel_booking, by=at_counter(s.partner.id), booking_id=c.cancellation_id, now=NOW
+    )
     assert error.code == "booking_not_found"
 
 
@@ -335,7 +341,7 @@ def test_cancel_works_on_a_revoked_entitlement(session, scene):
     booked = book(session, **_book(s))
     s.entitlement.status = EntitlementStatus.REVOKED
     session.flush()
-    cancel_booking(session, partner_id=s.partner.id, booking_id=booked.booking.id, now=NOW)
+    cancel_booking(session, by=at_counter(s.partner.id), booking_id=booked.booking.id, now=NOW)
     session.refresh(s.entitlement)
     assert s.entitlement.spent_cents == 0
 

@@ -11,7 +11,7 @@ import pytest
 from cryptography.exceptions import InvalidTag
 from sqlalchemy import func, select
 
-from tests.factories import KEK, NOW, PERIOD, Factory, check_credential, trusted
+from tests.factories import KEK, NOW, PERIOD, Factory, at_counter, check_credential, trusted
 from youcard import credentials, keys, trust
 from youcard.config import load_settings
 from youcard.enums import CardStatus, Category, KeyStatus, Role
@@ -139,7 +139,7 @@ def test_a_lost_card_is_replaced_and_the_budget_carries_over(session, family, ma
     partner = make.partner(family["issuer"], {Category.PARTICIPATION})
     book(
         session,
-        partner_id=partner.id,
+        by=at_counter(partner.id),
         credential=card.credential,
         trusted=trusted(session),
         category="participation",
@@ -162,7 +162,7 @@ def test_a_lost_card_is_replaced_and_the_budget_carries_over(session, family, ma
     assert card.serial in {r.serial for r in revocations_since(session, since=0)}
     after = book(
         session,
-        partner_id=partner.id,
+        by=at_counter(partner.id),
         credential=new.credential,
         trusted=trusted(session),
         category="participation",

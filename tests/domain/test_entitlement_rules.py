@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from tests.domain.test_import_plan import TODAY, _plan
@@ -17,6 +17,7 @@ from youcard.enums import Category, Role, RuleKind
 from youcard.errors import DomainError
 from youcard.operations.entitlement_rules import decide_new
 from youcard.operations.entitlements import record_entitlement
+from youcard.policy import Staff
 
 DAYS = st.dates(min_value=TODAY - timedelta(days=480), max_value=TODAY + timedelta(days=120))
 BORN = st.dates(min_value=date(2003, 1, 1), max_value=date(2024, 12, 31))  # 1 to 23 here
@@ -47,6 +48,23 @@ def test_the_import_and_a_page_decide_a_new_benefit_alike(session, make):
         suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
     )
     @given(lines())
+    # each verdict the last assertion asks for, whatever the random examples reach
+    @example(
+        (Category.PARTICIPATION, TODAY, TODAY + timedelta(days=200), date(2015, 5, 1), None, None)
+    )
+    @example(
+        (
+            Category.PARTICIPATION,
+            TODAY,
+            TODAY + timedelta(days=200),
+            date(2015, 5, 1),
+            (TODAY - timedelta(days=10), TODAY + timedelta(days=10)),
+            None,
+        )
+    )
+    @example(
+        (Category.PARTICIPATION, TODAY, TODAY + timedelta(days=420), date(2015, 5, 1), None, None)
+    )
     def same_verdict(line) -> None:
         category, valid_from, valid_until, born, existing, trip_amount = line
         savepoint = session.begin_nested()
@@ -71,7 +89,7 @@ def test_the_import_and_a_page_decide_a_new_benefit_alike(session, make):
                     category=category,
                     valid_from=valid_from,
                     valid_until=valid_until,
-                    recorded_by=recorder,
+                    by=Staff.of(recorder),
                     now=NOW,
                     rule=rule,
                 )

@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from tests.factories import NOW, PERIOD, trusted
+from tests.factories import NOW, PERIOD, at_counter, trusted
 from youcard.enums import Category, EntitlementStatus, Role
 from youcard.models import AuditEvent
 from youcard.operations.bookings import book
@@ -17,6 +17,7 @@ from youcard.operations.entitlements import (
     reject_entitlement,
     revoke_entitlement,
 )
+from youcard.policy import Staff
 
 
 @pytest.fixture
@@ -32,16 +33,20 @@ def office(make):
 
 
 def _record(session, office, **kw):
+    return record_entitlement(session, **_record_args(office, **kw))
+
+
+def _record_args(office, **kw):
     args = dict(
         child_id=office["child"].id,
         category=Category.PARTICIPATION,
         valid_from=PERIOD[0],
         valid_until=PERIOD[1],
-        recorded_by=office["caseworker"],
+        by=Staff.of(office["caseworker"]),
         now=NOW,
     )
     args.update(kw)
-    return record_entitlement(session, **args)
+    return args
 
 
 def test_record_uses_the_category_defaults(session, office):
@@ -59,7 +64,7 @@ def test_record_uses_the_category_defaults(session, office):
 
 def test_record_and_approve_by_two_people(session, office):
     e = _record(session, office)
-    approve_entitlement(session, entitlement_id=e.id, approved_by=office["approver"], now=NOW)
+    approve_entitlement(session, entitlement_id=e.id, by=Staff.of(office["approver"]), now=NOW)
     assert e.status is EntitlementStatus.APPROVED and e.decided_by_id == office["approver"].id
     actions = session.scalars(
         select(AuditEvent.action)
@@ -74,15 +79,17 @@ def test_record_and_approve_by_two_people(session, office):
 
 
 def test_the_recorder_may_not_approve_even_as_administrator(session, office, refused):
-    e = _record(session, office, recorded_by=office["admin"])
-    error = refused(approve_entitlement, entitlement_id=e.id, approved_by=office["admin"], now=NOW)
+    e = _record(session, office, by=Staff.of(office["admin"]))
+    error = refused(approve_entitlement, entitlement_id=e.id, by=Staff.of(office["admin"]), now=NOW)
     assert error.code == "four_eyes"
 
 
 def test_a_caseworker_may_not_approve(session, office, make, refused):
     e = _record(session, office)
     other_caseworker = make.staff(office["issuer"], Role.CASEWORKER)
-    error = refused(approve_entitlement, entitlement_id=e.id, approved_by=other_caseworker, now=NOW)
+    error = refused(
+        approve_entitlement, entitlement_id=e.id, by=Staff.of(other_caseworker), now=NOW
+    )
     assert error.code == "role_not_permitted"
 
 
@@ -93,7 +100,7 @@ def test_an_approver_may_not_record(session, office, refused):
         category=Category.PARTICIPATION,
         valid_from=PERIOD[0],
         valid_until=PERIOD[1],
-        recorded_by=office["approver"],
+        by=Staff.of(office["approver"]),
         now=NOW,
     )
     assert error.code == "role_not_permitted"
@@ -102,7 +109,7 @@ def test_an_approver_may_not_record(session, office, refused):
 def test_another_issuers_staff_sees_nothing(session, office, make, refused):
     e = _record(session, office)
     stranger = make.staff(make.issuer(), Role.APPROVER)
-    error = refused(approve_entitlement, entitlement_id=e.id, approved_by=stranger, now=NOW)
+    error = refused(approve_entitlement, entitlement_id=e.id, by=Staff.of(stranger), now=NOW)
     assert error.code == "entitlement_not_found"
     caseworker = make.staff(make.issuer(), Role.CASEWORKER)
     error = refused(
@@ -111,7 +118,7 @@ def test_another_issuers_staff_sees_nothing(session, office, make, refused):
         category=Category.PARTICIPATION,
         valid_from=PERIOD[0],
         valid_until=PERIOD[1],
-        recorded_by=caseworker,
+        by=Staff.of(caseworker),
         now=NOW,
     )
     assert error.code == "child_not_found"
@@ -119,9 +126,9 @@ def test_another_issuers_staff_sees_nothing(session, office, make, refused):
 
 def test_decided_once(session, office, make, refused):
     e = _record(session, office)
-    approve_entitlement(session, entitlement_id=e.id, approved_by=office["approver"], now=NOW)
+    approve_entitlement(session, entitlement_id=e.id, by=Staff.of(office["approver"]), now=NOW)
     error = refused(
-        reject_entitlement, entitlement_id=e.id, rejected_by=office["admin"], reason="x", now=NOW
+        reject_entitlement, entitlement_id=e.id, by=Staff.of(office["admin"]), reason="x", now=NOW
     )
     assert error.code == "already_decided"
 
@@ -131,7 +138,7 @@ def test_reject_needs_a_reason(session, office, refused):
     error = refused(
         reject_entitlement,
         entitlement_id=e.id,
-        rejected_by=office["approver"],
+        by=Staff.of(office["approver"]),
         reason="  ",
         now=NOW,
     )
@@ -139,7 +146,7 @@ def test_reject_needs_a_reason(session, office, refused):
     reject_entitlement(
         session,
         entitlement_id=e.id,
-        rejected_by=office["approver"],
+        by=Staff.of(office["approver"]),
         reason="Kein Anspruch",
         now=NOW,
     )
@@ -153,7 +160,7 @@ def test_bad_periods_and_adults(session, office, make, refused):
         category=Category.PARTICIPATION,
         valid_from=date(2026, 5, 1),
         valid_until=date(2026, 4, 30),
-        recorded_by=office["caseworker"],
+        by=Staff.of(office["caseworker"]),
         now=NOW,
     )
     assert error.code == "invalid_period"
@@ -164,7 +171,7 @@ def test_bad_periods_and_adults(session, office, make, refused):
         category=Category.PARTICIPATION,
         valid_from=PERIOD[0],
         valid_until=PERIOD[1],
-        recorded_by=office["caseworker"],
+        by=Staff.of(office["caseworker"]),
         now=NOW,
     )
     assert error.code == "child_too_old"
@@ -174,7 +181,7 @@ def test_bad_periods_and_adults(session, office, make, refused):
         category=Category.TRIPS,
         valid_from=PERIOD[0],
         valid_until=PERIOD[1],
-        recorded_by=office["caseworker"],
+        by=Staff.of(office["caseworker"]),
         now=NOW,
     )
     assert error.code == "rule_required"
@@ -189,25 +196,25 @@ def test_participation_cap_stops_at_the_18th_birthday(session, office, make):
 
 def test_revoked_entitlement_books_nothing(session, office, make, refused):
     e = _record(session, office)
-    approve_entitlement(session, entitlement_id=e.id, approved_by=office["approver"], now=NOW)
+    approve_entitlement(session, entitlement_id=e.id, by=Staff.of(office["approver"]), now=NOW)
     card = make.card(office["child"])
     partner = make.partner(office["issuer"], {Category.PARTICIPATION})
     assert (
         refused(
             revoke_entitlement,
             entitlement_id=e.id,
-            revoked_by=office["approver"],
+            by=Staff.of(office["approver"]),
             reason="",
             now=NOW,
         ).code
         == "reason_required"
     )
     revoke_entitlement(
-        session, entitlement_id=e.id, revoked_by=office["approver"], reason="Umzug", now=NOW
+        session, entitlement_id=e.id, by=Staff.of(office["approver"]), reason="Umzug", now=NOW
     )
     error = refused(
         book,
-        partner_id=partner.id,
+        by=at_counter(partner.id),
         credential=card.credential,
         trusted=trusted(session),
         category=Category.PARTICIPATION,
@@ -235,7 +242,7 @@ def test_an_overlapping_period_is_refused_on_record_and_approve(session, office,
     from youcard.models import Entitlement
 
     first = _record(session, office)
-    approve_entitlement(session, entitlement_id=first.id, approved_by=office["approver"], now=NOW)
+    approve_entitlement(session, entitlement_id=first.id, by=Staff.of(office["approver"]), now=NOW)
     inside = (PERIOD[0] + timedelta(days=30), PERIOD[1] - timedelta(days=30))
     for valid_from, valid_until in (
         inside,
@@ -262,10 +269,10 @@ def test_an_overlapping_period_is_refused_on_record_and_approve(session, office,
     assert _record(session, office, category=Category.LUNCH).status is EntitlementStatus.RECORDED
     # a revoked or rejected one no longer blocks
     revoke_entitlement(
-        session, entitlement_id=first.id, revoked_by=office["approver"], reason="Umzug", now=NOW
+        session, entitlement_id=first.id, by=Staff.of(office["approver"]), reason="Umzug", now=NOW
     )
     again = _record(session, office, valid_from=inside[0], valid_until=inside[1])
-    approve_entitlement(session, entitlement_id=again.id, approved_by=office["approver"], now=NOW)
+    approve_entitlement(session, entitlement_id=again.id, by=Staff.of(office["approver"]), now=NOW)
     # one recorded before the rule (written directly) cannot be approved beside another
     legacy = Entitlement(
         **{
@@ -281,7 +288,7 @@ def test_an_overlapping_period_is_refused_on_record_and_approve(session, office,
     error = refused(
         approve_entitlement,
         entitlement_id=legacy.id,
-        approved_by=office["approver"],
+        by=Staff.of(office["approver"]),
         now=NOW,
     )
     assert error.code == "overlapping_entitlement"
@@ -305,7 +312,7 @@ def test_implausible_periods_are_refused_with_the_reason(
         category=category,
         valid_from=valid_from,
         valid_until=valid_until,
-        recorded_by=office["caseworker"],
+        by=Staff.of(office["caseworker"]),
         now=NOW,
     )
     assert error.code == code
@@ -339,3 +346,15 @@ def test_a_birth_date_making_the_child_older_than_25_is_refused(session, make, r
         "invalid_birth_date"
     )
     assert add_child(session, birth_date=date(2001, 3, 17), now=NOW, **kwargs)
+
+
+def test_the_system_neither_records_nor_decides_a_benefit(session, office, refused):
+    """Four eyes need two people: the system (a CLI command, a job) has every right an
+    administrator has, but recording or approving a benefit refuses it, and writes nothing."""
+    system = Staff.system(office["issuer"].id, "cli")
+    error = refused(record_entitlement, **_record_args(office, by=system))
+    assert error.code == "role_not_permitted"
+    e = _record(session, office)
+    error = refused(approve_entitlement, entitlement_id=e.id, by=system, now=NOW)
+    assert error.code == "role_not_permitted"
+    assert e.status is EntitlementStatus.RECORDED and e.decided_by_id is None

@@ -8,7 +8,7 @@ import csv
 import io
 from datetime import date, timedelta
 
-from tests.factories import NOW, trusted
+from tests.factories import NOW, at_counter, trusted
 from youcard import exports
 from youcard.budget import BudgetRule
 from youcard.enums import Category, Role, RuleKind
@@ -36,7 +36,7 @@ def _scene(session, make):
 
     def booked(category, cents, key, when):
         return book(
-            session, partner_id=partner.id, credential=card.credential, trusted=keys,
+            session, by=at_counter(partner.id), credential=card.credential, trusted=keys,
             category=category, amount_cents=cents, idempotency_key=key, now=when,
         )  # fmt: skip
 
@@ -44,7 +44,7 @@ def _scene(session, make):
     booked(Category.TRIPS, 4_000, "t1", february)
     booked(Category.TRIPS, 2_500, "t2", NOW)
     gone = booked(Category.TRIPS, 1_000, "t3", NOW)
-    cancel_booking(session, partner_id=partner.id, booking_id=gone.booking.id, now=NOW)
+    cancel_booking(session, by=at_counter(partner.id), booking_id=gone.booking.id, now=NOW)
     booked(Category.PARTICIPATION, 1_500, "p1", NOW)
     session.flush()
     return issuer, trips, participation

@@ -7,7 +7,7 @@ from datetime import date
 
 from sqlalchemy import func, select
 
-from tests.factories import NOW, trusted
+from tests.factories import NOW, at_counter, trusted
 from youcard.budget import BudgetRule
 from youcard.enums import Category, RuleKind
 from youcard.imports.approvals_file import read_approvals
@@ -51,7 +51,7 @@ def test_each_kind_of_line_against_what_is_stored(session, make):
     card = make.card(child)
     book(
         session,
-        partner_id=make.partner(issuer, {Category.LUNCH}).id,
+        by=at_counter(make.partner(issuer, {Category.LUNCH}).id),
         credential=card.credential,
         trusted=trusted(session, issuer.id),
         category=Category.LUNCH,

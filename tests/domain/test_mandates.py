@@ -14,7 +14,6 @@ from sqlalchemy import func, select
 from tests.factories import NOW, Factory, at_once, trusted
 from youcard import ledger
 from youcard.budget import BudgetRule
-from youcard.counter import Counter
 from youcard.enums import BookingKind, CardStatus, Category, Role, RuleKind
 from youcard.models import Booking, Mandate
 from youcard.operations.instalments import book_due_instalments
@@ -26,7 +25,7 @@ from youcard.operations.mandates import (
     instalment_day,
     partner_mandates,
 )
-from youcard.policy import Family, Staff
+from youcard.policy import Counter, Family, Staff
 
 CLUB = MandateTerms(category="participation", reference="M-4711", monthly_amount_cents=1_000,
                     day_of_month=20)  # fmt: skip

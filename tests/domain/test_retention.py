@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
-from tests.factories import NOW, Factory, at_once, trusted
+from tests.factories import NOW, Factory, at_counter, at_once, trusted
 from youcard import audit, ledger
 from youcard.actors import actor_names
 from youcard.enums import Category
@@ -51,7 +51,7 @@ def _families(sessions):
         keys = trusted(session, issuer.id)
         book(
             session,
-            partner_id=partner.id,
+            by=at_counter(partner.id),
             credential=card.credential,
             trusted=keys,
             category="participation",
@@ -67,7 +67,7 @@ def _families(sessions):
 
 
 def _counter(partner):
-    from youcard.counter import Counter
+    from youcard.policy import Counter
 
     return Counter(partner.id, partner.name, frozenset(), device_id=None)
 
@@ -200,7 +200,7 @@ class Booked:
         self.keys = trusted(session, self.issuer.id)
 
     def book(self, n: int, key: str, when: datetime = NOW):
-        return book(self.session, partner_id=self.partner.id, trusted=self.keys,
+        return book(self.session, by=at_counter(self.partner.id), trusted=self.keys,
                     credential=self.cards[n].credential, category="participation",
                     amount_cents=500, idempotency_key=key, now=when)  # fmt: skip
 
@@ -223,7 +223,7 @@ def test_money_records_go_with_their_benefit_after_the_budget_laws_years(private
     with sessions.begin() as session:
         world = Booked(session, 2)  # the first settled and paid, the second never settled
         world.book(0, "a")
-        cancel_booking(session, partner_id=world.partner.id, now=NOW,
+        cancel_booking(session, by=at_counter(world.partner.id), now=NOW,
                        booking_id=world.book(0, "b").booking.id)  # fmt: skip
         world.book(1, "c", NOW + timedelta(days=30))  # April: never settled
         world.settle_march()

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from tests.factories import Factory, trusted
+from tests.factories import Factory, at_counter, trusted
 from youcard.budget import BudgetRule, RuleKind
 from youcard.enums import Category, SettlementStatus
 from youcard.models import Booking, Card, Partner, Settlement, SettlementLine, SettlementPayment
@@ -54,7 +54,7 @@ def _city(make: Factory) -> City:
 def _book(session, city, partner, cents, at, category=Category.PARTICIPATION) -> int:
     return book(
         session,
-        partner_id=partner.id,
+        by=at_counter(partner.id),
         credential=city.card.credential,
         trusted=trusted(session),
         category=category,
@@ -65,7 +65,7 @@ def _book(session, city, partner, cents, at, category=Category.PARTICIPATION) ->
 
 
 def _cancel(session, partner, booking_id, at) -> None:
-    cancel_booking(session, partner_id=partner.id, booking_id=booking_id, now=at)
+    cancel_booking(session, by=at_counter(partner.id), booking_id=booking_id, now=at)
 
 
 def _at(day: int, month: int, hour: int = 10, minute: int = 0) -> datetime:

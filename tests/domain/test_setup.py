@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from tests.factories import KEK, NOW, trusted
+from tests.factories import KEK, NOW, at_counter, trusted
 from youcard.enums import Category, PartnerStatus, Role
 from youcard.models import AuditEvent
 from youcard.operations.households import add_child, create_household
@@ -137,7 +137,7 @@ def test_a_corrected_birth_date_moves_the_participation_budget(session, make, re
     partner = make.partner(issuer)
     book(
         session,
-        partner_id=partner.id,
+        by=at_counter(partner.id),
         credential=card.credential,
         trusted=trusted(session),
         category="participation",
@@ -183,7 +183,7 @@ def test_an_issuer_accepts_another_issuers_partner_for_its_own_cards(session, ma
     make.entitlement(child)
     card = make.card(child)
     args = dict(
-        partner_id=partner.id,
+        by=at_counter(partner.id),
         credential=card.credential,
         trusted=trusted(session),
         category="participation",
@@ -200,9 +200,7 @@ def test_an_issuer_accepts_another_issuers_partner_for_its_own_cards(session, ma
     accept = dict(partner_id=partner.id, by=Staff.system(neighbour.id, "staff:9"), now=NOW)
     with pytest.raises(NotFound), session.begin_nested():  # it has not asked: not found
         set_partner_permissions(session, categories={Category.PARTICIPATION}, **accept)
-    ask_to_serve(
-        session, partner_id=partner.id, actor="partner_user:1", issuer_id=neighbour.id, now=NOW
-    )
+    ask_to_serve(session, by=at_counter(partner.id), issuer_id=neighbour.id, now=NOW)
     set_partner_permissions(
         session,
         partner_id=partner.id,
@@ -233,9 +231,7 @@ def test_another_issuers_partner_is_accepted_only_once_it_is_active(session, mak
     home, neighbour = make.issuer(), make.issuer()
     for status in (PartnerStatus.PENDING, PartnerStatus.SUSPENDED):
         partner = make.partner(home, {Category.PARTICIPATION}, status=status)
-        ask_to_serve(
-            session, partner_id=partner.id, actor="partner_user:1", issuer_id=neighbour.id, now=NOW
-        )
+        ask_to_serve(session, by=at_counter(partner.id), issuer_id=neighbour.id, now=NOW)
         error = refused(
             set_partner_permissions, partner_id=partner.id, now=NOW,
             by=Staff.system(neighbour.id, "staff:9"), categories={Category.PARTICIPATION},

@@ -7,7 +7,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from tests.factories import NOW, Factory
+from tests.factories import NOW, Factory, at_counter
 from tests.issuer.test_households import _as, _post
 from tests.issuer.test_staff_login import HTTPS
 from youcard.enums import KeyStatus, PartnerStatus, Role
@@ -198,8 +198,7 @@ def test_accept_another_issuers_partner_for_our_cards(app, admin_office, committ
     with committed.begin() as session:
         ask_to_serve(
             session,
-            partner_id=partner_id,
-            actor="partner_user:1",
+            by=at_counter(partner_id),
             issuer_id=admin_office["issuer_id"],
             now=NOW,
         )

@@ -12,7 +12,7 @@ import pypdfium2
 import pytest
 from sqlalchemy import select
 
-from tests.factories import KEK, NOW, Factory, trusted
+from tests.factories import KEK, NOW, Factory, at_counter, trusted
 from tests.issuer.test_family import _sign_in
 from tests.issuer.test_households import _as, _post
 from tests.issuer.test_staff_login import HTTPS, SAME_ORIGIN, _csrf
@@ -56,11 +56,11 @@ def desk(committed):
         ids = []
         for n, amount in enumerate((4_000, 2_500)):
             result = book(
-                session, partner_id=partner.id, credential=card.credential, trusted=keys,
+                session, by=at_counter(partner.id), credential=card.credential, trusted=keys,
                 category=Category.TRIPS, amount_cents=amount, idempotency_key=f"k{n}", now=NOW,
             )  # fmt: skip
             ids.append(result.booking.id)
-        cancel_booking(session, partner_id=partner.id, booking_id=ids[1], now=NOW)
+        cancel_booking(session, by=at_counter(partner.id), booking_id=ids[1], now=NOW)
         code = new_access_code(session, by=system, household_id=household.id, now=NOW)
         return {
             "issuer_id": issuer.id,
@@ -209,7 +209,7 @@ def test_the_approval_queue_shows_what_is_decided_and_who_recorded_it(app, desk,
         record_entitlement(
             session, child_id=desk["child_id"], category=Category.PARTICIPATION,
             valid_from=NOW.date().replace(day=1), valid_until=NOW.date().replace(day=1, month=12),
-            recorded_by=recorder, now=NOW,
+            by=Staff.of(recorder), now=NOW,
         )  # fmt: skip
         assert session.get(Child, desk["child_id"])
     page = _as(app, desk["approver"]).get("/approvals", base_url=HTTPS).get_data(as_text=True)
@@ -261,7 +261,7 @@ def test_the_approval_queue_pages_oldest_first_and_counts_all(app, desk, committ
             record_entitlement(
                 session, child_id=other.id, category=Category.TRIPS,
                 valid_from=NOW.date().replace(day=1), valid_until=NOW.date().replace(month=12),
-                recorded_by=recorder, now=NOW, rule=BudgetRule(RuleKind.TOTAL, 5_000),
+                by=Staff.of(recorder), now=NOW, rule=BudgetRule(RuleKind.TOTAL, 5_000),
             )  # fmt: skip
     approver = _as(app, desk["approver"])
     first = approver.get("/approvals", base_url=HTTPS).get_data(as_text=True)
@@ -277,10 +277,10 @@ def test_the_approval_queue_pages_oldest_first_and_counts_all(app, desk, committ
 
 
 def test_the_childs_page_shows_its_mandates_and_staff_end_one(app, desk, committed, staff):
-    from youcard.counter import Counter
     from youcard.models import Child, Issuer, Mandate
     from youcard.operations import cards as card_ops
     from youcard.operations.mandates import MandateTerms, create_mandate
+    from youcard.policy import Counter
 
     with committed.begin() as session:
         make = Factory(session)

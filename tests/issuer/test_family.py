@@ -317,9 +317,9 @@ def test_a_family_signing_out_ends_its_sessions_on_the_server(app, client, famil
 def test_the_family_sees_its_childs_mandates_and_ends_one_after_asking(
     app, client, family, committed
 ):
-    from youcard.counter import Counter
     from youcard.models import Mandate, Partner
     from youcard.operations.mandates import MandateTerms, create_mandate
+    from youcard.policy import Counter
 
     f, other = family(), family()
     with committed.begin() as session:

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 
 from tests.domain.test_settlements import BIG
-from tests.factories import Factory, trusted
+from tests.factories import Factory, at_counter, trusted
 from tests.issuer.test_households import _as, _post
 from tests.issuer.test_staff_login import HTTPS
 from youcard.enums import Category, Role, SettlementStatus
@@ -32,7 +32,7 @@ def _city_with_february(committed, amounts=(1500, 2500)):
         partner = make.partner(issuer, {Category.PARTICIPATION})
         for n, cents in enumerate(amounts):
             book(
-                session, partner_id=partner.id, credential=card.credential,
+                session, by=at_counter(partner.id), credential=card.credential,
                 trusted=trusted(session), category=Category.PARTICIPATION, amount_cents=cents,
                 idempotency_key=f"feb-{n}", now=FEB,
             )  # fmt: skip
@@ -88,7 +88,7 @@ def test_a_booking_after_review_is_shown_before_anything_is_finalized(app, commi
     run_url = _prepare(client)
     with committed.begin() as session:  # a late booking, made in February
         book(
-            session, partner_id=partner_id, credential=credential, trusted=trusted(session),
+            session, by=at_counter(partner_id), credential=credential, trusted=trusted(session),
             category=Category.PARTICIPATION, amount_cents=700, idempotency_key="late", now=FEB,
         )  # fmt: skip
     _post(client, run_url + "/finalize", {"expected_net_cents": "4000"})

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 import pypdfium2
 import pytest
 
-from tests.factories import trusted
+from tests.factories import at_counter, trusted
 from tests.redeemer.test_scanner import HTTPS, _login
 from youcard.enums import Category
 from youcard.models import Booking
@@ -33,14 +33,14 @@ def settled(world, committed):
     with committed.begin() as session:
         ids = [
             book(
-                session, partner_id=w.partner_id, credential=w.credential,
+                session, by=at_counter(w.partner_id), credential=w.credential,
                 trusted=trusted(session, w.issuer_id),
                 category=Category.PARTICIPATION, amount_cents=cents,
                 idempotency_key=f"feb-{cents}", now=FEB, reference=f"Mitglied {cents}",
             ).booking.id
             for cents in (1500, 500)
         ]  # fmt: skip
-        cancel_booking(session, partner_id=w.partner_id, booking_id=ids[1], now=FEB)
+        cancel_booking(session, by=at_counter(w.partner_id), booking_id=ids[1], now=FEB)
         run = prepare(
             session, by=Staff.system(w.issuer_id, "a"), month=date(2026, 2, 1), now=MARCH_16
         )

@@ -45,3 +45,27 @@ def test_only_the_owners_of_a_unit_of_work_commit_or_roll_back():
         if call.search(path.read_text(encoding="utf-8"))
     }
     assert found - UOW_OWNERS == set()
+
+
+def test_every_operation_is_told_who_acts_by_a_principal():
+    """#28.4: an operation learns who acts from `by` (youcard.policy: Staff, System, Counter,
+    Family), never from an actor string, a partner id beside a device id, or an ORM row."""
+    import ast
+
+    principals = {"Staff", "Counter", "Family", "Principal"}
+    wrong = []
+    for path in sorted((ROOT / "youcard" / "operations").rglob("*.py")):
+        if path.name.startswith("booking_"):
+            continue  # the booking's inner steps carry the request it was asked
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if not isinstance(node, ast.FunctionDef) or node.name.startswith("_"):
+                continue
+            for arg in node.args.args + node.args.kwonlyargs:
+                annotation = ast.unparse(arg.annotation) if arg.annotation else ""
+                if (
+                    arg.arg in {"actor", "device_token_id", "partner_user_id"}
+                    or arg.arg.endswith("_by")
+                    or (arg.arg == "by" and not set(annotation.split(" | ")) <= principals)
+                ):
+                    wrong.append(f"{path.name}:{node.lineno} {node.name}({arg.arg})")
+    assert wrong == []

@@ -20,6 +20,7 @@ from youcard.operations.booking_context import ContextKey, read_context, read_co
 from youcard.operations.booking_records import BookingResult
 from youcard.operations.booking_rules import BookingRequest, Plan, ask, decide, finish
 from youcard.operations.booking_write import write_booking, write_bookings
+from youcard.policy import Counter
 
 
 def _book_asked(session: Session, r: BookingRequest) -> BookingResult:
@@ -61,7 +62,7 @@ def shown_card(credential: object, *, trusted: credentials.TrustedKeys, now: dat
 def book(
     session: Session,
     *,
-    partner_id: int,
+    by: Counter,
     credential: object,
     trusted: credentials.TrustedKeys,
     category: Category | str,
@@ -71,8 +72,6 @@ def book(
     units: int | None = None,
     service_date: date | None = None,
     reference: str | None = None,
-    device_token_id: int | None = None,
-    actor: str | None = None,
 ) -> BookingResult:
     """Book `amount_cents` (and `units`) for the child whose card's credential was shown, in
     `category`, exactly once per idempotency key (docs/partner-api.md: no booking by serial alone).
@@ -81,11 +80,11 @@ def book(
     `expired` included, refuses the booking); then the ledger checks the card's status, the
     partner, the category, the period and the budget, and writes all or nothing. Raises a
     DomainError with the API's code and writes nothing when the booking is not allowed; the
-    caller rolls the transaction back. `actor` names who booked in the audit log (default:
-    the device, else the partner)."""
+    caller rolls the transaction back. The booking is the partner's, names the device it came
+    from and, in the audit log, whoever booked (the device or the partner's staff member)."""
     claims = shown_card(credential, trusted=trusted, now=now)
     asked = ask(
-        partner_id=partner_id,
+        partner_id=by.partner_id,
         card_serial=claims.serial,
         card_issuer_id=claims.issuer,
         category=category,
@@ -95,8 +94,8 @@ def book(
         units=units,
         service_date=service_date,
         reference=reference,
-        device_token_id=device_token_id,
-        actor=actor,
+        device_token_id=by.device_id,
+        actor=by.actor,
     )
     return _book_asked(session, asked)
 

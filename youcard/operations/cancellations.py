@@ -20,11 +20,11 @@ from youcard.models import (
 from youcard.operations.booking_input import MAX_ID, is_int
 from youcard.operations.booking_records import (
     CancellationResult,
-    actor_of,
     current_availability,
     forget_counters,
     record_of,
 )
+from youcard.policy import Counter
 
 _bookings: Table = Booking.__table__  # type: ignore[assignment]
 _entitlements: Table = Entitlement.__table__  # type: ignore[assignment]
@@ -34,11 +34,9 @@ _daily: Table = DailyUsage.__table__  # type: ignore[assignment]
 def cancel_booking(
     session: Session,
     *,
-    partner_id: int,
+    by: Counter,
     booking_id: int,
     now: datetime,
-    device_token_id: int | None = None,
-    actor: str | None = None,
 ) -> CancellationResult:
     """Cancel one of the partner's bookings; gives the budget back exactly once.
 
@@ -50,7 +48,7 @@ def cancel_booking(
     original = session.execute(
         select(Booking).where(
             Booking.id == booking_id,
-            Booking.partner_id == partner_id,
+            Booking.partner_id == by.partner_id,
             Booking.kind == BookingKind.BOOKING,
         )
     ).scalar_one_or_none()
@@ -72,7 +70,7 @@ def cancel_booking(
             units=original.units,
             service_date=original.service_date,
             reference=original.reference,
-            device_token_id=device_token_id,
+            device_token_id=by.device_id,
             created_at=now,
         )
         .on_conflict_do_nothing(index_elements=["cancels_id"])
@@ -110,7 +108,7 @@ def cancel_booking(
     audit.record(
         session,
         issuer_id=original.issuer_id,
-        actor=actor or actor_of(partner_id, device_token_id),
+        actor=by.actor,
         action="booking.cancel",
         object_type="booking",
         object_id=original.id,

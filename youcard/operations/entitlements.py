@@ -10,11 +10,11 @@ from youcard import audit, budget
 from youcard.budget import BudgetRule, Period
 from youcard.clock import berlin_date
 from youcard.db import Session
-from youcard.enums import Accrual, Category, EntitlementStatus, RuleKind
-from youcard.errors import Conflict, FourEyesViolation, InvalidRequest, NotFound
-from youcard.models import Child, Entitlement, StaffUser
+from youcard.enums import Accrual, Category, EntitlementStatus, Role, RuleKind
+from youcard.errors import Conflict, Forbidden, FourEyesViolation, InvalidRequest, NotFound
+from youcard.models import Child, Entitlement
 from youcard.operations.entitlement_rules import decide_new, refuse_overlap
-from youcard.policy import DECIDERS, RECORDERS, require_role
+from youcard.policy import DECIDERS, RECORDERS, Staff, require_role
 
 MAX_REASON_LENGTH = 500
 
@@ -115,14 +115,14 @@ def record_entitlement(
     category: Category,
     valid_from: date,
     valid_until: date,
-    recorded_by: StaffUser,
+    by: Staff,
     now: datetime,
     rule: BudgetRule | None = None,
 ) -> Entitlement:
     """Record an entitlement for a child (status `recorded`, awaiting another's approval)."""
-    require_role(recorded_by, RECORDERS, "record entitlements")
+    recorder = _person(by, RECORDERS, "record entitlements")
     child = session.get(Child, child_id)
-    if child is None or child.issuer_id != recorded_by.issuer_id:
+    if child is None or child.issuer_id != by.issuer_id:
         raise NotFound("No such child.", code="child_not_found")
     decided = decide_new(
         category=category,
@@ -149,7 +149,7 @@ def record_entitlement(
         cap_cents=decided.cap_cents,
         spent_cents=0,
         spent_units=0,
-        recorded_by_id=recorded_by.id,
+        recorded_by_id=recorder,
         recorded_at=now,
     )
     session.add(entitlement)
@@ -157,7 +157,7 @@ def record_entitlement(
     audit.record(
         session,
         issuer_id=child.issuer_id,
-        actor=f"staff:{recorded_by.id}",
+        actor=by.actor,
         action="entitlement.record",
         object_type="entitlement",
         object_id=entitlement.id,
@@ -174,7 +174,19 @@ def record_entitlement(
     return entitlement
 
 
-def _load_for_decision(session: Session, entitlement_id: int, staff: StaffUser) -> Entitlement:
+def _person(by: Staff, roles: frozenset[Role], what: str) -> int:
+    """The staff account of `by`, who may do `what`: a benefit is recorded and decided by
+    people (four eyes), never by the system."""
+    require_role(by, roles, what)
+    if by.person is None:
+        raise Forbidden(
+            "A benefit is recorded and decided by a person, not the system.",
+            code="role_not_permitted",
+        )
+    return by.person
+
+
+def _load_for_decision(session: Session, entitlement_id: int, staff: Staff) -> Entitlement:
     entitlement = session.scalars(
         select(Entitlement).where(Entitlement.id == entitlement_id).with_for_update()
     ).one_or_none()
@@ -188,14 +200,14 @@ def decide_entitlement(
     *,
     entitlement_id: int,
     approve: bool,
-    decided_by: StaffUser,
+    by: Staff,
     now: datetime,
     reason: str | None = None,
 ) -> Entitlement:
     """Approve or reject a recorded entitlement; never by the one who recorded it."""
-    require_role(decided_by, DECIDERS, "approve or reject entitlements")
-    entitlement = _load_for_decision(session, entitlement_id, decided_by)
-    if entitlement.recorded_by_id == decided_by.id:
+    decider = _person(by, DECIDERS, "approve or reject entitlements")
+    entitlement = _load_for_decision(session, entitlement_id, by)
+    if entitlement.recorded_by_id == decider:
         raise FourEyesViolation("You recorded this entitlement: another person must decide.")
     if entitlement.status is not EntitlementStatus.RECORDED:
         raise Conflict("This entitlement was already decided.", code="already_decided")
@@ -209,14 +221,14 @@ def decide_entitlement(
         )
         refuse_overlap(entitlement.valid_from, entitlement.valid_until, taken)
     entitlement.status = EntitlementStatus.APPROVED if approve else EntitlementStatus.REJECTED
-    entitlement.decided_by_id = decided_by.id
+    entitlement.decided_by_id = decider
     entitlement.decided_at = now
     entitlement.decision_reason = reason
     session.flush()
     audit.record(
         session,
         issuer_id=entitlement.issuer_id,
-        actor=f"staff:{decided_by.id}",
+        actor=by.actor,
         action="entitlement.approve" if approve else "entitlement.reject",
         object_type="entitlement",
         object_id=entitlement.id,
@@ -227,45 +239,38 @@ def decide_entitlement(
 
 
 def approve_entitlement(
-    session: Session, *, entitlement_id: int, approved_by: StaffUser, now: datetime
+    session: Session, *, entitlement_id: int, by: Staff, now: datetime
 ) -> Entitlement:
     """Approve a recorded entitlement (four eyes)."""
-    return decide_entitlement(
-        session, entitlement_id=entitlement_id, approve=True, decided_by=approved_by, now=now
-    )
+    return decide_entitlement(session, entitlement_id=entitlement_id, approve=True, by=by, now=now)
 
 
 def reject_entitlement(
-    session: Session, *, entitlement_id: int, rejected_by: StaffUser, reason: str, now: datetime
+    session: Session, *, entitlement_id: int, by: Staff, reason: str, now: datetime
 ) -> Entitlement:
     """Reject a recorded entitlement with a reason (four eyes)."""
     return decide_entitlement(
-        session,
-        entitlement_id=entitlement_id,
-        approve=False,
-        decided_by=rejected_by,
-        now=now,
-        reason=reason,
+        session, entitlement_id=entitlement_id, approve=False, by=by, now=now, reason=reason
     )
 
 
 def revoke_entitlement(
-    session: Session, *, entitlement_id: int, revoked_by: StaffUser, reason: str, now: datetime
+    session: Session, *, entitlement_id: int, by: Staff, reason: str, now: datetime
 ) -> Entitlement:
     """Revoke an approved entitlement: no booking on it from now on."""
-    require_role(revoked_by, DECIDERS, "revoke entitlements")
-    entitlement = _load_for_decision(session, entitlement_id, revoked_by)
+    revoker = _person(by, DECIDERS, "revoke entitlements")
+    entitlement = _load_for_decision(session, entitlement_id, by)
     if entitlement.status is not EntitlementStatus.APPROVED:
         raise Conflict("Only an approved entitlement can be revoked.", code="not_approved")
     entitlement.status = EntitlementStatus.REVOKED
-    entitlement.revoked_by_id = revoked_by.id
+    entitlement.revoked_by_id = revoker
     entitlement.revoked_at = now
     entitlement.revoke_reason = _reason(reason, required=True)
     session.flush()
     audit.record(
         session,
         issuer_id=entitlement.issuer_id,
-        actor=f"staff:{revoked_by.id}",
+        actor=by.actor,
         action="entitlement.revoke",
         object_type="entitlement",
         object_id=entitlement.id,

@@ -16,12 +16,12 @@ from datetime import date, datetime
 from sqlalchemy import select
 
 from youcard.clock import DateOutOfRange, checked_date, parse_day
-from youcard.counter import Counter
 from youcard.db import Session
 from youcard.errors import DomainError, InvalidRequest
 from youcard.models import Card, Mandate
 from youcard.operations.booking_input import MAX_REFERENCE_LENGTH
 from youcard.operations.bookings import Standing, book_standing_many
+from youcard.policy import Counter
 from youcard.spreadsheets import csv_lines, csv_text
 
 MAX_LINES = 5_000

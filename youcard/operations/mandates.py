@@ -18,7 +18,6 @@ from sqlalchemy import select
 
 from youcard import audit, budget, credentials
 from youcard.clock import berlin_date
-from youcard.counter import Counter
 from youcard.db import Session, refusing_duplicates
 from youcard.enums import Category, EntitlementStatus, RuleKind
 from youcard.errors import (
@@ -33,7 +32,7 @@ from youcard.operations.booking_input import MAX_REFERENCE_LENGTH, is_int
 from youcard.operations.booking_rules import usable
 from youcard.operations.bookings import shown_card
 from youcard.operations.entitlements import default_rule
-from youcard.policy import ALL_STAFF, Family, Staff, require_role
+from youcard.policy import ALL_STAFF, Counter, Family, Staff, require_role
 from youcard.tenancy import own_child, owned
 
 MAX_MONTHLY_CENTS = 100_000  # 1,000 € a month: no club's fee, and no typo, is more

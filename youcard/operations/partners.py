@@ -23,7 +23,7 @@ from youcard.models import (
     PartnerUser,
 )
 from youcard.operations.values import clean_name, clean_text, password_hash_of, valid_iban
-from youcard.policy import ADMINISTRATORS, Staff, require_role
+from youcard.policy import ADMINISTRATORS, Counter, Staff, require_role
 from youcard.tenancy import partner_to_accept
 
 DEVICE_TOKEN_PREFIX = "ycd"  # noqa: S105 - a public prefix, not a secret
@@ -248,12 +248,12 @@ def set_partner_permissions(
 
 
 def ask_to_serve(
-    session: Session, *, partner_id: int, actor: str, issuer_id: str, now: datetime
+    session: Session, *, by: Counter, issuer_id: str, now: datetime
 ) -> PartnerServiceRequest:
     """The partner asks `issuer_id` to accept it for that issuer's cards; that issuer's
     administrators can then find it and set its permissions. Asking again changes nothing.
     An unknown issuer, or the partner's own, is NotFound."""
-    partner = session.get(Partner, partner_id)
+    partner = session.get(Partner, by.partner_id)
     issuer = session.get(Issuer, issuer_id.strip().upper())
     if partner is None or issuer is None or issuer.id == partner.issuer_id:
         raise NotFound("No such issuer.", code="issuer_not_found")
@@ -261,14 +261,14 @@ def ask_to_serve(
     if row is not None:
         return row
     row = PartnerServiceRequest(
-        partner_id=partner.id, issuer_id=issuer.id, requested_at=now, requested_by=actor
+        partner_id=partner.id, issuer_id=issuer.id, requested_at=now, requested_by=by.actor
     )
     with refusing_duplicates(session, lambda: Conflict("Already asked.", code="already_asked")):
         session.add(row)
     audit.record(
         session,
         issuer_id=issuer.id,
-        actor=actor,
+        actor=by.actor,
         action="partner.asks_to_serve",
         object_type="partner",
         object_id=partner.id,
