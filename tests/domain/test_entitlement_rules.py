@@ -9,14 +9,17 @@ from datetime import date, timedelta
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import select
 
-from tests.domain.test_import_plan import TODAY, _plan
+from tests.domain.test_import_plan import HEADER, TODAY, _plan
 from tests.factories import NOW
 from youcard.budget import BudgetRule
 from youcard.enums import Category, Role, RuleKind
 from youcard.errors import DomainError
+from youcard.imports.batches import confirm_import, record_import
+from youcard.models import AuditEvent, Entitlement
 from youcard.operations.entitlement_rules import decide_new
-from youcard.operations.entitlements import record_entitlement
+from youcard.operations.entitlements import approve_entitlement, record_entitlement
 from youcard.policy import Staff
 
 DAYS = st.dates(min_value=TODAY - timedelta(days=480), max_value=TODAY + timedelta(days=120))
@@ -36,9 +39,30 @@ def lines(draw):
     return category, valid_from, valid_until, draw(BORN), existing, trip_amount
 
 
+def _file(*lines: str) -> bytes:
+    return ("\r\n".join([HEADER, *lines]) + "\r\n").encode()
+
+
+def _written(session, e: Entitlement) -> tuple:
+    """What a benefit is once written: its row and its audit trail (action, actor)."""
+    trail = session.execute(
+        select(AuditEvent.action, AuditEvent.actor)
+        .where(AuditEvent.object_type == "entitlement", AuditEvent.object_id == str(e.id))
+        .order_by(AuditEvent.id)
+    ).all()
+    return (
+        e.child_id, e.category, e.status, e.valid_from, e.valid_until, e.rule, e.accrual,
+        e.amount_cents, e.units_total, e.units_per_day, e.cap_cents, e.spent_cents,
+        e.recorded_by_id, e.decided_by_id, e.decision_ref, e.legal_basis, [tuple(t) for t in trail],
+    )  # fmt: skip
+
+
 def test_the_import_and_a_page_decide_a_new_benefit_alike(session, make):
+    """The same verdict; and where both accept, the same benefit with the same trail (who
+    recorded it, who approved it) through the import as recorded and approved by hand."""
     issuer = make.issuer()
-    recorder = make.staff(issuer, Role.CASEWORKER)
+    recorder = Staff.of(make.staff(issuer, Role.CASEWORKER))
+    approver = Staff.of(make.staff(issuer, Role.APPROVER))
     seen: set[str] = set()
 
     @settings(
@@ -74,30 +98,44 @@ def test_the_import_and_a_page_decide_a_new_benefit_alike(session, make):
             if existing is not None:
                 make.entitlement(child, category, period=existing)
             amount = "" if trip_amount is None else f"{trip_amount // 100},00"
-            (plan,) = _plan(
-                session,
-                issuer.id,
+            csv = (
                 f"D-{child.id};H-{child.id};{child.child_ref};{child.family_name};"
                 f"{child.given_name};{born.isoformat()};{category.value};"
-                f"{valid_from.isoformat()};{valid_until.isoformat()};{amount};;;;;",
+                f"{valid_from.isoformat()};{valid_until.isoformat()};{amount};;;;;"
             )
+            (plan,) = _plan(session, issuer.id, csv)
             rule = None if trip_amount is None else BudgetRule(RuleKind.TOTAL, trip_amount)
+            handmade, refusal = None, ""
+            by_hand = session.begin_nested()
             try:
-                record_entitlement(
+                e = record_entitlement(
                     session,
                     child_id=child.id,
                     category=category,
                     valid_from=valid_from,
                     valid_until=valid_until,
-                    by=Staff.of(recorder),
+                    by=recorder,
                     now=NOW,
                     rule=rule,
                 )
-                by_hand = ""
+                approve_entitlement(session, entitlement_id=e.id, by=approver, now=NOW)
+                e.decision_ref = f"D-{child.id}"  # what the file calls the import's
+                handmade = _written(session, e)
             except DomainError as error:
-                by_hand = error.code
-            assert (plan.code, plan.outcome == "created") == (by_hand, by_hand == ""), line
-            seen.add(by_hand or "created")
+                refusal = error.code
+            finally:
+                by_hand.rollback()
+            assert (plan.code, plan.outcome == "created") == (refusal, refusal == ""), line
+            if handmade is not None:  # the same benefit and the same trail through the import
+                batch = record_import(
+                    session, by=recorder, data=_file(csv), file_name="b.csv", now=NOW
+                )
+                confirm_import(session, by=approver, batch_id=batch.id, now=NOW)
+                imported = session.scalars(
+                    select(Entitlement).where(Entitlement.decision_ref == f"D-{child.id}")
+                ).one()
+                assert _written(session, imported) == handmade, line
+            seen.add(refusal or "created")
         finally:
             savepoint.rollback()
 

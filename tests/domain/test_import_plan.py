@@ -136,3 +136,36 @@ def test_the_report_csv_never_starts_a_cell_with_a_formula(session, make):
     )
     text = report_csv(plans)
     assert text.splitlines()[1].startswith("2;'=1+1;refused;unknown_category;")
+
+
+def test_an_updated_decision_may_not_move_onto_another_benefits_days(session, make):
+    """A changed decision passes the same overlap rule as a new one (entitlement_rules):
+    moving it onto the days of the child's other benefit in the category is refused, as
+    is moving it onto a later line's new benefit; a change beside it is taken."""
+    issuer = make.issuer()
+    child = make.child(issuer, birth_date=date(2015, 3, 14))
+    child.child_ref, child.given_name, child.family_name = "P-1", "Elif", "Yılmaz"
+    first = make.entitlement(child, period=(date(2026, 1, 1), date(2026, 6, 30)))
+    first.decision_ref = "D-A"
+    later = make.entitlement(child, period=(date(2026, 7, 1), date(2026, 12, 31)))
+    later.decision_ref = "D-B"
+    session.flush()
+
+    def line(ref, start, end):
+        return f"{ref};HAM-1;P-1;Yılmaz;Elif;14.03.2015;participation;{start};{end};;;;;;"
+
+    (onto,) = _plan(session, issuer.id, line("D-A", "2026-01-01", "2026-09-30"))
+    assert (onto.outcome, onto.code) == ("refused", "overlapping_entitlement")
+    (shorter,) = _plan(session, issuer.id, line("D-A", "2026-02-01", "2026-06-30"))
+    assert (shorter.outcome, shorter.code, shorter.cap_cents) == ("updated", "", 5 * 1500)
+    new, moved = _plan(
+        session,
+        issuer.id,
+        line("D-C", "2027-01-01", "2027-06-30"),
+        line("D-B", "2026-07-01", "2027-03-31"),
+    )
+    assert (new.outcome, moved.outcome, moved.code) == (
+        "created",
+        "refused",
+        "overlapping_entitlement",
+    )

@@ -36,13 +36,13 @@ from youcard.imports.approvals_file import (
     in_chunks,
 )
 from youcard.imports.plan import OUTCOMES, Earlier, LinePlan, Planner, StoredEarlier, child_key
-from youcard.imports.writing import write_chunk
 from youcard.models import (
     Child,
     ImportBatch,
     ImportLine,
     StaffUser,
 )
+from youcard.operations.imported_benefits import write_approved
 from youcard.policy import ALL_STAFF, DECIDERS, RECORDERS, Staff, require_role
 
 
@@ -331,7 +331,8 @@ def confirm_import(session: Session, *, by: Staff, batch_id: int, now: datetime)
             counts[plan.outcome] += 1
         refused += [plan for plan in plans if plan.outcome == "refused"]
         if not refused:
-            write_chunk(session, batch, lines, plans, confirmer, now)
+            decided = list(zip(lines, plans, strict=True))
+            write_approved(session, by=by, batch=batch, lines=decided, now=now)
             statistics.grew(len(lines))
     if refused:
         raise LinesRefused(

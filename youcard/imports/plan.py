@@ -17,14 +17,13 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from youcard import budget
 from youcard.budget import BudgetRule
 from youcard.db import Session, among
 from youcard.enums import BookingKind, EntitlementStatus
 from youcard.errors import DomainError
 from youcard.imports.approvals_file import ApprovalLine, LineRefusal
 from youcard.models import Booking, Child, Entitlement, ImportLine
-from youcard.operations.entitlement_rules import decide_new
+from youcard.operations.entitlement_rules import decide_end, decide_new, decide_update
 from youcard.operations.entitlements import taken_periods
 from youcard.operations.households import refuse_implausible_birth_date
 from youcard.policy import ALL_STAFF, Staff, require_role
@@ -52,6 +51,7 @@ class LinePlan:
     outcome: str  # one of OUTCOMES
     code: str = ""
     message: str = ""
+    cap_cents: int | None = None  # created, updated, ended: the cap its rules decided
 
 
 def _chunks(values: Sequence[str]) -> Iterable[Sequence[str]]:
@@ -283,7 +283,7 @@ def _plan_line(
             else taken_periods(session, child_id=child.id, category=line.category, lock=False)
         )
         try:
-            decide_new(
+            decided = decide_new(
                 category=line.category,
                 valid_from=line.valid_from,
                 valid_until=line.valid_until,
@@ -297,7 +297,7 @@ def _plan_line(
         clash = _in_file_overlap(line, in_file)
         if clash:
             return _refused(line, "overlapping_entitlement", clash)
-        return LinePlan(line.number, line.decision_ref, "created")
+        return LinePlan(line.number, line.decision_ref, "created", cap_cents=decided.cap_cents)
     if existing.status not in _LIVE:
         return _refused(line, "not_live", "This decision was rejected or revoked in YouCard.")
     if (
@@ -309,20 +309,30 @@ def _plan_line(
         return LinePlan(line.number, line.decision_ref, "unchanged")
     if existing.category is not line.category:
         return _refused(line, "category_changed", "A decision cannot change its category.")
-    period = budget.effective_period(
-        line.valid_from, line.valid_until, category=line.category, birth_date=line.birth_date
+    taken = taken_periods(
+        session,
+        child_id=existing.child_id,
+        category=line.category,
+        exclude_id=existing.id,
+        lock=False,
     )
-    cap = budget.cap_cents(line.rule, period) if period else 0
-    last = _last_booked_day(session, existing.id)
-    if (cap is not None and existing.spent_cents > cap) or (
-        last is not None and not line.valid_from <= last <= line.valid_until
-    ):
-        return _refused(
-            line,
-            "below_booked",
-            "More is booked, or booked outside the new period, than it allows.",
+    try:
+        cap = decide_update(
+            category=line.category,
+            valid_from=line.valid_from,
+            valid_until=line.valid_until,
+            rule=line.rule,
+            birth_date=line.birth_date,
+            spent_cents=existing.spent_cents,
+            last_booked=_last_booked_day(session, existing.id),
+            taken=taken,
         )
-    return LinePlan(line.number, line.decision_ref, "updated")
+    except DomainError as error:
+        return _refused(line, error.code, error.message)
+    clash = _in_file_overlap(line, in_file)
+    if clash:
+        return _refused(line, "overlapping_entitlement", clash)
+    return LinePlan(line.number, line.decision_ref, "updated", cap_cents=cap)
 
 
 def _plan_end(session: Session, line: ApprovalLine, existing: Any | None) -> LinePlan:
@@ -330,23 +340,19 @@ def _plan_end(session: Session, line: ApprovalLine, existing: Any | None) -> Lin
         return _refused(line, "unknown_decision", "An ended line needs a decision YouCard has.")
     if existing.valid_until == line.valid_until:
         return LinePlan(line.number, line.decision_ref, "unchanged")
-    last = _last_booked_day(session, existing.id)
-    if line.valid_until < existing.valid_from or (last is not None and line.valid_until < last):
-        return _refused(
-            line,
-            "end_before_bookings",
-            f"It cannot end on {line.valid_until:%d.%m.%Y}: booked until {last:%d.%m.%Y}."
-            if last
-            else "It cannot end before it starts.",
+    try:
+        cap = decide_end(
+            category=existing.category,
+            valid_from=existing.valid_from,
+            ends_on=line.valid_until,
+            rule=_rule_of(existing),
+            birth_date=line.birth_date,
+            spent_cents=existing.spent_cents,
+            last_booked=_last_booked_day(session, existing.id),
         )
-    period = budget.effective_period(
-        existing.valid_from, line.valid_until, category=existing.category,
-        birth_date=line.birth_date,
-    )  # fmt: skip
-    cap = budget.cap_cents(_rule_of(existing), period) if period else 0
-    if cap is not None and existing.spent_cents > cap:
-        return _refused(line, "below_booked", "More is booked than the shorter period allows.")
-    return LinePlan(line.number, line.decision_ref, "ended")
+    except DomainError as error:
+        return _refused(line, error.code, error.message)
+    return LinePlan(line.number, line.decision_ref, "ended", cap_cents=cap)
 
 
 def _in_file_overlap(line: ApprovalLine, in_file: dict[str, list[EarlierLine]]) -> str:

@@ -1,7 +1,9 @@
-"""The rules a new benefit must pass, as one pure decision (like booking_rules.decide):
-plain values in, the benefit's usable period and cap out, or a refusal with its code.
-Recording one on a page or the staff API (`entitlements.record_entitlement`) and planning
-an approvals import line (`imports.plan`) both ask `decide_new`; nothing else decides.
+"""The rules of a benefit, as pure decisions (like booking_rules.decide): plain values in,
+the benefit's usable period and cap out, or a refusal with its code. Recording one on a
+page or the staff API (`entitlements.record_entitlement`) and planning an approvals import
+line (`imports.plan`) both ask `decide_new`; an import line that changes a stored decision
+asks `decide_update` or `decide_end`, and the import's write (`imported_benefits`) stores
+the caps these decided. Nothing else decides.
 
 In order (the approvals file is read in the same order): a period that ends after it
 starts, a rule (trips need their amount), a plausible period (at most 12 months, at most
@@ -95,3 +97,62 @@ def decide_new(
         raise InvalidRequest("The child is 18 before the period starts.", code="child_too_old")
     refuse_overlap(valid_from, valid_until, taken)
     return NewBenefit(rule=rule, period=period, cap_cents=budget.cap_cents(rule, period))
+
+
+def decide_update(
+    *,
+    category: Category,
+    valid_from: date,
+    valid_until: date,
+    rule: BudgetRule,
+    birth_date: date | None,
+    spent_cents: int,
+    last_booked: date | None,
+    taken: Iterable[tuple[date, date]],
+) -> int | None:
+    """The new cap of a benefit whose decision changed its period or rule (an approvals
+    import's `updated` line), or the rule it breaks: what is booked must still fit (money
+    and days), and no other live benefit of the child in the category (`taken`, without
+    this one) may share a day with the new period. 0: no usable day is left."""
+    if valid_until < valid_from:
+        raise InvalidRequest("The period ends before it starts.", code="invalid_period")
+    period = budget.effective_period(
+        valid_from, valid_until, category=category, birth_date=birth_date
+    )
+    cap = budget.cap_cents(rule, period) if period else 0
+    if (cap is not None and spent_cents > cap) or (
+        last_booked is not None and not valid_from <= last_booked <= valid_until
+    ):
+        raise Conflict(
+            "More is booked, or booked outside the new period, than it allows.",
+            code="below_booked",
+        )
+    refuse_overlap(valid_from, valid_until, taken)
+    return cap
+
+
+def decide_end(
+    *,
+    category: Category,
+    valid_from: date,
+    ends_on: date,
+    rule: BudgetRule,
+    birth_date: date | None,
+    spent_cents: int,
+    last_booked: date | None,
+) -> int | None:
+    """The new cap of a benefit that ends early on `ends_on` (an approvals import's `ended`
+    line), or why it cannot: not before it starts or before its last booked day, and not
+    below what is booked. 0: no usable day is left."""
+    if ends_on < valid_from or (last_booked is not None and ends_on < last_booked):
+        raise Conflict(
+            f"It cannot end on {ends_on:%d.%m.%Y}: booked until {last_booked:%d.%m.%Y}."
+            if last_booked
+            else "It cannot end before it starts.",
+            code="end_before_bookings",
+        )
+    period = budget.effective_period(valid_from, ends_on, category=category, birth_date=birth_date)
+    cap = budget.cap_cents(rule, period) if period else 0
+    if cap is not None and spent_cents > cap:
+        raise Conflict("More is booked than the shorter period allows.", code="below_booked")
+    return cap
