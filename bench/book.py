@@ -4,7 +4,7 @@ Usage: .venv/bin/python bench/book.py [--seconds 5] [--children 2000]
        (YOUCARD_BENCH_POSTGRES_URL, default the local server; makes and drops its own database)
 
 For 1, 4 and 16 threads each with its own connection, books random children's
-entitlements for a fixed time, once through `youcard.operations.bookings.book`
+entitlements for a fixed time, once through `youcard.operations.booking.book.book`
 (SQLAlchemy ORM + Core) and once as the same statements in raw psycopg, and
 prints both rates and their ratio. Ends with `ledger check` on everything booked.
 """
@@ -29,13 +29,14 @@ from sqlalchemy.engine import make_url
 
 from tests.conftest import create_postgres_database, drop_postgres_database
 from tests.factories import NOW, Factory, trusted
-from youcard import ledger, migrate
-from youcard.budget import BudgetRule
-from youcard.counter import partner_counter
+from youcard import migrate
 from youcard.db import make_engine, make_sessionmaker
-from youcard.enums import Category, RuleKind
-from youcard.operations.booking_input import request_fingerprint
-from youcard.operations.bookings import book
+from youcard.domain.budget import BudgetRule
+from youcard.domain.enums import Category, RuleKind
+from youcard.operations.booking import book
+from youcard.operations.booking.inputs import request_fingerprint
+from youcard.reads import ledger
+from youcard.reads.counter import partner_counter
 
 ADMIN_URL = os.environ.get(
     "YOUCARD_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

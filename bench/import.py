@@ -27,7 +27,7 @@ from tests.conftest import create_postgres_database, drop_postgres_database  # n
 from tests.factories import NOW, Factory  # noqa: E402
 from youcard import migrate  # noqa: E402
 from youcard.db import make_engine, make_sessionmaker  # noqa: E402
-from youcard.enums import Role  # noqa: E402
+from youcard.domain.enums import Role  # noqa: E402
 from youcard.imports.approvals_file import in_chunks  # noqa: E402
 from youcard.imports.batches import confirm_import, record_import  # noqa: E402
 from youcard.imports.plan import Planner  # noqa: E402

@@ -23,11 +23,11 @@ from fpdf import FPDF  # noqa: E402
 import issuer  # noqa: E402
 from issuer.letter_texts import letter_of  # noqa: E402
 from issuer.letters import PART  # noqa: E402
-from youcard.budget import BudgetRule  # noqa: E402
-from youcard.enums import Category, RuleKind  # noqa: E402
-from youcard.letters import ApprovedBenefit, ChildBenefits, LetterFacts, letters_pdf  # noqa: E402
+from youcard.documents.letters import ApprovedBenefit, ChildBenefits, LetterFacts, letters_pdf  # noqa: E402
+from youcard.documents.pdf_text import FONTS  # noqa: E402
+from youcard.domain.budget import BudgetRule  # noqa: E402
+from youcard.domain.enums import Category, RuleKind  # noqa: E402
 from youcard.operations.contacts import OfficeDetails  # noqa: E402
-from youcard.pdf_text import FONTS  # noqa: E402
 
 PERIOD = (date(2026, 1, 1), date(2026, 12, 31))
 

@@ -28,13 +28,14 @@ from sqlalchemy import text  # noqa: E402
 from bench.redeem import ADMIN_URL  # noqa: E402
 from tests.conftest import create_postgres_database, drop_postgres_database  # noqa: E402
 from tests.factories import due_mandates  # noqa: E402
-from youcard import ledger, migrate  # noqa: E402
+from youcard import migrate  # noqa: E402
 from youcard.db import make_engine, make_sessionmaker  # noqa: E402
-from youcard.operations.booking_write import BookingWrite, write_booking  # noqa: E402
+from youcard.operations.booking.write import BookingWrite, write_booking  # noqa: E402
 from youcard.operations.instalments import (  # noqa: E402
     INSTALMENTS_PER_TRANSACTION,
     book_due_instalments,
 )
+from youcard.reads import ledger  # noqa: E402
 
 DUE = datetime(2026, 3, 31, 12, 0, tzinfo=UTC)  # the last day of March: every day is due
 

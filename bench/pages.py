@@ -33,9 +33,9 @@ from tests.issuer.test_staff_login import HTTPS, _login  # noqa: E402
 from youcard import migrate  # noqa: E402
 from youcard.credentials import b64url  # noqa: E402
 from youcard.db import make_engine, make_sessionmaker  # noqa: E402
-from youcard.enums import Category, Role  # noqa: E402
+from youcard.domain.enums import Category, Role  # noqa: E402
+from youcard.domain.models import Child, Household  # noqa: E402
 from youcard.imports.batches import confirm_import, record_import  # noqa: E402
-from youcard.models import Child, Household  # noqa: E402
 from youcard.policy import ALL_STAFF, Staff  # noqa: E402
 
 HEADER = (

@@ -46,14 +46,15 @@ from sqlalchemy import func, select  # noqa: E402
 from bench.credentials import raw_ed25519_rate  # noqa: E402
 from tests.conftest import _libpq, create_postgres_database, drop_postgres_database  # noqa: E402
 from tests.factories import KEK, Factory  # noqa: E402
-from youcard import ledger, migrate  # noqa: E402
-from youcard.budget import BudgetRule  # noqa: E402
+from youcard import migrate  # noqa: E402
 from youcard.clock import berlin_date, utcnow  # noqa: E402
 from youcard.db import make_engine, make_sessionmaker  # noqa: E402
-from youcard.enums import Category, RuleKind  # noqa: E402
-from youcard.models import Entitlement  # noqa: E402
+from youcard.domain.budget import BudgetRule  # noqa: E402
+from youcard.domain.enums import Category, RuleKind  # noqa: E402
+from youcard.domain.models import Entitlement  # noqa: E402
 from youcard.operations.cards import issue_card  # noqa: E402
 from youcard.policy import Staff  # noqa: E402
+from youcard.reads import ledger  # noqa: E402
 
 ADMIN_URL = os.environ.get(
     "YOUCARD_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

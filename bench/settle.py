@@ -28,10 +28,11 @@ from sqlalchemy import text  # noqa: E402
 
 from tests.conftest import create_postgres_database, drop_postgres_database  # noqa: E402
 from tests.factories import Factory  # noqa: E402
-from youcard import migrate, settlement_files  # noqa: E402
-from youcard.budget import BudgetRule, RuleKind  # noqa: E402
+from youcard import migrate  # noqa: E402
 from youcard.db import make_engine, make_sessionmaker  # noqa: E402
-from youcard.enums import Category  # noqa: E402
+from youcard.documents import settlement_files  # noqa: E402
+from youcard.domain.budget import BudgetRule, RuleKind  # noqa: E402
+from youcard.domain.enums import Category  # noqa: E402
 from youcard.operations.settlements import finalize, prepare  # noqa: E402
 from youcard.policy import Staff  # noqa: E402
 

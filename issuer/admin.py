@@ -16,12 +16,18 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from issuer.auth import mine, principal, require_roles
 from issuer.kek import kek
 from issuer.refusals import refused
-from youcard import keys, partner_views, trust
-from youcard.enums import Category, PartnerStatus
+from youcard.credentials import keys, trust
+from youcard.domain.enums import Category, PartnerStatus
+from youcard.domain.models import Partner
 from youcard.errors import DomainError, NotFound
-from youcard.models import Partner
 from youcard.operations import partners as partner_ops
 from youcard.policy import ADMINISTRATORS
+from youcard.reads.partners import (
+    accepted_categories,
+    own_partners,
+    partner_view,
+    partners_to_accept,
+)
 from youcard.tenancy import partner_to_accept
 from youcard.web import db_session, now
 from youcard.web.names import CATEGORY_NAMES
@@ -56,8 +62,8 @@ def _partner(partner_id: int) -> Partner:
 def partners() -> ResponseReturnValue:
     """This issuer's partners, and other issuers' partners it may accept for its cards."""
     by = principal()
-    rows = partner_views.own_partners(db_session(), by=by)
-    others = partner_views.partners_to_accept(db_session(), by=by)
+    rows = own_partners(db_session(), by=by)
+    others = partners_to_accept(db_session(), by=by)
     return render_template("admin/partners.html", partners=rows, others=others)
 
 
@@ -78,7 +84,7 @@ def permissions(partner_id: int) -> ResponseReturnValue:
         row = partner_to_accept(db_session(), principal(), partner_id)
     except NotFound:
         abort(404)
-    ours = partner_views.accepted_categories(row, by=principal())
+    ours = accepted_categories(row, by=principal())
     form = PermissionsForm(data={"categories": ours})
     if form.validate_on_submit():
         partner_ops.set_partner_permissions(
@@ -128,7 +134,7 @@ def partner(partner_id: int) -> ResponseReturnValue:
 
 def _partner_page(partner_id: int, *, new_token: str | None) -> ResponseReturnValue:
     try:
-        seen = partner_views.partner_view(db_session(), by=principal(), partner_id=partner_id)
+        seen = partner_view(db_session(), by=principal(), partner_id=partner_id)
     except DomainError:
         abort(404)  # another issuer's partner is not found
     return render_template(

@@ -14,19 +14,16 @@ from flask.views import MethodView
 from marshmallow import RAISE
 
 from issuer.kek import kek
-from youcard.access_log import record_view
 from youcard.clock import berlin_date
-from youcard.cursors import decode_text_cursor, encode_text_cursor
-from youcard.enums import Category, Role
-from youcard.errors import Forbidden, Unauthorized
-from youcard.household_search import household_page
-from youcard.models import (
+from youcard.domain.enums import Category, Role
+from youcard.domain.models import (
     Card,
     Child,
     Entitlement,
     Household,
     StaffUser,
 )
+from youcard.errors import Forbidden, Unauthorized
 from youcard.operations import cards as card_ops
 from youcard.operations import households as households_ops
 from youcard.operations.contacts import Contact
@@ -38,6 +35,8 @@ from youcard.operations.entitlements import (
 )
 from youcard.operations.staff_tokens import staff_for_token
 from youcard.policy import DECIDERS, RECORDERS, Staff
+from youcard.privacy.access_log import record_view
+from youcard.reads.household_search import household_page
 from youcard.schemas.partner_api import ProblemSchema
 from youcard.schemas.staff_api import (
     CardOut,
@@ -55,6 +54,7 @@ from youcard.schemas.staff_api import (
 )
 from youcard.tenancy import Row, owned
 from youcard.web import bearer_token, db_session, now
+from youcard.web.cursors import decode_text_cursor, encode_text_cursor
 from youcard.web.problems import MEDIA_TYPE as PROBLEM
 from youcard.web.smorest import Blueprint
 

@@ -14,16 +14,15 @@ from marshmallow import RAISE
 
 from issuer.api import authenticate, errors, mine, principal, roles
 from issuer.kek import kek
-from youcard import keys, partner_views, trust
-from youcard.audit_views import audit_events
-from youcard.credentials import b64url
-from youcard.cursors import decode_cursor, encode_cursor
-from youcard.enums import Category, PartnerStatus
-from youcard.models import (
+from youcard.credentials import b64url, keys, trust
+from youcard.domain.enums import Category, PartnerStatus
+from youcard.domain.models import (
     Partner,
 )
 from youcard.operations import partners
 from youcard.policy import ADMINISTRATORS
+from youcard.reads.audit_log import audit_events
+from youcard.reads.partners import own_partners
 from youcard.schemas.staff_api import (
     AuditPageOut,
     AuditQuery,
@@ -36,6 +35,7 @@ from youcard.schemas.staff_api import (
     partner_json,
 )
 from youcard.web import db_session, now
+from youcard.web.cursors import decode_cursor, encode_cursor
 from youcard.web.smorest import Blueprint
 
 blp = Blueprint(
@@ -50,7 +50,7 @@ class Partners(MethodView):
     @errors
     def get(self) -> list[dict[str, Any]]:
         """This issuer's partners (administrators)."""
-        rows = partner_views.own_partners(db_session(), by=principal())
+        rows = own_partners(db_session(), by=principal())
         return [partner_json(p, g.api_staff.issuer_id) for p in rows]
 
     @roles(*ADMINISTRATORS)

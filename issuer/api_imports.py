@@ -11,13 +11,12 @@ from flask.views import MethodView
 from marshmallow import RAISE
 
 from issuer.api import authenticate, errors, principal, roles
-from youcard.cursors import decode_cursor, encode_cursor
-from youcard.enums import Role
+from youcard.domain.enums import Role
 from youcard.errors import InvalidRequest
-from youcard.imports import views
 from youcard.imports.approvals_file import MAX_BYTES
 from youcard.imports.batches import confirm_import, queue_import, reject_import
 from youcard.policy import DECIDERS, RECORDERS
+from youcard.reads.imports import batch_of, batch_page, lines_page
 from youcard.schemas.imports_api import (
     ImportOut,
     ImportPageOut,
@@ -29,6 +28,7 @@ from youcard.schemas.imports_api import (
     line_json,
 )
 from youcard.web import db_session, now
+from youcard.web.cursors import decode_cursor, encode_cursor
 from youcard.web.smorest import Blueprint
 
 blp = Blueprint("imports_api", __name__, url_prefix="/api/v1", description="Imports")
@@ -45,7 +45,7 @@ class Imports(MethodView):
     def get(self, query: dict[str, Any]) -> dict[str, Any]:
         """This issuer's imports, newest first; `next_cursor` fetches the next page."""
         before = decode_cursor(query["cursor"]) if "cursor" in query else None
-        page = views.batch_page(db_session(), by=principal(), limit=query["limit"], before=before)
+        page = batch_page(db_session(), by=principal(), limit=query["limit"], before=before)
         return {
             "items": [import_json(batch) for batch in page.batches],
             "next_cursor": encode_cursor(page.next_before) if page.next_before else None,
@@ -85,7 +85,7 @@ class ImportOne(MethodView):
     @errors
     def get(self, batch_id: int) -> dict[str, Any]:
         """One import: its state, progress and counts."""
-        return import_json(views.batch_of(db_session(), by=principal(), batch_id=batch_id))
+        return import_json(batch_of(db_session(), by=principal(), batch_id=batch_id))
 
 
 @blp.route("/imports/<int:batch_id>/lines")
@@ -96,7 +96,7 @@ class ImportLines(MethodView):
     def get(self, query: dict[str, Any], batch_id: int) -> dict[str, Any]:
         """The import's lines in file order (all, or one outcome) with their reasons."""
         after = decode_cursor(query["cursor"]) if "cursor" in query else 0
-        page = views.lines_page(
+        page = lines_page(
             db_session(), by=principal(), batch_id=batch_id, limit=query["limit"],
             outcome=query.get("outcome"), after=after,
         )  # fmt: skip

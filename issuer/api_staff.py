@@ -8,7 +8,7 @@ from typing import Any
 from flask.views import MethodView
 
 from issuer.api import authenticate, errors, principal, roles
-from youcard.enums import Role
+from youcard.domain.enums import Role
 from youcard.operations import staff_accounts as accounts
 from youcard.policy import ADMINISTRATORS
 from youcard.schemas.staff_api import RoleIn, StaffIn, StaffOut, staff_json

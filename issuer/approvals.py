@@ -17,11 +17,9 @@ from flask_babel import gettext as _
 from issuer.auth import mine, principal, require_roles
 from issuer.forms import EntitlementForm, ReasonForm, what_is_wrong
 from issuer.refusals import refused
-from youcard.actors import actor_names
-from youcard.approval_queue import approval_queue
-from youcard.enums import Category
+from youcard.domain.enums import Category
+from youcard.domain.models import Child, Entitlement
 from youcard.errors import DomainError
-from youcard.models import Child, Entitlement
 from youcard.operations.entitlements import (
     decide_entitlement,
     record_entitlement,
@@ -29,6 +27,8 @@ from youcard.operations.entitlements import (
     rule_from_amount,
 )
 from youcard.policy import DECIDERS, RECORDERS
+from youcard.reads.actors import actor_names
+from youcard.reads.approval_queue import approval_queue
 from youcard.web import db_session, now
 
 bp = Blueprint("approvals", __name__)

@@ -10,13 +10,13 @@ from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext as _l
 
 from issuer.auth import principal, require_roles
-from youcard import audit_views
-from youcard.access_log import OBJECT_TYPES as OBJECT_TYPES_SEEN
-from youcard.access_log import access_page
-from youcard.actors import actor_names
-from youcard.audit_views import FILTERS, audit_events, check_chain
 from youcard.clock import DateOutOfRange, berlin_midnight, parse_day
 from youcard.policy import ADMINISTRATORS
+from youcard.privacy.access_log import OBJECT_TYPES as OBJECT_TYPES_SEEN
+from youcard.privacy.access_log import access_page
+from youcard.reads import audit_log as audit_reads  # its COUNT_CAP read at each request
+from youcard.reads.actors import actor_names
+from youcard.reads.audit_log import FILTERS, audit_events, check_chain
 from youcard.web import db_session
 
 bp = Blueprint("audit_log", __name__, url_prefix="/admin")
@@ -135,8 +135,8 @@ def audit_log() -> ResponseReturnValue:
         since=request.args.get("from", ""),
         until=request.args.get("to", ""),
         more=more,
-        counted=min(counted, audit_views.COUNT_CAP),
-        capped=counted > audit_views.COUNT_CAP,
+        counted=min(counted, audit_reads.COUNT_CAP),
+        capped=counted > audit_reads.COUNT_CAP,
         older={**older, "before": page.next_before} if more else None,
     )
 

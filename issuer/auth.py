@@ -12,9 +12,9 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import UserMixin, current_user, logout_user
 
-from youcard.enums import Role
+from youcard.domain.enums import Role
+from youcard.domain.models import StaffUser
 from youcard.errors import NotFound
-from youcard.models import StaffUser
 from youcard.operations.staff import end_sessions, sign_in
 from youcard.policy import Staff
 from youcard.tenancy import Row, owned

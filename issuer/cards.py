@@ -18,9 +18,9 @@ from flask_babel import gettext as _
 from issuer.auth import mine, principal, require_roles
 from issuer.kek import kek
 from issuer.refusals import refused
-from youcard import printing
+from youcard.documents import printing
+from youcard.domain.models import Card, Child
 from youcard.errors import DomainError
-from youcard.models import Card, Child
 from youcard.operations import card_printing
 from youcard.operations import cards as card_ops
 from youcard.policy import ALL_STAFF, DECIDERS

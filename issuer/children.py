@@ -10,14 +10,14 @@ from flask_babel import gettext as _
 from issuer.auth import mine, principal, require_roles
 from issuer.kek import kek
 from issuer.refusals import refused
-from youcard.access_log import record_view
-from youcard.child_view import child_view
 from youcard.clock import berlin_date
+from youcard.domain.models import Card, Child
 from youcard.errors import DomainError
-from youcard.models import Card, Child
 from youcard.operations import cards as card_ops
 from youcard.operations import mandates as mandates_ops
 from youcard.policy import ALL_STAFF, REPLACERS
+from youcard.privacy.access_log import record_view
+from youcard.reads.child import child_view
 from youcard.web import db_session, now
 
 bp = Blueprint("children", __name__)

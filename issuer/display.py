@@ -13,7 +13,7 @@ from flask import (
 from flask_babel import format_currency, format_date, format_datetime
 from flask_babel import lazy_gettext as _l
 
-from youcard.enums import Category, EntitlementStatus
+from youcard.domain.enums import Category, EntitlementStatus
 from youcard.web.names import CATEGORY_NAMES, category_name
 
 bp = Blueprint("display", __name__)

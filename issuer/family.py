@@ -30,9 +30,9 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from markupsafe import Markup
 
-from youcard import printing
+from youcard.documents import printing
+from youcard.domain.models import Child, Household, Issuer
 from youcard.errors import DomainError
-from youcard.models import Child, Household, Issuer
 from youcard.operations import card_printing
 from youcard.operations import cards as card_ops
 from youcard.operations import mandates as mandates_ops
@@ -40,8 +40,8 @@ from youcard.operations.contacts import OfficeDetails
 from youcard.operations.family import children_of, family_sign_in, report_card_lost
 from youcard.operations.staff import AccountLocked, LoginFailed
 from youcard.policy import Family
-from youcard.subject_access import household_data, household_pdf
-from youcard.subject_access import household_json as subject_json
+from youcard.privacy.subject_access import household_data, household_pdf
+from youcard.privacy.subject_access import household_json as subject_json
 from youcard.tenancy import own_child
 from youcard.web import db_session, keep_writes, now, undo_writes
 

@@ -20,19 +20,19 @@ from flask_babel import gettext as _
 from issuer.auth import mine, principal, require_roles
 from issuer.forms import ChildForm, EntitlementForm, HouseholdForm, ReasonForm
 from issuer.refusals import REFUSALS, refused
-from youcard.access_log import record_view
-from youcard.actors import actor_names
 from youcard.clock import berlin_date
+from youcard.domain.languages import LANGUAGE_NAMES
+from youcard.domain.models import Child, Household
 from youcard.errors import DomainError
-from youcard.household_search import household_page
-from youcard.household_view import household_view
-from youcard.languages import LANGUAGE_NAMES
-from youcard.models import Child, Household
 from youcard.operations import family as family_ops
 from youcard.operations import households as households_ops
 from youcard.policy import ALL_STAFF, RECORDERS
-from youcard.subject_access import household_data, household_pdf
-from youcard.subject_access import household_json as subject_json
+from youcard.privacy.access_log import record_view
+from youcard.privacy.subject_access import household_data, household_pdf
+from youcard.privacy.subject_access import household_json as subject_json
+from youcard.reads.actors import actor_names
+from youcard.reads.household import household_view
+from youcard.reads.household_search import household_page
 from youcard.web import db_session, now
 
 bp = Blueprint("households", __name__)

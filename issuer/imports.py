@@ -24,15 +24,15 @@ from flask_babel import lazy_gettext as _l
 from issuer.auth import principal, require_roles
 from issuer.letters import PART as LETTER_PART
 from issuer.refusals import REFUSALS, refused
-from youcard.actors import actor_names
+from youcard.domain.models import ImportBatch
 from youcard.errors import DomainError, NotFound
-from youcard.imports import views
 from youcard.imports.approvals_file import MAX_BYTES
 from youcard.imports.batches import confirm_import, queue_import, reject_import, stored_plans
 from youcard.imports.plan import OUTCOMES, report_lines
-from youcard.models import ImportBatch
 from youcard.operations.entitlements import DEFAULT_RULES
 from youcard.policy import ALL_STAFF, RECORDERS
+from youcard.reads.actors import actor_names
+from youcard.reads.imports import CHECKING, batch_of, batch_page, counts_of, lines_page, may_do
 from youcard.web import db_session, now
 from youcard.web.inputs import allow_upload
 
@@ -79,7 +79,7 @@ def _number(name: str) -> int | None:
 
 def _batch(batch_id: int) -> ImportBatch:
     try:
-        return views.batch_of(db_session(), by=principal(), batch_id=batch_id)
+        return batch_of(db_session(), by=principal(), batch_id=batch_id)
     except NotFound:
         abort(404)
 
@@ -88,13 +88,13 @@ def _batch(batch_id: int) -> ImportBatch:
 @require_roles(*ALL_STAFF)
 def index() -> ResponseReturnValue:
     """The issuer's imports, newest first, and (for caseworkers) the upload."""
-    page = views.batch_page(db_session(), by=principal(), limit=PAGE, before=_number("before"))
+    page = batch_page(db_session(), by=principal(), limit=PAGE, before=_number("before"))
     return render_template(
         "imports/index.html",
         page=page,
         names=actor_names(db_session(), {f"staff:{b.recorded_by_id}" for b in page.batches}),
         status_names=STATUS_NAMES,
-        counts_of=views.counts_of,
+        counts_of=counts_of,
         max_mb=MAX_BYTES // 2**20,
         usual={category.value: rule for category, rule in DEFAULT_RULES.items()},
     )
@@ -128,11 +128,11 @@ def show(batch_id: int) -> ResponseReturnValue:
     outcome = request.args.get("outcome") or None
     if outcome is not None and outcome not in OUTCOMES:
         abort(422)
-    lines = views.lines_page(
+    lines = lines_page(
         db_session(), by=principal(), batch_id=batch.id, limit=PAGE, outcome=outcome,
         after=_number("after") or 0,
     )  # fmt: skip
-    choices = views.may_do(batch, by=principal())
+    choices = may_do(batch, by=principal())
     families = choices.letters
     parts = [
         (n, n * LETTER_PART + 1, min((n + 1) * LETTER_PART, families))
@@ -145,12 +145,12 @@ def show(batch_id: int) -> ResponseReturnValue:
         batch=batch,
         lines=lines,
         outcome=outcome,
-        counts=views.counts_of(batch),
+        counts=counts_of(batch),
         status_names=STATUS_NAMES,
         names=actor_names(
             db_session(), {f"staff:{batch.recorded_by_id}", f"staff:{batch.confirmed_by_id}"}
         ),
-        checking=batch.status in views.CHECKING,
+        checking=batch.status in CHECKING,
         may_confirm=choices.confirm,
         may_reject=choices.reject,
     )  # fmt: skip
@@ -165,7 +165,7 @@ def progress(batch_id: int) -> ResponseReturnValue:
         status=batch.status,
         done=batch.lines_done,
         total=max(batch.lines_total, batch.lines_done),
-        checking=batch.status in views.CHECKING,
+        checking=batch.status in CHECKING,
     )
 
 

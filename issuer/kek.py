@@ -6,8 +6,8 @@ from flask import (
     current_app,
 )
 
-from youcard import keys
 from youcard.config import load_settings
+from youcard.credentials import keys
 
 
 def kek() -> bytes:

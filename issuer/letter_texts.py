@@ -12,9 +12,15 @@ from babel.numbers import format_currency
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
-from youcard.enums import RuleKind
-from youcard.languages import RIGHT_TO_LEFT
-from youcard.letters import ApprovedBenefit, ChildBenefits, Letter, LetterColumn, LetterFacts
+from youcard.documents.letters import (
+    ApprovedBenefit,
+    ChildBenefits,
+    Letter,
+    LetterColumn,
+    LetterFacts,
+)
+from youcard.domain.enums import RuleKind
+from youcard.domain.languages import RIGHT_TO_LEFT
 from youcard.web.names import CATEGORY_NAMES
 
 

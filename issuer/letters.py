@@ -9,16 +9,16 @@ from issuer.auth import mine, principal, require_roles
 from issuer.letter_texts import letter_of
 from issuer.refusals import refused
 from youcard.clock import berlin_date
+from youcard.documents.letters import letters_pdf
+from youcard.domain.models import Household
 from youcard.errors import DomainError, NotFound
-from youcard.imports.views import batch_households
-from youcard.letters import letters_pdf
-from youcard.models import Household
 from youcard.operations.letters import (
     count_approved_on,
     households_approved_on,
     make_approval_letters,
 )
 from youcard.policy import RECORDERS
+from youcard.reads.imports import batch_households
 from youcard.web import db_session, now
 
 bp = Blueprint("letters", __name__)

@@ -10,9 +10,9 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from issuer.auth import principal, require_roles
-from youcard import trust
-from youcard.dashboard import dashboard as dashboard_of
+from youcard.credentials import trust
 from youcard.policy import ALL_STAFF
+from youcard.reads.dashboard import dashboard as dashboard_of
 from youcard.web import db_session, now
 
 bp = Blueprint("pages", __name__)

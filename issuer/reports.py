@@ -13,11 +13,11 @@ from flask_login import current_user
 from markupsafe import Markup
 
 from issuer.auth import require_roles
-from youcard import reports
 from youcard.clock import berlin_date
-from youcard.enums import Category
+from youcard.documents.spreadsheets import csv_text, euros
+from youcard.domain.enums import Category
 from youcard.policy import REPORT_READERS
-from youcard.spreadsheets import csv_text, euros
+from youcard.reads import reports
 from youcard.web import db_session, now
 from youcard.web.names import CATEGORY_NAMES
 

@@ -21,15 +21,17 @@ from flask_babel import gettext as _
 
 from issuer.auth import principal, require_roles
 from issuer.refusals import refused
-from youcard import budget, settlement_files, settlement_views
 from youcard.clock import DateOutOfRange, berlin_date, parse_month
 from youcard.db import Session
-from youcard.enums import SettlementStatus
+from youcard.documents import settlement_files
+from youcard.domain import budget
+from youcard.domain.enums import SettlementStatus
+from youcard.domain.models import Settlement
 from youcard.errors import DomainError
-from youcard.models import Settlement
 from youcard.operations import settlements
 from youcard.operations.issuers import set_issuer_account
 from youcard.policy import ADMINISTRATORS
+from youcard.reads.settlements import get_run, review, runs_of
 from youcard.web import db_session, now
 
 bp = Blueprint("settlements", __name__, url_prefix="/admin/settlements")
@@ -38,7 +40,7 @@ MONTHS_OFFERED = 12
 
 def _run(settlement_id: int) -> Settlement:
     try:
-        return settlement_views.get_run(db_session(), by=principal(), settlement_id=settlement_id)
+        return get_run(db_session(), by=principal(), settlement_id=settlement_id)
     except DomainError:
         abort(404)  # another issuer's run is not found
 
@@ -57,7 +59,7 @@ def _ended_months() -> list[date]:
 @require_roles(*ADMINISTRATORS)
 def index() -> ResponseReturnValue:
     """The runs, a month to prepare, and the paying account."""
-    seen = settlement_views.runs_of(db_session(), by=principal())
+    seen = runs_of(db_session(), by=principal())
     return render_template(
         "admin/settlements.html", runs=seen.runs, months=_ended_months(), issuer=seen.issuer
     )
@@ -88,7 +90,7 @@ def prepare() -> ResponseReturnValue:
 def show(settlement_id: int) -> ResponseReturnValue:
     """Review a run: what each partner is paid, and its lines per category."""
     try:
-        seen = settlement_views.review(db_session(), by=principal(), settlement_id=settlement_id)
+        seen = review(db_session(), by=principal(), settlement_id=settlement_id)
     except DomainError:
         abort(404)  # another issuer's run is not found
     return render_template(

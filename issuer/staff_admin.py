@@ -14,9 +14,9 @@ from wtforms.validators import DataRequired, Length
 
 from issuer.auth import principal, require_roles
 from issuer.refusals import refused
-from youcard.enums import Role
+from youcard.domain.enums import Role
+from youcard.domain.models import StaffUser
 from youcard.errors import DomainError
-from youcard.models import StaffUser
 from youcard.operations import staff_accounts as accounts
 from youcard.policy import ADMINISTRATORS
 from youcard.web import db_session, now

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from alembic import context
 
-from youcard import models  # noqa: F401  (registers every table on the metadata)
 from youcard.config import load_settings
 from youcard.db import Base, make_engine
+from youcard.domain import models  # noqa: F401  (registers every table on the metadata)
 
 config = context.config
 TRIGRAM = "ix_trgm_"  # PostgreSQL's search indexes (pg_trgm): made by migrations, not models

@@ -11,18 +11,15 @@ from marshmallow import RAISE
 from redeemer.auth import authenticate
 from redeemer.counter import credit_note_download, trusted
 from redeemer.limits import count_api_request
-from youcard import trust
 from youcard.clock import DateOutOfRange, parse_month
-from youcard.counter import check_card, list_bookings, statement
-from youcard.credit_notes import CreditNote, credit_notes
-from youcard.cursors import decode_cursor, encode_cursor
+from youcard.credentials import trust
+from youcard.documents.credit_notes import CreditNote, credit_notes
 from youcard.errors import InvalidRequest
-from youcard.operations.booking_records import BookingRecord, BookingResult
-from youcard.operations.bookings import book
-from youcard.operations.cancellations import cancel_booking
+from youcard.operations.booking import BookingRecord, BookingResult, book, cancel_booking
 from youcard.operations.partners import ask_to_serve
 from youcard.operations.verification import revocations_since
 from youcard.policy import Counter
+from youcard.reads.counter import check_card, list_bookings, statement
 from youcard.schemas.partner_api import (
     BookingPageSchema,
     BookingQuerySchema,
@@ -40,6 +37,7 @@ from youcard.schemas.partner_api import (
     VerifyResponseSchema,
 )
 from youcard.web import db_session, now
+from youcard.web.cursors import decode_cursor, encode_cursor
 from youcard.web.hotpath import hot_path, is_hot_path, use_hot_session
 from youcard.web.problems import MEDIA_TYPE as PROBLEM
 from youcard.web.smorest import Blueprint

@@ -12,8 +12,7 @@ from marshmallow import RAISE
 
 from redeemer.api import blp, device
 from redeemer.counter import trusted
-from youcard.cursors import decode_cursor, encode_cursor
-from youcard.models import Mandate
+from youcard.domain.models import Mandate
 from youcard.operations.list_bookings import ListLine, book_list
 from youcard.operations.mandates import (
     MandateTerms,
@@ -32,6 +31,7 @@ from youcard.schemas.partner_api import (
     ProblemSchema,
 )
 from youcard.web import db_session, now
+from youcard.web.cursors import decode_cursor, encode_cursor
 from youcard.web.problems import MEDIA_TYPE as PROBLEM
 
 

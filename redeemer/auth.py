@@ -16,12 +16,12 @@ from flask import current_app, g
 from sqlalchemy import bindparam, select, update
 
 from youcard.clock import utcnow
-from youcard.enums import Category
+from youcard.domain.enums import Category
+from youcard.domain.models import DeviceToken, Partner, PartnerPermission
+from youcard.domain.usability import partner_refusal
 from youcard.errors import Unauthorized
-from youcard.models import DeviceToken, Partner, PartnerPermission
 from youcard.policy import Counter
 from youcard.security import token_hash
-from youcard.usability import partner_refusal
 from youcard.web import bearer_token, db_session
 
 LAST_USE_RESOLUTION = timedelta(minutes=5)  # write "last used" at most this often per device

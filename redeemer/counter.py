@@ -7,10 +7,11 @@ import time
 
 from flask import Response, current_app
 
-from youcard import credentials, trust
-from youcard.credit_notes import credit_note, credit_note_pdf
-from youcard.credit_notes import filename as credit_note_filename
+from youcard import credentials
+from youcard.credentials import trust
 from youcard.db import Session
+from youcard.documents.credit_notes import credit_note, credit_note_pdf
+from youcard.documents.credit_notes import filename as credit_note_filename
 
 TRUST_CACHE_SECONDS = 10
 

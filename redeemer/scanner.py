@@ -36,11 +36,11 @@ from redeemer.staff_auth import (
 )
 from redeemer.wording import CARD_REASONS, REFUSALS, euro, parse_euros
 from youcard.clock import DateOutOfRange, berlin_date, parse_day
-from youcard.counter import check_card
+from youcard.documents.receipts import own_booking
+from youcard.documents.receipts import receipt as receipt_of
+from youcard.domain.models import Booking, PartnerUser
 from youcard.errors import DomainError, InvalidRequest
-from youcard.models import Booking, PartnerUser
-from youcard.operations.bookings import book, shown_card
-from youcard.operations.cancellations import cancel_booking
+from youcard.operations.booking import book, cancel_booking, shown_card
 from youcard.operations.list_bookings import (
     LIST_MAX_BYTES,
     book_read_list,
@@ -54,8 +54,7 @@ from youcard.operations.mandates import (
     partner_mandates,
 )
 from youcard.operations.staff import end_sessions, sign_in_partner_user
-from youcard.receipts import own_booking
-from youcard.receipts import receipt as receipt_of
+from youcard.reads.counter import check_card
 from youcard.web import db_session, now, undo_writes
 from youcard.web.names import category_name
 from youcard.web.problems import status_of

@@ -19,9 +19,9 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import UserMixin, current_user
 
-from youcard.counter import staff_counter
-from youcard.models import PartnerUser
+from youcard.domain.models import PartnerUser
 from youcard.policy import Counter
+from youcard.reads.counter import staff_counter
 from youcard.web import db_session
 from youcard.web.signin import session_is_current, staff_login_manager
 

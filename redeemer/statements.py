@@ -14,12 +14,12 @@ from werkzeug.wrappers import Response
 from redeemer.counter import credit_note_download
 from redeemer.scanner import bp
 from redeemer.staff_auth import current_counter, signed_in
-from youcard import budget
 from youcard.clock import DateOutOfRange, berlin_date, parse_month
-from youcard.counter import list_bookings, statement
-from youcard.credit_notes import credit_notes
+from youcard.documents.credit_notes import credit_notes
+from youcard.documents.receipts import month_csv
+from youcard.domain import budget
 from youcard.errors import DomainError
-from youcard.receipts import month_csv
+from youcard.reads.counter import list_bookings, statement
 from youcard.web import db_session, now
 
 

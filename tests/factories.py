@@ -12,11 +12,13 @@ from typing import TypeVar
 
 from sqlalchemy import select, text
 
-from youcard import budget, credentials, keys, trust
-from youcard.budget import BudgetRule
+from youcard import credentials
+from youcard.credentials import keys, trust
 from youcard.db import Session
-from youcard.enums import CardStatus, Category, EntitlementStatus, PartnerStatus, Role
-from youcard.models import (
+from youcard.domain import budget
+from youcard.domain.budget import BudgetRule
+from youcard.domain.enums import CardStatus, Category, EntitlementStatus, PartnerStatus, Role
+from youcard.domain.models import (
     Card,
     Child,
     DeviceToken,
@@ -239,7 +241,7 @@ def check_credential(
 ) -> credentials.VerifyResult:
     """For tests: docs/credential.md's verification of a card as a scanner would do it online (the
     trust list from the database, revocation by the card's status). The partner API does
-    it in youcard.counter.check_card."""
+    it in youcard.reads.counter.check_card."""
     trusted = trusted if trusted is not None else trust.trusted_keys(session)
     result = credentials.verify(credential, trusted=trusted, now=int(now.timestamp()))
     claims = result.claims

@@ -5,7 +5,7 @@ from __future__ import annotations
 import zxingcpp
 from PIL import Image
 
-MODEL_2 = zxingcpp.BarcodeFormat.QRCodeModel2  # what youcard.printing and the pages draw
+MODEL_2 = zxingcpp.BarcodeFormat.QRCodeModel2  # what youcard.documents.printing and the pages draw
 
 
 def qr_texts(image: Image.Image) -> list[str]:

@@ -19,8 +19,8 @@ from sqlalchemy import Select, String, Table, func, literal, select, update
 from sqlalchemy import cast as sa_cast
 
 from youcard.db import Session
-from youcard.models import AuditEvent, AuditHead
-from youcard.models.types import UTCDateTime
+from youcard.domain.models import AuditEvent, AuditHead
+from youcard.domain.models.types import UTCDateTime
 
 GENESIS = bytes(32)
 _INSERT = cast(Table, AuditEvent.__table__).insert()  # Core: appending is on every hot path

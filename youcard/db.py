@@ -40,6 +40,7 @@ NAMING_CONVENTION = {
 
 # SQLite only auto-increments a column declared exactly INTEGER PRIMARY KEY.
 BigIntPK = BigInteger().with_variant(Integer(), "sqlite")
+MAX_ID = 2**63 - 1  # ids are BIGINT: anything larger is no id of ours
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 

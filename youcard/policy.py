@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from youcard.enums import Category, Role
+from youcard.domain.enums import Category, Role
 from youcard.errors import Forbidden
 
 # Record families, children and benefits; make access codes.
@@ -104,7 +104,7 @@ class System(Staff):
 
 
 class StaffRow(Protocol):
-    """What a principal is made of (youcard.models.StaffUser)."""
+    """What a principal is made of (youcard.domain.models.StaffUser)."""
 
     id: int
     issuer_id: str

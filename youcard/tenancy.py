@@ -10,9 +10,9 @@ from typing import Protocol, TypeVar
 from sqlalchemy import ColumnElement, and_, or_, select
 
 from youcard.db import Session
-from youcard.enums import PartnerStatus
+from youcard.domain.enums import PartnerStatus
+from youcard.domain.models import Child, Partner, PartnerPermission, PartnerServiceRequest
 from youcard.errors import NotFound
-from youcard.models import Child, Partner, PartnerPermission, PartnerServiceRequest
 from youcard.policy import Family
 
 

@@ -1,5 +1,5 @@
 """PostgreSQL: a booking's writes as one function call, so that the partner API books in
-one round trip (youcard.operations.bookings runs the same steps as statements on SQLite).
+one round trip (youcard.operations.booking.book runs the same steps as statements on SQLite).
 
 Revision ID: 0009
 Revises: 0008

@@ -2,7 +2,7 @@
 lost" page and messages) and a household's postal address, e-mail, phone and language;
 who made the household's current access code; who blocked a card (a family's blocked
 cards wait in the caseworkers' queue for a new one); search keys of households and children
-("yilmaz" finds Yılmaz), filled here with a frozen copy of youcard.search.fold.
+("yilmaz" finds Yılmaz), filled here with a frozen copy of youcard.domain.search.fold.
 
 Revision ID: 0012
 Revises: 0011
@@ -26,7 +26,7 @@ depends_on: str | Sequence[str] | None = None
 _SPECIAL = str.maketrans({"ı": "i", "İ": "i", "ß": "ss", "ẞ": "ss", "æ": "a", "ø": "o"})
 
 
-def _fold(text: str) -> str:  # youcard.search.fold as of this revision
+def _fold(text: str) -> str:  # youcard.domain.search.fold as of this revision
     text = text.translate(_SPECIAL).lower()
     text = "".join(
         ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch)

@@ -14,7 +14,7 @@ import issuer
 import redeemer
 from tests.factories import KEK, NOW
 from youcard.credentials import b64url
-from youcard.printing import qr_matrix
+from youcard.documents.printing import qr_matrix
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [

@@ -9,13 +9,13 @@ import pytest
 
 from tests.browser.test_issuer_e2e import _sign_in
 from tests.factories import NOW, Factory, trusted
-from youcard.enums import Role
+from youcard.domain.enums import Role
+from youcard.domain.models import Household
 from youcard.imports.batches import check_batch, queue_import
-from youcard.models import Household
 from youcard.operations.mandates import MandateTerms, create_mandate
 from youcard.operations.staff_tokens import create_staff_token
 from youcard.policy import Counter, Staff
-from youcard.retention import erase_household
+from youcard.privacy.retention import erase_household
 
 AXE = Path(__file__).resolve().parent / "vendor" / "axe-core" / "axe.min.js"
 WCAG_AA = "{runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}}"

@@ -14,7 +14,7 @@ import pypdfium2
 from tests.browser.test_issuer_e2e import _sign_in, record_family
 from tests.factories import Factory
 from youcard.clock import berlin_date, utcnow
-from youcard.enums import Role
+from youcard.domain.enums import Role
 
 OWN_PASSWORD = "Kranich Wolke Fahrradklingel"
 

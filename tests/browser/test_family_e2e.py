@@ -12,7 +12,7 @@ from PIL import Image
 from tests.factories import KEK, Factory, trusted
 from tests.qr import qr_texts
 from youcard.clock import berlin_date, utcnow
-from youcard.enums import Category
+from youcard.domain.enums import Category
 from youcard.operations.cards import issue_card
 from youcard.operations.family import new_access_code
 from youcard.operations.mandates import MandateTerms, create_mandate

@@ -11,11 +11,11 @@ from sqlalchemy import func, select
 
 from tests.browser.test_city_office_e2e import _sign_in_as
 from tests.factories import PASSWORD, Factory
-from youcard.budget import add_months
 from youcard.clock import berlin_date, utcnow
-from youcard.enums import EntitlementStatus, Role
-from youcard.imports.jobs import check_waiting_imports
-from youcard.models import Child, Entitlement
+from youcard.domain.budget import add_months
+from youcard.domain.enums import EntitlementStatus, Role
+from youcard.domain.models import Child, Entitlement
+from youcard.jobs.imports import check_waiting_imports
 
 HEADER = (
     "decision_ref;case_ref;child_ref;family_name;given_name;birth_date;category;valid_from;"

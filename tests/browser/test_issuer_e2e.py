@@ -10,7 +10,7 @@ import pypdfium2
 from tests.factories import PASSWORD, Factory, check_credential
 from tests.qr import qr_texts
 from youcard.clock import berlin_date, utcnow
-from youcard.enums import Role
+from youcard.domain.enums import Role
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [

@@ -38,8 +38,8 @@ def _full_family(committed) -> str:
 
     from tests.factories import KEK, Factory, trusted
     from youcard.clock import berlin_date, utcnow
-    from youcard.enums import Category
-    from youcard.operations.bookings import book
+    from youcard.domain.enums import Category
+    from youcard.operations.booking import book
     from youcard.operations.cards import issue_card, revoke_card
     from youcard.operations.family import new_access_code
     from youcard.operations.mandates import MandateTerms, create_mandate

@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from tests.factories import KEK, NOW, PASSWORD, Factory
-from youcard.budget import BudgetRule, RuleKind
-from youcard.enums import Category
-from youcard.models import Booking, Child
+from youcard.documents.printing import qr_png
+from youcard.domain.budget import BudgetRule, RuleKind
+from youcard.domain.enums import Category
+from youcard.domain.models import Booking, Child
 from youcard.operations.cards import issue_card, revoke_card
 from youcard.policy import Staff
-from youcard.printing import qr_png
 
 
 @dataclass

@@ -13,12 +13,11 @@ from click.testing import CliRunner
 from sqlalchemy import func, select, update
 
 from tests.conftest import create_postgres_database, drop_postgres_database
-from youcard import trust
 from youcard.cli import main
 from youcard.clock import utcnow
-from youcard.credentials import verify
+from youcard.credentials import trust, verify
 from youcard.db import make_engine, make_sessionmaker
-from youcard.models import AuditEvent, Booking, Entitlement
+from youcard.domain.models import AuditEvent, Booking, Entitlement
 from youcard.operations.family import family_sign_in
 from youcard.operations.staff import sign_in_partner_user
 
@@ -144,7 +143,7 @@ def test_secrets_live_in_the_instance_folder_and_are_never_printed(env):
     token = json.loads(out)["partners"][0]["token"]
     engine = make_engine(env["url"])
     with engine.connect() as conn:
-        from youcard.models import DeviceToken
+        from youcard.domain.models import DeviceToken
 
         hashes = conn.execute(select(DeviceToken.token_hash)).scalars().all()
     engine.dispose()
@@ -252,10 +251,10 @@ def test_staff_create_prints_a_one_time_password_that_must_be_changed_and_staff_
 
 
 def test_the_demo_tells_the_story_two_months_booked_the_first_settled(env):
-    from youcard import budget
     from youcard.clock import berlin_date
-    from youcard.enums import SettlementStatus
-    from youcard.models import Household, Issuer, Settlement
+    from youcard.domain import budget
+    from youcard.domain.enums import SettlementStatus
+    from youcard.domain.models import Household, Issuer, Settlement
 
     text = _run("demo").output
     assert "credential: YC1:" in text and "birth dates: Elif 2015-03-14, Can 2011-09-02" in text
@@ -349,8 +348,8 @@ def test_import_approvals_recorded_by_one_and_confirmed_by_another(env, tmp_path
 
 
 def test_jobs_run_once_checks_uploaded_imports_and_seals_the_audit_chain(env):
+    from youcard.domain.models import ImportBatch, StaffUser
     from youcard.imports.batches import queue_import
-    from youcard.models import ImportBatch, StaffUser
     from youcard.policy import Staff
 
     _run("demo")
@@ -407,8 +406,8 @@ def test_jobs_run_with_several_workers_books_each_instalment_once(env):
 
     from tests.factories import Factory, trusted
     from youcard.clock import berlin_date
-    from youcard.enums import Category
-    from youcard.models import Mandate
+    from youcard.domain.enums import Category
+    from youcard.domain.models import Mandate
     from youcard.operations.mandates import MandateTerms, create_mandate
     from youcard.policy import Counter
 
@@ -477,8 +476,8 @@ def test_the_restore_drill_restores_every_row_and_the_checks_pass(env):
 
 def test_retention_dry_run_lists_and_the_command_erases(env, monkeypatch):
     from tests.factories import Factory
-    from youcard.enums import Category
-    from youcard.models import Household
+    from youcard.domain.enums import Category
+    from youcard.domain.models import Household
 
     assert _run("db", "upgrade").exit_code == 0
     engine = make_engine(env["url"])

@@ -12,7 +12,7 @@ from tests.cli.test_cli import env  # noqa: F401  (the fixture: SQLite and Postg
 from tests.issuer.test_staff_login import HTTPS, SAME_ORIGIN, _csrf
 from youcard.cli import main
 from youcard.db import make_engine, make_sessionmaker
-from youcard.models import Issuer, SigningKey
+from youcard.domain.models import Issuer, SigningKey
 
 NEW_PASSWORD = "Lippe-Auen-Radweg-im-Herbst"
 

@@ -28,14 +28,15 @@ import requests
 from sqlalchemy import select
 
 from tests.factories import KEK, Factory
-from youcard import audit, ledger, migrate
-from youcard.budget import BudgetRule
+from youcard import audit, migrate
 from youcard.clock import berlin_date, utcnow
 from youcard.db import make_engine, make_sessionmaker
-from youcard.enums import Category, RuleKind
-from youcard.models import Booking
+from youcard.domain.budget import BudgetRule
+from youcard.domain.enums import Category, RuleKind
+from youcard.domain.models import Booking
 from youcard.operations.cards import issue_card
 from youcard.policy import Staff
+from youcard.reads import ledger
 
 ROOT = Path(__file__).resolve().parents[2]
 CLIENTS = 6

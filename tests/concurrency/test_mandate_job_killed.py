@@ -15,9 +15,9 @@ import pytest
 from sqlalchemy import text
 
 from tests.factories import due_mandates
-from youcard import ledger
 from youcard.db import make_engine, make_sessionmaker
 from youcard.operations.instalments import book_due_instalments
+from youcard.reads import ledger
 
 MANDATES = 4_000
 DUE = datetime(2026, 3, 31, 12, tzinfo=UTC)

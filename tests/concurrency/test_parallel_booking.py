@@ -18,15 +18,14 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.factories import NOW, Factory, at_counter, trusted
-from youcard import ledger
-from youcard.budget import BudgetRule
 from youcard.db import make_engine, make_sessionmaker
-from youcard.enums import Category, RuleKind
+from youcard.domain.budget import BudgetRule
+from youcard.domain.enums import Category, RuleKind
+from youcard.domain.models import Booking, Entitlement
 from youcard.errors import DomainError
-from youcard.models import Booking, Entitlement
-from youcard.operations.bookings import book
-from youcard.operations.cancellations import cancel_booking
+from youcard.operations.booking import book, cancel_booking
 from youcard.policy import Staff
+from youcard.reads import ledger
 
 THREADS = 32
 _keys = itertools.count()

@@ -12,11 +12,11 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.factories import Factory, at_counter, trusted
-from youcard.budget import BudgetRule
 from youcard.db import make_engine, make_sessionmaker
-from youcard.enums import Category, RuleKind, SettlementStatus
-from youcard.models import Booking, SettlementLine
-from youcard.operations.bookings import book
+from youcard.domain.budget import BudgetRule
+from youcard.domain.enums import Category, RuleKind, SettlementStatus
+from youcard.domain.models import Booking, SettlementLine
+from youcard.operations.booking import book
 from youcard.operations.settlements import finalize, prepare
 from youcard.policy import Staff
 

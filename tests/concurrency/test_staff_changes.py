@@ -11,8 +11,8 @@ import pytest
 import issuer
 from tests.factories import KEK, NOW, Factory
 from youcard.credentials import b64url
-from youcard.enums import Role
-from youcard.models import StaffToken, StaffUser
+from youcard.domain.enums import Role
+from youcard.domain.models import StaffToken, StaffUser
 from youcard.operations.staff_tokens import create_staff_token
 from youcard.policy import Staff
 

@@ -15,7 +15,8 @@ from PIL import Image
 
 from tests.credentials.test_codec import GENUINE, NOW, TRUSTED
 from tests.qr import qr_texts
-from youcard import credentials, printing
+from youcard import credentials
+from youcard.documents import printing
 
 _decode = qr_texts
 
@@ -111,7 +112,7 @@ def test_a4_sheet_holds_ten_cards_per_page_every_one_readable():
 
 
 def test_an_arabic_name_on_the_card_is_shaped_right_to_left():
-    """#27.3: every right-to-left run is shaped where it appears (youcard.pdf_text)."""
+    """#27.3: every right-to-left run is shaped where it appears (youcard.documents.pdf_text)."""
     pdf = printing.card_pdf(_card(given_name="مريم", family_name="حداد"))
     page = pypdfium2.PdfDocument(io.BytesIO(pdf))[0]
     text = page.get_textpage()

@@ -11,11 +11,11 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.factories import Factory, trusted
-from youcard.budget import BudgetRule
 from youcard.credentials import TrustedKeys
 from youcard.db import Session
-from youcard.enums import Category
-from youcard.models import (
+from youcard.domain.budget import BudgetRule
+from youcard.domain.enums import Category
+from youcard.domain.models import (
     AuditEvent,
     Booking,
     Card,

@@ -6,7 +6,7 @@ from sqlalchemy import delete, select, update
 
 from tests.factories import NOW
 from youcard import audit
-from youcard.models import AuditEvent, AuditHead
+from youcard.domain.models import AuditEvent, AuditHead
 
 
 def _events(session, issuer_id, n):

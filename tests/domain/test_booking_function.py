@@ -15,11 +15,11 @@ from hypothesis import strategies as st
 from sqlalchemy import select, text
 
 from tests.factories import NOW
-from youcard.budget import BudgetRule
-from youcard.enums import BookingKind, Category, EntitlementStatus, RuleKind
-from youcard.models import AuditEvent, Booking, DailyUsage, Entitlement
-from youcard.operations import booking_write
-from youcard.operations.booking_write import BookingWrite
+from youcard.domain.budget import BudgetRule
+from youcard.domain.enums import BookingKind, Category, EntitlementStatus, RuleKind
+from youcard.domain.models import AuditEvent, Booking, DailyUsage, Entitlement
+from youcard.operations.booking import write as booking_write
+from youcard.operations.booking.write import BookingWrite
 
 DAY = date(2026, 3, 16)
 

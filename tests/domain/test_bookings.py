@@ -9,9 +9,8 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.factories import KEK, NOW, at_counter
-from youcard import ledger
-from youcard.budget import BudgetRule
-from youcard.enums import (
+from youcard.domain.budget import BudgetRule
+from youcard.domain.enums import (
     Accrual,
     BookingKind,
     CardStatus,
@@ -20,9 +19,9 @@ from youcard.enums import (
     PartnerStatus,
     RuleKind,
 )
-from youcard.models import AuditEvent, Booking, Entitlement
-from youcard.operations.bookings import book
-from youcard.operations.cancellations import cancel_booking
+from youcard.domain.models import AuditEvent, Booking, Entitlement
+from youcard.operations.booking import book, cancel_booking
+from youcard.reads import ledger
 
 TODAY = date(2026, 3, 16)
 
@@ -138,7 +137,8 @@ def test_revoked_or_replaced_card(session, scene, refused, status):
 def test_unknown_cards_and_malformed_credentials(session, scene, refused):
     from dataclasses import replace
 
-    from youcard import credentials, keys
+    from youcard import credentials
+    from youcard.credentials import keys
     from youcard.operations.cards import card_claims
 
     s = scene()
@@ -377,7 +377,7 @@ def test_database_refuses_overspend_even_without_the_guard(session, scene):
 
 
 def _write_values(s, *, key, amount_cents, units=0, entitled=None, units_total=None, per_day=None):
-    from youcard.operations.booking_write import BookingWrite
+    from youcard.operations.booking.write import BookingWrite
 
     return BookingWrite(
         issuer_id=s.issuer.id,
@@ -405,8 +405,8 @@ def test_each_write_step_that_refuses_undoes_the_steps_before_it(session, scene)
     """The booking's writes (one `youcard_book` call on PostgreSQL, statements on SQLite):
     a twin's key, the per-day guard or the overspend guard leave no trace."""
     from tests.domain.conftest import state
-    from youcard.models import DailyUsage
-    from youcard.operations.booking_write import write_booking as _write
+    from youcard.domain.models import DailyUsage
+    from youcard.operations.booking.write import write_booking as _write
 
     s = scene(Category.LUNCH)  # 5 EUR per meal, one per day
     meal = {"amount_cents": 450, "units": 1, "units_total": 200, "per_day": 1}

@@ -12,12 +12,13 @@ from cryptography.exceptions import InvalidTag
 from sqlalchemy import func, select
 
 from tests.factories import KEK, NOW, PERIOD, Factory, at_counter, check_credential, trusted
-from youcard import credentials, keys, trust
+from youcard import credentials
 from youcard.config import load_settings
-from youcard.enums import CardStatus, Category, KeyStatus, Role
+from youcard.credentials import keys, trust
+from youcard.domain.enums import CardStatus, Category, KeyStatus, Role
+from youcard.domain.models import Card, SigningKey
 from youcard.errors import DomainError
-from youcard.models import Card, SigningKey
-from youcard.operations.bookings import book
+from youcard.operations.booking import book
 from youcard.operations.cards import (
     card_expiry,
     issue_card,
@@ -297,7 +298,7 @@ def test_the_kek_comes_from_the_environment_or_the_embedded_instance(tmp_path):
 def test_the_card_operations_decide_role_and_tenant_themselves(session, family, make, refused):
     """#15: a caseworker may not issue or block a card; a family may block only its own
     children's cards; another issuer's card is not found."""
-    from youcard.enums import Role
+    from youcard.domain.enums import Role
     from youcard.policy import Family
 
     issuer_id = family["issuer"].id

@@ -1,4 +1,4 @@
-"""#28.1: the rules of a new benefit have one source (youcard.operations.entitlement_rules).
+"""#28.1: the rules of a new benefit have one source (youcard.domain.entitlement_rules).
 A differential test: random approval lines get the same verdict through the approvals
 import's plan as through recording the benefit by hand, on both databases."""
 
@@ -13,12 +13,12 @@ from sqlalchemy import select
 
 from tests.domain.test_import_plan import HEADER, TODAY, _plan
 from tests.factories import NOW
-from youcard.budget import BudgetRule
-from youcard.enums import Category, Role, RuleKind
+from youcard.domain.budget import BudgetRule
+from youcard.domain.entitlement_rules import decide_new
+from youcard.domain.enums import Category, Role, RuleKind
+from youcard.domain.models import AuditEvent, Entitlement
 from youcard.errors import DomainError
 from youcard.imports.batches import confirm_import, record_import
-from youcard.models import AuditEvent, Entitlement
-from youcard.operations.entitlement_rules import decide_new
 from youcard.operations.entitlements import approve_entitlement, record_entitlement
 from youcard.policy import Staff
 

@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import select
 
 from tests.factories import NOW, PERIOD, at_counter, trusted
-from youcard.enums import Category, EntitlementStatus, Role
-from youcard.models import AuditEvent
-from youcard.operations.bookings import book
+from youcard.domain.enums import Category, EntitlementStatus, Role
+from youcard.domain.models import AuditEvent
+from youcard.operations.booking import book
 from youcard.operations.entitlements import (
     approve_entitlement,
     record_entitlement,
@@ -239,7 +239,7 @@ def test_an_overlapping_period_is_refused_on_record_and_approve(session, office,
     budget; a follow-up starting the day after the first one ends is fine."""
     from datetime import timedelta
 
-    from youcard.models import Entitlement
+    from youcard.domain.models import Entitlement
 
     first = _record(session, office)
     approve_entitlement(session, entitlement_id=first.id, by=Staff.of(office["approver"]), now=NOW)

@@ -9,11 +9,10 @@ import io
 from datetime import date, timedelta
 
 from tests.factories import NOW, at_counter, trusted
-from youcard import exports
-from youcard.budget import BudgetRule
-from youcard.enums import Category, Role, RuleKind
-from youcard.operations.bookings import book
-from youcard.operations.cancellations import cancel_booking
+from youcard.documents import exports
+from youcard.domain.budget import BudgetRule
+from youcard.domain.enums import Category, Role, RuleKind
+from youcard.operations.booking import book, cancel_booking
 from youcard.policy import Staff
 
 

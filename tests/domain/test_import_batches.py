@@ -10,13 +10,13 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.factories import NOW, Factory
-from youcard import ledger
 from youcard.db import make_engine, make_sessionmaker
-from youcard.enums import EntitlementStatus, Role
+from youcard.domain.enums import EntitlementStatus, Role
+from youcard.domain.models import AuditEvent, Child, Entitlement, Household, ImportBatch
 from youcard.errors import DomainError
 from youcard.imports.batches import LinesRefused, confirm_import, record_import, reject_import
-from youcard.models import AuditEvent, Child, Entitlement, Household, ImportBatch
 from youcard.policy import Staff
+from youcard.reads import ledger
 
 HEADER = (
     "decision_ref;case_ref;child_ref;family_name;given_name;birth_date;category;valid_from;"
@@ -180,7 +180,7 @@ def test_two_imports_of_one_file_at_the_same_time_one_wins(database_url):
 def test_the_page_offers_what_the_operations_allow(session, office, make, refused):
     """views.may_do (what the batch page offers) agrees with the operations: the recorder
     cannot confirm (four eyes), an approver can; letters only for recorders, once confirmed."""
-    from youcard.imports.views import may_do
+    from youcard.reads.imports import may_do
 
     admin = Staff.of(make.staff(office["issuer"], Role.ADMINISTRATOR))
     batch = record_import(session, by=office["caseworker"], data=_file(*LINES),

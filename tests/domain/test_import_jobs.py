@@ -14,17 +14,17 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import undefer
 
 from tests.factories import KEK, NOW, Factory
-from youcard.enums import CardStatus, Category, Role
+from youcard.domain.enums import CardStatus, Category, Role
+from youcard.domain.models import AuditEvent, Card, Entitlement, ImportBatch, ImportLine
 from youcard.imports import approvals_file
 from youcard.imports.batches import confirm_import, queue_import, stored_plans
-from youcard.imports.jobs import (
+from youcard.jobs.imports import (
     STALE_AFTER,
     _check_claimed,
     _claim_next,
     check_waiting_imports,
     issue_import_cards,
 )
-from youcard.models import AuditEvent, Card, Entitlement, ImportBatch, ImportLine
 from youcard.policy import Staff
 
 HEADER = (

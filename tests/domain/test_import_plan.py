@@ -8,12 +8,12 @@ from datetime import date
 from sqlalchemy import func, select
 
 from tests.factories import NOW, at_counter, trusted
-from youcard.budget import BudgetRule
-from youcard.enums import Category, RuleKind
+from youcard.domain.budget import BudgetRule
+from youcard.domain.enums import Category, RuleKind
+from youcard.domain.models import AuditEvent, Child, Entitlement, Household
 from youcard.imports.approvals_file import read_approvals
 from youcard.imports.plan import plan_import, report_csv, summary
-from youcard.models import AuditEvent, Child, Entitlement, Household
-from youcard.operations.bookings import book
+from youcard.operations.booking import book
 from youcard.policy import Staff
 
 HEADER = (

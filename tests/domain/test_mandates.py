@@ -12,10 +12,9 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.factories import NOW, Factory, at_once, trusted
-from youcard import ledger
-from youcard.budget import BudgetRule
-from youcard.enums import BookingKind, CardStatus, Category, Role, RuleKind
-from youcard.models import Booking, Mandate
+from youcard.domain.budget import BudgetRule
+from youcard.domain.enums import BookingKind, CardStatus, Category, Role, RuleKind
+from youcard.domain.models import Booking, Mandate
 from youcard.operations.instalments import book_due_instalments
 from youcard.operations.mandates import (
     MandateTerms,
@@ -26,6 +25,7 @@ from youcard.operations.mandates import (
     partner_mandates,
 )
 from youcard.policy import Counter, Family, Staff
+from youcard.reads import ledger
 
 CLUB = MandateTerms(category="participation", reference="M-4711", monthly_amount_cents=1_000,
                     day_of_month=20)  # fmt: skip

@@ -7,7 +7,7 @@ import pytest
 
 from tests.domain.test_import_plan import _plan
 from tests.factories import NOW
-from youcard.enums import Category, Role
+from youcard.domain.enums import Category, Role
 from youcard.errors import InvalidRequest
 from youcard.operations.households import add_child, create_household
 from youcard.operations.partners import create_partner

@@ -7,9 +7,9 @@ from datetime import date
 from xml.etree import ElementTree
 
 from tests.domain.test_settlements import BIG, City, _at, _book, _cancel, _city, march
-from youcard import reports
-from youcard.enums import Category
-from youcard.models import Issuer
+from youcard.domain.enums import Category
+from youcard.domain.models import Issuer
+from youcard.reads import reports
 
 __all__ = ["march"]
 
@@ -65,8 +65,8 @@ def test_take_up_rate_and_unused_money(session, make, march):
 
 def test_a_category_counted_in_meals_shows_no_euros_approved(session, make):
     """#14.5: lunch counted in meals showed "Approved 0,00 €"."""
-    from youcard.budget import BudgetRule
-    from youcard.enums import RuleKind
+    from youcard.domain.budget import BudgetRule
+    from youcard.domain.enums import RuleKind
 
     city = make.issuer()
     child = make.child(city)

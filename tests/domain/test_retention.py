@@ -13,16 +13,17 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from tests.factories import NOW, Factory, at_counter, at_once, trusted
-from youcard import audit, ledger
-from youcard.actors import actor_names
-from youcard.enums import Category
-from youcard.jobs import run_jobs
-from youcard.models import AuditEvent, Booking, Child, Household, JobRun, Mandate
-from youcard.operations.bookings import book
+from youcard import audit
+from youcard.domain.enums import Category
+from youcard.domain.models import AuditEvent, Booking, Child, Household, JobRun, Mandate
+from youcard.jobs.runner import run_jobs
+from youcard.operations.booking import book
 from youcard.operations.mandates import MandateTerms, create_mandate
 from youcard.policy import Staff
-from youcard.retention import cutoff, due_households, erase_due_households
-from youcard.subject_access import household_data
+from youcard.privacy.retention import cutoff, due_households, erase_due_households
+from youcard.privacy.subject_access import household_data
+from youcard.reads import ledger
+from youcard.reads.actors import actor_names
 
 ERASE_DAY = datetime(2030, 1, 1, 9, 0, tzinfo=UTC)  # 2026's benefits ended three years ago
 
@@ -215,9 +216,9 @@ class Booked:
 def test_money_records_go_with_their_benefit_after_the_budget_laws_years(private_committed):
     from datetime import timedelta
 
-    from youcard.models import Entitlement, Settlement
-    from youcard.operations.cancellations import cancel_booking
-    from youcard.retention import forget_old_money, old_money
+    from youcard.domain.models import Entitlement, Settlement
+    from youcard.operations.booking import cancel_booking
+    from youcard.privacy.retention import forget_old_money, old_money
 
     sessions = private_committed
     with sessions.begin() as session:
@@ -260,7 +261,7 @@ def test_money_records_go_with_their_benefit_after_the_budget_laws_years(private
 
 
 def test_two_runners_at_once_forget_each_benefit_once(private_committed):
-    from youcard.retention import forget_old_money
+    from youcard.privacy.retention import forget_old_money
 
     sessions = private_committed
     with sessions.begin() as session:

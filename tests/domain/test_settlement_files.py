@@ -15,9 +15,9 @@ import sepaxml
 import xmlschema
 
 from tests.domain.test_settlements import APRIL, JUNE_2, MARCH, _at, _book, _cancel, march
-from youcard import settlement_files
+from youcard.documents import settlement_files
+from youcard.domain.models import Issuer
 from youcard.errors import DomainError
-from youcard.models import Issuer
 from youcard.operations.settlements import finalize, prepare
 from youcard.policy import Staff
 

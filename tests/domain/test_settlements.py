@@ -13,11 +13,17 @@ from sqlalchemy import select, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from tests.factories import Factory, at_counter, trusted
-from youcard.budget import BudgetRule, RuleKind
-from youcard.enums import Category, SettlementStatus
-from youcard.models import Booking, Card, Partner, Settlement, SettlementLine, SettlementPayment
-from youcard.operations.bookings import book
-from youcard.operations.cancellations import cancel_booking
+from youcard.domain.budget import BudgetRule, RuleKind
+from youcard.domain.enums import Category, SettlementStatus
+from youcard.domain.models import (
+    Booking,
+    Card,
+    Partner,
+    Settlement,
+    SettlementLine,
+    SettlementPayment,
+)
+from youcard.operations.booking import book, cancel_booking
 from youcard.operations.settlements import finalize, prepare
 from youcard.policy import Staff
 

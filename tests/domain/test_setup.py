@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import select
 
 from tests.factories import KEK, NOW, at_counter, trusted
-from youcard.enums import Category, PartnerStatus, Role
-from youcard.models import AuditEvent
+from youcard.domain.enums import Category, PartnerStatus, Role
+from youcard.domain.models import AuditEvent
 from youcard.operations.households import add_child, create_household
 from youcard.operations.partners import create_device_token, create_partner
 from youcard.operations.staff_accounts import create_staff_user
@@ -113,7 +113,7 @@ def test_children_need_a_name_and_a_past_birth_date(session, make, refused):
 
 
 def test_a_corrected_birth_date_moves_the_participation_budget(session, make, refused):
-    from youcard.operations.bookings import book
+    from youcard.operations.booking import book
     from youcard.operations.households import update_child
 
     issuer = make.issuer()
@@ -173,8 +173,8 @@ def test_a_household_keeps_its_reference_unique(session, make, refused):
 
 
 def test_an_issuer_accepts_another_issuers_partner_for_its_own_cards(session, make):
-    from youcard.enums import Category
-    from youcard.operations.bookings import book
+    from youcard.domain.enums import Category
+    from youcard.operations.booking import book
     from youcard.operations.partners import set_partner_permissions
 
     home, neighbour = make.issuer(), make.issuer()
@@ -275,8 +275,8 @@ def test_partner_operations_decide_role_and_tenant_themselves(session, make, ref
 def test_only_the_system_registers_an_issuer(session, make, refused):
     import secrets
 
+    from youcard.domain.models import Issuer
     from youcard.errors import Forbidden
-    from youcard.models import Issuer
     from youcard.operations.issuers import create_issuer
 
     new_id = f"DE-X{secrets.token_hex(2).upper()}"

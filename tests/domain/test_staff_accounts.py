@@ -12,9 +12,9 @@ from sqlalchemy import select
 
 from tests.factories import NOW, PASSWORD, Factory
 from youcard.db import make_engine, make_sessionmaker
-from youcard.enums import Role
+from youcard.domain.enums import Role
+from youcard.domain.models import AuditEvent, LoginThrottle, StaffToken
 from youcard.errors import DomainError
-from youcard.models import AuditEvent, LoginThrottle, StaffToken
 from youcard.operations.staff import sign_in
 from youcard.operations.staff_accounts import (
     change_own_password,

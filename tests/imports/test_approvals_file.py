@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from youcard.enums import Category, RuleKind
+from youcard.domain.enums import Category, RuleKind
 from youcard.imports.approvals_file import FileRefused, read_approvals
 
 HEADER = (

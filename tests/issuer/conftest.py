@@ -7,7 +7,7 @@ import pytest
 import issuer
 from tests.factories import KEK, NOW, Factory
 from youcard.credentials import b64url
-from youcard.enums import Role
+from youcard.domain.enums import Role
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ from sqlalchemy import select
 from tests.factories import NOW, Factory, at_counter
 from tests.issuer.test_households import _as, _post
 from tests.issuer.test_staff_login import HTTPS
-from youcard.enums import KeyStatus, PartnerStatus, Role
-from youcard.models import DeviceToken, Partner, PartnerUser, SigningKey
+from youcard.domain.enums import KeyStatus, PartnerStatus, Role
+from youcard.domain.models import DeviceToken, Partner, PartnerUser, SigningKey
 from youcard.operations.partners import ask_to_serve
 from youcard.security import token_hash
 
@@ -160,7 +160,7 @@ def test_another_issuers_partner_is_not_found(app, admin_office, committed):
 
 
 def test_staff_changes_are_sealed_into_the_chain_at_once(app, admin_office, committed):
-    from youcard.models import AuditEvent
+    from youcard.domain.models import AuditEvent
 
     admin = _as(app, admin_office["admin"])
     _post(
@@ -183,7 +183,7 @@ def test_staff_changes_are_sealed_into_the_chain_at_once(app, admin_office, comm
 
 
 def test_accept_another_issuers_partner_for_our_cards(app, admin_office, committed):
-    from youcard.enums import Category
+    from youcard.domain.enums import Category
 
     with committed.begin() as session:
         make = Factory(session)
@@ -229,7 +229,7 @@ def test_the_audit_log_names_people_and_pages_back_through_older_entries(
     app, admin_office, committed
 ):
     from youcard import audit
-    from youcard.models import StaffUser
+    from youcard.domain.models import StaffUser
 
     with committed.begin() as session:
         admin = session.scalars(
@@ -250,22 +250,22 @@ def test_the_audit_log_names_people_and_pages_back_through_older_entries(
     rest = client.get(older.replace("&amp;", "&"), base_url=HTTPS).get_data(as_text=True)
     assert rest.count("<tr><td>") == 5 and "es gibt weitere" not in rest
     assert "205 Einträge passen." in rest  # the filter kept; the count of all that match
-    import youcard.audit_views
+    import youcard.reads.audit_log
 
-    youcard.audit_views.COUNT_CAP = 100  # counted no further than the cap
+    youcard.reads.audit_log.COUNT_CAP = 100  # counted no further than the cap
     try:
         capped = client.get("/admin/audit?action=household.update", base_url=HTTPS)
         assert "Mehr als 100 Einträge passen." in capped.get_data(as_text=True)
     finally:
-        youcard.audit_views.COUNT_CAP = 10_000
+        youcard.reads.audit_log.COUNT_CAP = 10_000
     assert client.get("/admin/audit?before=abc", base_url=HTTPS).status_code == 422
 
 
 def test_every_staff_view_of_a_family_or_child_is_in_the_access_log(app, admin_office, committed):
     from datetime import timedelta
 
-    from youcard.access_log import forget_old_views, kept_for
-    from youcard.models import AccessEvent, Household, Issuer
+    from youcard.domain.models import AccessEvent, Household, Issuer
+    from youcard.privacy.access_log import forget_old_views, kept_for
 
     with committed.begin() as session:
         make = Factory(session)

@@ -7,8 +7,8 @@ from click.testing import CliRunner
 from sqlalchemy import select, update
 
 from tests.factories import NOW, Factory, check_credential
-from youcard.enums import EntitlementStatus, Role
-from youcard.models import StaffToken
+from youcard.domain.enums import EntitlementStatus, Role
+from youcard.domain.models import StaffToken
 from youcard.operations.staff_tokens import create_staff_token
 from youcard.policy import Staff
 
@@ -84,7 +84,7 @@ def test_case_management_flow_through_the_api(client, tokens, committed):
         assert check_credential(session, card["credential"], now=NOW).valid
     detail = _call(client, "GET", f"/api/v1/households/{household_id}", ad).json
     with committed() as session:
-        from youcard.models import AccessEvent
+        from youcard.domain.models import AccessEvent
 
         via = session.scalars(
             select(AccessEvent.via).where(
@@ -195,7 +195,7 @@ def test_the_api_is_documented_and_its_cli_token_works(
 
 
 def test_partners_keys_and_audit_through_the_api(client, tokens, committed):
-    from youcard.models import DeviceToken, Partner
+    from youcard.domain.models import DeviceToken, Partner
     from youcard.security import token_hash
 
     ad = tokens["administrator"]
@@ -303,12 +303,12 @@ BAD_BODIES = [
 def test_bad_bodies_on_every_api_route_are_422_and_change_nothing(client, tokens, committed):
     from sqlalchemy import func
 
-    from youcard.models import AuditEvent, Card, Child, Entitlement, Household, Partner
+    from youcard.domain.models import AuditEvent, Card, Child, Entitlement, Household, Partner
     from youcard.operations.cards import issue_card
 
     with committed.begin() as session:
         make = Factory(session)
-        from youcard.models import Issuer
+        from youcard.domain.models import Issuer
 
         issuer = session.get(Issuer, tokens["issuer_id"])
         child = make.child(issuer)

@@ -8,9 +8,9 @@ from sqlalchemy import func, select
 
 from tests.factories import NOW, Factory
 from tests.issuer.test_api import HTTPS, _call, tokens  # noqa: F401 - the fixture
-from youcard.enums import Role
-from youcard.imports.jobs import check_waiting_imports
-from youcard.models import Child, Entitlement, ImportBatch
+from youcard.domain.enums import Role
+from youcard.domain.models import Child, Entitlement, ImportBatch
+from youcard.jobs.imports import check_waiting_imports
 from youcard.operations.staff_tokens import create_staff_token
 from youcard.policy import Staff
 

@@ -16,12 +16,11 @@ from tests.factories import KEK, NOW, Factory, at_counter, trusted
 from tests.issuer.test_family import _sign_in
 from tests.issuer.test_households import _as, _post
 from tests.issuer.test_staff_login import HTTPS, SAME_ORIGIN, _csrf
-from youcard.budget import BudgetRule
-from youcard.enums import CardStatus, Category, Role, RuleKind
+from youcard.domain.budget import BudgetRule
+from youcard.domain.enums import CardStatus, Category, Role, RuleKind
+from youcard.domain.models import Card, Household
 from youcard.errors import DomainError
-from youcard.models import Card, Household
-from youcard.operations.bookings import book
-from youcard.operations.cancellations import cancel_booking
+from youcard.operations.booking import book, cancel_booking
 from youcard.operations.cards import issue_card, replace_blocked_card
 from youcard.operations.contacts import OfficeDetails, set_office_details
 from youcard.operations.family import new_access_code, report_card_lost
@@ -142,7 +141,7 @@ def test_search_finds_names_as_they_are_typed(app, desk, typed):
 def test_search_folds_german_spellings_and_takes_wildcards_literally(app, desk, committed):
     with committed.begin() as session:
         make = Factory(session)
-        from youcard.models import Issuer
+        from youcard.domain.models import Issuer
 
         issuer = session.get(Issuer, desk["issuer_id"])
         household = make.household(issuer)
@@ -200,7 +199,7 @@ def test_irreversible_actions_ask_first(app, desk):
 
 def test_the_approval_queue_shows_what_is_decided_and_who_recorded_it(app, desk, committed):
     with committed.begin() as session:
-        from youcard.models import Child, StaffUser
+        from youcard.domain.models import Child, StaffUser
         from youcard.operations.entitlements import record_entitlement
 
         recorder = session.scalars(
@@ -224,7 +223,7 @@ def test_the_families_list_pages_by_reference_keeps_the_search_and_counts_all(
 
     monkeypatch.setattr(issuer.households, "PAGE", 2)
     with committed.begin() as session:
-        from youcard.models import Issuer
+        from youcard.domain.models import Issuer
 
         make = Factory(session)
         issuer_row = session.get(Issuer, desk["issuer_id"])
@@ -247,7 +246,7 @@ def test_the_approval_queue_pages_oldest_first_and_counts_all(app, desk, committ
 
     monkeypatch.setattr(issuer.approvals, "QUEUE_PAGE", 2)
     with committed.begin() as session:
-        from youcard.models import Child, Issuer, StaffUser
+        from youcard.domain.models import Child, Issuer, StaffUser
         from youcard.operations.entitlements import record_entitlement
 
         recorder = session.scalars(
@@ -277,7 +276,7 @@ def test_the_approval_queue_pages_oldest_first_and_counts_all(app, desk, committ
 
 
 def test_the_childs_page_shows_its_mandates_and_staff_end_one(app, desk, committed, staff):
-    from youcard.models import Child, Issuer, Mandate
+    from youcard.domain.models import Child, Issuer, Mandate
     from youcard.operations import cards as card_ops
     from youcard.operations.mandates import MandateTerms, create_mandate
     from youcard.policy import Counter
@@ -312,8 +311,8 @@ def test_the_childs_page_shows_its_mandates_and_staff_end_one(app, desk, committ
 
 
 def test_an_erased_familys_pages_say_so_and_show_no_names(app, desk, committed):
-    from youcard.models import Household
-    from youcard.retention import erase_household
+    from youcard.domain.models import Household
+    from youcard.privacy.retention import erase_household
 
     with committed.begin() as session:
         erase_household(session, session.get(Household, desk["household_id"]), NOW)

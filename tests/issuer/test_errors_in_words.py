@@ -14,8 +14,8 @@ from tests.issuer.test_households import _as, _household, _post
 from tests.issuer.test_imports import HEADER, _upload
 from tests.issuer.test_settlement_pages import _city_with_february, _prepare
 from tests.issuer.test_staff_login import HTTPS, SAME_ORIGIN, _csrf
-from youcard.enums import Role
-from youcard.models import Entitlement, Household, ImportBatch
+from youcard.domain.enums import Role
+from youcard.domain.models import Entitlement, Household, ImportBatch
 
 
 def _office(committed):
@@ -82,7 +82,7 @@ def test_a_negative_trip_amount_blames_the_amount(app, committed):
     )
     assert r.status_code in (302, 303)
     with committed() as session:
-        from youcard.models import Child
+        from youcard.domain.models import Child
 
         child_id = session.scalars(select(Child.id).where(Child.household_id == household)).one()
     r = _post(

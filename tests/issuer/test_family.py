@@ -16,8 +16,8 @@ from tests.factories import KEK, NOW, Factory, trusted
 from tests.issuer.test_households import _as, _post
 from tests.issuer.test_staff_login import HTTPS, SAME_ORIGIN, _csrf
 from youcard.credentials import b64url
-from youcard.enums import CardStatus, Category, Role
-from youcard.models import AuditEvent, Card, Entitlement
+from youcard.domain.enums import CardStatus, Category, Role
+from youcard.domain.models import AuditEvent, Card, Entitlement
 from youcard.operations.cards import issue_card
 from youcard.operations.entitlements import availability
 from youcard.operations.family import new_access_code
@@ -231,7 +231,7 @@ def test_wrong_code_missing_date_and_no_csrf_are_refused(client, family):
 def test_staff_make_a_new_code_once_and_the_old_one_stops(app, client, family, committed):
     f = family()
     with committed.begin() as session:
-        from youcard.models import Issuer
+        from youcard.domain.models import Issuer
 
         caseworker = Factory(session).staff(session.get(Issuer, f["issuer_id"]), Role.CASEWORKER)
     staff = _as(app, caseworker.username)
@@ -317,7 +317,7 @@ def test_a_family_signing_out_ends_its_sessions_on_the_server(app, client, famil
 def test_the_family_sees_its_childs_mandates_and_ends_one_after_asking(
     app, client, family, committed
 ):
-    from youcard.models import Mandate, Partner
+    from youcard.domain.models import Mandate, Partner
     from youcard.operations.mandates import MandateTerms, create_mandate
     from youcard.policy import Counter
 
@@ -373,7 +373,7 @@ def test_a_familys_own_data_for_itself_and_for_the_office(app, client, family, c
                    for page in pypdfium2.PdfDocument(io.BytesIO(pdf.data)))  # fmt: skip
     assert "Auskunft nach Art. 15 DSGVO" in text and f["children"][0]["name"] in text
     with committed.begin() as session:
-        from youcard.models import Issuer
+        from youcard.domain.models import Issuer
 
         admin = Factory(session).staff(session.get(Issuer, f["issuer_id"]), Role.ADMINISTRATOR)
         admin_name = admin.username

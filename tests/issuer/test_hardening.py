@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.factories import NOW, Factory
-from youcard.enums import Role
-from youcard.models import Household
+from youcard.domain.enums import Role
+from youcard.domain.models import Household
 from youcard.operations.staff_tokens import create_staff_token
 from youcard.policy import Staff
 
@@ -220,7 +220,7 @@ def test_the_page_and_the_api_make_the_same_rule_from_an_amount(app, token, comm
     ok = _call(client, "POST", path, secret, json={"category": "lunch", **period})
     assert ok.status_code == 201
     with committed() as session:
-        from youcard.models import Entitlement
+        from youcard.domain.models import Entitlement
 
         rule = session.get(Entitlement, ok.json["id"]).rule.value
     assert rule == "units"

@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 from tests.factories import NOW, Factory, check_credential
 from tests.issuer.test_staff_login import HTTPS, SAME_ORIGIN, _csrf, _login
 from tests.qr import qr_texts
-from youcard.enums import CardStatus, EntitlementStatus, Role
-from youcard.models import Card, Child, Entitlement, Household
+from youcard.domain.enums import CardStatus, EntitlementStatus, Role
+from youcard.domain.models import Card, Child, Entitlement, Household
 from youcard.policy import Staff
 
 
@@ -307,7 +307,7 @@ def test_print_all_pending_cards_once_as_one_a4_pdf(app, office, committed, monk
 
     with committed.begin() as session:
         make = Factory(session)
-        from youcard.models import Issuer
+        from youcard.domain.models import Issuer
 
         issuer_row = session.get(Issuer, office["issuer_id"])
         credentials = []

@@ -11,9 +11,9 @@ from sqlalchemy import select
 from tests.factories import KEK, NOW, Factory
 from tests.issuer.test_households import _as, _post
 from tests.issuer.test_staff_login import HTTPS, SAME_ORIGIN, _csrf
-from youcard.enums import EntitlementStatus, Role
-from youcard.imports.jobs import check_waiting_imports, issue_import_cards
-from youcard.models import Child, Entitlement, ImportBatch
+from youcard.domain.enums import EntitlementStatus, Role
+from youcard.domain.models import Child, Entitlement, ImportBatch
+from youcard.jobs.imports import check_waiting_imports, issue_import_cards
 
 HEADER = (
     "decision_ref;case_ref;child_ref;family_name;given_name;birth_date;category;valid_from;"

@@ -14,10 +14,10 @@ from sqlalchemy import select
 from tests.factories import NOW, Factory
 from tests.issuer.test_households import _as, _post
 from tests.issuer.test_staff_login import HTTPS
-from youcard.budget import BudgetRule
-from youcard.enums import Category, Role, RuleKind
+from youcard.domain.budget import BudgetRule
+from youcard.domain.enums import Category, Role, RuleKind
+from youcard.domain.models import AuditEvent, Household, Issuer
 from youcard.errors import DomainError
-from youcard.models import AuditEvent, Household, Issuer
 from youcard.operations.contacts import OfficeDetails, set_office_details
 from youcard.operations.family import family_sign_in
 from youcard.policy import Staff

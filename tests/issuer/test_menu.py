@@ -9,7 +9,7 @@ import pytest
 
 from tests.issuer.test_households import _as
 from tests.issuer.test_staff_login import HTTPS
-from youcard.enums import Role
+from youcard.domain.enums import Role
 
 EXPECTED = {
     Role.CASEWORKER: (["Übersicht", "Familien", "Briefe von heute", "Importe"], []),

@@ -12,8 +12,8 @@ import redeemer
 from tests.factories import NOW, PASSWORD, Factory
 from tests.issuer.test_households import _as, _post
 from tests.issuer.test_staff_login import HTTPS
-from youcard.enums import Role
-from youcard.models import AuditEvent, Partner
+from youcard.domain.enums import Role
+from youcard.domain.models import AuditEvent, Partner
 
 NEW_IBAN = "DE02120300000000202051"
 

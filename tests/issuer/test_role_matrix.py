@@ -10,7 +10,7 @@ import pytest
 from tests.factories import Factory
 from tests.issuer.test_households import _as, _post
 from tests.issuer.test_staff_login import HTTPS
-from youcard.enums import Role
+from youcard.domain.enums import Role
 from youcard.operations.staff_tokens import create_staff_token
 from youcard.policy import Staff
 

@@ -14,9 +14,9 @@ from tests.domain.test_settlements import BIG
 from tests.factories import Factory, at_counter, trusted
 from tests.issuer.test_households import _as, _post
 from tests.issuer.test_staff_login import HTTPS
-from youcard.enums import Category, Role, SettlementStatus
-from youcard.models import Booking, Settlement
-from youcard.operations.bookings import book
+from youcard.domain.enums import Category, Role, SettlementStatus
+from youcard.domain.models import Booking, Settlement
+from youcard.operations.booking import book
 
 FEB = datetime(2026, 2, 10, 10, tzinfo=UTC)
 

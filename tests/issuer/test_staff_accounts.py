@@ -12,8 +12,8 @@ from sqlalchemy import select
 from tests.factories import Factory
 from tests.issuer.test_households import _as, _post
 from tests.issuer.test_staff_login import HTTPS, SAME_ORIGIN, _csrf, _login
-from youcard.enums import Role
-from youcard.models import AuditEvent, Household, Issuer, StaffUser
+from youcard.domain.enums import Role
+from youcard.domain.models import AuditEvent, Household, Issuer, StaffUser
 from youcard.operations.staff_tokens import create_staff_token
 from youcard.policy import Staff
 

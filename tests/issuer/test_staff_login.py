@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 import issuer
 from tests.factories import NOW, PASSWORD, Factory
-from youcard.enums import Role
-from youcard.models import AuditEvent
+from youcard.domain.enums import Role
+from youcard.domain.models import AuditEvent
 
 HTTPS = "https://localhost"
 SAME_ORIGIN = {"Referer": "https://localhost/login"}  # browsers send it; CSRF checks it over HTTPS

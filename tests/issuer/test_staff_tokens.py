@@ -11,8 +11,8 @@ from sqlalchemy import select
 from tests.factories import NOW, Factory
 from tests.issuer.test_households import _as
 from tests.issuer.test_staff_login import HTTPS, SAME_ORIGIN, _csrf
-from youcard.enums import Role
-from youcard.models import AuditEvent, StaffToken
+from youcard.domain.enums import Role
+from youcard.domain.models import AuditEvent, StaffToken
 from youcard.operations.staff_accounts import create_staff_user
 from youcard.operations.staff_tokens import create_staff_token
 from youcard.policy import Staff

@@ -11,10 +11,10 @@ import pytest
 
 import redeemer
 from tests.factories import KEK, NOW, Factory
-from youcard import keys
-from youcard.budget import BudgetRule
-from youcard.enums import Category
-from youcard.models import Partner
+from youcard.credentials import keys
+from youcard.domain.budget import BudgetRule
+from youcard.domain.enums import Category
+from youcard.domain.models import Partner
 from youcard.operations.cards import issue_card
 from youcard.policy import Staff
 
@@ -88,7 +88,7 @@ def other_partner(committed):
     def build(w: World, categories: set[Category] | None = None) -> dict[str, str]:
         with committed.begin() as session:
             make = Factory(session)
-            from youcard.models import Issuer
+            from youcard.domain.models import Issuer
 
             partner = make.partner(
                 session.get(Issuer, w.issuer_id), categories or {Category.PARTICIPATION}

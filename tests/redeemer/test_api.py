@@ -10,12 +10,20 @@ from sqlalchemy import func, select
 
 from tests.factories import NOW, PERIOD
 from tests.redeemer.conftest import private_key_for
-from youcard import credentials, ledger
-from youcard.budget import BudgetRule
-from youcard.enums import Category, PartnerStatus, RuleKind
-from youcard.models import Booking, Child, DeviceToken, Entitlement, Partner, PartnerPermission
+from youcard import credentials
+from youcard.domain.budget import BudgetRule
+from youcard.domain.enums import Category, PartnerStatus, RuleKind
+from youcard.domain.models import (
+    Booking,
+    Child,
+    DeviceToken,
+    Entitlement,
+    Partner,
+    PartnerPermission,
+)
 from youcard.operations.cards import revoke_card
 from youcard.policy import Staff
+from youcard.reads import ledger
 
 PROBLEM = "application/problem+json"
 

@@ -10,10 +10,9 @@ import pytest
 
 from tests.factories import at_counter, trusted
 from tests.redeemer.test_scanner import HTTPS, _login
-from youcard.enums import Category
-from youcard.models import Booking
-from youcard.operations.bookings import book
-from youcard.operations.cancellations import cancel_booking
+from youcard.domain.enums import Category
+from youcard.domain.models import Booking
+from youcard.operations.booking import book, cancel_booking
 from youcard.operations.settlements import finalize, prepare
 from youcard.policy import Staff
 
@@ -105,7 +104,7 @@ def test_the_credit_notes_cells_stay_within_their_columns(client, settled):
     text = page.get_textpage()
     mm = 72 / 25.4
     edges = [10.0]
-    for width in (18, 30, 24, 50, 42, 26):  # the table's columns (youcard.credit_notes)
+    for width in (18, 30, 24, 50, 42, 26):  # the table's columns (youcard.documents.credit_notes)
         edges.append(edges[-1] + width)
     whole = text.get_text_range()
     start, end = whole.index("Buchung"), whole.index("Summe der Buchungen")  # the table

@@ -11,7 +11,7 @@ from tests.factories import NOW
 from tests.redeemer.conftest import private_key_for
 from tests.redeemer.test_api import _book, _spent
 from youcard import credentials
-from youcard.models import Booking
+from youcard.domain.models import Booking
 
 HTTPS = "https://localhost"
 SAME_ORIGIN = {"Referer": "https://localhost/scan"}

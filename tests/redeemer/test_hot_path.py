@@ -10,7 +10,7 @@ import psycopg
 import pytest
 from sqlalchemy import event, select
 
-from youcard.models import Booking
+from youcard.domain.models import Booking
 from youcard.web.hotpath import HOT_SESSIONS, close_kept_connections, hot_routes
 
 WRITE = re.compile(r"^\s*(INSERT|UPDATE|DELETE)\b", re.IGNORECASE)

@@ -17,11 +17,11 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
-from youcard import ledger
-from youcard.budget import BudgetRule
 from youcard.clock import berlin_date, utcnow
-from youcard.enums import Category, RuleKind
-from youcard.models import Booking, Entitlement
+from youcard.domain.budget import BudgetRule
+from youcard.domain.enums import Category, RuleKind
+from youcard.domain.models import Booking, Entitlement
+from youcard.reads import ledger
 
 CLIENTS = 32
 ATTEMPTS = 5

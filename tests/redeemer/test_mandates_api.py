@@ -9,8 +9,8 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from tests.factories import NOW
-from youcard.enums import Category
-from youcard.models import Booking, Child, Mandate
+from youcard.domain.enums import Category
+from youcard.domain.models import Booking, Child, Mandate
 from youcard.operations.instalments import book_due_instalments
 
 BODY = {"category": "participation", "reference": "Mitglied 0815", "monthly_amount_cents": 1_000,
@@ -84,8 +84,8 @@ def test_bad_mandates_are_refused_and_change_nothing(client, world, committed):
 
 
 def _lunch_world(world, client):
-    from youcard.budget import BudgetRule
-    from youcard.enums import RuleKind
+    from youcard.domain.budget import BudgetRule
+    from youcard.domain.enums import RuleKind
 
     w = world(
         categories=(Category.LUNCH,), partner_categories={Category.LUNCH},

@@ -47,7 +47,7 @@ def test_metrics_need_their_token_and_count_requests_bookings_and_refusals(
     assert w.token not in after and w.credential not in after  # no secrets in the series
 
     # What the jobs did, on any node: read from job_runs when scraped.
-    from youcard.jobs import run_jobs
+    from youcard.jobs.runner import run_jobs
 
     runs = 'youcard_job_runs_total{job="sign-in-throttles"}'
     run_jobs(committed, ["sign-in-throttles"], lambda: NOW)

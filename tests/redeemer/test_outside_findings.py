@@ -7,8 +7,8 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from tests.factories import NOW, Factory
-from youcard.enums import Category
-from youcard.models import Booking, Issuer, PartnerServiceRequest
+from youcard.domain.enums import Category
+from youcard.domain.models import Booking, Issuer, PartnerServiceRequest
 
 
 def _other_citys_partner(committed) -> tuple[str, str]:
@@ -101,10 +101,10 @@ def test_a_body_that_cannot_be_taken_says_why_in_words(client, world):
 def test_a_card_past_its_validity_is_expired_to_verify_as_to_the_booking(client, world, committed):
     """#28.2: verify decided "usable" without the card's validity, the booking with it: a
     card shortened in the database (its QR still says later) showed valid at the counter
-    and then failed to book. Both ask youcard.usability.card_refusal now."""
+    and then failed to book. Both ask youcard.domain.usability.card_refusal now."""
     from datetime import timedelta
 
-    from youcard.models import Card
+    from youcard.domain.models import Card
 
     w = world()
     with committed.begin() as session:

@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 import issuer
 import redeemer
 from tests.factories import NOW
-from youcard.models import Booking
+from youcard.domain.models import Booking
 
 REDIS_URL = os.environ.get("YOUCARD_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 

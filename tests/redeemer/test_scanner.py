@@ -13,8 +13,8 @@ from sqlalchemy import select
 
 import redeemer
 from tests.factories import NOW, PASSWORD
-from youcard.enums import BookingKind, CardStatus, Category, PartnerStatus
-from youcard.models import AuditEvent, Booking, Card, Entitlement, Partner
+from youcard.domain.enums import BookingKind, CardStatus, Category, PartnerStatus
+from youcard.domain.models import AuditEvent, Booking, Card, Entitlement, Partner
 
 HTTPS = "https://localhost"
 SAME_ORIGIN = {"Referer": "https://localhost/scan"}  # browsers send it; CSRF checks it
@@ -356,7 +356,7 @@ def test_cancelling_a_booking_of_a_settled_month_asks_first_and_says_it_corrects
 ):
     from datetime import UTC, date, datetime
 
-    from youcard.models import Booking
+    from youcard.domain.models import Booking
     from youcard.operations.settlements import finalize, prepare
     from youcard.policy import Staff
 

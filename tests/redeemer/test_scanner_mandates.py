@@ -9,9 +9,9 @@ import io
 from sqlalchemy import func, select
 
 from tests.redeemer.test_scanner import HTTPS, SAME_ORIGIN, _check, _csrf, _form, _login, _post
-from youcard.budget import BudgetRule
-from youcard.enums import Category, RuleKind
-from youcard.models import Booking, Mandate
+from youcard.domain.budget import BudgetRule
+from youcard.domain.enums import Category, RuleKind
+from youcard.domain.models import Booking, Mandate
 
 
 def _mandate_form(client, credential, **fields):

@@ -15,8 +15,8 @@ import redeemer
 from tests.credentials.test_codec import VECTORS
 from tests.factories import NOW, Factory
 from youcard import credentials
-from youcard.enums import CardStatus, KeyStatus
-from youcard.models import Card, Issuer, SigningKey
+from youcard.domain.enums import CardStatus, KeyStatus
+from youcard.domain.models import Card, Issuer, SigningKey
 
 
 @pytest.fixture
@@ -116,7 +116,8 @@ app = redeemer.create_app({{"CLOCK": lambda: datetime.fromisoformat({NOW.isoform
                             "RATELIMIT_ENABLED": False}})
 r = app.test_client().post("/api/v1/verify", json={{"credential": {w.credential!r}}},
                            headers={{"Authorization": "Bearer {w.token}"}})
-print(json.dumps({{"valid": r.json["valid"], "keys_loaded": "youcard.keys" in sys.modules}}))
+keys_loaded = "youcard.credentials.keys" in sys.modules
+print(json.dumps({{"valid": r.json["valid"], "keys_loaded": keys_loaded}}))
 """
     out = subprocess.run(
         [sys.executable, "-c", script],

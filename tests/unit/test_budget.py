@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from youcard import budget
-from youcard.budget import (
+from youcard.domain import budget
+from youcard.domain.budget import (
     BudgetRule,
     Period,
     add_months,
@@ -17,7 +17,7 @@ from youcard.budget import (
     effective_period,
     months_begun,
 )
-from youcard.enums import Accrual, Category, RuleKind
+from youcard.domain.enums import Accrual, Category, RuleKind
 
 MONTHLY = BudgetRule(RuleKind.MONTHLY, 1500)
 UPFRONT = BudgetRule(RuleKind.MONTHLY, 1500, Accrual.UPFRONT)

@@ -29,8 +29,8 @@ UOW_OWNERS = {
     "youcard/web/problems.py",
     "youcard/web/retry.py",
     "youcard/web/hotpath.py",
-    "youcard/imports/jobs.py",
-    "youcard/cli_import.py",
+    "youcard/jobs/imports.py",
+    "youcard/cli/imports.py",
 }
 
 
@@ -55,7 +55,7 @@ def test_every_operation_is_told_who_acts_by_a_principal():
     principals = {"Staff", "Counter", "Family", "Principal"}
     wrong = []
     for path in sorted((ROOT / "youcard" / "operations").rglob("*.py")):
-        if path.name.startswith("booking_"):
+        if path.parent.name == "booking" and path.name != "__init__.py":
             continue  # the booking's inner steps carry the request it was asked
         for node in ast.parse(path.read_text(encoding="utf-8")).body:
             if not isinstance(node, ast.FunctionDef) or node.name.startswith("_"):
@@ -69,3 +69,42 @@ def test_every_operation_is_told_who_acts_by_a_principal():
                 ):
                     wrong.append(f"{path.name}:{node.lineno} {node.name}({arg.arg})")
     assert wrong == []
+
+
+def test_the_booking_is_reached_through_its_one_public_entry():
+    """#28.5: outside youcard.operations.booking, code imports the package (its __init__
+    names what others may use), never one of its steps."""
+    import ast
+
+    reaching = []
+    for package in ("youcard", "issuer", "redeemer"):
+        for path in sorted((ROOT / package).rglob("*.py")):
+            if "operations/booking" in str(path.relative_to(ROOT)):
+                continue
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                names = (
+                    [node.module or ""]
+                    if isinstance(node, ast.ImportFrom)
+                    else [alias.name for alias in node.names]
+                    if isinstance(node, ast.Import)
+                    else []
+                )
+                reaching += [
+                    f"{path.relative_to(ROOT)}: {name}"
+                    for name in names
+                    if name.startswith("youcard.operations.booking.")
+                ]
+    assert reaching == []
+
+
+@pytest.mark.parametrize("package", ["youcard", "issuer", "redeemer"])
+def test_every_package_says_what_lives_there(package):
+    """#28.5: each package opens with a docstring that says what it holds."""
+    import ast
+
+    silent = [
+        str(init.relative_to(ROOT))
+        for init in sorted((ROOT / package).rglob("__init__.py"))
+        if not ast.get_docstring(ast.parse(init.read_text(encoding="utf-8")))
+    ]
+    assert silent == []

@@ -13,7 +13,7 @@ import pytest
 
 SCRIPT = """
 import time
-from youcard import jobs
+from youcard.jobs import runner as jobs
 
 processes = jobs.start_workers(time.sleep, (120,), 2)
 print(" ".join(str(p.pid) for p in processes), flush=True)

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
-from youcard.budget import BudgetRule
 from youcard.clock import DateOutOfRange, checked_date, parse_day
-from youcard.enums import Accrual, Category, RuleKind
+from youcard.domain.budget import BudgetRule
+from youcard.domain.enums import Accrual, Category, RuleKind
 from youcard.errors import InvalidRequest
 from youcard.operations.entitlements import default_rule
 from youcard.operations.values import clean_name

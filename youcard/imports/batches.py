@@ -15,10 +15,16 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select
 
 from youcard import audit
-from youcard.budget import BudgetRule
 from youcard.clock import berlin_date
 from youcard.db import PlannerStatistics, Session, refusing_duplicates
-from youcard.enums import Accrual, Category, RuleKind
+from youcard.domain.budget import BudgetRule
+from youcard.domain.enums import Accrual, Category, RuleKind
+from youcard.domain.models import (
+    Child,
+    ImportBatch,
+    ImportLine,
+    StaffUser,
+)
 from youcard.errors import (
     Conflict,
     DomainError,
@@ -36,12 +42,6 @@ from youcard.imports.approvals_file import (
     in_chunks,
 )
 from youcard.imports.plan import OUTCOMES, Earlier, LinePlan, Planner, StoredEarlier, child_key
-from youcard.models import (
-    Child,
-    ImportBatch,
-    ImportLine,
-    StaffUser,
-)
 from youcard.operations.imported_benefits import write_approved
 from youcard.policy import ALL_STAFF, DECIDERS, RECORDERS, Staff, require_role
 

@@ -17,18 +17,18 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from youcard.budget import BudgetRule
 from youcard.db import Session, among
-from youcard.enums import BookingKind, EntitlementStatus
+from youcard.documents.spreadsheets import csv_lines, csv_text
+from youcard.domain.budget import BudgetRule
+from youcard.domain.entitlement_rules import decide_end, decide_new, decide_update
+from youcard.domain.enums import BookingKind, EntitlementStatus
+from youcard.domain.models import Booking, Child, Entitlement, ImportLine
+from youcard.domain.search import fold
 from youcard.errors import DomainError
 from youcard.imports.approvals_file import ApprovalLine, LineRefusal
-from youcard.models import Booking, Child, Entitlement, ImportLine
-from youcard.operations.entitlement_rules import decide_end, decide_new, decide_update
 from youcard.operations.entitlements import taken_periods
 from youcard.operations.households import refuse_implausible_birth_date
 from youcard.policy import ALL_STAFF, Staff, require_role
-from youcard.search import fold
-from youcard.spreadsheets import csv_lines, csv_text
 
 OUTCOMES = ("created", "updated", "unchanged", "ended", "refused")
 _LIVE = (EntitlementStatus.RECORDED, EntitlementStatus.APPROVED)

@@ -7,11 +7,12 @@ from datetime import datetime
 
 from sqlalchemy import Select, func, select
 
-from youcard import audit, printing
+from youcard import audit
 from youcard.db import Session
-from youcard.enums import CardStatus
+from youcard.documents import printing
+from youcard.domain.enums import CardStatus
+from youcard.domain.models import Card, Child, Issuer
 from youcard.errors import Conflict
-from youcard.models import Card, Child, Issuer
 from youcard.policy import DECIDERS, Staff, require_role
 
 

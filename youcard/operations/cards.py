@@ -14,12 +14,14 @@ from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import func, select, text
 
-from youcard import audit, credentials, keys, printing
+from youcard import audit, credentials
 from youcard.clock import BERLIN, berlin_date
+from youcard.credentials import keys
 from youcard.db import Session, refusing_duplicates
-from youcard.enums import CardStatus, EntitlementStatus
+from youcard.documents import printing
+from youcard.domain.enums import CardStatus, EntitlementStatus
+from youcard.domain.models import Card, CardRevocation, Child, Entitlement, Household
 from youcard.errors import Conflict, InvalidRequest, NotFound
-from youcard.models import Card, CardRevocation, Child, Entitlement, Household
 from youcard.operations.entitlements import usable_period
 from youcard.policy import DECIDERS, REPLACERS, Family, Staff, require_role
 

@@ -12,10 +12,10 @@ from email_validator import EmailNotValidError, validate_email
 
 from youcard import audit
 from youcard.db import Session
+from youcard.documents.pdf_text import unprintable
+from youcard.domain.languages import FAMILY_LANGUAGES
+from youcard.domain.models import Household, Issuer
 from youcard.errors import InvalidRequest, NotFound
-from youcard.languages import FAMILY_LANGUAGES
-from youcard.models import Household, Issuer
-from youcard.pdf_text import unprintable
 from youcard.policy import ADMINISTRATORS, Staff, require_role
 
 PHONE = re.compile(r"\+?[0-9][0-9 ()/-]{3,38}")

@@ -6,14 +6,15 @@ from datetime import date, datetime
 
 from sqlalchemy import select
 
-from youcard import audit, budget
-from youcard.budget import BudgetRule, Period
+from youcard import audit
 from youcard.clock import berlin_date
 from youcard.db import Session
-from youcard.enums import Accrual, Category, EntitlementStatus, Role, RuleKind
+from youcard.domain import budget
+from youcard.domain.budget import BudgetRule, Period
+from youcard.domain.entitlement_rules import decide_new, refuse_overlap
+from youcard.domain.enums import Accrual, Category, EntitlementStatus, Role, RuleKind
+from youcard.domain.models import Child, Entitlement
 from youcard.errors import Conflict, Forbidden, FourEyesViolation, InvalidRequest, NotFound
-from youcard.models import Child, Entitlement
-from youcard.operations.entitlement_rules import decide_new, refuse_overlap
 from youcard.policy import DECIDERS, RECORDERS, Staff, require_role
 
 MAX_REASON_LENGTH = 500

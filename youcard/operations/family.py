@@ -14,12 +14,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
 from youcard import audit
-from youcard.budget import Available
 from youcard.clock import berlin_date
 from youcard.db import Session
-from youcard.enums import BookingKind, Category, EntitlementStatus
+from youcard.domain.budget import Available
+from youcard.domain.enums import BookingKind, Category, EntitlementStatus
+from youcard.domain.models import Booking, Card, Child, Entitlement, Household, Mandate, Partner
 from youcard.errors import NotFound
-from youcard.models import Booking, Card, Child, Entitlement, Household, Mandate, Partner
 from youcard.operations.cards import active_card, revoke_card
 from youcard.operations.entitlements import availability, usable_period
 from youcard.operations.staff import AccountLocked, LoginFailed, count_failure

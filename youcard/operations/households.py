@@ -10,15 +10,16 @@ from datetime import date, datetime
 
 from sqlalchemy import select
 
-from youcard import audit, budget
+from youcard import audit
 from youcard.clock import berlin_date
 from youcard.db import Session, refusing_duplicates
-from youcard.errors import Conflict, InvalidRequest
-from youcard.models import (
+from youcard.domain import budget
+from youcard.domain.models import (
     Child,
     Entitlement,
     Household,
 )
+from youcard.errors import Conflict, InvalidRequest
 from youcard.operations.contacts import Contact, apply_contact
 from youcard.operations.values import clean_name, clean_text
 from youcard.policy import RECORDERS, Staff, require_role
@@ -126,7 +127,7 @@ def update_household(
     """Correct a family's reference number, name and (when given) contact (the reference
     stays unique per issuer: the database decides). The audit log names the fields that
     changed, never their values (the chain cannot be rewritten, and names must be erasable:
-    youcard.retention)."""
+    youcard.privacy.retention)."""
     require_role(by, RECORDERS, "correct families")
     household = owned(session, by, Household, household_id, "household")
     reference = clean_text(reference, "reference", 60)

@@ -17,12 +17,12 @@ from typing import Protocol
 from sqlalchemy import Table, insert, select
 
 from youcard import audit
-from youcard.budget import BudgetRule
 from youcard.db import Session, among
-from youcard.enums import Category, EntitlementStatus
+from youcard.domain.budget import BudgetRule
+from youcard.domain.enums import Category, EntitlementStatus
+from youcard.domain.models import Child, Entitlement, Household, ImportBatch
+from youcard.domain.models.households import child_search_key, household_search_key
 from youcard.errors import Forbidden
-from youcard.models import Child, Entitlement, Household, ImportBatch
-from youcard.models.households import child_search_key, household_search_key
 from youcard.policy import DECIDERS, Staff, require_role
 
 # Core INSERTs of many rows: the unit of work would cost 10 times more.

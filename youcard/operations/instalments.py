@@ -1,4 +1,4 @@
-"""The mandates job (youcard.jobs "mandates"): each active mandate's monthly instalment
+"""The mandates job (youcard.jobs.runner "mandates"): each active mandate's monthly instalment
 booked on its day, once per month (the key `mandate:<id>:<YYYY-MM>`), with every guard of an
 ordinary booking, a batch at a time; the outcome recorded on the mandate (youcard.operations.
 mandates: making, ending and reading them).
@@ -16,9 +16,9 @@ from sqlalchemy.orm.util import identity_key
 
 from youcard.clock import berlin_date
 from youcard.db import PlannerStatistics, Session
+from youcard.domain.models import Card, Mandate
 from youcard.errors import DomainError
-from youcard.models import Card, Mandate
-from youcard.operations.bookings import Standing, book_standing_many
+from youcard.operations.booking import Standing, book_standing_many
 from youcard.operations.mandates import next_due
 
 INSTALMENTS_PER_TRANSACTION = 200
@@ -46,10 +46,10 @@ def _book_instalments(session: Session, due: Sequence[Any], now: datetime) -> in
     its key), record the outcome on the mandate, move `next_due` a month on. Returns how
     many were booked.
 
-    One batch (youcard.operations.bookings.book_standing_many: a round trip for the reads
+    One batch (youcard.operations.booking.book_standing_many: a round trip for the reads
     and one for the writes) and one statement recording the outcomes; plain rows, not ORM
     objects (whose unit of work was a fifth of the job's time, bench/mandates.py). No
-    savepoint: a refused booking writes nothing (youcard.operations.booking_write undoes
+    savepoint: a refused booking writes nothing (the booking's write undoes
     its own steps), and any other error ends the whole transaction, which the next run does
     again."""
     asked = [

@@ -13,11 +13,12 @@ from datetime import datetime
 from schwifty import BIC
 from sqlalchemy import select
 
-from youcard import audit, credentials, keys
+from youcard import audit, credentials
+from youcard.credentials import keys
 from youcard.db import Session, refusing_duplicates
-from youcard.enums import KeyStatus, Role
+from youcard.domain.enums import KeyStatus, Role
+from youcard.domain.models import Issuer, SigningKey, StaffUser
 from youcard.errors import Conflict, Forbidden, InvalidRequest, NotFound
-from youcard.models import Issuer, SigningKey, StaffUser
 from youcard.operations.values import clean_name, clean_text, valid_iban
 from youcard.policy import ADMINISTRATORS, Staff, require_role
 

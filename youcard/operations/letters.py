@@ -11,10 +11,10 @@ from sqlalchemy import Select, func, select
 from youcard import audit
 from youcard.clock import berlin_date, berlin_midnight
 from youcard.db import Session
-from youcard.enums import EntitlementStatus
+from youcard.documents.letters import LetterFacts, letter_facts
+from youcard.domain.enums import EntitlementStatus
+from youcard.domain.models import Child, Entitlement, Household
 from youcard.errors import Conflict, NotFound
-from youcard.letters import LetterFacts, letter_facts
-from youcard.models import Child, Entitlement, Household
 from youcard.operations.family import code_hash, new_access_code, shown
 from youcard.policy import RECORDERS, Staff, require_role
 

@@ -17,12 +17,11 @@ from sqlalchemy import select
 
 from youcard.clock import DateOutOfRange, checked_date, parse_day
 from youcard.db import Session
+from youcard.documents.spreadsheets import csv_lines, csv_text
+from youcard.domain.models import Card, Mandate
 from youcard.errors import DomainError, InvalidRequest
-from youcard.models import Card, Mandate
-from youcard.operations.booking_input import MAX_REFERENCE_LENGTH
-from youcard.operations.bookings import Standing, book_standing_many
+from youcard.operations.booking import MAX_REFERENCE_LENGTH, Standing, book_standing_many
 from youcard.policy import Counter
-from youcard.spreadsheets import csv_lines, csv_text
 
 MAX_LINES = 5_000
 MAX_LINE_ID = 100  # characters: the key `line:<line_id>` stays within 200

@@ -16,21 +16,25 @@ from datetime import date, datetime
 
 from sqlalchemy import select
 
-from youcard import audit, budget, credentials
+from youcard import audit, credentials
 from youcard.clock import berlin_date
 from youcard.db import Session, refusing_duplicates
-from youcard.enums import Category, EntitlementStatus, RuleKind
+from youcard.domain import budget
+from youcard.domain.enums import Category, EntitlementStatus, RuleKind
+from youcard.domain.models import Card, Child, Mandate, Partner
 from youcard.errors import (
     Conflict,
     InvalidRequest,
     NotFound,
     Unauthorized,
 )
-from youcard.models import Card, Child, Mandate, Partner
-from youcard.operations.booking_context import read_context
-from youcard.operations.booking_input import MAX_REFERENCE_LENGTH, is_int
-from youcard.operations.booking_rules import usable
-from youcard.operations.bookings import shown_card
+from youcard.operations.booking import (
+    MAX_REFERENCE_LENGTH,
+    is_int,
+    read_context,
+    shown_card,
+    usable,
+)
 from youcard.operations.entitlements import default_rule
 from youcard.policy import ALL_STAFF, Counter, Family, Staff, require_role
 from youcard.tenancy import own_child, owned
@@ -142,7 +146,7 @@ def create_mandate(
     today = berlin_date(now)
     category, reference, amount, day, valid_from, valid_until = _checked(terms, today)
     claims = shown_card(credential, trusted=trusted, now=now)
-    # The same context and the same rules as a booking (youcard.operations.booking_rules.usable).
+    # The same context and the same rules as a booking (youcard.operations.booking.usable).
     context = usable(
         read_context(session, partner_id=by.partner_id, card_serial=claims.serial,
                      category=category, key="", device_token_id=by.device_id),

@@ -13,8 +13,8 @@ from datetime import datetime
 
 from youcard import audit, security
 from youcard.db import Session
+from youcard.domain.models import Partner, PartnerUser
 from youcard.errors import Conflict, FourEyesViolation, NotFound
-from youcard.models import Partner, PartnerUser
 from youcard.operations.staff import end_sessions
 from youcard.operations.staff_accounts import one_time_password
 from youcard.operations.values import clean_name, valid_iban

@@ -12,9 +12,8 @@ from datetime import datetime
 
 from youcard import audit, security
 from youcard.db import Session, refusing_duplicates
-from youcard.enums import Category, PartnerStatus
-from youcard.errors import Conflict, Forbidden, NotFound
-from youcard.models import (
+from youcard.domain.enums import Category, PartnerStatus
+from youcard.domain.models import (
     DeviceToken,
     Issuer,
     Partner,
@@ -22,6 +21,7 @@ from youcard.models import (
     PartnerServiceRequest,
     PartnerUser,
 )
+from youcard.errors import Conflict, Forbidden, NotFound
 from youcard.operations.values import clean_name, clean_text, password_hash_of, valid_iban
 from youcard.policy import ADMINISTRATORS, Counter, Staff, require_role
 from youcard.tenancy import partner_to_accept

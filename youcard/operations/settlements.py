@@ -17,12 +17,13 @@ from datetime import date, datetime
 
 from sqlalchemy import ColumnElement, and_, case, delete, func, select, update
 
-from youcard import audit, budget
+from youcard import audit
 from youcard.clock import berlin_date, berlin_midnight
 from youcard.db import Session
-from youcard.enums import BookingKind, SettlementStatus
+from youcard.domain import budget
+from youcard.domain.enums import BookingKind, SettlementStatus
+from youcard.domain.models import Booking, Partner, Settlement, SettlementLine, SettlementPayment
 from youcard.errors import Conflict, InvalidRequest, NotFound
-from youcard.models import Booking, Partner, Settlement, SettlementLine, SettlementPayment
 from youcard.policy import ADMINISTRATORS, Staff, require_role
 
 MAX_MONTHS_BACK = 120

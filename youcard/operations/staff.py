@@ -15,9 +15,9 @@ from sqlalchemy import delete, func, or_, select, update
 
 from youcard import audit, security
 from youcard.db import Session, upsert
+from youcard.domain.models import LoginThrottle, PartnerUser, StaffUser
+from youcard.domain.usability import partner_may_book
 from youcard.errors import DomainError
-from youcard.models import LoginThrottle, PartnerUser, StaffUser
-from youcard.usability import partner_may_book
 
 MAX_FAILED_LOGINS = 5
 LOCKOUT = timedelta(minutes=15)  # families: a household waits this long (operations.family)

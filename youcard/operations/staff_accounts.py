@@ -21,9 +21,9 @@ from sqlalchemy import func, select
 
 from youcard import audit, security
 from youcard.db import Session, refusing_duplicates
-from youcard.enums import Role
+from youcard.domain.enums import Role
+from youcard.domain.models import Issuer, LoginThrottle, StaffUser
 from youcard.errors import Conflict, Forbidden, InvalidRequest, NotFound
-from youcard.models import Issuer, LoginThrottle, StaffUser
 from youcard.operations.staff import end_sessions
 from youcard.operations.staff_tokens import revoke_tokens_of
 from youcard.operations.values import clean_name, clean_text, password_hash_of

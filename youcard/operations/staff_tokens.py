@@ -9,8 +9,8 @@ from sqlalchemy import func, select, update
 
 from youcard import audit, security
 from youcard.db import Session
+from youcard.domain.models import StaffToken, StaffUser
 from youcard.errors import NotFound, Unauthorized
-from youcard.models import StaffToken, StaffUser
 from youcard.operations.values import clean_text
 from youcard.policy import ADMINISTRATORS, Staff, require_role
 from youcard.security import token_hash

@@ -9,9 +9,9 @@ from schwifty import IBAN
 from zxcvbn import zxcvbn
 
 from youcard import security
+from youcard.documents.spreadsheets import FORMULA_START
+from youcard.domain.search import fold
 from youcard.errors import InvalidRequest
-from youcard.search import fold
-from youcard.spreadsheets import FORMULA_START
 
 
 def clean_text(value: str, field: str, max_length: int) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from youcard.db import Session
-from youcard.models import CardRevocation
+from youcard.domain.models import CardRevocation
 
 REVOCATIONS_PAGE = 1000
 

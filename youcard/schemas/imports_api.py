@@ -7,9 +7,9 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, fields, validate
 
+from youcard.domain.models import ImportBatch
 from youcard.imports.plan import OUTCOMES, LinePlan
-from youcard.imports.views import counts_of
-from youcard.models import ImportBatch
+from youcard.reads.imports import counts_of
 
 
 class _Strict(Schema):

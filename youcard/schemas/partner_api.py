@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import RAISE, Schema, fields, validate
 
 from youcard.credentials import MAX_CREDENTIAL_LENGTH, REASONS
-from youcard.enums import Category
+from youcard.domain.enums import Category
 from youcard.schemas.fields import Day
 
 CATEGORIES = [c.value for c in Category]

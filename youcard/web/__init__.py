@@ -12,8 +12,7 @@ from werkzeug.routing import IntegerConverter, Map
 
 from youcard.clock import utcnow
 from youcard.config import Settings, load_settings
-from youcard.cursors import MAX_ID
-from youcard.db import Session, make_engine, make_sessionmaker
+from youcard.db import MAX_ID, Session, make_engine, make_sessionmaker
 from youcard.web.health import init_health
 from youcard.web.hotpath import (
     PageSessions,

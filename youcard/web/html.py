@@ -13,8 +13,13 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
+from youcard.domain.languages import (
+    FAMILY_LANGUAGES,
+    LANGUAGE_NAMES,
+    RIGHT_TO_LEFT,
+    STAFF_LANGUAGES,
+)
 from youcard.errors import DomainError
-from youcard.languages import FAMILY_LANGUAGES, LANGUAGE_NAMES, RIGHT_TO_LEFT, STAFF_LANGUAGES
 from youcard.web.hotpath import is_api_request
 from youcard.web.inputs import ControlCharacters
 from youcard.web.problems import (

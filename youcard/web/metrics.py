@@ -35,7 +35,7 @@ from sqlalchemy.orm import sessionmaker
 
 from youcard.clock import berlin_date, utcnow
 from youcard.db import Session
-from youcard.models import AuditEvent, ImportBatch, JobRun, Mandate
+from youcard.domain.models import AuditEvent, ImportBatch, JobRun, Mandate
 
 REQUESTS = Counter(
     "youcard_requests", "Requests answered", ["service", "method", "route", "status"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-from youcard.enums import Category
+from youcard.domain.enums import Category
 
 CATEGORY_NAMES = {
     Category.PARTICIPATION: _l("Social and cultural participation"),
