@@ -26,8 +26,8 @@ from issuer.letters import PART  # noqa: E402
 from youcard.documents.letters import ApprovedBenefit, ChildBenefits, LetterFacts, letters_pdf  # noqa: E402
 from youcard.documents.pdf_text import FONTS  # noqa: E402
 from youcard.domain.budget import BudgetRule  # noqa: E402
+from youcard.domain.contacts import OfficeDetails  # noqa: E402
 from youcard.domain.enums import Category, RuleKind  # noqa: E402
-from youcard.operations.contacts import OfficeDetails  # noqa: E402
 
 PERIOD = (date(2026, 1, 1), date(2026, 12, 31))
 

@@ -15,6 +15,8 @@ from marshmallow import RAISE
 
 from issuer.kek import kek
 from youcard.clock import berlin_date
+from youcard.domain.contacts import Contact
+from youcard.domain.entitlement_rules import rule_from_amount
 from youcard.domain.enums import Category, Role
 from youcard.domain.models import (
     Card,
@@ -26,12 +28,10 @@ from youcard.domain.models import (
 from youcard.errors import Forbidden, Unauthorized
 from youcard.operations import cards as card_ops
 from youcard.operations import households as households_ops
-from youcard.operations.contacts import Contact
 from youcard.operations.entitlements import (
     decide_entitlement,
     record_entitlement,
     revoke_entitlement,
-    rule_from_amount,
 )
 from youcard.operations.staff_tokens import staff_for_token
 from youcard.policy import DECIDERS, RECORDERS, Staff

@@ -17,6 +17,7 @@ from flask_babel import gettext as _
 from issuer.auth import mine, principal, require_roles
 from issuer.forms import EntitlementForm, ReasonForm, what_is_wrong
 from issuer.refusals import refused
+from youcard.domain.entitlement_rules import rule_from_amount
 from youcard.domain.enums import Category
 from youcard.domain.models import Child, Entitlement
 from youcard.errors import DomainError
@@ -24,7 +25,6 @@ from youcard.operations.entitlements import (
     decide_entitlement,
     record_entitlement,
     revoke_entitlement,
-    rule_from_amount,
 )
 from youcard.policy import DECIDERS, RECORDERS
 from youcard.reads.actors import actor_names

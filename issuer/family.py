@@ -31,12 +31,12 @@ from flask_babel import gettext as _
 from markupsafe import Markup
 
 from youcard.documents import printing
+from youcard.domain.contacts import OfficeDetails
 from youcard.domain.models import Child, Household, Issuer
 from youcard.errors import DomainError
 from youcard.operations import card_printing
 from youcard.operations import cards as card_ops
 from youcard.operations import mandates as mandates_ops
-from youcard.operations.contacts import OfficeDetails
 from youcard.operations.family import children_of, family_sign_in, report_card_lost
 from youcard.operations.staff import AccountLocked, LoginFailed
 from youcard.policy import Family

@@ -10,9 +10,9 @@ from wtforms import DateField, DecimalField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+from youcard.domain.contacts import Contact
 from youcard.domain.enums import Category
 from youcard.domain.languages import FAMILY_LANGUAGES, LANGUAGE_NAMES
-from youcard.operations.contacts import Contact
 from youcard.web.names import CATEGORY_NAMES
 
 

@@ -24,12 +24,12 @@ from flask_babel import lazy_gettext as _l
 from issuer.auth import principal, require_roles
 from issuer.letters import PART as LETTER_PART
 from issuer.refusals import REFUSALS, refused
+from youcard.domain.entitlement_rules import DEFAULT_RULES
 from youcard.domain.models import ImportBatch
 from youcard.errors import DomainError, NotFound
 from youcard.imports.approvals_file import MAX_BYTES
 from youcard.imports.batches import confirm_import, queue_import, reject_import, stored_plans
 from youcard.imports.plan import OUTCOMES, report_lines
-from youcard.operations.entitlements import DEFAULT_RULES
 from youcard.policy import ALL_STAFF, RECORDERS
 from youcard.reads.actors import actor_names
 from youcard.reads.imports import CHECKING, batch_of, batch_page, counts_of, lines_page, may_do

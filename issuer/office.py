@@ -14,9 +14,10 @@ from wtforms.validators import Length, Optional
 
 from issuer.auth import principal, require_roles
 from issuer.refusals import REFUSALS
+from youcard.domain.contacts import OfficeDetails
 from youcard.domain.models import Issuer
 from youcard.errors import DomainError
-from youcard.operations.contacts import OfficeDetails, set_office_details
+from youcard.operations.contacts import set_office_details
 from youcard.policy import ADMINISTRATORS
 from youcard.web import db_session, now
 

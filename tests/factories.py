@@ -17,6 +17,7 @@ from youcard.credentials import keys, trust
 from youcard.db import Session
 from youcard.domain import budget
 from youcard.domain.budget import BudgetRule
+from youcard.domain.entitlement_rules import default_rule
 from youcard.domain.enums import CardStatus, Category, EntitlementStatus, PartnerStatus, Role
 from youcard.domain.models import (
     Card,
@@ -32,7 +33,6 @@ from youcard.domain.models import (
     StaffUser,
 )
 from youcard.operations import cards as card_ops
-from youcard.operations.entitlements import default_rule
 from youcard.policy import Counter, Staff
 from youcard.security import hash_password, token_hash
 

@@ -17,12 +17,13 @@ from tests.issuer.test_family import _sign_in
 from tests.issuer.test_households import _as, _post
 from tests.issuer.test_staff_login import HTTPS, SAME_ORIGIN, _csrf
 from youcard.domain.budget import BudgetRule
+from youcard.domain.contacts import OfficeDetails
 from youcard.domain.enums import CardStatus, Category, Role, RuleKind
 from youcard.domain.models import Card, Household
 from youcard.errors import DomainError
 from youcard.operations.booking import book, cancel_booking
 from youcard.operations.cards import issue_card, replace_blocked_card
-from youcard.operations.contacts import OfficeDetails, set_office_details
+from youcard.operations.contacts import set_office_details
 from youcard.operations.family import new_access_code, report_card_lost
 from youcard.policy import Family, Staff
 

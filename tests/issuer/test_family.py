@@ -16,10 +16,10 @@ from tests.factories import KEK, NOW, Factory, trusted
 from tests.issuer.test_households import _as, _post
 from tests.issuer.test_staff_login import HTTPS, SAME_ORIGIN, _csrf
 from youcard.credentials import b64url
+from youcard.domain.entitlement_rules import availability
 from youcard.domain.enums import CardStatus, Category, Role
 from youcard.domain.models import AuditEvent, Card, Entitlement
 from youcard.operations.cards import issue_card
-from youcard.operations.entitlements import availability
 from youcard.operations.family import new_access_code
 from youcard.policy import Staff
 

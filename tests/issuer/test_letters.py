@@ -15,10 +15,11 @@ from tests.factories import NOW, Factory
 from tests.issuer.test_households import _as, _post
 from tests.issuer.test_staff_login import HTTPS
 from youcard.domain.budget import BudgetRule
+from youcard.domain.contacts import OfficeDetails
 from youcard.domain.enums import Category, Role, RuleKind
 from youcard.domain.models import AuditEvent, Household, Issuer
 from youcard.errors import DomainError
-from youcard.operations.contacts import OfficeDetails, set_office_details
+from youcard.operations.contacts import set_office_details
 from youcard.operations.family import family_sign_in
 from youcard.policy import Staff
 

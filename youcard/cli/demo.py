@@ -21,19 +21,15 @@ from youcard.clock import berlin_date, berlin_midnight
 from youcard.credentials import trust
 from youcard.db import Session
 from youcard.domain import budget
-from youcard.domain.entitlement_rules import school_year_end
+from youcard.domain.contacts import Contact, OfficeDetails
+from youcard.domain.entitlement_rules import availability, school_year_end, usable_period
 from youcard.domain.enums import Category, EntitlementStatus, Role, RuleKind
 from youcard.domain.models import Card, Child, Entitlement, Household, Issuer, Partner, StaffUser
 from youcard.operations import family, settlements
 from youcard.operations.booking import book
 from youcard.operations.cards import active_card, issue_card
-from youcard.operations.contacts import Contact, OfficeDetails, set_office_details
-from youcard.operations.entitlements import (
-    approve_entitlement,
-    availability,
-    record_entitlement,
-    usable_period,
-)
+from youcard.operations.contacts import set_office_details
+from youcard.operations.entitlements import approve_entitlement, record_entitlement
 from youcard.operations.households import add_child, create_household
 from youcard.operations.issuers import create_issuer, set_issuer_account
 from youcard.operations.partners import create_device_token, create_partner, create_partner_user

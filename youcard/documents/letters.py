@@ -17,10 +17,10 @@ from sqlalchemy import select
 from youcard.db import Session
 from youcard.documents.pdf_text import ShapingPDF
 from youcard.domain.budget import BudgetRule
+from youcard.domain.contacts import OfficeDetails
 from youcard.domain.enums import Category, EntitlementStatus
 from youcard.domain.languages import RIGHT_TO_LEFT
 from youcard.domain.models import Child, Entitlement, Household, Issuer
-from youcard.operations.contacts import OfficeDetails
 from youcard.policy import RECORDERS, Staff, require_role
 from youcard.tenancy import owned
 

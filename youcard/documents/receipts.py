@@ -15,10 +15,10 @@ from youcard.db import Session
 from youcard.documents.spreadsheets import csv_text, euros
 from youcard.domain import budget
 from youcard.domain.budget import Available
+from youcard.domain.entitlement_rules import availability
 from youcard.domain.enums import BookingKind, SettlementStatus
 from youcard.domain.models import Booking, Child, Entitlement, Settlement
 from youcard.errors import NotFound
-from youcard.operations.entitlements import availability
 
 
 @dataclass(frozen=True)

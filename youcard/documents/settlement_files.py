@@ -24,8 +24,8 @@ from youcard.domain.models import (
     SettlementLine,
     SettlementPayment,
 )
+from youcard.domain.settlement_rules import run_selection
 from youcard.errors import Conflict, InvalidRequest
-from youcard.operations.settlements import run_selection
 
 SEPA_SCHEMA = "pain.001.001.09"  # accepted by German banks (DFÜ-Abkommen Anlage 3, since 2023)
 BATCH = 10_000

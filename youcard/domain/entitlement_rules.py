@@ -10,6 +10,9 @@ starts, a rule (trips need their amount), a plausible period (at most 12 months,
 12 months back, tutoring within its school year), a child not yet 18 before
 participation's period starts, and no other live benefit of the child in the category on
 any of its days (docs/budget-rules.md).
+
+Also here: each category's usual rule (`default_rule`, `rule_from_amount`) and what is left
+of a benefit on a day (`usable_period`, `availability`).
 """
 
 from __future__ import annotations
@@ -20,8 +23,63 @@ from datetime import date
 
 from youcard.domain import budget
 from youcard.domain.budget import BudgetRule, Period
-from youcard.domain.enums import Category
+from youcard.domain.enums import Accrual, Category, RuleKind
+from youcard.domain.models import Entitlement
 from youcard.errors import Conflict, InvalidRequest
+
+DEFAULT_RULES: dict[Category, BudgetRule] = {
+    # 15 EUR per month of the approval period, may be saved up (§ 28 Abs. 7 SGB II).
+    Category.PARTICIPATION: BudgetRule(RuleKind.MONTHLY, 1500, Accrual.ACCRUE),
+    # Actual cost of one meal per day, capped per meal.
+    Category.LUNCH: BudgetRule(RuleKind.UNITS, 500, units_per_day=1),
+    # Tutoring hours at a capped rate, e.g. 35 hours per school year.
+    Category.TUTORING: BudgetRule(RuleKind.UNITS, 2500, units_total=35),
+}
+
+
+def default_rule(category: Category) -> BudgetRule | None:
+    """The usual rule of a category; None for trips, whose total is decided case by case."""
+    return DEFAULT_RULES.get(category)
+
+
+def rule_from_amount(category: Category, amount_cents: int | None) -> BudgetRule | None:
+    """The rule a benefit recorded by hand gets (page and staff API alike): trips the approved
+    total (None without one: record_entitlement then refuses `rule_required`, after the
+    period, as the import does); every other category its usual rule, and no amount of its
+    own."""
+    if category is Category.TRIPS:
+        return None if amount_cents is None else BudgetRule(RuleKind.TOTAL, amount_cents)
+    if amount_cents is not None:
+        raise InvalidRequest(
+            "Only trips are approved with an amount; this category has its usual rule.",
+            code="amount_not_for_category",
+        )
+    return default_rule(category)
+
+
+def usable_period(entitlement: Entitlement, birth_date: date | None) -> Period | None:
+    """The days the entitlement can be used (participation stops before the 18th birthday)."""
+    return budget.effective_period(
+        entitlement.valid_from,
+        entitlement.valid_until,
+        category=entitlement.category,
+        birth_date=birth_date,
+    )
+
+
+def availability(entitlement: Entitlement, birth_date: date | None, on: date) -> budget.Available:
+    """What is left of the entitlement on day `on` (nothing outside its usable period)."""
+    period = usable_period(entitlement, birth_date)
+    if period is None or on > period.end:
+        return budget.Available(cents=0, units=0 if entitlement.units_total else None)
+    return budget.available(
+        entitlement.budget_rule,
+        period,
+        on,
+        spent_cents=entitlement.spent_cents,
+        spent_units=entitlement.spent_units,
+    )
+
 
 MAX_PERIOD_MONTHS = 12
 MAX_BACKDATING_MONTHS = 12

@@ -20,9 +20,9 @@ from decimal import Decimal, InvalidOperation
 
 from youcard.clock import DateOutOfRange, checked_date, parse_day
 from youcard.domain.budget import BudgetRule
+from youcard.domain.entitlement_rules import default_rule
 from youcard.domain.enums import Accrual, Category, RuleKind
 from youcard.errors import InvalidRequest
-from youcard.operations.entitlements import default_rule
 from youcard.operations.values import clean_name
 
 MAX_BYTES = 64 * 1024 * 1024  # 100,000 lines are about 15 MB

@@ -19,10 +19,10 @@ from youcard.clock import BERLIN, berlin_date
 from youcard.credentials import keys
 from youcard.db import Session, refusing_duplicates
 from youcard.documents import printing
+from youcard.domain.entitlement_rules import usable_period
 from youcard.domain.enums import CardStatus, EntitlementStatus
 from youcard.domain.models import Card, CardRevocation, Child, Entitlement, Household
 from youcard.errors import Conflict, InvalidRequest, NotFound
-from youcard.operations.entitlements import usable_period
 from youcard.policy import DECIDERS, REPLACERS, Family, Staff, require_role
 
 SERIAL_BYTES = 16

@@ -4,7 +4,7 @@ messages go) and of the city's office (what families read on cards, letters and 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from datetime import datetime
 from urllib.parse import urlsplit
 
@@ -13,6 +13,7 @@ from email_validator import EmailNotValidError, validate_email
 from youcard import audit
 from youcard.db import Session
 from youcard.documents.pdf_text import unprintable
+from youcard.domain.contacts import Contact, OfficeDetails
 from youcard.domain.languages import FAMILY_LANGUAGES
 from youcard.domain.models import Household, Issuer
 from youcard.errors import InvalidRequest, NotFound
@@ -76,37 +77,26 @@ def _web_address(value: str | None) -> str | None:
     return value
 
 
-@dataclass(frozen=True)
-class Contact:
-    """How to reach a household; `language` is the one its letters and messages speak."""
-
-    street: str | None = None
-    postal_code: str | None = None
-    city: str | None = None
-    email: str | None = None
-    phone: str | None = None
-    language: str = "de"
-
-    def checked(self) -> Contact:
-        """The same, cleaned; InvalidRequest on the first value that is not valid."""
-        if self.language not in FAMILY_LANGUAGES:
-            raise InvalidRequest(
-                "This language is not offered.", code="unknown_language", field="language"
-            )
-        return Contact(
-            street=_text(self.street, "street", 200, printed=True),
-            postal_code=_pattern(self.postal_code, "postal_code", POSTAL_CODE),
-            city=_text(self.city, "city", 100, printed=True),
-            email=_email(self.email),
-            phone=_pattern(self.phone, "phone", PHONE),
-            language=self.language,
+def checked_contact(contact: Contact) -> Contact:
+    """The same contact, cleaned; InvalidRequest on the first value that is not valid."""
+    if contact.language not in FAMILY_LANGUAGES:
+        raise InvalidRequest(
+            "This language is not offered.", code="unknown_language", field="language"
         )
+    return Contact(
+        street=_text(contact.street, "street", 200, printed=True),
+        postal_code=_pattern(contact.postal_code, "postal_code", POSTAL_CODE),
+        city=_text(contact.city, "city", 100, printed=True),
+        email=_email(contact.email),
+        phone=_pattern(contact.phone, "phone", PHONE),
+        language=contact.language,
+    )
 
 
 def apply_contact(household: Household, contact: Contact) -> list[str]:
     """Set the household's contact (checked); the names of the fields that changed (the
     audit log names them, never their values)."""
-    checked = contact.checked()
+    checked = checked_contact(contact)
     changed = []
     for field in fields(Contact):
         value = getattr(checked, field.name)
@@ -116,45 +106,18 @@ def apply_contact(household: Household, contact: Contact) -> list[str]:
     return changed
 
 
-@dataclass(frozen=True)
-class OfficeDetails:
-    """The city's office as families see it (issuer settings)."""
-
-    name: str | None = None
-    street: str | None = None
-    postal_code: str | None = None
-    city: str | None = None
-    phone: str | None = None
-    email: str | None = None
-    hours: str | None = None
-    family_url: str | None = None
-
-    @classmethod
-    def of(cls, issuer: Issuer) -> OfficeDetails:
-        """An issuer's details as stored."""
-        return cls(
-            name=issuer.office_name,
-            street=issuer.office_street,
-            postal_code=issuer.office_postal_code,
-            city=issuer.office_city,
-            phone=issuer.office_phone,
-            email=issuer.office_email,
-            hours=issuer.office_hours,
-            family_url=issuer.family_url,
-        )
-
-    def checked(self) -> OfficeDetails:
-        """The same, cleaned; InvalidRequest on the first value that is not valid."""
-        return OfficeDetails(
-            name=_text(self.name, "name", 200, printed=True),
-            street=_text(self.street, "street", 200, printed=True),
-            postal_code=_pattern(self.postal_code, "postal_code", POSTAL_CODE),
-            city=_text(self.city, "city", 100, printed=True),
-            phone=_pattern(self.phone, "phone", PHONE),
-            email=_email(self.email),
-            hours=_text(self.hours, "hours", 300, printed=True),
-            family_url=_web_address(self.family_url),
-        )
+def checked_office(details: OfficeDetails) -> OfficeDetails:
+    """The same details, cleaned; InvalidRequest on the first value that is not valid."""
+    return OfficeDetails(
+        name=_text(details.name, "name", 200, printed=True),
+        street=_text(details.street, "street", 200, printed=True),
+        postal_code=_pattern(details.postal_code, "postal_code", POSTAL_CODE),
+        city=_text(details.city, "city", 100, printed=True),
+        phone=_pattern(details.phone, "phone", PHONE),
+        email=_email(details.email),
+        hours=_text(details.hours, "hours", 300, printed=True),
+        family_url=_web_address(details.family_url),
+    )
 
 
 def set_office_details(
@@ -165,7 +128,7 @@ def set_office_details(
     issuer = session.get(Issuer, by.issuer_id)
     if issuer is None:
         raise NotFound("No such issuer.", code="issuer_not_found")
-    checked = details.checked()
+    checked = checked_office(details)
     changed = []
     for field in fields(OfficeDetails):
         column = "family_url" if field.name == "family_url" else f"office_{field.name}"

@@ -17,11 +17,11 @@ from youcard import audit
 from youcard.clock import berlin_date
 from youcard.db import Session
 from youcard.domain.budget import Available
+from youcard.domain.entitlement_rules import availability, usable_period
 from youcard.domain.enums import BookingKind, Category, EntitlementStatus
 from youcard.domain.models import Booking, Card, Child, Entitlement, Household, Mandate, Partner
 from youcard.errors import NotFound
 from youcard.operations.cards import active_card, revoke_card
-from youcard.operations.entitlements import availability, usable_period
 from youcard.operations.staff import AccountLocked, LoginFailed, count_failure
 from youcard.policy import RECORDERS, Family, Staff, require_role
 from youcard.tenancy import own_child

@@ -14,13 +14,14 @@ from youcard import audit
 from youcard.clock import berlin_date
 from youcard.db import Session, refusing_duplicates
 from youcard.domain import budget
+from youcard.domain.contacts import Contact
 from youcard.domain.models import (
     Child,
     Entitlement,
     Household,
 )
 from youcard.errors import Conflict, InvalidRequest
-from youcard.operations.contacts import Contact, apply_contact
+from youcard.operations.contacts import apply_contact
 from youcard.operations.values import clean_name, clean_text
 from youcard.policy import RECORDERS, Staff, require_role
 from youcard.tenancy import owned

@@ -20,6 +20,7 @@ from youcard import audit, credentials
 from youcard.clock import berlin_date
 from youcard.db import Session, refusing_duplicates
 from youcard.domain import budget
+from youcard.domain.entitlement_rules import default_rule
 from youcard.domain.enums import Category, EntitlementStatus, RuleKind
 from youcard.domain.models import Card, Child, Mandate, Partner
 from youcard.errors import (
@@ -35,7 +36,6 @@ from youcard.operations.booking import (
     shown_card,
     usable,
 )
-from youcard.operations.entitlements import default_rule
 from youcard.policy import ALL_STAFF, Counter, Family, Staff, require_role
 from youcard.tenancy import own_child, owned
 

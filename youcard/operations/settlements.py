@@ -15,23 +15,19 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date, datetime
 
-from sqlalchemy import ColumnElement, and_, case, delete, func, select, update
+from sqlalchemy import ColumnElement, case, delete, func, select, update
 
 from youcard import audit
-from youcard.clock import berlin_date, berlin_midnight
+from youcard.clock import berlin_date
 from youcard.db import Session
 from youcard.domain import budget
 from youcard.domain.enums import BookingKind, SettlementStatus
 from youcard.domain.models import Booking, Partner, Settlement, SettlementLine, SettlementPayment
+from youcard.domain.settlement_rules import unsettled
 from youcard.errors import Conflict, InvalidRequest, NotFound
 from youcard.policy import ADMINISTRATORS, Staff, require_role
 
 MAX_MONTHS_BACK = 120
-
-
-def month_end(month: date) -> datetime:
-    """The first instant after `month` (Europe/Berlin), in UTC."""
-    return berlin_midnight(budget.add_months(month, 1))
 
 
 def _check_month(month: date, now: datetime) -> None:
@@ -42,14 +38,6 @@ def _check_month(month: date, now: datetime) -> None:
         raise Conflict("Only a month that has ended can be settled.", code="month_not_ended")
     if month < budget.add_months(this_month, -MAX_MONTHS_BACK):
         raise InvalidRequest("That month is too long ago.", code="invalid_month")
-
-
-def _unsettled(issuer_id: str, month: date) -> ColumnElement[bool]:
-    return and_(
-        Booking.issuer_id == issuer_id,
-        Booking.settlement_id.is_(None),
-        Booking.created_at < month_end(month),
-    )
 
 
 def prepare(session: Session, *, by: Staff, month: date, now: datetime) -> Settlement:
@@ -107,7 +95,7 @@ def prepare(session: Session, *, by: Staff, month: date, now: datetime) -> Settl
             now=now,
             data={"month": f"{month:%Y-%m}"},
         )
-    _compute(session, run, _unsettled(by.issuer_id, month), now)
+    _compute(session, run, unsettled(by.issuer_id, month), now)
     return run
 
 
@@ -135,7 +123,7 @@ def finalize(
     _check_month(run.month, now)
     session.execute(
         update(Booking)
-        .where(_unsettled(by.issuer_id, run.month))
+        .where(unsettled(by.issuer_id, run.month))
         .values(settlement_id=run.id)
         .execution_options(synchronize_session=False)
     )
@@ -261,10 +249,3 @@ def _carried_in(session: Session, run: Settlement) -> dict[int, int]:
             )
         )
     }
-
-
-def run_selection(run: Settlement) -> ColumnElement[bool]:
-    """The bookings a run holds (finalized) or would hold (draft)."""
-    if run.status is SettlementStatus.FINALIZED:
-        return Booking.settlement_id == run.id
-    return _unsettled(run.issuer_id, run.month)

@@ -12,10 +12,10 @@ from sqlalchemy import select
 from youcard.clock import berlin_date
 from youcard.db import Session
 from youcard.domain.budget import Available
+from youcard.domain.entitlement_rules import availability
 from youcard.domain.enums import BookingKind, Category
 from youcard.domain.models import AuditEvent, Booking, Card, Child, Entitlement, Household, Partner
 from youcard.errors import NotFound
-from youcard.operations.entitlements import availability
 from youcard.policy import ALL_STAFF, Staff, require_role
 from youcard.reads.actors import actor_names
 

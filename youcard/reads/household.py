@@ -14,8 +14,8 @@ from sqlalchemy import select
 
 from youcard.db import Session
 from youcard.domain.budget import Available
+from youcard.domain.entitlement_rules import availability, usable_period
 from youcard.domain.models import Card, Child, Entitlement, Household
-from youcard.operations.entitlements import availability, usable_period
 from youcard.policy import ALL_STAFF, Staff, require_role
 from youcard.reads.actors import actor_names
 from youcard.tenancy import owned

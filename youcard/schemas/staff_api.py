@@ -10,10 +10,10 @@ from marshmallow import RAISE, Schema, fields, validate
 from sqlalchemy import select
 
 from youcard.db import Session
+from youcard.domain.entitlement_rules import availability
 from youcard.domain.enums import Category, Role
 from youcard.domain.languages import FAMILY_LANGUAGES
 from youcard.domain.models import Card, Entitlement, Household, Partner, StaffUser
-from youcard.operations.entitlements import availability
 from youcard.schemas.fields import Day
 
 

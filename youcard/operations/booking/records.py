@@ -11,13 +11,13 @@ from sqlalchemy.orm.util import identity_key
 
 from youcard.db import Session
 from youcard.domain.budget import Available
+from youcard.domain.entitlement_rules import availability
 from youcard.domain.enums import Category
 from youcard.domain.models import (
     Booking,
     Child,
     Entitlement,
 )
-from youcard.operations.entitlements import availability
 
 
 @dataclass(frozen=True)
