@@ -12,6 +12,14 @@ errorlog = "-"
 forwarded_allow_ips = "127.0.0.1"  # nginx on this host; the apps trust YOUCARD_PROXIES
 
 
+def worker_exit(server: object, worker: object) -> None:
+    """gunicorn's hook, in the worker that stops: its kept database connections are closed,
+    not cut (PostgreSQL would log each as an unexpected end of file)."""
+    from youcard.web import release_connections
+
+    release_connections()
+
+
 def child_exit(server: object, worker: object) -> None:
     """gunicorn's hook: a worker ended; its live metrics leave the sums."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):

@@ -22,7 +22,7 @@ from sqlalchemy.orm import sessionmaker
 from tests.factories import Factory
 from youcard import migrate
 from youcard.db import Session, make_engine, make_sessionmaker
-from youcard.web.hotpath import close_kept_connections
+from youcard.web import release_connections
 
 POSTGRES_URL = os.environ.get(
     "YOUCARD_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -84,10 +84,10 @@ def _postgres_problem() -> str | None:
 
 @pytest.fixture(autouse=True)
 def _kept_connections_closed() -> Iterator[None]:
-    """Every app keeps a connection per thread for its hot path (youcard.web.hotpath); a
-    test's apps give theirs back when it ends, not whenever the garbage collector comes."""
+    """Apps keep connections between requests; a test's apps give theirs back when it
+    ends, not whenever the garbage collector comes."""
     yield
-    close_kept_connections()
+    release_connections()
 
 
 @pytest.fixture(scope="session")

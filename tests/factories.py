@@ -326,3 +326,16 @@ def at_counter(partner_id: int, device_id: int | None = None) -> Counter:
     """The counter of partner `partner_id` (through device `device_id`), as a test books at it:
     what it may book is the ledger's to check, not the principal's."""
     return Counter(partner_id, "", frozenset(), device_id=device_id)
+
+
+def read_approvals(data: bytes) -> tuple[list, list]:
+    """Every line of an approvals file, read or refused with its reason (FileRefused for
+    the file), the whole file at once: the services read it a chunk at a time."""
+    from youcard.imports.approvals_file import in_chunks
+
+    lines: list = []
+    refusals: list = []
+    for chunk_lines, chunk_refusals in in_chunks(data):
+        lines += chunk_lines
+        refusals += chunk_refusals
+    return lines, refusals

@@ -1,12 +1,13 @@
 """One source for the booking write (#15.2, STYLE.md habit 12): the PostgreSQL function
 `youcard_book` installed by the migrations is the packaged youcard/sql/youcard_book.sql, and
-it writes exactly what the Python statements (`_write_statements`, used on SQLite) write,
+it writes exactly what the Python statements (`write_statements`, used on SQLite) write,
 for the same generated inputs: the same outcome, counters, daily usage, booking and audit."""
 
 from __future__ import annotations
 
 import dataclasses
 from datetime import date, timedelta
+from importlib.resources import files
 from typing import Any
 
 import pytest
@@ -29,11 +30,17 @@ def _postgres_only(session) -> None:
         pytest.skip("the function exists on PostgreSQL only")
 
 
+def book_function_sql() -> str:
+    """The packaged source of the PostgreSQL function `youcard_book` (the migrations
+    install frozen copies of it)."""
+    return (files("youcard") / "sql" / "youcard_book.sql").read_text(encoding="utf-8")
+
+
 def test_the_installed_function_is_the_packaged_source(session):
     """Drift: `alembic check` cannot see functions; this compares PostgreSQL's own rendering
     of the installed function with that of the packaged file, installed under another name."""
     _postgres_only(session)
-    source = booking_write.book_function_sql()
+    source = book_function_sql()
     assert source.count("CREATE FUNCTION youcard_book(") == 1
     connection = session.connection()
     connection.exec_driver_sql(
@@ -48,7 +55,7 @@ def test_a_changed_source_is_noticed(session):
     """The drift test would fail for a function that differs in one character."""
     _postgres_only(session)
     connection = session.connection()
-    changed = booking_write.book_function_sql().replace("'booked'", "'booked!'")
+    changed = book_function_sql().replace("'booked'", "'booked!'")
     connection.exec_driver_sql(
         changed.replace("CREATE FUNCTION youcard_book(", "CREATE FUNCTION youcard_book_drift(")
     )

@@ -13,8 +13,8 @@ from youcard.domain.models import AuditEvent
 from youcard.operations.booking import book
 from youcard.operations.entitlements import (
     approve_entitlement,
+    decide_entitlement,
     record_entitlement,
-    reject_entitlement,
     revoke_entitlement,
 )
 from youcard.policy import Staff
@@ -30,6 +30,10 @@ def office(make):
         "approver": make.staff(issuer, Role.APPROVER),
         "admin": make.staff(issuer, Role.ADMINISTRATOR),
     }
+
+
+def reject_entitlement(session, **kwargs):
+    return decide_entitlement(session, approve=False, **kwargs)
 
 
 def _record(session, office, **kw):

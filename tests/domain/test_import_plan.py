@@ -7,12 +7,11 @@ from datetime import date
 
 from sqlalchemy import func, select
 
-from tests.factories import NOW, at_counter, trusted
+from tests.factories import NOW, at_counter, read_approvals, trusted
 from youcard.domain.budget import BudgetRule
 from youcard.domain.enums import Category, RuleKind
 from youcard.domain.models import AuditEvent, Child, Entitlement, Household
-from youcard.imports.approvals_file import read_approvals
-from youcard.imports.plan import plan_import, report_csv, summary
+from youcard.imports.plan import Planner, report_lines, summary
 from youcard.operations.booking import book
 from youcard.policy import Staff
 
@@ -25,9 +24,7 @@ TODAY = date(2026, 3, 16)
 
 def _plan(session, issuer_id, *lines):
     read, refusals = read_approvals(("\r\n".join([HEADER, *lines]) + "\r\n").encode())
-    return plan_import(
-        session, by=Staff.system(issuer_id, "t"), lines=read, refusals=refusals, today=TODAY
-    )
+    return Planner(session, by=Staff.system(issuer_id, "t"), today=TODAY).plan(read, refusals)
 
 
 def _counts(session):
@@ -134,7 +131,7 @@ def test_the_report_csv_never_starts_a_cell_with_a_formula(session, make):
     plans = _plan(
         session, issuer.id, "=1+1;H;P;M;K;2015-03-14;school_bus;2026-01-01;2026-07-31;;;;;;"
     )
-    text = report_csv(plans)
+    text = "".join(report_lines(plans))
     assert text.splitlines()[1].startswith("2;'=1+1;refused;unknown_category;")
 
 

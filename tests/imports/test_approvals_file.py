@@ -7,8 +7,9 @@ from datetime import date
 
 import pytest
 
+from tests.factories import read_approvals
 from youcard.domain.enums import Category, RuleKind
-from youcard.imports.approvals_file import FileRefused, read_approvals
+from youcard.imports.approvals_file import FileRefused
 
 HEADER = (
     "decision_ref;case_ref;child_ref;family_name;given_name;birth_date;category;valid_from;"

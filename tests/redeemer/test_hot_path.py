@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import event, select
 
 from youcard.domain.models import Booking
-from youcard.web.hotpath import HOT_SESSIONS, close_kept_connections, hot_routes
+from youcard.web.hotpath import HOT_SESSIONS, close_kept_connections, opted_in
 
 WRITE = re.compile(r"^\s*(INSERT|UPDATE|DELETE)\b", re.IGNORECASE)
 
@@ -19,6 +19,16 @@ WRITE = re.compile(r"^\s*(INSERT|UPDATE|DELETE)\b", re.IGNORECASE)
 class _Recorder:
     def __init__(self) -> None:
         self.statements: list[tuple[str, bool]] = []
+
+
+def hot_routes(app):
+    """Every (method, endpoint) that opted in: what the atomicity test walks."""
+    return [
+        (method, rule.endpoint)
+        for rule in app.url_map.iter_rules()
+        for method in sorted(rule.methods or ())
+        if opted_in(app.view_functions.get(rule.endpoint), method)
+    ]
 
 
 def _tracing(recorder: _Recorder, base: type[psycopg.Cursor]) -> type[psycopg.Cursor]:

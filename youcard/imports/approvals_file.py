@@ -361,16 +361,6 @@ def in_chunks(
         yield lines, refusals
 
 
-def read_approvals(data: bytes) -> tuple[list[ApprovalLine], list[LineRefusal]]:
-    """Every line of the file, read or refused with its reason; FileRefused for the file."""
-    lines: list[ApprovalLine] = []
-    refusals: list[LineRefusal] = []
-    for chunk_lines, chunk_refusals in in_chunks(data):
-        lines += chunk_lines
-        refusals += chunk_refusals
-    return lines, refusals
-
-
 def count_lines(data: bytes) -> int:
     """About how many lines the file has after its header (for progress: quoted line breaks
     count too)."""

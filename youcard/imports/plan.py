@@ -218,19 +218,6 @@ class Planner:
         return [plans[number] for number in sorted(plans)]
 
 
-def plan_import(
-    session: Session,
-    *,
-    by: Staff,
-    lines: Sequence[ApprovalLine],
-    refusals: Sequence[LineRefusal],
-    today: date,
-) -> list[LinePlan]:
-    """Every line's outcome, in file order (the principal's issuer; staff who record or
-    confirm imports): a short file at once."""
-    return Planner(session, by=by, today=today).plan(lines, refusals)
-
-
 def _refused(line: ApprovalLine, code: str, message: str) -> LinePlan:
     return LinePlan(line.number, line.decision_ref, "refused", code, message)
 
@@ -390,8 +377,3 @@ def report_lines(plans: Iterable[LinePlan], *, header: bool = True) -> Iterator[
         for plan in plans
     )
     return csv_lines([REPORT_HEADER, *rows] if header else rows)
-
-
-def report_csv(plans: Iterable[LinePlan]) -> str:
-    """The whole report (report_lines) as one text."""
-    return "".join(report_lines(plans))

@@ -196,15 +196,6 @@ def approve_entitlement(
     return decide_entitlement(session, entitlement_id=entitlement_id, approve=True, by=by, now=now)
 
 
-def reject_entitlement(
-    session: Session, *, entitlement_id: int, by: Staff, reason: str, now: datetime
-) -> Entitlement:
-    """Reject a recorded entitlement with a reason (four eyes)."""
-    return decide_entitlement(
-        session, entitlement_id=entitlement_id, approve=False, by=by, now=now, reason=reason
-    )
-
-
 def revoke_entitlement(
     session: Session, *, entitlement_id: int, by: Staff, reason: str, now: datetime
 ) -> Entitlement:

@@ -16,6 +16,7 @@ from youcard.db import MAX_ID, Session, make_engine, make_sessionmaker
 from youcard.web.health import init_health
 from youcard.web.hotpath import (
     PageSessions,
+    close_kept_connections,
     end_hot_session,
     init_hot_sessions,
     nothing_to_end,
@@ -31,6 +32,13 @@ AFTER_COMMIT = "youcard_after_commit"  # callables(session) run after a request'
 
 
 OUTCOME = "youcard_outcome"  # what a view asked of the unit of work: "undo" or "keep"
+
+
+def release_connections() -> None:
+    """Give back the connections this process's apps keep between requests (the hot path
+    keeps one per thread): when a worker stops (deploy/gunicorn.conf.py), so that the
+    database sees them closed rather than cut, and at the end of a test."""
+    close_kept_connections()
 
 
 def undo_writes() -> None:

@@ -84,21 +84,12 @@ def is_hot_path() -> bool:
     known: dict[tuple[str, str], bool] = current_app.extensions.setdefault(_KNOWN, {})
     hot = known.get((endpoint, method))
     if hot is None:
-        hot = known[(endpoint, method)] = _marked(current_app.view_functions.get(endpoint), method)
+        hot = known[(endpoint, method)] = opted_in(current_app.view_functions.get(endpoint), method)
     return hot
 
 
-def hot_routes(app: Flask) -> list[tuple[str, str]]:
-    """Every (method, endpoint) that opted in: what the atomicity test walks."""
-    found = []
-    for rule in app.url_map.iter_rules():
-        for method in sorted(rule.methods or ()):
-            if _marked(app.view_functions.get(rule.endpoint), method):
-                found.append((method, rule.endpoint))
-    return found
-
-
-def _marked(view: Any, method: str) -> bool:
+def opted_in(view: Any, method: str) -> bool:
+    """Whether `view` (a function, or a MethodView's `method`) opted in with `@hot_path`."""
     if view is None:
         return False
     view_class = getattr(view, "view_class", None)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from importlib.resources import files
 from typing import Any
 
 from sqlalchemy import Integer, Table, bindparam, text, update
@@ -91,7 +90,7 @@ _UNDO_GUARD = (
 @dataclass(frozen=True)
 class BookingWrite:
     """What a booking writes, checked and decided: the parameters of `youcard_book`
-    (youcard/sql/youcard_book.sql), in its order, and of `_write_statements`."""
+    (youcard/sql/youcard_book.sql), in its order, and of `write_statements`."""
 
     issuer_id: str
     partner_id: int
@@ -111,14 +110,6 @@ class BookingWrite:
     units_per_day: int | None
     actor: str
     audit_data: str  # canonical JSON
-
-
-BOOK_SQL = files("youcard") / "sql" / "youcard_book.sql"
-
-
-def book_function_sql() -> str:
-    """The source of the PostgreSQL function `youcard_book` (installed by migrations)."""
-    return BOOK_SQL.read_text(encoding="utf-8")
 
 
 def write_booking(session: Session, w: BookingWrite) -> Written:
