@@ -29,7 +29,8 @@ from youcard import migrate  # noqa: E402
 from youcard.db import make_engine, make_sessionmaker  # noqa: E402
 from youcard.domain.enums import Role  # noqa: E402
 from youcard.imports.approvals_file import in_chunks  # noqa: E402
-from youcard.imports.batches import confirm_import, record_import  # noqa: E402
+from youcard.imports.batches import record_import  # noqa: E402
+from youcard.imports.confirmation import confirm_import  # noqa: E402
 from youcard.imports.plan import Planner  # noqa: E402
 from youcard.policy import Staff  # noqa: E402
 

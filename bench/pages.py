@@ -35,7 +35,8 @@ from youcard.credentials import b64url  # noqa: E402
 from youcard.db import make_engine, make_sessionmaker  # noqa: E402
 from youcard.domain.enums import Category, Role  # noqa: E402
 from youcard.domain.models import Child, Household  # noqa: E402
-from youcard.imports.batches import confirm_import, record_import  # noqa: E402
+from youcard.imports.batches import record_import  # noqa: E402
+from youcard.imports.confirmation import confirm_import  # noqa: E402
 from youcard.policy import ALL_STAFF, Staff  # noqa: E402
 
 HEADER = (

@@ -124,9 +124,12 @@ class Households(MethodView):
         next page, `total` says how many match. GET /households/{id} gives one in full."""
         after = decode_text_cursor(query["cursor"]) if "cursor" in query else None
         page = household_page(
-            db_session(), by=principal(), q=query.get("q") or "", limit=query["limit"],
+            db_session(),
+            by=principal(),
+            q=query.get("q") or "",
+            limit=query["limit"],
             after=after,
-        )  # fmt: skip
+        )
         return {
             "items": [
                 {
@@ -162,8 +165,14 @@ class HouseholdOne(MethodView):
         """A family with children, entitlements (what is left) and cards."""
         staff()
         household = mine(Household, household_id, "household")
-        record_view(db_session(), by=principal(), object_type="household",
-                    object_id=household.id, via="api", now=now())  # fmt: skip
+        record_view(
+            db_session(),
+            by=principal(),
+            object_type="household",
+            object_id=household.id,
+            via="api",
+            now=now(),
+        )
         return household_json(db_session(), household, berlin_date(now()))
 
 

@@ -179,9 +179,11 @@ class AuditLog(MethodView):
         """This issuer's audit events, newest first, filtered by object and actor, `limit`
         at a time; `next_cursor` fetches the older ones."""
         page = audit_events(
-            db_session(), by=principal(), limit=query["limit"],
+            db_session(),
+            by=principal(),
+            limit=query["limit"],
             filters={k: query[k] for k in ("object_type", "object_id", "actor") if query.get(k)},
             before=decode_cursor(query["cursor"]) if "cursor" in query else None,
-        )  # fmt: skip
+        )
         cursor = encode_cursor(page.next_before) if page.next_before is not None else None
         return {"items": page.events, "next_cursor": cursor}

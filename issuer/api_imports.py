@@ -14,7 +14,8 @@ from issuer.api import authenticate, errors, principal, roles
 from youcard.domain.enums import Role
 from youcard.errors import InvalidRequest
 from youcard.imports.approvals_file import MAX_BYTES
-from youcard.imports.batches import confirm_import, queue_import, reject_import
+from youcard.imports.batches import queue_import
+from youcard.imports.confirmation import confirm_import, reject_import
 from youcard.policy import DECIDERS, RECORDERS
 from youcard.reads.imports import batch_of, batch_page, lines_page
 from youcard.schemas.imports_api import (
@@ -71,9 +72,13 @@ class Imports(MethodView):
                 "Send the file as the body with Content-Type: text/csv.", code="not_csv"
             )
         batch = queue_import(
-            db_session(), by=principal(), data=request.get_data(cache=False),
-            file_name=query["file_name"], now=now(), dry_run=query["dry_run"],
-        )  # fmt: skip
+            db_session(),
+            by=principal(),
+            data=request.get_data(cache=False),
+            file_name=query["file_name"],
+            now=now(),
+            dry_run=query["dry_run"],
+        )
         location = url_for("imports_api.ImportOne", batch_id=batch.id)
         return import_json(batch), 202, {"Location": location}
 
@@ -97,9 +102,13 @@ class ImportLines(MethodView):
         """The import's lines in file order (all, or one outcome) with their reasons."""
         after = decode_cursor(query["cursor"]) if "cursor" in query else 0
         page = lines_page(
-            db_session(), by=principal(), batch_id=batch_id, limit=query["limit"],
-            outcome=query.get("outcome"), after=after,
-        )  # fmt: skip
+            db_session(),
+            by=principal(),
+            batch_id=batch_id,
+            limit=query["limit"],
+            outcome=query.get("outcome"),
+            after=after,
+        )
         return {
             "items": [line_json(plan) for plan in page.lines],
             "total": page.total,

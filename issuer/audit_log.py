@@ -115,10 +115,15 @@ def audit_log() -> ResponseReturnValue:
     if before and (not before.isdigit() or len(before) > 18):
         abort(422)
     page = audit_events(
-        store, by=by, limit=PAGE, filters=filters, since=since, count=True,
+        store,
+        by=by,
+        limit=PAGE,
+        filters=filters,
+        since=since,
+        count=True,
         until=until + timedelta(days=1) if until else None,
         before=int(before) if before else None,
-    )  # fmt: skip
+    )
     events, more, counted = page.events, page.next_before is not None, page.counted or 0
     checked = request.args.get("verify") == "1"
     problems = check_chain(store, by=by) if checked else []
@@ -160,9 +165,14 @@ def access_log() -> ResponseReturnValue:
     if object_type is not None and object_type not in OBJECT_TYPES_SEEN:
         abort(422)
     page = access_page(
-        store, by=principal(), limit=PAGE, object_type=object_type,
-        object_id=_id("object_id"), staff_user_id=_id("staff"), before=_id("before"),
-    )  # fmt: skip
+        store,
+        by=principal(),
+        limit=PAGE,
+        object_type=object_type,
+        object_id=_id("object_id"),
+        staff_user_id=_id("staff"),
+        before=_id("before"),
+    )
     filters = {k: v for k, v in request.args.items() if k in ("object_type", "object_id", "staff")}
     return render_template(
         "admin/access_log.html",

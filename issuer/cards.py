@@ -110,9 +110,11 @@ def print_queue() -> ResponseReturnValue:
     if after and (not after.isdigit() or len(after) > 18):
         abort(422)
     queue = card_printing.print_queue(
-        db_session(), by=principal(), limit=card_printing.PRINT_PART,
+        db_session(),
+        by=principal(),
+        limit=card_printing.PRINT_PART,
         after=int(after) if after else None,
-    )  # fmt: skip
+    )
     return render_template(
         "households/print.html", queue=queue, part=card_printing.PRINT_PART, after=after
     )

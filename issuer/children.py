@@ -31,8 +31,9 @@ def show(child_id: int) -> ResponseReturnValue:
         view = child_view(db_session(), by=principal(), child_id=child_id, today=berlin_date(now()))
     except DomainError:
         abort(404)
-    record_view(db_session(), by=principal(), object_type="child", object_id=child_id,
-                via="page", now=now())  # fmt: skip
+    record_view(
+        db_session(), by=principal(), object_type="child", object_id=child_id, via="page", now=now()
+    )
     mandates = mandates_ops.child_mandates(db_session(), by=principal(), child_id=child_id)
     partners = mandates_ops.partner_names(db_session(), mandates)
     return render_template("children/show.html", view=view, mandates=mandates, partners=partners)

@@ -86,8 +86,9 @@ def show(household_id: int) -> ResponseReturnValue:
     """A family with its children, their entitlements and cards."""
     by = principal()
     seen = household_view(db_session(), by=by, household_id=household_id, today=berlin_date(now()))
-    record_view(db_session(), by=by, object_type="household", object_id=household_id, via="page",
-                now=now())  # fmt: skip
+    record_view(
+        db_session(), by=by, object_type="household", object_id=household_id, via="page", now=now()
+    )
     return render_template(
         "households/show.html",
         household=seen.household,

@@ -28,7 +28,8 @@ from youcard.domain.entitlement_rules import DEFAULT_RULES
 from youcard.domain.models import ImportBatch
 from youcard.errors import DomainError, NotFound
 from youcard.imports.approvals_file import MAX_BYTES
-from youcard.imports.batches import confirm_import, queue_import, reject_import, stored_plans
+from youcard.imports.batches import queue_import, stored_plans
+from youcard.imports.confirmation import confirm_import, reject_import
 from youcard.imports.plan import OUTCOMES, report_lines
 from youcard.policy import ALL_STAFF, RECORDERS
 from youcard.reads.actors import actor_names
@@ -110,9 +111,13 @@ def upload() -> ResponseReturnValue:
         return redirect(url_for("imports.index"), 303)
     try:
         batch = queue_import(
-            db_session(), by=principal(), data=upload.read(MAX_BYTES + 1),
-            file_name=upload.filename, now=now(), dry_run=request.form.get("dry_run") == "1",
-        )  # fmt: skip
+            db_session(),
+            by=principal(),
+            data=upload.read(MAX_BYTES + 1),
+            file_name=upload.filename,
+            now=now(),
+            dry_run=request.form.get("dry_run") == "1",
+        )
     except DomainError as error:
         refused(error)
         return redirect(url_for("imports.index"), 303)
@@ -129,9 +134,13 @@ def show(batch_id: int) -> ResponseReturnValue:
     if outcome is not None and outcome not in OUTCOMES:
         abort(422)
     lines = lines_page(
-        db_session(), by=principal(), batch_id=batch.id, limit=PAGE, outcome=outcome,
+        db_session(),
+        by=principal(),
+        batch_id=batch.id,
+        limit=PAGE,
+        outcome=outcome,
         after=_number("after") or 0,
-    )  # fmt: skip
+    )
     choices = may_do(batch, by=principal())
     families = choices.letters
     parts = [
@@ -153,7 +162,7 @@ def show(batch_id: int) -> ResponseReturnValue:
         checking=batch.status in CHECKING,
         may_confirm=choices.confirm,
         may_reject=choices.reject,
-    )  # fmt: skip
+    )
 
 
 @bp.get("/imports/<int:batch_id>/progress")

@@ -141,8 +141,11 @@ def letter_of(facts: LetterFacts, code: str | None, today: date) -> Letter:
         if office.email:
             info.append(office.email)
         info += ["", _("Reference: %(ref)s", ref=facts.reference), _day(today)]
-        follow = _("Letter to the %(name)s family, reference %(ref)s, page", name=facts.family_name,
-                   ref=facts.reference)  # fmt: skip
+        follow = _(
+            "Letter to the %(name)s family, reference %(ref)s, page",
+            name=facts.family_name,
+            ref=facts.reference,
+        )
         columns = [_column(facts, "de", code)]
     if facts.language != "de":
         with force_locale(facts.language):

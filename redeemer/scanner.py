@@ -269,7 +269,11 @@ def make_mandate() -> ResponseReturnValue:
         return _result(text, mandate_error=str(REFUSALS["invalid_period"]), status=422)
     try:
         mandate = create_mandate(
-            db_session(), by=counter, credential=text, trusted=trusted(db_session()), now=at,
+            db_session(),
+            by=counter,
+            credential=text,
+            trusted=trusted(db_session()),
+            now=at,
             terms=MandateTerms(
                 category=request.form.get("category") or "",
                 reference=request.form.get("mandate_reference") or "",
@@ -277,7 +281,7 @@ def make_mandate() -> ResponseReturnValue:
                 day_of_month=int(day_text[:2]) if day_text else None,
                 valid_from=starts,
             ),
-        )  # fmt: skip
+        )
     except DomainError as error:  # an error status: the unit of work rolls back
         reason = str(REFUSALS.get(error.code, error.message))
         return _result(text, mandate_error=reason, status=status_of(error))

@@ -18,7 +18,8 @@ from youcard.domain.entitlement_rules import decide_new
 from youcard.domain.enums import Category, Role, RuleKind
 from youcard.domain.models import AuditEvent, Entitlement
 from youcard.errors import DomainError
-from youcard.imports.batches import confirm_import, record_import
+from youcard.imports.batches import record_import
+from youcard.imports.confirmation import confirm_import
 from youcard.operations.entitlements import approve_entitlement, record_entitlement
 from youcard.policy import Staff
 

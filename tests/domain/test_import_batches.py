@@ -14,7 +14,8 @@ from youcard.db import make_engine, make_sessionmaker
 from youcard.domain.enums import EntitlementStatus, Role
 from youcard.domain.models import AuditEvent, Child, Entitlement, Household, ImportBatch
 from youcard.errors import DomainError
-from youcard.imports.batches import LinesRefused, confirm_import, record_import, reject_import
+from youcard.imports.batches import LinesRefused, record_import
+from youcard.imports.confirmation import confirm_import, reject_import
 from youcard.policy import Staff
 from youcard.reads import ledger
 

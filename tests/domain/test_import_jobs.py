@@ -17,7 +17,8 @@ from tests.factories import KEK, NOW, Factory
 from youcard.domain.enums import CardStatus, Category, Role
 from youcard.domain.models import AuditEvent, Card, Entitlement, ImportBatch, ImportLine
 from youcard.imports import approvals_file
-from youcard.imports.batches import confirm_import, queue_import, stored_plans
+from youcard.imports.batches import queue_import, stored_plans
+from youcard.imports.confirmation import confirm_import
 from youcard.jobs.imports import (
     STALE_AFTER,
     _check_claimed,

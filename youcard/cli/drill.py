@@ -90,19 +90,34 @@ def restore_drill(url: str, *, target: str, keep: bool = False) -> DrillResult:
             tables = _tables(snapshot_connection)
             source_counts = _counts(snapshot_connection, tables)
             subprocess.run(  # noqa: S603 - our own arguments; the same snapshot as the counts
-                [_tool("pg_dump"), "--format=custom", "--no-owner", f"--snapshot={row[0]}",
-                 f"--file={dump}", source],
-                check=True, capture_output=True, timeout=3600,
-            )  # fmt: skip
+                [
+                    _tool("pg_dump"),
+                    "--format=custom",
+                    "--no-owner",
+                    f"--snapshot={row[0]}",
+                    f"--file={dump}",
+                    source,
+                ],
+                check=True,
+                capture_output=True,
+                timeout=3600,
+            )
             snapshot_connection.execute("COMMIT")
         with psycopg.connect(admin, autocommit=True) as connection:
             connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(target)))
         try:
             subprocess.run(  # noqa: S603 - our own arguments
-                [_tool("pg_restore"), "--no-owner", "--exit-on-error",
-                 f"--dbname={libpq(copy)}", str(dump)],
-                check=True, capture_output=True, timeout=3600,
-            )  # fmt: skip
+                [
+                    _tool("pg_restore"),
+                    "--no-owner",
+                    "--exit-on-error",
+                    f"--dbname={libpq(copy)}",
+                    str(dump),
+                ],
+                check=True,
+                capture_output=True,
+                timeout=3600,
+            )
             with psycopg.connect(libpq(copy)) as conn:
                 copy_counts = _counts(conn, tables)
             result.counts = {t: (source_counts[t], copy_counts[t]) for t in tables}

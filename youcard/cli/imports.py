@@ -19,14 +19,8 @@ from youcard.db import Session, make_engine, make_sessionmaker
 from youcard.domain.models import ImportBatch, Issuer, StaffUser
 from youcard.errors import DomainError
 from youcard.imports.approvals_file import MAX_BYTES, FileRefused, count_lines, in_chunks
-from youcard.imports.batches import (
-    LinesRefused,
-    check_batch,
-    confirm_import,
-    queue_import,
-    reject_import,
-    stored_plans,
-)
+from youcard.imports.batches import LinesRefused, check_batch, queue_import, stored_plans
+from youcard.imports.confirmation import confirm_import, reject_import
 from youcard.imports.plan import OUTCOMES, LinePlan, Planner, report_lines
 from youcard.policy import Staff
 

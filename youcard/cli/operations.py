@@ -118,20 +118,27 @@ def retention_command(ctx: Context, dry_run: bool, issuer_id: str | None) -> Non
     years = erase_after_years()
     sessions = make_sessionmaker(ctx.engine)
     with sessions() as session:
-        due = due_households(session, today=berlin_date(utcnow()), years=years,
-                             issuer_id=issuer_id, limit=100_000)  # fmt: skip
+        due = due_households(
+            session, today=berlin_date(utcnow()), years=years, issuer_id=issuer_id, limit=100_000
+        )
     for household in due:
         ended = household.last_ended.isoformat() if household.last_ended else "none"
-        click.echo(f"{household.issuer_id:<12} {household.household_id:>10} "
-                   f"{household.reference:<24} last entitlement ended: {ended}")  # fmt: skip
+        click.echo(
+            f"{household.issuer_id:<12} {household.household_id:>10} "
+            f"{household.reference:<24} last entitlement ended: {ended}"
+        )
     money_years = keep_money_years()
     if dry_run:
         with sessions() as session:
             benefits = old_money(session, today=berlin_date(utcnow()), years=money_years)
-        click.echo(f"{len(due):,} households would be erased ({years} years after their last "
-                   "entitlement ended); nothing was changed.")  # fmt: skip
-        click.echo(f"{benefits:,} benefits' bookings and settlements would be forgotten "
-                   f"({money_years} years after they ended).")  # fmt: skip
+        click.echo(
+            f"{len(due):,} households would be erased ({years} years after their last "
+            "entitlement ended); nothing was changed."
+        )
+        click.echo(
+            f"{benefits:,} benefits' bookings and settlements would be forgotten "
+            f"({money_years} years after they ended)."
+        )
         return
     erased = erase_due_households(sessions, utcnow, years=years)
     forgotten = forget_old_money(sessions, utcnow, years=money_years)

@@ -31,14 +31,32 @@ KINDS = ("balances", "bookings")
 _ROWS = 5_000  # rows fetched at a time
 
 BALANCE_HEADER = (
-    "youcard_child_id", "child_ref", "case_ref", "decision_ref", "category", "valid_from",
-    "valid_until", "status", "approved_eur", "booked_net_until_month_end_eur",
-    "booked_net_in_month_eur", "left_at_month_end_eur",
-)  # fmt: skip
+    "youcard_child_id",
+    "child_ref",
+    "case_ref",
+    "decision_ref",
+    "category",
+    "valid_from",
+    "valid_until",
+    "status",
+    "approved_eur",
+    "booked_net_until_month_end_eur",
+    "booked_net_in_month_eur",
+    "left_at_month_end_eur",
+)
 BOOKING_HEADER = (
-    "month", "youcard_child_id", "child_ref", "case_ref", "decision_ref", "category",
-    "legal_basis", "bookings", "cancellations", "units_net", "booked_net_eur",
-)  # fmt: skip
+    "month",
+    "youcard_child_id",
+    "child_ref",
+    "case_ref",
+    "decision_ref",
+    "category",
+    "legal_basis",
+    "bookings",
+    "cancellations",
+    "units_net",
+    "booked_net_eur",
+)
 
 
 def _signed(column: Any) -> Any:
@@ -94,14 +112,33 @@ def balances(session: Session, *, by: Staff, month: date) -> Iterator[str]:
 
     def rows() -> Iterator[list[object]]:
         yield list(BALANCE_HEADER)
-        for (child_id, child_ref, case_ref, decision_ref, category, valid_from, valid_until,
-             status, cap, booked, in_month) in session.execute(query):  # fmt: skip
+        for (
+            child_id,
+            child_ref,
+            case_ref,
+            decision_ref,
+            category,
+            valid_from,
+            valid_until,
+            status,
+            cap,
+            booked,
+            in_month,
+        ) in session.execute(query):
             yield [
-                child_id, _text(child_ref), _text(case_ref), _text(decision_ref),
-                category.value, valid_from.isoformat(), valid_until.isoformat(), status.value,
-                "" if cap is None else euros(cap), euros(int(booked)), euros(int(in_month)),
+                child_id,
+                _text(child_ref),
+                _text(case_ref),
+                _text(decision_ref),
+                category.value,
+                valid_from.isoformat(),
+                valid_until.isoformat(),
+                status.value,
+                "" if cap is None else euros(cap),
+                euros(int(booked)),
+                euros(int(in_month)),
                 "" if cap is None else euros(cap - int(booked)),
-            ]  # fmt: skip
+            ]
 
     return csv_lines(rows())
 
@@ -151,12 +188,30 @@ def bookings(session: Session, *, by: Staff, month: date) -> Iterator[str]:
     def rows() -> Iterator[list[object]]:
         yield list(BOOKING_HEADER)
         label = f"{month:%Y-%m}"
-        for (child_id, child_ref, case_ref, decision_ref, category, legal_basis, made,
-             cancelled, units, cents) in session.execute(query):  # fmt: skip
+        for (
+            child_id,
+            child_ref,
+            case_ref,
+            decision_ref,
+            category,
+            legal_basis,
+            made,
+            cancelled,
+            units,
+            cents,
+        ) in session.execute(query):
             yield [
-                label, child_id, _text(child_ref), _text(case_ref), _text(decision_ref),
-                category.value, legal_basis or "", int(made), int(cancelled), int(units),
+                label,
+                child_id,
+                _text(child_ref),
+                _text(case_ref),
+                _text(decision_ref),
+                category.value,
+                legal_basis or "",
+                int(made),
+                int(cancelled),
+                int(units),
                 euros(int(cents)),
-            ]  # fmt: skip
+            ]
 
     return csv_lines(rows())

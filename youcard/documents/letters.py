@@ -173,8 +173,16 @@ class _LetterPDF(ShapingPDF):
             self.set_x(x)
             self.multi_cell(w, size * 0.45, line, new_x="LMARGIN", new_y="NEXT")
 
-    def block(self, text: str, language: str, x: float, w: float, *, bold: bool = False,
-              dry_run: bool = False) -> float:  # fmt: skip
+    def block(
+        self,
+        text: str,
+        language: str,
+        x: float,
+        w: float,
+        *,
+        bold: bool = False,
+        dry_run: bool = False,
+    ) -> float:
         """One paragraph at (x, current y); its height."""
         rtl = self.right_to_left = language in RIGHT_TO_LEFT
         self.set_font("DejaVu", "B" if bold else "", 10.5 if bold else 9.5)

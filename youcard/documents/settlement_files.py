@@ -36,8 +36,17 @@ def lines_csv(session: Session, run: Settlement) -> str:
     names = dict(session.execute(select(Partner.id, Partner.name)).all())
 
     def rows() -> Iterator[list[object]]:
-        yield ["month", "partner_id", "partner", "category", "bookings", "booked_eur",
-               "cancellations", "cancelled_eur", "net_eur"]  # fmt: skip
+        yield [
+            "month",
+            "partner_id",
+            "partner",
+            "category",
+            "bookings",
+            "booked_eur",
+            "cancellations",
+            "cancelled_eur",
+            "net_eur",
+        ]
         for line in session.scalars(
             select(SettlementLine)
             .where(SettlementLine.settlement_id == run.id)
@@ -62,8 +71,17 @@ def payments_csv(session: Session, run: Settlement) -> str:
     """A line per partner: net, carried over, paid, IBAN."""
 
     def rows() -> Iterator[list[object]]:
-        yield ["month", "partner_id", "partner", "iban", "net_eur", "carried_in_eur",
-               "paid_eur", "carried_out_eur", "end_to_end_id"]  # fmt: skip
+        yield [
+            "month",
+            "partner_id",
+            "partner",
+            "iban",
+            "net_eur",
+            "carried_in_eur",
+            "paid_eur",
+            "carried_out_eur",
+            "end_to_end_id",
+        ]
         for p in _payments(session, run):
             yield [
                 f"{run.month:%Y-%m}",
@@ -96,8 +114,18 @@ def bookings_csv(session: Session, run: Settlement) -> Iterator[str]:
     )
 
     def rows() -> Iterator[list[object]]:
-        yield ["booking", "kind", "cancels", "partner_id", "category", "amount_eur", "units",
-               "service_date", "created_at", "reference"]  # fmt: skip
+        yield [
+            "booking",
+            "kind",
+            "cancels",
+            "partner_id",
+            "category",
+            "amount_eur",
+            "units",
+            "service_date",
+            "created_at",
+            "reference",
+        ]
         result = session.execute(
             select(*columns).where(run_selection(run)).order_by(Booking.id),
             execution_options={"yield_per": BATCH},

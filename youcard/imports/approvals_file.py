@@ -30,9 +30,16 @@ MAX_FIELD = 200  # characters in one cell
 MAX_REF = 60  # characters in decision_ref, case_ref, child_ref
 CHUNK = 1_000  # lines checked and written at a time
 REQUIRED = (
-    "decision_ref", "case_ref", "child_ref", "family_name", "given_name", "birth_date",
-    "category", "valid_from", "valid_until",
-)  # fmt: skip
+    "decision_ref",
+    "case_ref",
+    "child_ref",
+    "family_name",
+    "given_name",
+    "birth_date",
+    "category",
+    "valid_from",
+    "valid_until",
+)
 OPTIONAL = ("amount_eur", "units", "unit_cap_eur", "per_day", "legal_basis", "status")
 LEGAL_BASES = ("SGB2", "SGB12", "BKGG", "AsylbLG", "WoGG")
 STATUSES = ("approved", "ended")

@@ -12,15 +12,14 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, insert, select
 
 from youcard import audit
 from youcard.clock import berlin_date
-from youcard.db import PlannerStatistics, Session, refusing_duplicates
+from youcard.db import Session, refusing_duplicates
 from youcard.domain.budget import BudgetRule
 from youcard.domain.enums import Accrual, Category, RuleKind
 from youcard.domain.models import (
-    Child,
     ImportBatch,
     ImportLine,
     StaffUser,
@@ -29,9 +28,7 @@ from youcard.errors import (
     Conflict,
     DomainError,
     Forbidden,
-    FourEyesViolation,
     InvalidRequest,
-    NotFound,
 )
 from youcard.imports import approvals_file
 from youcard.imports.approvals_file import (
@@ -41,9 +38,9 @@ from youcard.imports.approvals_file import (
     count_lines,
     in_chunks,
 )
-from youcard.imports.plan import OUTCOMES, Earlier, LinePlan, Planner, StoredEarlier, child_key
-from youcard.operations.imported_benefits import write_approved
-from youcard.policy import ALL_STAFF, DECIDERS, RECORDERS, Staff, require_role
+from youcard.imports.earlier import StoredEarlier, child_key
+from youcard.imports.plan import OUTCOMES, LinePlan, Planner
+from youcard.policy import ALL_STAFF, RECORDERS, Staff, require_role
 
 
 class LinesRefused(InvalidRequest):
@@ -67,23 +64,32 @@ def _to_json(line: ApprovalLine) -> str:
     rule = line.rule
     return json.dumps(
         {
-            "number": line.number, "decision_ref": line.decision_ref, "case_ref": line.case_ref,
-            "child_ref": line.child_ref, "family_name": line.family_name,
-            "given_name": line.given_name, "birth_date": line.birth_date.isoformat(),
-            "category": line.category.value, "valid_from": line.valid_from.isoformat(),
-            "valid_until": line.valid_until.isoformat(), "legal_basis": line.legal_basis,
+            "number": line.number,
+            "decision_ref": line.decision_ref,
+            "case_ref": line.case_ref,
+            "child_ref": line.child_ref,
+            "family_name": line.family_name,
+            "given_name": line.given_name,
+            "birth_date": line.birth_date.isoformat(),
+            "category": line.category.value,
+            "valid_from": line.valid_from.isoformat(),
+            "valid_until": line.valid_until.isoformat(),
+            "legal_basis": line.legal_basis,
             "status": line.status,
             "rule": {
-                "kind": rule.kind.value, "amount_cents": rule.amount_cents,
-                "accrual": rule.accrual.value, "units_total": rule.units_total,
+                "kind": rule.kind.value,
+                "amount_cents": rule.amount_cents,
+                "accrual": rule.accrual.value,
+                "units_total": rule.units_total,
                 "units_per_day": rule.units_per_day,
             },
         },
         ensure_ascii=False,
-    )  # fmt: skip
+    )
 
 
-def _from_json(text: str) -> ApprovalLine:
+def stored_line(text: str) -> ApprovalLine:
+    """An approvals line as the batch stored it (import_lines.data)."""
     data: dict[str, Any] = json.loads(text)
     rule = data.pop("rule")
     return ApprovalLine(
@@ -110,9 +116,14 @@ def empty_counts() -> dict[str, int]:
 
 
 def queue_import(
-    session: Session, *, by: Staff, data: bytes, file_name: str, now: datetime,
+    session: Session,
+    *,
+    by: Staff,
+    data: bytes,
+    file_name: str,
+    now: datetime,
     dry_run: bool = False,
-) -> ImportBatch:  # fmt: skip
+) -> ImportBatch:
     """Take the file in as a batch waiting to be checked (by `check_batch`: the jobs, or the
     command at once); nothing else is written. A dry run is checked and kept with its report,
     never recorded."""
@@ -134,15 +145,21 @@ def queue_import(
     )
     with refusing_duplicates(
         session,
-        lambda: Conflict("This file already waits to be checked or confirmed.",
-                         code="import_waiting"),
-    ):  # fmt: skip
+        lambda: Conflict(
+            "This file already waits to be checked or confirmed.", code="import_waiting"
+        ),
+    ):
         session.add(batch)
     audit.record(
-        session, issuer_id=by.issuer_id, actor=by.actor, action="import.upload",
-        object_type="import_batch", object_id=batch.id, now=now,
+        session,
+        issuer_id=by.issuer_id,
+        actor=by.actor,
+        action="import.upload",
+        object_type="import_batch",
+        object_id=batch.id,
+        now=now,
         data={"lines": batch.lines_total, "dry_run": dry_run},
-    )  # fmt: skip
+    )
     return batch
 
 
@@ -191,10 +208,15 @@ def check_batch(
         batch.status, action = "recorded", "import.record"
     batch.counts, batch.data, batch.claim = json.dumps(counts), None, None
     audit.record(
-        session, issuer_id=batch.issuer_id, actor=f"staff:{batch.recorded_by_id}",
-        action=action, object_type="import_batch", object_id=batch.id, now=now,
+        session,
+        issuer_id=batch.issuer_id,
+        actor=f"staff:{batch.recorded_by_id}",
+        action=action,
+        object_type="import_batch",
+        object_id=batch.id,
+        now=now,
         data={**counts, **({"problem": batch.problem_code} if batch.problem_code else {})},
-    )  # fmt: skip
+    )
     session.flush()
     return batch
 
@@ -208,8 +230,11 @@ def _store_lines(
         line = read.get(plan.number)
         rows.append(
             {
-                "batch_id": batch_id, "number": plan.number, "decision_ref": plan.decision_ref[:60],
-                "outcome": plan.outcome, "code": plan.code or None,
+                "batch_id": batch_id,
+                "number": plan.number,
+                "decision_ref": plan.decision_ref[:60],
+                "outcome": plan.outcome,
+                "code": plan.code or None,
                 "message": plan.message or None,
                 "data": _to_json(line) if line is not None else "{}",
                 "child_ref": line.child_ref if line else None,
@@ -218,32 +243,42 @@ def _store_lines(
                 "valid_from": line.valid_from if line else None,
                 "valid_until": line.valid_until if line else None,
             }
-        )  # fmt: skip
+        )
     if rows:
         session.execute(insert(ImportLine), rows)
 
 
 def stored_plans(
-    session: Session, batch_id: int, *, outcome: str | None = None, after: int = 0,
+    session: Session,
+    batch_id: int,
+    *,
+    outcome: str | None = None,
+    after: int = 0,
     limit: int | None = None,
-) -> Iterator[LinePlan]:  # fmt: skip
+) -> Iterator[LinePlan]:
     """The batch's lines with their outcomes (refused: why) in file order, read a chunk at
     a time: `outcome` only those, `after` from that line number on, at most `limit`."""
     left = limit
     while (size := approvals_file.CHUNK if left is None else min(approvals_file.CHUNK, left)) > 0:
         query = (
-            select(ImportLine.number, ImportLine.decision_ref, ImportLine.outcome,
-                   ImportLine.code, ImportLine.message)
+            select(
+                ImportLine.number,
+                ImportLine.decision_ref,
+                ImportLine.outcome,
+                ImportLine.code,
+                ImportLine.message,
+            )
             .where(ImportLine.batch_id == batch_id, ImportLine.number > after)
             .order_by(ImportLine.number)
             .limit(size)
-        )  # fmt: skip
+        )
         if outcome is not None:
             query = query.where(ImportLine.outcome == outcome)
         rows = session.execute(query).all()
         for row in rows:
-            yield LinePlan(row.number, row.decision_ref, row.outcome, row.code or "",
-                           row.message or "")  # fmt: skip
+            yield LinePlan(
+                row.number, row.decision_ref, row.outcome, row.code or "", row.message or ""
+            )
         if len(rows) < size:
             return
         after = rows[-1].number
@@ -267,96 +302,4 @@ def record_import(
             f"{count} line(s) are refused; nothing is recorded.",
             list(stored_plans(session, batch.id, outcome="refused")),
         )
-    return batch
-
-
-def _waiting(session: Session, by: Staff, batch_id: int) -> ImportBatch:
-    batch = session.scalars(
-        select(ImportBatch).where(ImportBatch.id == batch_id).with_for_update()
-    ).one_or_none()
-    if batch is None or batch.issuer_id != by.issuer_id:
-        raise NotFound("No such import.", code="import_not_found")
-    if batch.status in ("confirmed", "rejected"):
-        raise Conflict("This import was already decided.", code="already_decided")
-    if batch.status != "recorded":
-        raise Conflict(
-            "This import is not waiting for a decision (it is being checked, was refused, or "
-            "was a dry run).",
-            code="import_not_waiting",
-        )
-    return batch
-
-
-def reject_import(session: Session, *, by: Staff, batch_id: int, now: datetime) -> ImportBatch:
-    """Reject a waiting batch: nothing of it is written."""
-    require_role(by, RECORDERS | DECIDERS, "reject imports")
-    batch = _waiting(session, by, batch_id)
-    batch.status, batch.decided_at = "rejected", now
-    audit.record(
-        session, issuer_id=by.issuer_id, actor=by.actor, action="import.reject",
-        object_type="import_batch", object_id=batch.id, now=now,
-    )  # fmt: skip
-    return batch
-
-
-def confirm_import(session: Session, *, by: Staff, batch_id: int, now: datetime) -> ImportBatch:
-    """The second person confirms: every line is checked again against what is stored now
-    and written and approved, a chunk at a time, in this one transaction (refused whole if a
-    line fails now: the caller's rollback undoes the chunks already written)."""
-    require_role(by, DECIDERS, "confirm imports")
-    confirmer = _staff_id(by)
-    batch = _waiting(session, by, batch_id)
-    if batch.recorded_by_id == confirmer:
-        raise FourEyesViolation("You recorded this import; a colleague has to confirm it.")
-    statistics = PlannerStatistics(session, "households, children, entitlements")
-    # Each chunk is written before the next is planned: the database then holds what the
-    # earlier chunks did, so no earlier lines are kept (Earlier()).
-    planner = Planner(session, by=by, today=berlin_date(now), earlier=Earlier())
-    counts = empty_counts()
-    refused: list[LinePlan] = []
-    last = 0
-    while True:
-        rows = session.execute(
-            select(ImportLine.number, ImportLine.data)
-            .where(ImportLine.batch_id == batch.id, ImportLine.number > last)
-            .order_by(ImportLine.number)
-            .limit(approvals_file.CHUNK)
-        ).all()
-        if not rows:
-            break
-        last = rows[-1].number
-        lines = [_from_json(row.data) for row in rows]
-        plans = planner.plan(lines)
-        for plan in plans:
-            counts[plan.outcome] += 1
-        refused += [plan for plan in plans if plan.outcome == "refused"]
-        if not refused:
-            decided = list(zip(lines, plans, strict=True))
-            write_approved(session, by=by, batch=batch, lines=decided, now=now)
-            statistics.grew(len(lines))
-    if refused:
-        raise LinesRefused(
-            "Since it was recorded, lines became refused; nothing is written.",
-            refused,
-            code="changed_since_recorded",
-        )
-    statistics.refresh()  # for the next import and everything else (autovacuum comes later)
-    batch.status, batch.confirmed_by_id, batch.decided_at = "confirmed", confirmer, now
-    batch.counts = json.dumps(counts)
-    batch.families = (
-        session.scalar(  # counted once: the batch page offers their letters
-            select(func.count(func.distinct(Child.household_id)))
-            .join(ImportLine, ImportLine.child_ref == Child.child_ref)
-            .where(
-                ImportLine.batch_id == batch.id,
-                ImportLine.outcome.in_(("created", "updated")),
-                Child.issuer_id == batch.issuer_id,
-            )
-        )
-        or 0
-    )
-    audit.record(
-        session, issuer_id=by.issuer_id, actor=by.actor, action="import.confirm",
-        object_type="import_batch", object_id=batch.id, now=now, data=counts,
-    )  # fmt: skip
     return batch

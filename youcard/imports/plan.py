@@ -22,24 +22,40 @@ from youcard.documents.spreadsheets import csv_lines, csv_text
 from youcard.domain.budget import BudgetRule
 from youcard.domain.entitlement_rules import decide_end, decide_new, decide_update
 from youcard.domain.enums import BookingKind, EntitlementStatus
-from youcard.domain.models import Booking, Child, Entitlement, ImportLine
+from youcard.domain.models import Booking, Child, Entitlement
 from youcard.domain.search import fold
 from youcard.errors import DomainError
 from youcard.imports.approvals_file import ApprovalLine, LineRefusal
+from youcard.imports.earlier import (
+    Earlier,
+    EarlierLine,
+    RememberedEarlier,
+    child_key,
+    chunks,
+    earlier_line,
+)
 from youcard.operations.entitlements import taken_periods
 from youcard.operations.households import refuse_implausible_birth_date
 from youcard.policy import ALL_STAFF, Staff, require_role
 
 OUTCOMES = ("created", "updated", "unchanged", "ended", "refused")
 _LIVE = (EntitlementStatus.RECORDED, EntitlementStatus.APPROVED)
-_CHUNK = 1_000  # keys looked up per query
 _CHILD = (Child.id, Child.child_ref, Child.given_name, Child.family_name, Child.birth_date)
 _DECISION = (
-    Entitlement.id, Entitlement.child_id, Entitlement.decision_ref, Entitlement.status,
-    Entitlement.category, Entitlement.valid_from, Entitlement.valid_until, Entitlement.rule,
-    Entitlement.accrual, Entitlement.amount_cents, Entitlement.units_total,
-    Entitlement.units_per_day, Entitlement.spent_cents,
-)  # fmt: skip
+    Entitlement.id,
+    Entitlement.child_id,
+    Entitlement.decision_ref,
+    Entitlement.status,
+    Entitlement.category,
+    Entitlement.valid_from,
+    Entitlement.valid_until,
+    Entitlement.rule,
+    Entitlement.accrual,
+    Entitlement.amount_cents,
+    Entitlement.units_total,
+    Entitlement.units_per_day,
+    Entitlement.spent_cents,
+)
 
 
 @dataclass(frozen=True)
@@ -54,14 +70,14 @@ class LinePlan:
     cap_cents: int | None = None  # created, updated, ended: the cap its rules decided
 
 
-def _chunks(values: Sequence[str]) -> Iterable[Sequence[str]]:
-    for start in range(0, len(values), _CHUNK):
-        yield values[start : start + _CHUNK]
-
-
 def _rule_of(entitlement: Any) -> BudgetRule:
-    return BudgetRule(entitlement.rule, entitlement.amount_cents, entitlement.accrual,
-                      entitlement.units_total, entitlement.units_per_day)  # fmt: skip
+    return BudgetRule(
+        entitlement.rule,
+        entitlement.amount_cents,
+        entitlement.accrual,
+        entitlement.units_total,
+        entitlement.units_per_day,
+    )
 
 
 def _same_rule(entitlement: Any, line: ApprovalLine) -> bool:
@@ -82,91 +98,6 @@ def _last_booked_day(session: Session, entitlement_id: int) -> date | None:
     )
 
 
-class Earlier:
-    """The lines of the file before the current chunk that a later line must agree with
-    (the same child described alike, no two periods of one benefit on the same day). This
-    one keeps none: the confirmation writes each chunk before planning the next, so the
-    database holds what earlier chunks did."""
-
-    def of(self, session: Session, child_refs: Sequence[str]) -> dict[str, list[EarlierLine]]:
-        """The earlier lines of these children."""
-        return {}
-
-    def remember(self, lines: Sequence[EarlierLine]) -> None:
-        """A chunk is planned: its lines become earlier ones."""
-
-
-class RememberedEarlier(Earlier):
-    """Earlier lines kept in memory (a check that stores nothing: the dry run)."""
-
-    def __init__(self) -> None:
-        self._lines: dict[str, list[EarlierLine]] = {}
-
-    def of(self, session: Session, child_refs: Sequence[str]) -> dict[str, list[EarlierLine]]:
-        return {ref: list(self._lines[ref]) for ref in child_refs if ref in self._lines}
-
-    def remember(self, lines: Sequence[EarlierLine]) -> None:
-        for line in lines:
-            self._lines.setdefault(line.child_ref, []).append(line)
-
-
-class StoredEarlier(Earlier):
-    """Earlier lines read from the batch's stored lines (`import_lines`, each chunk stored
-    after it is planned): a 100,000-line file costs the memory of one chunk."""
-
-    def __init__(self, batch_id: int) -> None:
-        self.batch_id = batch_id
-
-    def of(self, session: Session, child_refs: Sequence[str]) -> dict[str, list[EarlierLine]]:
-        found: dict[str, list[EarlierLine]] = {}
-        for chunk in _chunks(sorted(child_refs)):
-            for row in session.execute(
-                select(
-                    ImportLine.number, ImportLine.child_ref, ImportLine.child_key,
-                    ImportLine.category, ImportLine.valid_from, ImportLine.valid_until,
-                ).where(
-                    ImportLine.batch_id == self.batch_id,
-                    among(session, ImportLine.child_ref, chunk),
-                    ImportLine.outcome != "refused",
-                )
-            ):  # fmt: skip
-                found.setdefault(row.child_ref, []).append(
-                    EarlierLine(
-                        row.number,
-                        row.child_ref,
-                        row.child_key or "",
-                        row.category or "",
-                        row.valid_from,
-                        row.valid_until,
-                    )
-                )
-        return found
-
-
-@dataclass(frozen=True)
-class EarlierLine:
-    """What a later line of the file is checked against."""
-
-    number: int
-    child_ref: str
-    child_key: str  # the child as the line describes it (see child_key)
-    category: str
-    valid_from: date | None
-    valid_until: date | None
-
-
-def child_key(line: ApprovalLine) -> str:
-    """The child as a line describes it: two lines of one `child_ref` must agree on it."""
-    return "\x1f".join(
-        (line.case_ref, fold(line.given_name), fold(line.family_name), line.birth_date.isoformat())
-    )
-
-
-def earlier_line(line: ApprovalLine) -> EarlierLine:
-    return EarlierLine(line.number, line.child_ref, child_key(line), line.category.value,
-                       line.valid_from, line.valid_until)  # fmt: skip
-
-
 class Planner:
     """Plans a file chunk by chunk (docs/imports.md's rules, above), each chunk with a few
     queries, later chunks checked against earlier ones (`earlier`)."""
@@ -183,13 +114,15 @@ class Planner:
     ) -> list[LinePlan]:
         """The outcome of every line of this chunk, in file order."""
         session, issuer_id = self.session, self.by.issuer_id
-        plans = {r.number: LinePlan(r.number, r.decision_ref, "refused", r.code, r.message)
-                 for r in refusals}  # fmt: skip
+        plans = {
+            r.number: LinePlan(r.number, r.decision_ref, "refused", r.code, r.message)
+            for r in refusals
+        }
         # Plain rows, not ORM objects: the session's identity map would keep every one of
         # them until the end of the transaction (a 100,000-line confirmation held 700 MB).
         children: dict[str, Any] = {}
         child_refs = sorted({line.child_ref for line in lines})
-        for chunk in _chunks(child_refs):
+        for chunk in chunks(child_refs):
             for child in session.execute(
                 select(*_CHILD).where(
                     Child.issuer_id == issuer_id, among(session, Child.child_ref, chunk)
@@ -197,7 +130,7 @@ class Planner:
             ):
                 children[child.child_ref or ""] = child
         decisions: dict[str, Any] = {}
-        for chunk in _chunks(sorted({line.decision_ref for line in lines})):
+        for chunk in chunks(sorted({line.decision_ref for line in lines})):
             for entitlement in session.execute(
                 select(*_DECISION).where(
                     Entitlement.issuer_id == issuer_id,

@@ -109,10 +109,15 @@ def _record_run(
     failed = done is None
     with sessions.begin() as session:
         insert = upsert(session, runs).values(
-            job=name, runs=1, failures=int(failed), done=done or 0, last_started_at=started,
-            last_ok_at=None if failed else started, last_failed_at=started if failed else None,
+            job=name,
+            runs=1,
+            failures=int(failed),
+            done=done or 0,
+            last_started_at=started,
+            last_ok_at=None if failed else started,
+            last_failed_at=started if failed else None,
             last_seconds=seconds,
-        )  # fmt: skip
+        )
         session.execute(
             insert.on_conflict_do_update(
                 index_elements=[runs.c.job],

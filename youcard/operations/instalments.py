@@ -25,10 +25,17 @@ INSTALMENTS_PER_TRANSACTION = 200
 
 _mandates: Table = Mandate.__table__  # type: ignore[assignment]
 _DUE = select(
-    Mandate.id, Mandate.partner_id, Mandate.issuer_id, Mandate.category, Mandate.reference,
-    Mandate.monthly_amount_cents, Mandate.day_of_month, Mandate.valid_until, Mandate.next_due,
+    Mandate.id,
+    Mandate.partner_id,
+    Mandate.issuer_id,
+    Mandate.category,
+    Mandate.reference,
+    Mandate.monthly_amount_cents,
+    Mandate.day_of_month,
+    Mandate.valid_until,
+    Mandate.next_due,
     Card.serial,
-).join(Card, Card.id == Mandate.card_id)  # fmt: skip
+).join(Card, Card.id == Mandate.card_id)
 _OUTCOME = (  # what an instalment did, recorded on its mandate (one statement for a batch)
     update(_mandates)
     .where(_mandates.c.id == bindparam("m_id"))
@@ -68,8 +75,11 @@ def _book_instalments(session: Session, due: Sequence[Any], now: datetime) -> in
     ]
     booked, outcomes = 0, []
     for m, result in zip(due, book_standing_many(session, asked, now=now), strict=True):
-        outcome = {"m_id": m.id, "month": f"{m.next_due:%Y-%m}",
-                   "next": next_due(m.next_due, m.day_of_month, m.valid_until)}  # fmt: skip
+        outcome = {
+            "m_id": m.id,
+            "month": f"{m.next_due:%Y-%m}",
+            "next": next_due(m.next_due, m.day_of_month, m.valid_until),
+        }
         if isinstance(result, DomainError):  # not enough left, no approved period...: shown
             outcome.update(result=result.code, booking_id=None)
         else:

@@ -84,9 +84,15 @@ def _approved_on(by: Staff, day: date) -> Select[Household]:
 
 
 def households_approved_on(
-    session: Session, *, by: Staff, day: date, offset: int = 0, limit: int = MAX_DAY,
-    after: str | None = None, through: str | None = None,
-) -> list[Household]:  # fmt: skip
+    session: Session,
+    *,
+    by: Staff,
+    day: date,
+    offset: int = 0,
+    limit: int = MAX_DAY,
+    after: str | None = None,
+    through: str | None = None,
+) -> list[Household]:
     """The principal's issuer's households with a benefit approved on `day` (Berlin time),
     by reference: the day's batch of letters (`offset`/`limit`: a part; references after
     `after` and up to `through`: a page)."""

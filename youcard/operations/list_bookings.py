@@ -79,26 +79,45 @@ def book_list(
     for line in lines:
         found = mandates.get(line.reference, [])
         if not found:
-            results.append(_refused(line, "unknown_reference",
-                                    "You have no active mandate with this reference."))  # fmt: skip
+            results.append(
+                _refused(
+                    line, "unknown_reference", "You have no active mandate with this reference."
+                )
+            )
             continue
         if len(found) > 1:
-            results.append(_refused(line, "ambiguous_reference",
-                                    "Several of your mandates have this reference."))  # fmt: skip
+            results.append(
+                _refused(
+                    line, "ambiguous_reference", "Several of your mandates have this reference."
+                )
+            )
             continue
         mandate, serial = found[0]
         if line.service_date < mandate.valid_from or (
             mandate.valid_until is not None and line.service_date > mandate.valid_until
         ):
-            results.append(_refused(line, "outside_mandate",
-                                    "The service date lies outside the mandate."))  # fmt: skip
+            results.append(
+                _refused(line, "outside_mandate", "The service date lies outside the mandate.")
+            )
             continue
-        asked.append((len(results), line, Standing(
-            partner_id=by.partner_id, card_serial=serial, card_issuer_id=mandate.issuer_id,
-            category=mandate.category, amount_cents=line.amount_cents, units=line.units,
-            idempotency_key=f"line:{line.line_id}", service_date=line.service_date,
-            reference=mandate.reference, actor=by.actor,
-        )))  # fmt: skip
+        asked.append(
+            (
+                len(results),
+                line,
+                Standing(
+                    partner_id=by.partner_id,
+                    card_serial=serial,
+                    card_issuer_id=mandate.issuer_id,
+                    category=mandate.category,
+                    amount_cents=line.amount_cents,
+                    units=line.units,
+                    idempotency_key=f"line:{line.line_id}",
+                    service_date=line.service_date,
+                    reference=mandate.reference,
+                    actor=by.actor,
+                ),
+            )
+        )
         results.append(None)
     booked = book_standing_many(session, [standing for _, _, standing in asked], now=now)
     for (at, line, _), result in zip(asked, booked, strict=True):
@@ -144,8 +163,10 @@ def read_list(data: bytes) -> list[ListLine | LineResult]:
     if "\x00" in text or not text.strip():
         raise InvalidRequest("The list is empty or not a text file.", code="list_empty")
     first = text[: text.find("\n")] if "\n" in text else text
-    reader = csv.reader(io.StringIO(text, newline=""),
-                        delimiter=";" if first.count(";") >= first.count(",") else ",")  # fmt: skip
+    reader = csv.reader(
+        io.StringIO(text, newline=""),
+        delimiter=";" if first.count(";") >= first.count(",") else ",",
+    )
     try:
         header = [cell.strip().lower() for cell in next(reader)]
         if sorted(header) != sorted(COLUMNS):
@@ -186,8 +207,9 @@ def _list_line(cells: dict[str, str]) -> ListLine | LineResult:
             raise ValueError("units: a whole number from 1")
     except (ValueError, DateOutOfRange) as error:
         return LineResult(line_id, "refused", code="invalid_line", detail=str(error))
-    return ListLine(line_id, reference, service_date, int(amount),
-                    int(units_text) if units_text else None)  # fmt: skip
+    return ListLine(
+        line_id, reference, service_date, int(amount), int(units_text) if units_text else None
+    )
 
 
 RESULT_COLUMNS = ("line_id", "status", "booking_id", "code", "detail")
@@ -198,8 +220,9 @@ def book_read_list(
 ) -> list[LineResult]:
     """`book_list` for a list as read (`read_list`): the lines that could not be read keep
     their refusal, in the file's order."""
-    booked = iter(book_list(session, by=by, lines=[i for i in items if isinstance(i, ListLine)],
-                            now=now))  # fmt: skip
+    booked = iter(
+        book_list(session, by=by, lines=[i for i in items if isinstance(i, ListLine)], now=now)
+    )
     return [next(booked) if isinstance(item, ListLine) else item for item in items]
 
 

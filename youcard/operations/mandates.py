@@ -148,10 +148,17 @@ def create_mandate(
     claims = shown_card(credential, trusted=trusted, now=now)
     # The same context and the same rules as a booking (youcard.operations.booking.usable).
     context = usable(
-        read_context(session, partner_id=by.partner_id, card_serial=claims.serial,
-                     category=category, key="", device_token_id=by.device_id),
-        card_issuer_id=claims.issuer, today=today,
-    )  # fmt: skip
+        read_context(
+            session,
+            partner_id=by.partner_id,
+            card_serial=claims.serial,
+            category=category,
+            key="",
+            device_token_id=by.device_id,
+        ),
+        card_issuer_id=claims.issuer,
+        today=today,
+    )
     if not context.device_live:
         raise Unauthorized("This device token is not valid.")
     if not any(
@@ -191,11 +198,19 @@ def create_mandate(
     ):
         session.add(mandate)
     audit.record(
-        session, issuer_id=context.issuer_id, actor=by.actor, action="mandate.create",
-        object_type="mandate", object_id=mandate.id, now=now,
-        data={"partner_id": by.partner_id, "category": category.value,
-              "monthly_amount_cents": amount},
-    )  # fmt: skip
+        session,
+        issuer_id=context.issuer_id,
+        actor=by.actor,
+        action="mandate.create",
+        object_type="mandate",
+        object_id=mandate.id,
+        now=now,
+        data={
+            "partner_id": by.partner_id,
+            "category": category.value,
+            "monthly_amount_cents": amount,
+        },
+    )
     return mandate
 
 
@@ -231,9 +246,14 @@ def end_mandate(
     mandate.status, mandate.ended_at, mandate.ended_by = "ended", now, by.actor
     mandate.next_due = None
     audit.record(
-        session, issuer_id=mandate.issuer_id, actor=by.actor, action="mandate.end",
-        object_type="mandate", object_id=mandate.id, now=now,
-    )  # fmt: skip
+        session,
+        issuer_id=mandate.issuer_id,
+        actor=by.actor,
+        action="mandate.end",
+        object_type="mandate",
+        object_id=mandate.id,
+        now=now,
+    )
     session.flush()
     return mandate
 
@@ -246,9 +266,13 @@ class MandatePage:
 
 
 def partner_mandates(
-    session: Session, *, by: Counter, limit: int, before: int | None = None,
+    session: Session,
+    *,
+    by: Counter,
+    limit: int,
+    before: int | None = None,
     status: str | None = None,
-) -> MandatePage:  # fmt: skip
+) -> MandatePage:
     """The partner's own mandates, newest first."""
     query = select(Mandate).where(Mandate.partner_id == by.partner_id)
     if status is not None:

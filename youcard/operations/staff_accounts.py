@@ -107,8 +107,9 @@ def _keep_an_administrator(session: Session, user: StaffUser) -> None:
         raise LastAdministrator("This is the last active administrator: make another one first.")
 
 
-def _audit(session: Session, by: Staff, user: StaffUser, action: str, now: datetime,
-           **data: object) -> None:  # fmt: skip
+def _audit(
+    session: Session, by: Staff, user: StaffUser, action: str, now: datetime, **data: object
+) -> None:
     audit.record(
         session,
         issuer_id=user.issuer_id,

@@ -26,10 +26,14 @@ def record_view(
         return  # the system (commands, jobs) is not a person looking
     session.add(
         AccessEvent(
-            issuer_id=by.issuer_id, staff_user_id=by.user_id, object_type=object_type,
-            object_id=object_id, via=via, viewed_at=now,
+            issuer_id=by.issuer_id,
+            staff_user_id=by.user_id,
+            object_type=object_type,
+            object_id=object_id,
+            via=via,
+            viewed_at=now,
         )
-    )  # fmt: skip
+    )
 
 
 @dataclass(frozen=True)
@@ -40,9 +44,15 @@ class AccessPage:
 
 
 def access_page(
-    session: Session, *, by: Staff, limit: int, object_type: str | None = None,
-    object_id: int | None = None, staff_user_id: int | None = None, before: int | None = None,
-) -> AccessPage:  # fmt: skip
+    session: Session,
+    *,
+    by: Staff,
+    limit: int,
+    object_type: str | None = None,
+    object_id: int | None = None,
+    staff_user_id: int | None = None,
+    before: int | None = None,
+) -> AccessPage:
     """The issuer's access log, newest first, filtered by object or by staff member
     (administrators only)."""
     require_role(by, ADMINISTRATORS, "read the access log")

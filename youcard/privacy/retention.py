@@ -138,10 +138,15 @@ def erase_household(session: Session, household: Household, now: datetime) -> No
     ).all()
     session.flush()
     audit.record(
-        session, issuer_id=household.issuer_id, actor=ACTOR, action="household.erase",
-        object_type="household", object_id=household.id, now=now,
+        session,
+        issuer_id=household.issuer_id,
+        actor=ACTOR,
+        action="household.erase",
+        object_type="household",
+        object_id=household.id,
+        now=now,
         data={"children": len(children), "mandates_ended": len(ended)},
-    )  # fmt: skip
+    )
 
 
 def erase_due_households(
@@ -167,9 +172,12 @@ def erase_due_households(
             if not households:
                 return erased
             still = due_households(  # checked again under the lock: nothing came in between
-                session, today=berlin_date(moment), years=years,
-                among=[h.id for h in households], limit=BATCH,
-            )  # fmt: skip
+                session,
+                today=berlin_date(moment),
+                years=years,
+                among=[h.id for h in households],
+                limit=BATCH,
+            )
             ids = {d.household_id for d in still}
             for household in households:
                 if household.id in ids:
@@ -256,10 +264,11 @@ def forget_old_money(
         session.execute(
             update(MoneyRetention)
             .where(MoneyRetention.id == 1)
-            .where(or_(MoneyRetention.forget_before.is_(None),
-                       MoneyRetention.forget_before < month))  # never earlier again
+            .where(
+                or_(MoneyRetention.forget_before.is_(None), MoneyRetention.forget_before < month)
+            )  # never earlier again
             .values(forget_before=month)
-        )  # fmt: skip
+        )
     forgotten = 0
     while True:
         with sessions.begin() as session:
@@ -293,10 +302,15 @@ def forget_old_money(
                 session.execute(delete(Entitlement).where(Entitlement.id.in_(ids)))
                 for issuer_id, count in issuers:
                     audit.record(
-                        session, issuer_id=issuer_id, actor=ACTOR, action="money.forget",
-                        object_type="issuer", object_id=issuer_id, now=now(),
+                        session,
+                        issuer_id=issuer_id,
+                        actor=ACTOR,
+                        action="money.forget",
+                        object_type="issuer",
+                        object_id=issuer_id,
+                        now=now(),
                         data={"benefits": count, "before": month.isoformat()},
-                    )  # fmt: skip
+                    )
                 forgotten += len(ids)
                 continue
             empty = select(Settlement.id).where(

@@ -86,39 +86,61 @@ def household_data(session: Session, *, by: Staff | Family, household_id: int) -
         ).all()
         data["children"].append(
             {
-                "given_name": child.given_name, "family_name": child.family_name,
-                "birth_date": _day(child.birth_date), "recorded": _day(child.created_at),
+                "given_name": child.given_name,
+                "family_name": child.family_name,
+                "birth_date": _day(child.birth_date),
+                "recorded": _day(child.created_at),
                 "benefits": [
-                    {"category": e.category.value, "status": e.status.value,
-                     "from": _day(e.valid_from), "until": _day(e.valid_until),
-                     "approved_cents": e.cap_cents, "booked_cents": e.spent_cents,
-                     "legal_basis": e.legal_basis}
+                    {
+                        "category": e.category.value,
+                        "status": e.status.value,
+                        "from": _day(e.valid_from),
+                        "until": _day(e.valid_until),
+                        "approved_cents": e.cap_cents,
+                        "booked_cents": e.spent_cents,
+                        "legal_basis": e.legal_basis,
+                    }
                     for e in entitlements
                 ],
                 "cards": [
-                    {"number": c.serial.hex()[:8].upper(), "status": c.status.value,
-                     "issued": _day(c.issued_at), "valid_until": _day(c.valid_until),
-                     "blocked": _day(c.revoked_at)}
+                    {
+                        "number": c.serial.hex()[:8].upper(),
+                        "status": c.status.value,
+                        "issued": _day(c.issued_at),
+                        "valid_until": _day(c.valid_until),
+                        "blocked": _day(c.revoked_at),
+                    }
                     for c in session.scalars(
                         select(Card).where(Card.child_id == child.id).order_by(Card.id)
                     )
                 ],
                 "bookings": [
-                    {"booked": _day(b.created_at), "service_date": _day(b.service_date),
-                     "partner": partners.get(b.partner_id, ""), "category": b.category.value,
-                     "kind": b.kind.value, "amount_cents": b.amount_cents, "units": b.units}
+                    {
+                        "booked": _day(b.created_at),
+                        "service_date": _day(b.service_date),
+                        "partner": partners.get(b.partner_id, ""),
+                        "category": b.category.value,
+                        "kind": b.kind.value,
+                        "amount_cents": b.amount_cents,
+                        "units": b.units,
+                    }
                     for b in bookings
                 ],
                 "standing_authorizations": [
-                    {"partner": partners.get(m.partner_id, ""), "category": m.category.value,
-                     "monthly_amount_cents": m.monthly_amount_cents, "since": _day(m.valid_from),
-                     "status": m.status, "ended": _day(m.ended_at)}
+                    {
+                        "partner": partners.get(m.partner_id, ""),
+                        "category": m.category.value,
+                        "monthly_amount_cents": m.monthly_amount_cents,
+                        "since": _day(m.valid_from),
+                        "status": m.status,
+                        "ended": _day(m.ended_at),
+                    }
                     for m in session.scalars(
                         select(Mandate).where(Mandate.child_id == child.id).order_by(Mandate.id)
                     )
                 ],
             }
-        )  # fmt: skip
+        )
     views = session.scalars(
         select(AccessEvent)
         .where(
@@ -162,9 +184,15 @@ def household_pdf(data: dict[str, Any]) -> bytes:
     line(f"Verantwortlich: {controller['name']}")
     household = data["household"]
     heading(f"Familie {household['family_name']} ({household['reference']})")
-    for label, key in (("Straße", "street"), ("PLZ", "postal_code"), ("Ort", "city"),
-                       ("E-Mail", "email"), ("Telefon", "phone"), ("Sprache", "language"),
-                       ("Erfasst am", "recorded")):  # fmt: skip
+    for label, key in (
+        ("Straße", "street"),
+        ("PLZ", "postal_code"),
+        ("Ort", "city"),
+        ("E-Mail", "email"),
+        ("Telefon", "phone"),
+        ("Sprache", "language"),
+        ("Erfasst am", "recorded"),
+    ):
         if household.get(key):
             line(f"{label}: {household[key]}")
     for child in data["children"]:
@@ -172,16 +200,20 @@ def household_pdf(data: dict[str, Any]) -> bytes:
         for b in child["benefits"]:
             cap = b["approved_cents"]
             approved = "" if cap is None else f", bewilligt {euros(cap)} €"
-            line(f"Leistung {b['category']} ({b['status']}) {b['from']} – {b['until']}{approved}, "
-                 f"gebucht {euros(b['booked_cents'])} €")  # fmt: skip
+            line(
+                f"Leistung {b['category']} ({b['status']}) {b['from']} – {b['until']}{approved}, "
+                f"gebucht {euros(b['booked_cents'])} €"
+            )
         for c in child["cards"]:
             line(f"Karte {c['number']}: {c['status']}, ausgestellt {c['issued']}")
         for m in child["standing_authorizations"]:
             line(f"Dauerauftrag {m['partner']} ({m['category']}) seit {m['since']}: {m['status']}")
         for b in child["bookings"]:
             sign = "-" if b["kind"] == "cancellation" else ""
-            line(f"{b['service_date']}  {b['partner']}  {b['category']}  "
-                 f"{sign}{euros(b['amount_cents'])} €")  # fmt: skip
+            line(
+                f"{b['service_date']}  {b['partner']}  {b['category']}  "
+                f"{sign}{euros(b['amount_cents'])} €"
+            )
     heading("Zugriffe der Verwaltung")
     for view in data["viewed_by_staff"] or [{"when": "keine", "staff_member": "", "via": ""}]:
         line(f"{view['when']}  {view['staff_member']}  {view['via']}")

@@ -29,10 +29,16 @@ class AuditPage:
 
 
 def audit_events(
-    session: Session, *, by: Staff, limit: int, filters: Mapping[str, str] | None = None,
-    since: datetime | None = None, until: datetime | None = None, before: int | None = None,
+    session: Session,
+    *,
+    by: Staff,
+    limit: int,
+    filters: Mapping[str, str] | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    before: int | None = None,
     count: bool = False,
-) -> AuditPage:  # fmt: skip
+) -> AuditPage:
     """The issuer's events matching `filters` (empty values ignored), occurred in
     [since, until), with ids below `before`, at most `limit`; `count` also counts them."""
     require_role(by, ADMINISTRATORS, "read the audit log")
@@ -46,10 +52,14 @@ def audit_events(
         query = query.where(AuditEvent.occurred_at < until)
     counted = None
     if count:
-        counted = session.scalar(
-            select(func.count()).select_from(query.with_only_columns(AuditEvent.id)
-                                              .limit(COUNT_CAP + 1).subquery())
-        ) or 0  # fmt: skip
+        counted = (
+            session.scalar(
+                select(func.count()).select_from(
+                    query.with_only_columns(AuditEvent.id).limit(COUNT_CAP + 1).subquery()
+                )
+            )
+            or 0
+        )
     if before is not None:
         query = query.where(AuditEvent.id < before)
     events = list(session.scalars(query.order_by(AuditEvent.id.desc()).limit(limit + 1)))

@@ -54,8 +54,9 @@ BOOKING_ROUTE = "/api/v1/bookings"
 _SERIES: dict[tuple[str, str, str, int], tuple[Any, Any, Any]] = {}  # labels -> children
 
 
-def observe(service: str, method: str, route: str | None, status: int, seconds: float,
-            code: str | None) -> None:  # fmt: skip
+def observe(
+    service: str, method: str, route: str | None, status: int, seconds: float, code: str | None
+) -> None:
     """Count one answered request (called with the request log line). The labelled series
     are looked up once per process and kept (`labels()` takes a lock and checks its
     arguments every time: 10 µs a request); there are as many as routes and statuses."""

@@ -166,8 +166,12 @@ def drop_lost_transaction(error: OperationalError) -> None:
 def unavailable_problem(error: OperationalError) -> ResponseReturnValue:
     """The API's answer while the database cannot be reached (`drop_lost_transaction`)."""
     drop_lost_transaction(error)
-    response = problem(503, "database_unavailable", "Service unavailable",
-                       "The database cannot be reached just now; please try again.")  # fmt: skip
+    response = problem(
+        503,
+        "database_unavailable",
+        "Service unavailable",
+        "The database cannot be reached just now; please try again.",
+    )
     response.headers["Retry-After"] = RETRY_AFTER_UNAVAILABLE  # type: ignore[union-attr]
     return response
 

@@ -48,8 +48,9 @@ def init_request_log(app: Flask, service: str) -> None:
         response.headers["X-Request-Id"] = context.get("request_id", "")
         route = asked.url_rule.rule if asked.url_rule else None
         seconds = time.perf_counter() - context.get("request_started", 0)
-        observe(service, asked.method, route, response.status_code, seconds,
-                context.get("problem_code"))  # fmt: skip
+        observe(
+            service, asked.method, route, response.status_code, seconds, context.get("problem_code")
+        )
         if logger.isEnabledFor(logging.INFO):
             logger.info(
                 json.dumps(

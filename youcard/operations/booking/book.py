@@ -142,8 +142,10 @@ def book_standing_many(
         key = (r.partner_id, r.idempotency_key)
         (again if key in keys_seen else asked)[i] = r
         keys_seen.add(key)
-    keys = [ContextKey(r.partner_id, r.card_serial, r.category, r.idempotency_key)
-            for r in asked.values()]  # fmt: skip
+    keys = [
+        ContextKey(r.partner_id, r.card_serial, r.category, r.idempotency_key)
+        for r in asked.values()
+    ]
     plans: dict[int, Plan] = {}
     for (i, r), context in zip(asked.items(), read_contexts(session, keys), strict=True):
         try:
