@@ -9,10 +9,9 @@ import io
 from flask import Blueprint, Response, abort, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import format_percent
-from flask_login import current_user
 from markupsafe import Markup
 
-from issuer.auth import require_roles
+from issuer.auth import principal, require_roles
 from youcard.clock import berlin_date
 from youcard.documents.spreadsheets import csv_text, euros
 from youcard.domain.enums import Category
@@ -35,9 +34,7 @@ def _year(text: str | None) -> int:
 
 
 def _report(year: int) -> reports.Uptake:
-    return reports.uptake(
-        db_session(), issuer_id=current_user.issuer_id, year=year, today=berlin_date(now())
-    )
+    return reports.uptake(db_session(), by=principal(), year=year, today=berlin_date(now()))
 
 
 @bp.get("")

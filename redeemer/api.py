@@ -78,7 +78,9 @@ class Verify(MethodView):
         Only the categories this partner may book are listed.
         """
         session = db_session()
-        return check_card(session, device(), body["credential"], now(), trusted=trusted(session))
+        return check_card(
+            session, by=device(), credential=body["credential"], at=now(), trusted=trusted(session)
+        )
 
 
 def _booking_json(record: BookingRecord, result: BookingResult | None = None) -> dict[str, Any]:
@@ -152,7 +154,7 @@ class Bookings(MethodView):
         """The partner's own bookings, newest first, by creation date (Europe/Berlin)."""
         records, more = list_bookings(
             db_session(),
-            device().partner_id,
+            by=device(),
             limit=query["limit"],
             from_=query.get("from_"),
             to=query.get("to"),
@@ -198,7 +200,7 @@ class Statement(MethodView):
             raise InvalidRequest(
                 "Months look like 2026-03, between the years 1900 and 2199.", code="invalid_month"
             ) from None
-        return statement(db_session(), device(), first)
+        return statement(db_session(), by=device(), first=first)
 
 
 def credit_note_json(note: CreditNote) -> dict[str, Any]:

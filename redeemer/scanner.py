@@ -123,7 +123,13 @@ def check() -> ResponseReturnValue:
 def _result(
     text: str, *, error: str | None = None, status: int = 200, mandate_error: str | None = None
 ) -> ResponseReturnValue:
-    result = check_card(db_session(), current_counter(), text, now(), trusted=trusted(db_session()))
+    result = check_card(
+        db_session(),
+        by=current_counter(),
+        credential=text,
+        at=now(),
+        trusted=trusted(db_session()),
+    )
     if not result["valid"]:
         reason = CARD_REASONS.get(result["reason"], CARD_REASONS["malformed"])
         return render_template("result.html", result=result, reason=reason), status

@@ -28,9 +28,7 @@ from youcard.web import db_session, now
 def today() -> ResponseReturnValue:
     """Today's bookings of this partner."""
     day = berlin_date(now())
-    records, more = list_bookings(
-        db_session(), current_counter().partner_id, limit=500, from_=day, to=day
-    )
+    records, more = list_bookings(db_session(), by=current_counter(), limit=500, from_=day, to=day)
     return render_template("bookings.html", records=records, more=more, day=day)
 
 
@@ -47,7 +45,7 @@ def _month() -> date:
 def monthly_statement() -> ResponseReturnValue:
     """The month's bookings per category, provisional until the month is settled."""
     first = _month()
-    data = statement(db_session(), current_counter(), first)
+    data = statement(db_session(), by=current_counter(), first=first)
     previous = budget.add_months(first, -1).strftime("%Y-%m")
     following = budget.add_months(first, 1).strftime("%Y-%m")
     notes = credit_notes(db_session(), partner_id=current_counter().partner_id)

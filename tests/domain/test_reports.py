@@ -6,9 +6,12 @@ from __future__ import annotations
 from datetime import date
 from xml.etree import ElementTree
 
+import pytest
+
 from tests.domain.test_settlements import BIG, City, _at, _book, _cancel, _city, march
 from youcard.domain.enums import Category
 from youcard.domain.models import Issuer
+from youcard.policy import Staff
 from youcard.reads import reports
 
 __all__ = ["march"]
@@ -18,7 +21,9 @@ def test_uptake_per_category_and_partner_per_berlin_month(session, make, march):
     city, _ = march
     other = _city(make)
     _book(session, other, other.p1, 9900, _at(9, 3))  # another city: never in ours
-    report = reports.uptake(session, issuer_id=city.issuer_id, year=2026, today=date(2026, 6, 2))
+    report = reports.uptake(
+        session, by=Staff.system(city.issuer_id, "t"), year=2026, today=date(2026, 6, 2)
+    )
     participation = report.by_category[Category.PARTICIPATION]
     # March: 15 + 10 + 20 - 20 + 12; the booking at 00:30 on 1 April (Berlin) is April's
     assert participation[2] == 3700 and participation[3] == 500 and sum(participation) == 4200
@@ -30,7 +35,7 @@ def test_uptake_per_category_and_partner_per_berlin_month(session, make, march):
     }
     assert (
         reports.uptake(
-            session, issuer_id=city.issuer_id, year=2025, today=date(2026, 6, 2)
+            session, by=Staff.system(city.issuer_id, "t"), year=2025, today=date(2026, 6, 2)
         ).by_partner
         == {}
     )
@@ -47,7 +52,9 @@ def test_take_up_rate_and_unused_money(session, make, march):
     twin = City(city.issuer_id, card, city.p1, city.p2, city.p3)
     booking = _book(session, twin, city.p1, 800, _at(20, 3))
     _cancel(session, city.p1, booking, _at(21, 3))
-    report = reports.uptake(session, issuer_id=city.issuer_id, year=2026, today=date(2026, 6, 2))
+    report = reports.uptake(
+        session, by=Staff.system(city.issuer_id, "t"), year=2026, today=date(2026, 6, 2)
+    )
     assert report.entitled_children[Category.PARTICIPATION] == 3
     assert report.children_with_bookings[Category.PARTICIPATION] == 1
     assert (report.entitled_total, report.with_bookings_total) == (3, 1)
@@ -58,7 +65,9 @@ def test_take_up_rate_and_unused_money(session, make, march):
     # #14.5: nothing is "unused" while the periods still run ...
     assert report.unused_cents[Category.PARTICIPATION] == 0
     # ... and once they have ended, what was approved and not booked
-    after = reports.uptake(session, issuer_id=city.issuer_id, year=2026, today=date(2027, 1, 1))
+    after = reports.uptake(
+        session, by=Staff.system(city.issuer_id, "t"), year=2026, today=date(2027, 1, 1)
+    )
     assert after.unused_cents[Category.PARTICIPATION] == 3 * 1_000_000 - 4200
     assert after.unused_cents[Category.LUNCH] == 1_000_000 - 700
 
@@ -75,7 +84,9 @@ def test_a_category_counted_in_meals_shows_no_euros_approved(session, make):
         Category.LUNCH,
         rule=BudgetRule(RuleKind.UNITS, 500, units_total=None, units_per_day=1),
     )
-    report = reports.uptake(session, issuer_id=city.id, year=2026, today=date(2027, 1, 1))
+    report = reports.uptake(
+        session, by=Staff.system(city.id, "t"), year=2026, today=date(2027, 1, 1)
+    )
     assert report.entitled_children[Category.LUNCH] == 1
     assert Category.LUNCH not in report.approved_cents
     assert Category.LUNCH not in report.unused_cents
@@ -92,3 +103,16 @@ def test_the_chart_has_a_bar_per_month_and_series_and_a_text_alternative():
     assert root.find("s:title", ns).text == "2026 <&>"
     heights = [float(b.get("height")) for b in bars]
     assert heights[4] == max(heights) and heights[2] == 0.0  # 300 is the tallest, 0 is flat
+
+
+def test_only_approvers_and_administrators_read_the_figures(session, make):
+    """The read model decides who may read the city's figures, not only the page."""
+    from youcard.domain.enums import Role
+    from youcard.errors import Forbidden
+
+    issuer = make.issuer()
+    caseworker = Staff.of(make.staff(issuer, Role.CASEWORKER))
+    with pytest.raises(Forbidden):
+        reports.uptake(session, by=caseworker, year=2026, today=date(2026, 6, 2))
+    approver = Staff.of(make.staff(issuer, Role.APPROVER))
+    assert reports.uptake(session, by=approver, year=2026, today=date(2026, 6, 2)).year == 2026

@@ -132,10 +132,10 @@ _CHECK_QUERY = DriverStatement(_check_query())
 
 def check_card(
     session: Session,
-    counter: Counter,
+    *,
+    by: Counter,
     credential: str,
     at: datetime,
-    *,
     trusted: credentials.TrustedKeys,
 ) -> dict[str, Any]:
     """Verify a scanned credential; for a valid one the holder and what is left.
@@ -152,7 +152,7 @@ def check_card(
     assert claims is not None
     rows = _CHECK_QUERY.rows(
         session.connection(),
-        {"serial": claims.serial, "partner_id": counter.partner_id, "device_id": counter.device_id},
+        {"serial": claims.serial, "partner_id": by.partner_id, "device_id": by.device_id},
     )
     first = rows[0] if rows else None
     if first is not None:
@@ -234,8 +234,8 @@ start_of = berlin_midnight  # midnight in Berlin at the start of a day, in UTC
 
 def list_bookings(
     session: Session,
-    partner_id: int,
     *,
+    by: Counter,
     limit: int,
     from_: date | None = None,
     to: date | None = None,
@@ -247,7 +247,7 @@ def list_bookings(
     stmt = (
         select(Booking, cancellation.id.is_not(None).label("cancelled"))
         .outerjoin(cancellation, cancellation.cancels_id == Booking.id)
-        .where(Booking.partner_id == partner_id, Booking.kind == BookingKind.BOOKING)
+        .where(Booking.partner_id == by.partner_id, Booking.kind == BookingKind.BOOKING)
         .order_by(Booking.id.desc())
         .limit(limit + 1)
     )
@@ -303,7 +303,7 @@ def _settled(session: Session, partner_id: int, first: date) -> bool:
     return finalized == issuers
 
 
-def statement(session: Session, counter: Counter, first: date) -> dict[str, Any]:
+def statement(session: Session, *, by: Counter, first: date) -> dict[str, Any]:
     """Bookings and cancellations made in the month starting `first` (Europe/Berlin),
     per category: provisional until the month is settled."""
     is_booking = Booking.kind == BookingKind.BOOKING
@@ -317,7 +317,7 @@ def statement(session: Session, counter: Counter, first: date) -> dict[str, Any]
         )
         .where(
             and_(
-                Booking.partner_id == counter.partner_id,
+                Booking.partner_id == by.partner_id,
                 Booking.created_at >= start_of(first),
                 Booking.created_at < start_of(budget.add_months(first, 1)),
             )
@@ -338,8 +338,8 @@ def statement(session: Session, counter: Counter, first: date) -> dict[str, Any]
     ]
     return {
         "month": first.strftime("%Y-%m"),
-        "partner": counter.partner_name,
-        "status": "final" if _settled(session, counter.partner_id, first) else "provisional",
+        "partner": by.partner_name,
+        "status": "final" if _settled(session, by.partner_id, first) else "provisional",
         "lines": lines,
         "total_cents": sum(line["net_cents"] for line in lines),
     }

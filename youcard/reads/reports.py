@@ -17,6 +17,7 @@ from youcard.db import Session
 from youcard.domain import budget
 from youcard.domain.enums import BookingKind, Category, EntitlementStatus
 from youcard.domain.models import Booking, Entitlement, Partner
+from youcard.policy import REPORT_READERS, Staff, require_role
 
 
 @dataclass
@@ -57,8 +58,11 @@ def _month_index(months: list[date]) -> Any:
     )
 
 
-def uptake(session: Session, *, issuer_id: str, year: int, today: date) -> Uptake:
-    """The issuer's figures for `year`; unused money counts only periods ended before `today`."""
+def uptake(session: Session, *, by: Staff, year: int, today: date) -> Uptake:
+    """The figures of the principal's issuer for `year` (approvers and administrators);
+    unused money counts only periods ended before `today`."""
+    require_role(by, REPORT_READERS, "read the city's figures")
+    issuer_id = by.issuer_id
     months = [date(year, m, 1) for m in range(1, 13)]
     start, end = berlin_midnight(months[0]), berlin_midnight(date(year + 1, 1, 1))
     signed = case(
