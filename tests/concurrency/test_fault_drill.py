@@ -254,6 +254,20 @@ class Load:
             time.sleep(0.02)
         raise AssertionError(f"no booking within {limit} s")
 
+    def more(self, n: int, *, refused: bool = False, limit: float = 60) -> None:
+        """Wait (polling) until `n` more bookings are answered 201, or with `refused` until
+        `n` more requests are answered otherwise (no database: 503, or cut)."""
+
+        def count() -> int:
+            with self.lock:
+                answered = sum(self.statuses.values())
+                return answered - len(self.booked) if refused else len(self.booked)
+
+        goal, deadline = count() + n, time.perf_counter() + limit
+        while count() < goal:
+            assert time.perf_counter() < deadline, f"not {n} more answers within {limit} s"
+            time.sleep(0.02)
+
 
 def test_kills_and_a_database_crash_lose_no_booking_a_client_saw(cluster, tmp_path, capsys):
     migrate.upgrade(cluster.url)
@@ -273,7 +287,7 @@ def test_kills_and_a_database_crash_lose_no_booking_a_client_saw(cluster, tmp_pa
         for client in clients:
             client.start()
         load.first_booking_after(time.perf_counter() - 1)
-        time.sleep(1)
+        load.more(50)
         # The metrics are every worker's together (multiprocess mode), not the answering one's.
         with load.lock:
             before = len(load.booked)
@@ -293,7 +307,7 @@ def test_kills_and_a_database_crash_lose_no_booking_a_client_saw(cluster, tmp_pa
             time.sleep(0.05)
         figures["worker killed: replaced after"] = time.perf_counter() - killed
         assert server.booked_metric() >= scraped  # the dead worker's bookings still count
-        time.sleep(1)
+        load.more(50)
 
         # 2. The master and its workers killed at once; a new master binds the same port.
         server.kill_group()
@@ -301,17 +315,17 @@ def test_kills_and_a_database_crash_lose_no_booking_a_client_saw(cluster, tmp_pa
         server.start()
         figures["master and workers killed: new master up"] = time.perf_counter() - killed
         figures["master and workers killed: next booking"] = load.first_booking_after(killed)
-        time.sleep(1)
+        load.more(50)
 
         # 3. PostgreSQL stopped hard (crash) and started again (it recovers from its WAL).
         cluster.crash()
-        time.sleep(1)  # a second without a database: requests answer 503, not 500
+        load.more(20, refused=True)  # requests without a database: answered 503, not 500
         restarting = time.perf_counter()
         cluster.start()
         back = time.perf_counter()
         figures["database crashed: recovered and up in"] = back - restarting
         figures["database up: next booking after"] = load.first_booking_after(back)
-        time.sleep(1)
+        load.more(50)
     finally:
         load.stop.set()
         for client in clients:

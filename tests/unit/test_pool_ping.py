@@ -36,7 +36,7 @@ def test_a_connection_idle_long_enough_is_checked_and_replaced(postgres_admin_ur
     try:
         pid = _backend_of(engine)
         _terminate(postgres_admin_url, pid)  # a database restart, say, while it lay idle
-        time.sleep(0.2)
+        time.sleep(0.2)  # it must lie idle longer than ping_idle_seconds: time, not a state
         assert _backend_of(engine) != pid  # the ping found it gone: a new one, no error
     finally:
         engine.dispose()
