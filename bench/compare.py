@@ -27,13 +27,53 @@ sys.path.insert(0, str(ROOT))
 from bench.redeem import ADMIN_URL, prepare, serve, wrk  # noqa: E402
 from tests.conftest import create_postgres_database, drop_postgres_database  # noqa: E402
 
-SCHEMA = ["migrations", "youcard/sql"]
+SCHEMA = ["migrations/versions", "youcard/sql"]
+
+
+def _schema(rev: str | None) -> dict[str, str]:
+    """What the migrations and the booking function do at REV (None: this checkout): each
+    file's text, a migration's as its syntax tree without comments and docstrings (a moved
+    module named in a comment changes no schema)."""
+    import ast
+
+    def listed() -> list[str]:
+        if rev is None:
+            files = [p for d in SCHEMA for p in sorted((ROOT / d).rglob("*")) if p.is_file()]
+            return [str(p.relative_to(ROOT)) for p in files if "__pycache__" not in p.parts]
+        command = ["git", "ls-tree", "-r", "--name-only", rev, "--", *SCHEMA]
+        out = subprocess.run(command, cwd=ROOT, check=True, capture_output=True, text=True)
+        return out.stdout.split()
+
+    def text(name: str) -> str:
+        if rev is None:
+            return (ROOT / name).read_text(encoding="utf-8")
+        command = ["git", "show", f"{rev}:{name}"]
+        out = subprocess.run(command, cwd=ROOT, check=True, capture_output=True, text=True)
+        return out.stdout
+
+    found = {}
+    for name in listed():
+        source = text(name)
+        if name.endswith(".py"):
+            tree = ast.parse(source)
+            for node in ast.walk(tree):
+                body = getattr(node, "body", None)
+                if (
+                    isinstance(body, list)
+                    and body
+                    and isinstance(body[0], ast.Expr)
+                    and isinstance(body[0].value, ast.Constant)
+                    and isinstance(body[0].value.value, str)
+                ):
+                    body.pop(0)
+            source = ast.dump(tree)
+        found[name] = source
+    return found
 
 
 def worktree(rev: str) -> Path:
     """REV checked out beside this checkout (removed by the caller)."""
-    same = subprocess.run(["git", "diff", "--quiet", rev, "--", *SCHEMA], cwd=ROOT)
-    if same.returncode != 0:
+    if _schema(rev) != _schema(None):
         sys.exit(f"{rev} has other migrations or another booking function: not comparable here")
     path = Path(tempfile.mkdtemp(prefix="youcard-compare-")) / "code"
     command = ["git", "worktree", "add", "--detach", "-q", str(path), rev]
