@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from youcard import credentials
+from youcard.credentials import codec as credentials
 from youcard.documents import printing
 
 NOW = 1_770_000_000
