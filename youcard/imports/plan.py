@@ -10,7 +10,7 @@ known `child_ref` whose name or birth date differs is a conflict, never overwrit
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -202,22 +202,22 @@ def _plan_line(
             if child is None
             else taken_periods(session, child_id=child.id, category=line.category, lock=False)
         )
-        try:
-            decided = decide_new(
-                category=line.category,
-                valid_from=line.valid_from,
-                valid_until=line.valid_until,
-                rule=line.rule,
-                birth_date=line.birth_date,
-                today=today,
-                taken=taken,
-            )
-        except DomainError as error:
-            return _refused(line, error.code, error.message)
-        clash = _in_file_overlap(line, in_file)
-        if clash:
-            return _refused(line, "overlapping_entitlement", clash)
-        return LinePlan(line.number, line.decision_ref, "created", cap_cents=decided.cap_cents)
+        return _planned(
+            line,
+            in_file,
+            "created",
+            lambda: (
+                decide_new(
+                    category=line.category,
+                    valid_from=line.valid_from,
+                    valid_until=line.valid_until,
+                    rule=line.rule,
+                    birth_date=line.birth_date,
+                    today=today,
+                    taken=taken,
+                ).cap_cents
+            ),
+        )
     if existing.status not in _LIVE:
         return _refused(line, "not_live", "This decision was rejected or revoked in YouCard.")
     if (
@@ -236,8 +236,11 @@ def _plan_line(
         exclude_id=existing.id,
         lock=False,
     )
-    try:
-        cap = decide_update(
+    return _planned(
+        line,
+        in_file,
+        "updated",
+        lambda: decide_update(
             category=line.category,
             valid_from=line.valid_from,
             valid_until=line.valid_until,
@@ -246,13 +249,26 @@ def _plan_line(
             spent_cents=existing.spent_cents,
             last_booked=_last_booked_day(session, existing.id),
             taken=taken,
-        )
+        ),
+    )
+
+
+def _planned(
+    line: ApprovalLine,
+    in_file: dict[str, list[EarlierLine]],
+    outcome: str,
+    decide: Callable[[], int | None],
+) -> LinePlan:
+    """The line's plan once the rules decided (`decide` gives the cap, or raises the
+    refusal) and no earlier line of the file gives the child this benefit on its days."""
+    try:
+        cap = decide()
     except DomainError as error:
         return _refused(line, error.code, error.message)
     clash = _in_file_overlap(line, in_file)
     if clash:
         return _refused(line, "overlapping_entitlement", clash)
-    return LinePlan(line.number, line.decision_ref, "updated", cap_cents=cap)
+    return LinePlan(line.number, line.decision_ref, outcome, cap_cents=cap)
 
 
 def _plan_end(session: Session, line: ApprovalLine, existing: Any | None) -> LinePlan:
