@@ -26,7 +26,7 @@ from youcard.operations.entitlements import (
     record_entitlement,
     revoke_entitlement,
 )
-from youcard.policy import DECIDERS, RECORDERS
+from youcard.policy import DECIDERS, RECORDERS, staff_actor
 from youcard.reads.actors import actor_names
 from youcard.reads.approval_queue import approval_queue
 from youcard.web import db_session, now
@@ -77,7 +77,9 @@ def approvals() -> ResponseReturnValue:
     page = approval_queue(
         db_session(), by=principal(), limit=QUEUE_PAGE, after=int(after) if after else None
     )
-    recorders = actor_names(db_session(), {f"staff:{e.recorded_by_id}" for e, _c, _h in page.rows})
+    recorders = actor_names(
+        db_session(), {staff_actor(e.recorded_by_id) for e, _c, _h in page.rows}
+    )
     return render_template(
         "households/approvals.html",
         rows=page.rows,

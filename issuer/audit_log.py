@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 
 from issuer.auth import principal, require_roles
 from youcard.clock import DateOutOfRange, berlin_midnight, parse_day
-from youcard.policy import ADMINISTRATORS
+from youcard.policy import ADMINISTRATORS, staff_actor
 from youcard.privacy.access_log import OBJECT_TYPES as OBJECT_TYPES_SEEN
 from youcard.privacy.access_log import access_page
 from youcard.reads import audit_log as audit_reads  # its COUNT_CAP read at each request
@@ -177,7 +177,7 @@ def access_log() -> ResponseReturnValue:
     return render_template(
         "admin/access_log.html",
         page=page,
-        names=actor_names(store, {f"staff:{e.staff_user_id}" for e in page.events}),
+        names=actor_names(store, {staff_actor(e.staff_user_id) for e in page.events}),
         object_types=OBJECT_TYPES,
         filters=filters,
         older={**filters, "before": page.next_before} if page.next_before else None,

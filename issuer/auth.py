@@ -16,7 +16,7 @@ from youcard.domain.enums import Role
 from youcard.domain.models import StaffUser
 from youcard.errors import NotFound
 from youcard.operations.staff import end_sessions, sign_in
-from youcard.policy import Staff
+from youcard.policy import Staff, staff_actor
 from youcard.tenancy import Row, owned
 from youcard.web import db_session, now
 from youcard.web.signin import session_is_current, sign_in_page, staff_login_manager
@@ -119,5 +119,9 @@ def mine(model: type[Row], object_id: int) -> Row:
 def principal() -> Staff:
     """The signed-in staff member as the operations' principal (role, issuer, audit name)."""
     return Staff(
-        current_user.issuer_id, current_user.role, f"staff:{current_user.id}", True, current_user.id
+        current_user.issuer_id,
+        current_user.role,
+        staff_actor(current_user.id),
+        True,
+        current_user.id,
     )

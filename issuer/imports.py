@@ -31,7 +31,7 @@ from youcard.imports.approvals_file import MAX_BYTES
 from youcard.imports.batches import queue_import, stored_plans
 from youcard.imports.confirmation import confirm_import, reject_import
 from youcard.imports.plan import OUTCOMES, report_lines
-from youcard.policy import ALL_STAFF, RECORDERS
+from youcard.policy import ALL_STAFF, RECORDERS, staff_actor
 from youcard.reads.actors import actor_names
 from youcard.reads.imports import CHECKING, batch_of, batch_page, counts_of, lines_page, may_do
 from youcard.web import db_session, now
@@ -93,7 +93,7 @@ def index() -> ResponseReturnValue:
     return render_template(
         "imports/index.html",
         page=page,
-        names=actor_names(db_session(), {f"staff:{b.recorded_by_id}" for b in page.batches}),
+        names=actor_names(db_session(), {staff_actor(b.recorded_by_id) for b in page.batches}),
         status_names=STATUS_NAMES,
         counts_of=counts_of,
         max_mb=MAX_BYTES // 2**20,
@@ -157,7 +157,12 @@ def show(batch_id: int) -> ResponseReturnValue:
         counts=counts_of(batch),
         status_names=STATUS_NAMES,
         names=actor_names(
-            db_session(), {f"staff:{batch.recorded_by_id}", f"staff:{batch.confirmed_by_id}"}
+            db_session(),
+            {
+                staff_actor(i)
+                for i in (batch.recorded_by_id, batch.confirmed_by_id)
+                if i is not None
+            },
         ),
         checking=batch.status in CHECKING,
         may_confirm=choices.confirm,

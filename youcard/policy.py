@@ -69,6 +69,11 @@ def require_role(staff: StaffMember, roles: frozenset[Role], what: str) -> None:
         raise Forbidden(f"Your role may not {what}.", code="role_not_permitted")
 
 
+def staff_actor(user_id: int) -> str:
+    """How the audit log names a staff member (youcard.reads.actors puts a name to it)."""
+    return f"staff:{user_id}"
+
+
 @dataclass(frozen=True)
 class Staff:
     """Who acts in an operation: a staff member with role and issuer (the tenant), or the
@@ -83,7 +88,7 @@ class Staff:
     @classmethod
     def of(cls, user: StaffRow) -> Staff:
         """The principal of a staff user row."""
-        return cls(user.issuer_id, user.role, f"staff:{user.id}", user.active, user.id)
+        return cls(user.issuer_id, user.role, staff_actor(user.id), user.active, user.id)
 
     @classmethod
     def system(cls, issuer_id: str, actor: str) -> System:
@@ -144,6 +149,12 @@ class Counter:
         if self.partner_user_id is not None:
             return f"partner_user:{self.partner_user_id}"
         return f"partner:{self.partner_id}"
+
+    @classmethod
+    def of_partner(cls, partner_id: int) -> Counter:
+        """The partner itself, as its mandates book for it (the instalments job): no device
+        and no staff member; what it may book is the ledger's to check."""
+        return cls(partner_id, "", frozenset())
 
     @property
     def issuers(self) -> list[str]:

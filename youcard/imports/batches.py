@@ -40,7 +40,7 @@ from youcard.imports.approvals_file import (
 )
 from youcard.imports.earlier import StoredEarlier, child_key
 from youcard.imports.plan import OUTCOMES, LinePlan, Planner
-from youcard.policy import ALL_STAFF, RECORDERS, Staff, require_role
+from youcard.policy import ALL_STAFF, RECORDERS, Staff, require_role, staff_actor
 
 
 class LinesRefused(InvalidRequest):
@@ -210,7 +210,7 @@ def check_batch(
     audit.record(
         session,
         issuer_id=batch.issuer_id,
-        actor=f"staff:{batch.recorded_by_id}",
+        actor=staff_actor(batch.recorded_by_id),
         action=action,
         object_type="import_batch",
         object_id=batch.id,

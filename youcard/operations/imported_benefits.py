@@ -23,7 +23,7 @@ from youcard.domain.enums import Category, EntitlementStatus
 from youcard.domain.models import Child, Entitlement, Household, ImportBatch
 from youcard.domain.models.households import child_search_key, household_search_key
 from youcard.errors import Forbidden
-from youcard.policy import DECIDERS, Staff, require_role
+from youcard.policy import DECIDERS, Staff, require_role, staff_actor
 
 # Core INSERTs of many rows: the unit of work would cost 10 times more.
 _ENTITLEMENTS: Table = Entitlement.__table__  # type: ignore[assignment]
@@ -178,7 +178,7 @@ def _audit_created(
         among(session, _ENTITLEMENTS.c.decision_ref, refs),
     )
     for actor, action, when in (
-        (f"staff:{batch.recorded_by_id}", "entitlement.record", batch.recorded_at),
+        (staff_actor(batch.recorded_by_id), "entitlement.record", batch.recorded_at),
         (by.actor, "entitlement.approve", now),
     ):
         audit.record_for_each(

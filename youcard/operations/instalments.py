@@ -20,6 +20,7 @@ from youcard.domain.models import Card, Mandate
 from youcard.errors import DomainError
 from youcard.operations.booking import Standing, book_standing_many
 from youcard.operations.mandates import next_due
+from youcard.policy import Counter
 
 INSTALMENTS_PER_TRANSACTION = 200
 
@@ -61,7 +62,7 @@ def _book_instalments(session: Session, due: Sequence[Any], now: datetime) -> in
     again."""
     asked = [
         Standing(
-            partner_id=m.partner_id,
+            by=Counter.of_partner(m.partner_id),
             card_serial=m.serial,
             card_issuer_id=m.issuer_id,
             category=m.category,
@@ -69,7 +70,6 @@ def _book_instalments(session: Session, due: Sequence[Any], now: datetime) -> in
             idempotency_key=f"mandate:{m.id}:{m.next_due:%Y-%m}",
             service_date=m.next_due,
             reference=m.reference,
-            actor=f"partner:{m.partner_id}",
         )
         for m in due
     ]

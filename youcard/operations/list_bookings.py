@@ -105,7 +105,7 @@ def book_list(
                 len(results),
                 line,
                 Standing(
-                    partner_id=by.partner_id,
+                    by=by,
                     card_serial=serial,
                     card_issuer_id=mandate.issuer_id,
                     category=mandate.category,
@@ -114,7 +114,6 @@ def book_list(
                     idempotency_key=f"line:{line.line_id}",
                     service_date=line.service_date,
                     reference=mandate.reference,
-                    actor=by.actor,
                 ),
             )
         )

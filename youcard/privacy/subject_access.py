@@ -29,7 +29,7 @@ from youcard.domain.models import (
     Partner,
 )
 from youcard.errors import NotFound
-from youcard.policy import ALL_STAFF, Family, Staff, require_role
+from youcard.policy import ALL_STAFF, Family, Staff, require_role, staff_actor
 
 
 def _day(value: date | datetime | None) -> str | None:
@@ -151,7 +151,7 @@ def household_data(session: Session, *, by: Staff | Family, household_id: int) -
         .order_by(AccessEvent.id)
     ).all()
     data["viewed_by_staff"] = [
-        {"when": _day(v.viewed_at), "staff_member": f"staff:{v.staff_user_id}", "via": v.via}
+        {"when": _day(v.viewed_at), "staff_member": staff_actor(v.staff_user_id), "via": v.via}
         for v in views
     ]
     return data

@@ -105,7 +105,7 @@ class Standing:
     """One booking under a mandate (`book_standing_many`): the card was shown when the
     mandate was made (its serial and issuer), so no credential now."""
 
-    partner_id: int
+    by: Counter  # the partner the mandate books for (or its staff or device, for a list)
     card_serial: bytes
     card_issuer_id: str
     category: Category | str
@@ -113,7 +113,6 @@ class Standing:
     idempotency_key: str
     service_date: date
     reference: str | None = None
-    actor: str | None = None
     units: int | None = None
 
 
@@ -135,7 +134,20 @@ def book_standing_many(
     keys_seen: set[tuple[int, str]] = set()
     for i, b in enumerate(bookings):
         try:
-            r = ask(**vars(b), now=now, standing=True)
+            r = ask(
+                partner_id=b.by.partner_id,
+                card_serial=b.card_serial,
+                card_issuer_id=b.card_issuer_id,
+                category=b.category,
+                amount_cents=b.amount_cents,
+                idempotency_key=b.idempotency_key,
+                service_date=b.service_date,
+                reference=b.reference,
+                units=b.units,
+                actor=b.by.actor,
+                now=now,
+                standing=True,
+            )
         except DomainError as refusal:
             results[i] = refusal
             continue
