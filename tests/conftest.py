@@ -20,6 +20,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import sessionmaker
 
 from tests.factories import Factory
+from tests.smtp_server import Inbox, smtp_server
 from youcard import migrate
 from youcard.db import Session, make_engine, make_sessionmaker
 from youcard.web import release_connections
@@ -88,6 +89,13 @@ def _kept_connections_closed() -> Iterator[None]:
     ends, not whenever the garbage collector comes."""
     yield
     release_connections()
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Inbox, dict[str, str]]]:
+    """A real SMTP server on a loopback port (tests/smtp_server.py): its inbox, and the
+    environment that sends to it."""
+    yield from smtp_server()
 
 
 @pytest.fixture(scope="session")

@@ -4,6 +4,7 @@
 - operations: every state change, each told who acts (`by`, a principal of policy);
   operations.booking is the booking, with one public entry;
 - reads: what pages, APIs and reports show; documents: what is printed and handed out;
+- messages: the outbox of messages to families, written with their cause, sent by a job;
 - credentials: the YC1 card credential, keys and trust list; privacy: retention, erasure,
   the access log; imports: the approvals file; jobs: scheduled work; cli: the `youcard`
   command; web: the Flask glue both apps share; schemas: the APIs' wire formats.

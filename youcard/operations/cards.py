@@ -23,6 +23,7 @@ from youcard.domain.entitlement_rules import usable_period
 from youcard.domain.enums import CardStatus, EntitlementStatus
 from youcard.domain.models import Card, CardRevocation, Child, Entitlement, Household
 from youcard.errors import Conflict, InvalidRequest, NotFound
+from youcard.messages import events as messages
 from youcard.policy import DECIDERS, REPLACERS, Family, Staff, require_role
 
 SERIAL_BYTES = 16
@@ -215,6 +216,7 @@ def revoke_card(
     _revoke(
         session, card, status=CardStatus.REVOKED, reason=_reason(reason), actor=by.actor, now=now
     )
+    messages.card_blocked(session, card, now)
     return card
 
 

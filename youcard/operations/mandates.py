@@ -29,6 +29,7 @@ from youcard.errors import (
     NotFound,
     Unauthorized,
 )
+from youcard.messages import events as messages
 from youcard.operations.booking import (
     MAX_REFERENCE_LENGTH,
     is_int,
@@ -211,6 +212,7 @@ def create_mandate(
             "monthly_amount_cents": amount,
         },
     )
+    messages.mandate_started(session, mandate, now)
     return mandate
 
 
@@ -255,6 +257,7 @@ def end_mandate(
         now=now,
     )
     session.flush()
+    messages.mandate_ended(session, mandate, now)
     return mandate
 
 

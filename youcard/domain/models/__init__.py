@@ -12,6 +12,7 @@ from youcard.domain.models.jobs import JobRun
 from youcard.domain.models.keys import SigningKey
 from youcard.domain.models.login_throttles import LoginThrottle
 from youcard.domain.models.mandates import Mandate
+from youcard.domain.models.messages import OutboxMessage
 from youcard.domain.models.partners import (
     DeviceToken,
     Partner,
@@ -42,6 +43,7 @@ __all__ = [
     "LoginThrottle",
     "Mandate",
     "MoneyRetention",
+    "OutboxMessage",
     "Partner",
     "PartnerPermission",
     "PartnerServiceRequest",

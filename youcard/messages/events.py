@@ -1,0 +1,85 @@
+"""What tells a family something, and what its message names: each called by the operation
+of its cause, inside that operation's unit of work."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+
+from youcard.db import Session
+from youcard.domain.models import Card, Child, Household, Mandate, Partner
+from youcard.messages.outbox import tell_household
+
+
+def _household_of(session: Session, child_id: int) -> tuple[Child, Household] | None:
+    row = session.execute(
+        select(Child, Household)
+        .join(Household, Household.id == Child.household_id)
+        .where(Child.id == child_id)
+    ).one_or_none()
+    return None if row is None else (row[0], row[1])
+
+
+def card_blocked(session: Session, card: Card, now: datetime) -> int:
+    """A card was blocked (by the office, or by the family as lost)."""
+    found = _household_of(session, card.child_id)
+    if found is None:
+        return 0
+    child, household = found
+    return tell_household(
+        session,
+        household,
+        event="card_blocked",
+        key=f"card_blocked:{card.id}",
+        facts={"child": child.given_name},
+        now=now,
+    )
+
+
+def _euros(cents: int) -> str:
+    return f"{cents // 100:,}".replace(",", ".") + f",{cents % 100:02d} €"
+
+
+def mandate_started(session: Session, mandate: Mandate, now: datetime) -> int:
+    """A partner made a standing monthly booking for a child (a list mandate tells nothing:
+    each of its bookings is its own)."""
+    if mandate.monthly_amount_cents is None:
+        return 0
+    found = _household_of(session, mandate.child_id)
+    partner = session.get(Partner, mandate.partner_id)
+    if found is None or partner is None:
+        return 0
+    child, household = found
+    return tell_household(
+        session,
+        household,
+        event="mandate_started",
+        key=f"mandate_started:{mandate.id}",
+        facts={
+            "child": child.given_name,
+            "partner": partner.name,
+            "amount": _euros(mandate.monthly_amount_cents),
+            "start": f"{mandate.valid_from:%d.%m.%Y}",
+        },
+        now=now,
+    )
+
+
+def mandate_ended(session: Session, mandate: Mandate, now: datetime) -> int:
+    """A standing monthly booking ended (by the partner, the family or the office)."""
+    if mandate.monthly_amount_cents is None:
+        return 0
+    found = _household_of(session, mandate.child_id)
+    partner = session.get(Partner, mandate.partner_id)
+    if found is None or partner is None:
+        return 0
+    child, household = found
+    return tell_household(
+        session,
+        household,
+        event="mandate_ended",
+        key=f"mandate_ended:{mandate.id}",
+        facts={"child": child.given_name, "partner": partner.name},
+        now=now,
+    )

@@ -1,0 +1,56 @@
+"""Writing a message to the outbox, in the unit of work of its cause: when the cause rolls
+back, so does its message. A household without an address that works gets none (staff see
+that on its page); one address gets one message per event, however often it is asked."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Table
+
+from youcard.db import Session, upsert
+from youcard.domain.models import Household, OutboxMessage
+from youcard.messages.texts import BODIES
+
+_OUTBOX: Table = OutboxMessage.__table__  # type: ignore[assignment]
+
+
+def tell_household(
+    session: Session,
+    household: Household,
+    *,
+    event: str,
+    key: str,
+    facts: dict[str, Any],
+    now: datetime,
+) -> int:
+    """Queue the message of `event` for `household` on each channel it can be reached by
+    (e-mail, unless marked undeliverable): `key` names this occurrence of the event (a
+    second call with the same key queues nothing). How many were queued."""
+    if event not in BODIES:
+        raise ValueError(f"no text for the event {event!r}")
+    if household.erased_at is not None or not household.email:
+        return 0
+    if household.email_undeliverable_at is not None:
+        return 0
+    written = session.execute(
+        upsert(session, _OUTBOX)
+        .values(
+            issuer_id=household.issuer_id,
+            household_id=household.id,
+            event=event,
+            event_key=key,
+            channel="email",
+            address=household.email,
+            language=household.language,
+            facts=json.dumps(facts, ensure_ascii=False, sort_keys=True),
+            status="waiting",
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["event_key", "channel", "address"])
+    )
+    return int(getattr(written, "rowcount", 0) or 0)

@@ -1,0 +1,102 @@
+"""What a message says, in the family's language (the family area's six), from gettext
+catalogs (youcard/messages/translations, compiled by bin/translations). No benefit or child
+detail stands in a subject; the body names what happened and where to ask, and ends with
+the city office's details. An e-mail in another language than German has the German text
+beside it."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from babel.support import NullTranslations, Translations
+
+from youcard.domain.contacts import OfficeDetails
+from youcard.domain.languages import FAMILY_LANGUAGES
+
+CATALOGS = Path(__file__).resolve().parent / "translations"
+RIGHT_TO_LEFT = frozenset({"ar"})
+
+
+def _(text: str) -> str:
+    """Marks a text for the catalogs (pybabel extract); translated when rendered."""
+    return text
+
+
+SUBJECT = _("A message about your YouCard")
+# event -> its body; %(name)s placeholders are filled from the message's facts
+BODIES: dict[str, str] = {
+    "card_blocked": _(
+        "The card of %(child)s has been blocked. It can no longer be used. "
+        "If you did not ask for this, or you need a new card, please contact the office."
+    ),
+    "mandate_started": _(
+        "%(partner)s will book %(amount)s each month for %(child)s from the card's budget, "
+        "starting %(start)s, until the standing booking ends."
+    ),
+    "mandate_ended": _(
+        "The monthly booking of %(partner)s for %(child)s has ended. Nothing more is booked for it."
+    ),
+}
+GREETING = _("Hello,")
+CONTACT = _("Questions? Your office:")
+FAMILY_AREA = _("Your family area:")
+GERMAN_BESIDE = _("In German:")
+
+
+@cache
+def catalog(language: str) -> NullTranslations:
+    """The translations of `language` (English is the catalogs' own language)."""
+    if language == "en":
+        return NullTranslations()
+    return Translations.load(str(CATALOGS), [language], domain="messages")
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A message ready for a channel."""
+
+    subject: str
+    text: str
+    html: str
+
+
+def _part(event: str, language: str, facts: dict[str, Any], office: OfficeDetails) -> list[str]:
+    gettext = catalog(language).gettext
+    lines = [gettext(GREETING), "", gettext(BODIES[event]) % facts, ""]
+    contact = [
+        office.name,
+        office.street,
+        " ".join(filter(None, (office.postal_code, office.city))),
+    ]
+    contact += [office.phone, office.email, office.hours]
+    lines += [gettext(CONTACT), *[line for line in contact if line]]
+    if office.family_url:
+        lines += ["", gettext(FAMILY_AREA), office.family_url]
+    return lines
+
+
+def render(event: str, language: str, facts: dict[str, Any], office: OfficeDetails) -> Rendered:
+    """The message of `event` with its `facts`, in `language` (German beside another)."""
+    if language not in FAMILY_LANGUAGES:
+        language = "de"
+    parts = [(language, _part(event, language, facts, office))]
+    subject = catalog(language).gettext(SUBJECT)
+    if language != "de":
+        german = _part(event, "de", facts, office)
+        parts.append(("de", [catalog(language).gettext(GERMAN_BESIDE), "", *german]))
+        subject = f"{subject} / {catalog('de').gettext(SUBJECT)}"
+    text = "\n\n-----\n\n".join("\n".join(lines) for _, lines in parts) + "\n"
+    blocks = []
+    for lang, lines in parts:
+        direction = "rtl" if lang in RIGHT_TO_LEFT else "ltr"
+        paragraphs = "".join(f"<p>{html.escape(line)}</p>" if line else "" for line in lines)
+        blocks.append(f'<div lang="{lang}" dir="{direction}">{paragraphs}</div>')
+    page = (
+        f'<!doctype html><html lang="{language}"><head><meta charset="utf-8">'
+        f"<title>{html.escape(subject)}</title></head><body>{'<hr>'.join(blocks)}</body></html>"
+    )
+    return Rendered(subject=subject, text=text, html=page)
