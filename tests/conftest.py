@@ -20,6 +20,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import sessionmaker
 
 from tests.factories import Factory
+from tests.sms_receiver import Received, sms_receiver
 from tests.smtp_server import Inbox, smtp_server
 from youcard import migrate
 from youcard.db import Session, make_engine, make_sessionmaker
@@ -96,6 +97,13 @@ def smtp() -> Iterator[tuple[Inbox, dict[str, str]]]:
     """A real SMTP server on a loopback port (tests/smtp_server.py): its inbox, and the
     environment that sends to it."""
     yield from smtp_server()
+
+
+@pytest.fixture
+def sms() -> Iterator[tuple[Received, dict[str, str]]]:
+    """A local stand-in for an SMS service (tests/sms_receiver.py): what it received, and
+    the environment that sends to it."""
+    yield from sms_receiver()
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,5 @@
 """The outbox of messages to families (youcard.messages), and a household's e-mail address
-marked undeliverable after a permanent failure.
+and phone number marked undeliverable after a permanent failure.
 
 Revision ID: 0024
 Revises: 0023
@@ -60,10 +60,14 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("email_undeliverable_at", sa.DateTime(timezone=True), nullable=True)
         )
+        batch_op.add_column(
+            sa.Column("phone_undeliverable_at", sa.DateTime(timezone=True), nullable=True)
+        )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("households", schema=None) as batch_op:
+        batch_op.drop_column("phone_undeliverable_at")
         batch_op.drop_column("email_undeliverable_at")
 
     with op.batch_alter_table("outbox", schema=None) as batch_op:

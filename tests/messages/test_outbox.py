@@ -196,7 +196,7 @@ def test_a_crash_between_sending_and_marking_sends_once_more_with_the_same_id(
     _block(private_committed, world)
     mailer = Mailer.from_env(env)
     with private_committed.begin() as session:
-        (row,) = sending._claim(session, NOW)
+        (row,) = sending._claim(session, "email", NOW)
         mail = mailer.message(row.id, row.address, sending._rendered(session, row))
     assert mailer.send([mail]) == [None]  # ... and the runner is gone
     assert send_messages(private_committed, lambda: NOW + LEASE / 2, env) == 0  # still its

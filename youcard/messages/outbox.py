@@ -27,30 +27,37 @@ def tell_household(
     now: datetime,
 ) -> int:
     """Queue the message of `event` for `household` on each channel it can be reached by
-    (e-mail, unless marked undeliverable): `key` names this occurrence of the event (a
-    second call with the same key queues nothing). How many were queued."""
+    (its e-mail address and its phone number, unless marked undeliverable): `key` names
+    this occurrence of the event (a second call with the same key queues nothing). How
+    many were queued."""
     if event not in BODIES:
         raise ValueError(f"no text for the event {event!r}")
-    if household.erased_at is not None or not household.email:
+    if household.erased_at is not None:
         return 0
-    if household.email_undeliverable_at is not None:
-        return 0
-    written = session.execute(
-        upsert(session, _OUTBOX)
-        .values(
-            issuer_id=household.issuer_id,
-            household_id=household.id,
-            event=event,
-            event_key=key,
-            channel="email",
-            address=household.email,
-            language=household.language,
-            facts=json.dumps(facts, ensure_ascii=False, sort_keys=True),
-            status="waiting",
-            attempts=0,
-            next_attempt_at=now,
-            created_at=now,
+    queued = 0
+    for channel, address, undeliverable in (
+        ("email", household.email, household.email_undeliverable_at),
+        ("sms", household.phone, household.phone_undeliverable_at),
+    ):
+        if not address or undeliverable is not None:
+            continue
+        written = session.execute(
+            upsert(session, _OUTBOX)
+            .values(
+                issuer_id=household.issuer_id,
+                household_id=household.id,
+                event=event,
+                event_key=key,
+                channel=channel,
+                address=address,
+                language=household.language,
+                facts=json.dumps(facts, ensure_ascii=False, sort_keys=True),
+                status="waiting",
+                attempts=0,
+                next_attempt_at=now,
+                created_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=["event_key", "channel", "address"])
         )
-        .on_conflict_do_nothing(index_elements=["event_key", "channel", "address"])
-    )
-    return int(getattr(written, "rowcount", 0) or 0)
+        queued += int(getattr(written, "rowcount", 0) or 0)
+    return queued

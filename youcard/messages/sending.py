@@ -1,11 +1,12 @@
-"""The `messages` job: send what waits in the outbox, a batch at a time, on any number of
-nodes at once. A batch is claimed first (its rows marked taken for LEASE, on PostgreSQL
-with SKIP LOCKED: two runners never take the same row) and committed; then sent; then the
-batch is marked in one short transaction. A runner that dies between sending and marking
-leaves the rows claimed: when the lease ends another runner sends them again, with the same
-Message-ID (a receiver drops the copy). A temporary failure is tried again later (back-off,
-at most MAX_ATTEMPTS times); a permanent one (5xx) marks the household's address
-undeliverable, for the caseworker to ask for another."""
+"""The `messages` job: send what waits in the outbox (e-mail, then SMS), a batch at a time,
+on any number of nodes at once. A batch is claimed first (its rows marked taken for LEASE,
+on PostgreSQL with SKIP LOCKED: two runners never take the same row) and committed; then
+sent; then the batch is marked in one short transaction. A runner that dies between
+sending and marking leaves the rows claimed: when the lease ends another runner sends them
+again, with the same Message-ID (a receiver drops the copy). A temporary failure is tried
+again later (back-off, at most MAX_ATTEMPTS times); a permanent one (5xx, a number no SMS
+reaches) marks the household's address undeliverable, for the caseworker to ask for
+another."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import logging
 import os
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import sessionmaker
@@ -22,7 +24,8 @@ from youcard.db import Session
 from youcard.domain.contacts import OfficeDetails
 from youcard.domain.models import Household, Issuer, OutboxMessage
 from youcard.messages.email import Mailer, Permanent
-from youcard.messages.texts import Rendered, render
+from youcard.messages.sms import Texter
+from youcard.messages.texts import Rendered, render, render_sms
 
 BATCH = 100  # messages claimed and sent over one connection
 LEASE = timedelta(minutes=10)  # a claimed batch is another runner's again after this
@@ -37,12 +40,12 @@ def retry_after(attempts: int) -> timedelta:
     return min(wait, timedelta(days=1))
 
 
-def _claim(session: Session, now: datetime) -> list[OutboxMessage]:
+def _claim(session: Session, channel: str, now: datetime) -> list[OutboxMessage]:
     query = (
         select(OutboxMessage)
         .where(
             OutboxMessage.status == "waiting",
-            OutboxMessage.channel == "email",
+            OutboxMessage.channel == channel,
             OutboxMessage.next_attempt_at <= now,
             or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
         )
@@ -58,23 +61,64 @@ def _claim(session: Session, now: datetime) -> list[OutboxMessage]:
     return rows
 
 
+def _office(session: Session, issuer_id: str) -> OfficeDetails:
+    issuer = session.get(Issuer, issuer_id)
+    return OfficeDetails.of(issuer) if issuer is not None else OfficeDetails()
+
+
+def _rendered(session: Session, row: OutboxMessage) -> Rendered:
+    return render(row.event, row.language, json.loads(row.facts), _office(session, row.issuer_id))
+
+
+Deliver = Callable[[list[tuple[int, str, Any]]], list[Exception | None]]
+
+
 def send_messages(
     sessions: sessionmaker[Session],
     now: Callable[[], datetime],
     env: Mapping[str, str] | None = None,
 ) -> int:
-    """Send the waiting e-mails (none while YOUCARD_SMTP_URL is unset): how many were sent."""
-    mailer = Mailer.from_env(os.environ if env is None else env)
-    if mailer is None:
-        return 0
+    """Send the waiting e-mails and SMS (a channel whose URL is unset: its messages wait):
+    how many were sent."""
+    env = os.environ if env is None else env
+    sent = 0
+    mailer = Mailer.from_env(env)
+    if mailer is not None:
+
+        def mails(batch: list[tuple[int, str, Any]]) -> list[Exception | None]:
+            return mailer.send([mailer.message(i, to, rendered) for i, to, rendered in batch])
+
+        sent += _send(sessions, now, "email", _rendered, mails)
+    texter = Texter.from_env(env)
+    if texter is not None:
+
+        def texts(batch: list[tuple[int, str, Any]]) -> list[Exception | None]:
+            return [texter.send(to, text) for _, to, text in batch]
+
+        def sms(session: Session, row: OutboxMessage) -> str:
+            return render_sms(row.language, _office(session, row.issuer_id))
+
+        sent += _send(sessions, now, "sms", sms, texts)
+    return sent
+
+
+def _send(
+    sessions: sessionmaker[Session],
+    now: Callable[[], datetime],
+    channel: str,
+    content: Callable[[Session, OutboxMessage], Any],
+    deliver: Deliver,
+) -> int:
+    """Claim, send and mark batches of `channel` until none waits: how many were sent."""
     sent = 0
     while True:
         with sessions.begin() as session:
-            rows = _claim(session, now())
-            batch = [(row.id, row.address, row.attempts, _rendered(session, row)) for row in rows]
+            rows = _claim(session, channel, now())
+            batch = [(row.id, row.address, content(session, row)) for row in rows]
+            attempts = {row.id: row.attempts for row in rows}
         if not batch:
             return sent
-        results = mailer.send([mailer.message(i, to, rendered) for i, to, _, rendered in batch])
+        results = deliver(batch)
         with sessions.begin() as session:  # one short transaction marks the whole batch
             delivered = [i for (i, *_), result in zip(batch, results, strict=True) if not result]
             if delivered:
@@ -83,16 +127,10 @@ def send_messages(
                     .where(OutboxMessage.id.in_(delivered))
                     .values(status="sent", sent_at=now(), last_error=None, claimed_until=None)
                 )
-            for (outbox_id, _, attempts, _), result in zip(batch, results, strict=True):
+            for (outbox_id, *_), result in zip(batch, results, strict=True):
                 if result is not None:
-                    _failed(session, outbox_id, attempts, result, now())
+                    _failed(session, outbox_id, attempts[outbox_id], result, now())
         sent += len(delivered)
-
-
-def _rendered(session: Session, row: OutboxMessage) -> Rendered:
-    issuer = session.get(Issuer, row.issuer_id)
-    office = OfficeDetails.of(issuer) if issuer is not None else OfficeDetails()
-    return render(row.event, row.language, json.loads(row.facts), office)
 
 
 def _failed(
@@ -107,9 +145,14 @@ def _failed(
     if isinstance(result, Permanent):
         row = session.get(OutboxMessage, outbox_id)
         if row is not None and row.household_id is not None:
+            column, mark = (
+                (Household.email, "email_undeliverable_at")
+                if row.channel == "email"
+                else (Household.phone, "phone_undeliverable_at")
+            )
             session.execute(
                 update(Household)
-                .where(Household.id == row.household_id, Household.email == row.address)
-                .values(email_undeliverable_at=now)
+                .where(Household.id == row.household_id, column == row.address)
+                .values({mark: now})
             )
         log.info("message %s: the address was refused for good", outbox_id)

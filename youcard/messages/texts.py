@@ -45,6 +45,12 @@ GREETING = _("Hello,")
 CONTACT = _("Questions? Your office:")
 FAMILY_AREA = _("Your family area:")
 GERMAN_BESIDE = _("In German:")
+# An SMS names nothing (it shows on a locked phone): it sends the family to its area.
+SMS_WITH_LINK = _(
+    "YouCard: there is news about your card. Please look in your family area: %(link)s"
+)
+SMS_WITHOUT_LINK = _("YouCard: there is news about your card. Please ask your office.")
+SMS_SEGMENTS = 2  # at most, in the family's language alone
 
 
 @cache
@@ -77,6 +83,25 @@ def _part(event: str, language: str, facts: dict[str, Any], office: OfficeDetail
     if office.family_url:
         lines += ["", gettext(FAMILY_AREA), office.family_url]
     return lines
+
+
+def render_sms(language: str, office: OfficeDetails) -> str:
+    """The SMS of any event, in the family's language alone."""
+    gettext = catalog(language if language in FAMILY_LANGUAGES else "de").gettext
+    if office.family_url:
+        return gettext(SMS_WITH_LINK) % {"link": office.family_url}
+    return gettext(SMS_WITHOUT_LINK)
+
+
+def sms_segments(text: str) -> int:
+    """How many SMS `text` takes: 153 characters a part in the GSM alphabet, 67 otherwise
+    (any other letter makes the whole message UCS-2)."""
+    gsm = set(
+        "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡"
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+    )
+    single, part = (160, 153) if set(text) <= gsm else (70, 67)
+    return 1 if len(text) <= single else -(-len(text) // part)
 
 
 def render(event: str, language: str, facts: dict[str, Any], office: OfficeDetails) -> Rendered:

@@ -37,6 +37,7 @@ class Household(Base):
     language: Mapped[str] = mapped_column(String(5), default="de")
     # A permanent delivery failure (youcard.messages): the caseworker asks for a new address
     email_undeliverable_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    phone_undeliverable_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # The family's sign-in: SHA-256 (hex) of the access code on the approval letter (80
     # random bits), with a child's birth date; guessing locks the household for a while.
     access_code_hash: Mapped[str | None] = mapped_column(String(200), unique=True)

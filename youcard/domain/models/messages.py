@@ -27,7 +27,7 @@ class OutboxMessage(Base):
     household_id: Mapped[int | None] = mapped_column(ForeignKey("households.id"), index=True)
     event: Mapped[str] = mapped_column(String(40))  # what happened: youcard.messages.texts
     event_key: Mapped[str] = mapped_column(String(120))  # which time it happened
-    channel: Mapped[str] = mapped_column(String(10))  # email (sms: to come)
+    channel: Mapped[str] = mapped_column(String(10))  # email, sms
     address: Mapped[str] = mapped_column(String(254))  # erased with the household
     language: Mapped[str] = mapped_column(String(5))
     facts: Mapped[str] = mapped_column(Text(), default="{}")  # JSON: what the text names
