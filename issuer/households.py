@@ -34,6 +34,7 @@ from youcard.reads.actors import actor_names
 from youcard.reads.household import household_view
 from youcard.reads.household_search import household_page
 from youcard.web import db_session, now
+from youcard.web.names import MESSAGE_CHANNELS, MESSAGE_EVENTS, MESSAGE_STATES
 
 bp = Blueprint("households", __name__)
 PAGE = 100  # families per page, by reference
@@ -94,6 +95,10 @@ def show(household_id: int) -> ResponseReturnValue:
         household=seen.household,
         code_made_by=seen.code_made_by,
         children=seen.children,
+        messages=seen.messages,
+        message_events=MESSAGE_EVENTS,
+        message_channels=MESSAGE_CHANNELS,
+        message_states=MESSAGE_STATES,
         language_names=LANGUAGE_NAMES,
         child_form=ChildForm(),
         entitlement_form=EntitlementForm(),

@@ -6,11 +6,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from tests.browser.test_issuer_e2e import _sign_in
 from tests.factories import NOW, Factory, trusted
 from youcard.domain.enums import Role
-from youcard.domain.models import Household
+from youcard.domain.models import Household, OutboxMessage
 from youcard.imports.batches import check_batch, queue_import
 from youcard.operations.mandates import MandateTerms, create_mandate
 from youcard.operations.staff_tokens import create_staff_token
@@ -59,12 +60,19 @@ def staff_office(committed) -> Office:
         make.entitlement(child)
         partner = make.partner(issuer)
         make.partner_user(partner)
+        household = session.get(Household, child.household_id)  # told of the mandate below
+        household.email = "familie.yilmaz-oezdemir.hamm-heessen@example.org"
+        household.phone, household.language = "0170 1234567", "ar"
         session.flush()
         create_mandate(
             session, by=Counter(partner.id, partner.name, frozenset()),
             credential=make.card(child).credential, trusted=trusted(session, issuer.id),
             now=NOW, terms=MandateTerms("participation", "Mitglied 4711", 1_500, 1),
         )  # fmt: skip
+        mail, text = session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()[-2:]
+        mail.status, mail.sent_at = "sent", NOW  # the page lists one sent, one not delivered
+        text.status, text.last_error = "failed", "the service refused"
+        household.phone_undeliverable_at = NOW
         by = Staff.of(admin)
         checked = queue_import(session, by=by, file_name="bewilligungen.csv", now=NOW,
                                data=IMPORT.format(ref=f"{issuer.id}-A").encode())  # fmt: skip

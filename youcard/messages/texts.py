@@ -35,10 +35,11 @@ BODIES: dict[str, str] = {
     ),
     "mandate_started": _(
         "%(partner)s will book %(amount)s each month for %(child)s from the card's budget, "
-        "starting %(start)s, until the standing booking ends."
+        "starting %(start)s, until the standing authorization ends."
     ),
     "mandate_ended": _(
-        "The monthly booking of %(partner)s for %(child)s has ended. Nothing more is booked for it."
+        "The standing authorization of %(partner)s for %(child)s has ended. Nothing more is "
+        "booked for it."
     ),
 }
 GREETING = _("Hello,")

@@ -95,7 +95,8 @@ def checked_contact(contact: Contact) -> Contact:
 
 def apply_contact(household: Household, contact: Contact) -> list[str]:
     """Set the household's contact (checked); the names of the fields that changed (the
-    audit log names them, never their values)."""
+    audit log names them, never their values). A new e-mail address or phone number is
+    tried again (youcard.messages), even where the old one was undeliverable."""
     checked = checked_contact(contact)
     changed = []
     for field in fields(Contact):
@@ -103,6 +104,10 @@ def apply_contact(household: Household, contact: Contact) -> list[str]:
         if getattr(household, field.name) != value:
             setattr(household, field.name, value)
             changed.append(field.name)
+    if "email" in changed:
+        household.email_undeliverable_at = None
+    if "phone" in changed:
+        household.phone_undeliverable_at = None
     return changed
 
 

@@ -1,6 +1,7 @@
 """What the family's page shows a caseworker (a read model): the household, each child
-with its benefits (what is left today, until when) and its cards, and who made the family's
-access code. Every staff role sees it, of its own issuer only.
+with its benefits (what is left today, until when) and its cards, who made the family's
+access code, and the messages the family was sent (youcard.messages). Every staff role
+sees it, of its own issuer only.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from sqlalchemy import select
 from youcard.db import Session
 from youcard.domain.budget import Available
 from youcard.domain.entitlement_rules import availability, usable_period
-from youcard.domain.models import Card, Child, Entitlement, Household
+from youcard.domain.models import Card, Child, Entitlement, Household, OutboxMessage
 from youcard.policy import ALL_STAFF, Staff, require_role
 from youcard.reads.actors import actor_names
 from youcard.tenancy import owned
@@ -40,6 +41,10 @@ class HouseholdView:
     household: Household
     children: Sequence[ChildRow]
     code_made_by: str  # who made the access code, by name ("–": none yet)
+    messages: Sequence[OutboxMessage]  # what the family was told, newest first (MESSAGES)
+
+
+MESSAGES = 20  # the newest messages a family's page lists
 
 
 def household_view(session: Session, *, by: Staff, household_id: int, today: date) -> HouseholdView:
@@ -65,7 +70,13 @@ def household_view(session: Session, *, by: Staff, household_id: int, today: dat
     ]
     made_by = household.access_code_set_by
     names = actor_names(session, [made_by])
-    return HouseholdView(household, children, names.get(made_by or "", "–"))
+    messages = session.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.household_id == household.id)
+        .order_by(OutboxMessage.id.desc())
+        .limit(MESSAGES)
+    ).all()
+    return HouseholdView(household, children, names.get(made_by or "", "–"), messages)
 
 
 def _row(e: Entitlement, child: Child, today: date) -> BenefitRow:

@@ -15,6 +15,20 @@ CATEGORY_NAMES = {
 }
 
 
+# What a message to a family was about (youcard.messages.texts.BODIES), and how it went
+MESSAGE_EVENTS = {
+    "card_blocked": _l("Card blocked"),
+    "mandate_started": _l("Standing authorization started"),
+    "mandate_ended": _l("Standing authorization ended"),
+}
+MESSAGE_CHANNELS = {"email": _l("E-mail"), "sms": _l("SMS")}
+MESSAGE_STATES = {
+    "waiting": _l("waiting"),
+    "sent": _l("sent"),
+    "failed": _l("not delivered"),
+}
+
+
 def category_name(category: Category | str) -> str:
     """The category's name in the page's language."""
     return str(CATEGORY_NAMES[Category(category)])

@@ -1,0 +1,64 @@
+"""#29: a family's page shows how the family can be reached, what it was told and when, and
+a delivery failure in words; a new address is tried again."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from tests.factories import NOW, Factory
+from tests.issuer.test_households import _as
+from youcard.domain.enums import Role
+from youcard.domain.models import Household, OutboxMessage
+from youcard.messages.events import card_blocked
+from youcard.messages.sending import send_messages
+
+
+def _family_with_messages(committed, smtp_env):
+    """A family with an e-mail address that works and a phone number that does not: one
+    blocked card told by both, the e-mail sent, the SMS refused."""
+    with committed.begin() as session:
+        make = Factory(session)
+        issuer = make.issuer()
+        caseworker = make.staff(issuer, Role.CASEWORKER).username
+        household = make.household(issuer)
+        household.email = "familie.yilmaz-oezdemir@example.org"
+        household.phone = "12"  # no SMS reaches it
+        card = make.card(make.child(issuer, household=household))
+        card_blocked(session, card, NOW)
+    env = {**smtp_env, "YOUCARD_SMS_URL": "json://127.0.0.1:9/sms?:to={to}"}
+    send_messages(committed, lambda: NOW + timedelta(minutes=1), env)
+    return household.id, caseworker
+
+
+def test_the_familys_page_shows_its_channels_and_what_it_was_told(app, committed, smtp):
+    _, env = smtp
+    household_id, caseworker = _family_with_messages(committed, env)
+    page = _as(app, caseworker).get(f"/households/{household_id}?lang=de").get_data(as_text=True)
+    assert "Nachrichten an die Familie" in page
+    assert "familie.yilmaz-oezdemir@example.org" in page
+    assert "unzustellbar seit" in page and "bitte die Familie nach einer anderen Nummer" in page
+    assert page.count("Karte gesperrt") == 2  # by e-mail and by SMS
+    assert "gesendet" in page and "nicht zugestellt" in page
+
+
+def test_a_new_number_is_tried_again(committed, smtp):
+    from youcard.domain.contacts import Contact
+    from youcard.operations.contacts import apply_contact
+
+    _, env = smtp
+    household_id, _ = _family_with_messages(committed, env)
+    with committed.begin() as session:
+        household = session.get(Household, household_id)
+        assert household.phone_undeliverable_at is not None
+        apply_contact(household, Contact(email=household.email, phone="0170 1234567"))
+    with committed() as session:
+        household = session.get(Household, household_id)
+        assert household.phone_undeliverable_at is None
+        states = session.scalars(
+            select(OutboxMessage.status)
+            .where(OutboxMessage.household_id == household_id)
+            .order_by(OutboxMessage.id)
+        ).all()
+    assert states == ["sent", "failed"]  # what went before stays as it went
