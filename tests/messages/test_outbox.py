@@ -202,7 +202,7 @@ def test_a_crash_between_sending_and_marking_sends_once_more_with_the_same_id(
     assert send_messages(private_committed, lambda: NOW + LEASE / 2, env) == 0  # still its
     assert send_messages(private_committed, lambda: NOW + LEASE * 2, env) == 1
     assert send_messages(private_committed, lambda: NOW + LEASE * 4, env) == 0
-    assert inbox.ids() == [mail["Message-ID"]] * 2
+    assert inbox.ids() == [mail.message_id] * 2
 
 
 @pytest.mark.parametrize("event", sorted(BODIES))

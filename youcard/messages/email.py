@@ -8,7 +8,10 @@ import smtplib
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
-from email.message import EmailMessage
+from email import policy
+from email.header import Header
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
 from email.utils import parseaddr
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -16,6 +19,15 @@ from youcard.messages.texts import Rendered
 
 DEFAULT_FROM = "YouCard <youcard@localhost>"
 TIMEOUT = 30  # seconds for the server to answer
+
+
+@dataclass(frozen=True)
+class Mail:
+    """An e-mail ready to send: its recipient, its Message-ID, its bytes."""
+
+    to: str
+    message_id: str
+    data: bytes
 
 
 class Permanent(Exception):
@@ -59,24 +71,31 @@ class Mailer:
         )
 
     @property
+    def envelope_from(self) -> str:
+        """The sender's bare address (the SMTP envelope's MAIL FROM)."""
+        return parseaddr(self.sender)[1] or "youcard@localhost"
+
+    @property
     def domain(self) -> str:
         """The sender's domain: the Message-IDs' right side."""
         return parseaddr(self.sender)[1].rpartition("@")[2] or "localhost"
 
-    def message(self, outbox_id: int, to: str, rendered: Rendered) -> EmailMessage:
+    def message(self, outbox_id: int, to: str, rendered: Rendered) -> Mail:
         """The e-mail of outbox row `outbox_id`: its id is the Message-ID, so a receiver
-        drops a copy sent again after a crash between sending and marking it sent."""
-        mail = EmailMessage()
+        drops a copy sent again after a crash between sending and marking it sent. Plain
+        text and HTML; built with email.mime (half the time of EmailMessage: bench/messages.py)."""
+        mail = MIMEMultipart("alternative")
         mail["From"] = self.sender
         mail["To"] = to
-        mail["Subject"] = rendered.subject
-        mail["Message-ID"] = f"<outbox-{outbox_id}@{self.domain}>"
+        mail["Subject"] = Header(rendered.subject, "utf-8").encode()
+        message_id = f"<outbox-{outbox_id}@{self.domain}>"
+        mail["Message-ID"] = message_id
         mail["Auto-Submitted"] = "auto-generated"
-        mail.set_content(rendered.text)
-        mail.add_alternative(rendered.html, subtype="html")
-        return mail
+        mail.attach(MIMEText(rendered.text, "plain", "utf-8"))
+        mail.attach(MIMEText(rendered.html, "html", "utf-8"))
+        return Mail(to, message_id, mail.as_bytes(policy=policy.SMTP))
 
-    def send(self, mails: list[EmailMessage]) -> list[Exception | None]:
+    def send(self, mails: list[Mail]) -> list[Exception | None]:
         """Send `mails` over one connection: per mail None (sent), Permanent or Temporary.
         No connection at all: every one Temporary."""
         try:
@@ -87,7 +106,7 @@ class Mailer:
         try:
             for mail in mails:
                 try:
-                    server.send_message(mail)
+                    server.sendmail(self.envelope_from, [mail.to], mail.data)
                     results.append(None)
                 except smtplib.SMTPRecipientsRefused as error:
                     code = min(code for code, _ in error.recipients.values())

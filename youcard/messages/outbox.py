@@ -34,30 +34,32 @@ def tell_household(
         raise ValueError(f"no text for the event {event!r}")
     if household.erased_at is not None:
         return 0
-    queued = 0
-    for channel, address, undeliverable in (
-        ("email", household.email, household.email_undeliverable_at),
-        ("sms", household.phone, household.phone_undeliverable_at),
-    ):
-        if not address or undeliverable is not None:
-            continue
-        written = session.execute(
-            upsert(session, _OUTBOX)
-            .values(
-                issuer_id=household.issuer_id,
-                household_id=household.id,
-                event=event,
-                event_key=key,
-                channel=channel,
-                address=address,
-                language=household.language,
-                facts=json.dumps(facts, ensure_ascii=False, sort_keys=True),
-                status="waiting",
-                attempts=0,
-                next_attempt_at=now,
-                created_at=now,
-            )
-            .on_conflict_do_nothing(index_elements=["event_key", "channel", "address"])
+    rows = [
+        {
+            "issuer_id": household.issuer_id,
+            "household_id": household.id,
+            "event": event,
+            "event_key": key,
+            "channel": channel,
+            "address": address,
+            "language": household.language,
+            "facts": json.dumps(facts, ensure_ascii=False, sort_keys=True),
+            "status": "waiting",
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
+        for channel, address, undeliverable in (
+            ("email", household.email, household.email_undeliverable_at),
+            ("sms", household.phone, household.phone_undeliverable_at),
         )
-        queued += int(getattr(written, "rowcount", 0) or 0)
-    return queued
+        if address and undeliverable is None
+    ]
+    if not rows:
+        return 0
+    written = session.execute(  # one statement for every channel
+        upsert(session, _OUTBOX)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=["event_key", "channel", "address"])
+    )
+    return int(getattr(written, "rowcount", 0) or 0)
