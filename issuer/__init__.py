@@ -54,6 +54,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         imports,
         letters,
         menu,
+        messages,
         office,
         pages,
         partner_details,
@@ -82,6 +83,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(partner_details.bp)
     app.register_blueprint(office.bp)
     app.register_blueprint(imports.bp)
+    app.register_blueprint(messages.bp)
     imports.init_imports(app)
     account.init_account(app)
     app.config.update(

@@ -56,6 +56,7 @@ ACTION_NAMES = {
     "key.create": _l("signing key made"),
     "key.retire": _l("signing key retired"),
     "key.withdraw": _l("signing key withdrawn"),
+    "message.resend": _l("message to a family sent again"),
     "partner.create": _l("partner registered"),
     "partner.active": _l("partner approved"),
     "partner.suspended": _l("partner suspended"),
@@ -91,6 +92,7 @@ OBJECT_TYPES = {
     "signing_key": _l("signing key"),
     "issuer": _l("city"),
     "import_batch": _l("import"),
+    "message": _l("message to a family"),
 }
 
 

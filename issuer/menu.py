@@ -32,6 +32,7 @@ GROUPS = (
             Entry(_l("Today's letters"), "letters.today", "record"),
             Entry(_l("Print cards"), "cards.print_queue", "decide"),
             Entry(_l("Imports"), "imports.index"),
+            Entry(_l("Messages"), "messages.index"),
         ),
     ),
     (

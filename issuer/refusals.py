@@ -36,6 +36,13 @@ REFUSALS = {
     ),
     "iban_four_eyes": _l("you entered this IBAN; a second administrator has to confirm it."),
     "nothing_to_confirm": _l("no new IBAN is waiting."),
+    # Messages to families: sending one again
+    "message_not_found": _l("there is no such message."),
+    "not_failed": _l("only a message that was not delivered is sent again."),
+    "address_undeliverable": _l(
+        "the family cannot be reached this way: enter another address or number first."
+    ),
+    "already_sent": _l("this message already went to that address."),
     "not_blocked": _l("only a blocked card that was not replaced yet gets a new one."),
     "card_exists": _l("the child already has a valid card."),
     "nothing_approved": _l("the child has no current approved benefit."),

@@ -108,6 +108,8 @@ def staff_paths(office: Office) -> list[str]:
     return [
         "/",
         "/households",
+        "/messages",
+        "/messages?state=failed&channel=sms",
         f"/households/{household_id}",
         f"/households/{household_id}/access-code",
         "/households/new",

@@ -8,7 +8,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from tests.factories import NOW, Factory
-from tests.issuer.test_households import _as
+from tests.issuer.test_households import _as, _post
 from youcard.domain.enums import Role
 from youcard.domain.models import Household, OutboxMessage
 from youcard.messages.events import card_blocked
@@ -62,3 +62,49 @@ def test_a_new_number_is_tried_again(committed, smtp):
             .order_by(OutboxMessage.id)
         ).all()
     assert states == ["sent", "failed"]  # what went before stays as it went
+
+
+def test_the_outbox_page_lists_filters_and_sends_again_once_the_family_can_be_reached(
+    app, committed, smtp
+):
+    _, env = smtp
+    household_id, caseworker = _family_with_messages(committed, env)
+    client = _as(app, caseworker)
+    page = client.get("/messages?lang=de").get_data(as_text=True)
+    assert "Nachrichten an Familien" in page and page.count("Karte gesperrt") == 2
+    assert "wartet: 0 · gesendet: 1 · nicht zugestellt: 1" in page
+    failed = client.get("/messages?state=failed&channel=sms").get_data(as_text=True)
+    assert failed.count("Karte gesperrt") == 1 and "Erneut senden" in failed
+    with committed() as session:
+        (sms_id,) = session.scalars(
+            select(OutboxMessage.id).where(
+                OutboxMessage.household_id == household_id, OutboxMessage.channel == "sms"
+            )
+        ).all()
+    refused = _post(client, f"/messages/{sms_id}/resend")
+    assert refused.status_code == 303
+    page = client.get("/messages?state=failed").get_data(as_text=True)
+    assert "die Familie ist so nicht erreichbar" in page  # the number is still undeliverable
+    with committed.begin() as session:
+        from youcard.domain.contacts import Contact
+        from youcard.operations.contacts import apply_contact
+
+        household = session.get(Household, household_id)
+        apply_contact(household, Contact(email=household.email, phone="0170 1234567"))
+    assert _post(client, f"/messages/{sms_id}/resend").status_code == 303
+    with committed() as session:
+        message = session.get(OutboxMessage, sms_id)
+        assert (message.status, message.attempts, message.address) == (
+            "waiting",
+            0,
+            "0170 1234567",
+        )
+    # another city's staff neither see nor send it
+    with committed.begin() as session:
+        make = Factory(session)
+        stranger = make.staff(make.issuer(), Role.ADMINISTRATOR).username
+    other = _as(app, stranger)
+    assert "Karte gesperrt" not in other.get("/messages").get_data(as_text=True)
+    page = _post(other, f"/messages/{sms_id}/resend")
+    assert page.status_code == 303
+    assert "diese Nachricht gibt es nicht" in other.get("/messages").get_data(as_text=True)

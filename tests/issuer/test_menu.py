@@ -12,13 +12,24 @@ from tests.issuer.test_staff_login import HTTPS
 from youcard.domain.enums import Role
 
 EXPECTED = {
-    Role.CASEWORKER: (["Übersicht", "Familien", "Briefe von heute", "Importe"], []),
+    Role.CASEWORKER: (
+        ["Übersicht", "Familien", "Briefe von heute", "Importe", "Nachrichten"],
+        [],
+    ),
     Role.APPROVER: (
-        ["Übersicht", "Familien", "Bewilligungen", "Karten drucken", "Importe"],
+        ["Übersicht", "Familien", "Bewilligungen", "Karten drucken", "Importe", "Nachrichten"],
         ["Geld"],
     ),
     Role.ADMINISTRATOR: (
-        ["Übersicht", "Familien", "Bewilligungen", "Briefe von heute", "Karten drucken", "Importe"],
+        [
+            "Übersicht",
+            "Familien",
+            "Bewilligungen",
+            "Briefe von heute",
+            "Karten drucken",
+            "Importe",
+            "Nachrichten",
+        ],
         ["Geld", "Verwaltung"],
     ),
 }

@@ -75,6 +75,8 @@ MATRIX = {
     ("GET", "/admin/partners/<int:partner_id>/permissions"): ADMIN,
     ("POST", "/admin/partners/<int:partner_id>/permissions"): ADMIN,
     ("GET", "/admin/audit"): ADMIN,
+    ("GET", "/messages"): ALL,
+    ("POST", "/messages/<int:message_id>/resend"): RECORD,
     ("GET", "/admin/access-log"): ADMIN,
     ("GET", "/admin/settlements"): ADMIN,
     ("POST", "/admin/settlements"): ADMIN,
