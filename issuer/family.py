@@ -36,6 +36,7 @@ from youcard.domain.models import Child, Household, Issuer
 from youcard.errors import DomainError
 from youcard.operations import card_printing
 from youcard.operations import cards as card_ops
+from youcard.operations import family as family_ops
 from youcard.operations import mandates as mandates_ops
 from youcard.operations.family import children_of, family_sign_in, report_card_lost
 from youcard.operations.staff import AccountLocked, LoginFailed
@@ -180,7 +181,11 @@ def home() -> ResponseReturnValue:
         for child in children
         if child.credential
     }
-    return render_template("family/home.html", children=children, qr=qr, updated=now())
+    household = db_session().get(Household, household_id)
+    reminders_on = household is not None and household.reminders_off_at is None
+    return render_template(
+        "family/home.html", children=children, qr=qr, updated=now(), reminders_on=reminders_on
+    )
 
 
 def _family() -> Family:
@@ -249,6 +254,16 @@ def end_mandate(mandate_id: int) -> ResponseReturnValue:
     mandates_ops.end_mandate(store, by=family, mandate_id=mandate_id, now=now())
     flash(_("The standing authorization is ended."), "info")
     return redirect(url_for("family.home"))
+
+
+@bp.post("/reminders")
+@family_only
+def reminders() -> ResponseReturnValue:
+    """Reminders on or off (the family's own choice)."""
+    on = request.form.get("on") == "1"
+    family_ops.set_reminders(db_session(), by=_family(), on=on, now=now())
+    flash(_("We will remind you.") if on else _("We will not remind you any more."), "info")
+    return redirect(url_for("family.home") + "#reminders")
 
 
 @bp.get("/data.<any(json, pdf):kind>")

@@ -1,5 +1,6 @@
 """The outbox of messages to families (youcard.messages), and a household's e-mail address
-and phone number marked undeliverable after a permanent failure.
+and phone number marked undeliverable after a permanent failure, and a family's choice to
+stop reminders.
 
 Revision ID: 0024
 Revises: 0023
@@ -63,10 +64,14 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("phone_undeliverable_at", sa.DateTime(timezone=True), nullable=True)
         )
+        batch_op.add_column(
+            sa.Column("reminders_off_at", sa.DateTime(timezone=True), nullable=True)
+        )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("households", schema=None) as batch_op:
+        batch_op.drop_column("reminders_off_at")
         batch_op.drop_column("phone_undeliverable_at")
         batch_op.drop_column("email_undeliverable_at")
 

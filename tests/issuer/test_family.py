@@ -18,7 +18,7 @@ from tests.issuer.test_staff_login import HTTPS, SAME_ORIGIN, _csrf
 from youcard.credentials import b64url
 from youcard.domain.entitlement_rules import availability
 from youcard.domain.enums import CardStatus, Category, Role
-from youcard.domain.models import AuditEvent, Card, Entitlement
+from youcard.domain.models import AuditEvent, Card, Entitlement, Household
 from youcard.operations.cards import issue_card
 from youcard.operations.family import new_access_code
 from youcard.policy import Staff
@@ -389,3 +389,25 @@ def test_a_familys_own_data_for_itself_and_for_the_office(app, client, family, c
         == 404
     )
     assert app.test_client().get("/family/data.json", base_url=HTTPS).status_code == 302
+
+
+def test_the_family_stops_and_restarts_reminders_on_its_own_page(client, family, committed):
+    f = family()
+    assert _sign_in(client, f["code"]).status_code == 302
+    page = client.get("/family", base_url=HTTPS).get_data(as_text=True)
+    assert "Erinnerungen abbestellen" in page
+    stopped = client.post(
+        "/family/reminders", base_url=HTTPS, headers=SAME_ORIGIN,
+        data={"on": "0", "csrf_token": _csrf(client, "/family")},
+    )  # fmt: skip
+    assert stopped.status_code == 302
+    page = client.get("/family", base_url=HTTPS).get_data(as_text=True)
+    assert "Wir erinnern Sie nicht mehr." in page and "Wieder erinnern" in page
+    with committed() as session:
+        assert session.get(Household, f["household_id"]).reminders_off_at is not None
+    no_token = client.post(
+        "/family/reminders", base_url=HTTPS, headers=SAME_ORIGIN, data={"on": "1"}
+    )
+    assert no_token.status_code == 400  # CSRF
+    with committed() as session:
+        assert session.get(Household, f["household_id"]).reminders_off_at is not None

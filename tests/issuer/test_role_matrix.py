@@ -43,6 +43,7 @@ MATRIX = {
     ("POST", "/family/children/<int:child_id>/lost"): PUBLIC,
     ("GET", "/family/mandates/<int:mandate_id>/end"): PUBLIC,
     ("POST", "/family/mandates/<int:mandate_id>/end"): PUBLIC,
+    ("POST", "/family/reminders"): PUBLIC,
     ("POST", "/households/<int:household_id>/access-code"): RECORD,
     ("GET", "/households/<int:household_id>/access-code"): RECORD,
     ("GET", "/households"): ALL,

@@ -208,6 +208,7 @@ def test_a_crash_between_sending_and_marking_sends_once_more_with_the_same_id(
 @pytest.mark.parametrize("event", sorted(BODIES))
 def test_every_message_is_translated_into_the_family_areas_languages(event):
     facts = {"child": "Amal", "partner": "TSV Hamm", "amount": "15,00 €", "start": "01.04.2026"}
+    facts |= {"left": "45,00 €", "until": "31.07.2026"}
     english = render(event, "en", facts, OfficeDetails()).text
     for language in [lang for lang in FAMILY_LANGUAGES if lang != "en"]:
         assert catalog(language).gettext(SUBJECT) != SUBJECT, language

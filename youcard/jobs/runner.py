@@ -31,6 +31,7 @@ from youcard.credentials import keys
 from youcard.db import Session, make_engine, make_sessionmaker, upsert
 from youcard.domain.models import Issuer, JobRun
 from youcard.jobs.imports import check_waiting_imports, issue_import_cards
+from youcard.messages.reminders import queue_reminders
 from youcard.messages.sending import send_messages
 from youcard.operations.instalments import book_due_instalments
 from youcard.operations.staff import forget_old_throttles
@@ -95,7 +96,8 @@ JOBS: dict[str, Job] = {
     "imports": check_waiting_imports,  # approvals files uploaded on the page or the API
     "import-cards": import_cards,
     "mandates": book_due_instalments,  # monthly instalments due by today
-    "messages": send_messages,  # the outbox, by e-mail (YOUCARD_SMTP_URL)
+    "reminders": queue_reminders,  # money expiring or unused: told once each
+    "messages": send_messages,  # the outbox, by e-mail and SMS (YOUCARD_SMTP_URL, _SMS_URL)
     "audit-seal": seal_audit_chains,
     "sign-in-throttles": forget_sign_in_throttles,
     "access-log": forget_old_access_events,

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from youcard.db import Session
 from youcard.domain.models import Card, Child, Household, Mandate, Partner
-from youcard.messages.outbox import tell_household
+from youcard.messages.outbox import euros, tell_household
 
 
 def _household_of(session: Session, child_id: int) -> tuple[Child, Household] | None:
@@ -37,10 +37,6 @@ def card_blocked(session: Session, card: Card, now: datetime) -> int:
     )
 
 
-def _euros(cents: int) -> str:
-    return f"{cents // 100:,}".replace(",", ".") + f",{cents % 100:02d} €"
-
-
 def mandate_started(session: Session, mandate: Mandate, now: datetime) -> int:
     """A partner made a standing monthly booking for a child (a list mandate tells nothing:
     each of its bookings is its own)."""
@@ -59,7 +55,7 @@ def mandate_started(session: Session, mandate: Mandate, now: datetime) -> int:
         facts={
             "child": child.given_name,
             "partner": partner.name,
-            "amount": _euros(mandate.monthly_amount_cents),
+            "amount": euros(mandate.monthly_amount_cents),
             "start": f"{mandate.valid_from:%d.%m.%Y}",
         },
         now=now,

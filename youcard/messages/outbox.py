@@ -15,6 +15,13 @@ from youcard.domain.models import Household, OutboxMessage
 from youcard.messages.texts import BODIES
 
 _OUTBOX: Table = OutboxMessage.__table__  # type: ignore[assignment]
+# Messages a family may stop on its page; every other one the law needs it to get.
+REMINDERS = frozenset({"money_expiring", "money_unused"})
+
+
+def euros(cents: int) -> str:
+    """An amount as the messages write it: 1.234,50 €."""
+    return f"{cents // 100:,}".replace(",", ".") + f",{cents % 100:02d} €"
 
 
 def tell_household(
@@ -33,6 +40,8 @@ def tell_household(
     if event not in BODIES:
         raise ValueError(f"no text for the event {event!r}")
     if household.erased_at is not None:
+        return 0
+    if event in REMINDERS and household.reminders_off_at is not None:
         return 0
     rows = [
         {
@@ -61,5 +70,6 @@ def tell_household(
         upsert(session, _OUTBOX)
         .values(rows)
         .on_conflict_do_nothing(index_elements=["event_key", "channel", "address"])
+        .returning(_OUTBOX.c.id)
     )
-    return int(getattr(written, "rowcount", 0) or 0)
+    return len(written.all())

@@ -37,6 +37,14 @@ BODIES: dict[str, str] = {
         "%(partner)s will book %(amount)s each month for %(child)s from the card's budget, "
         "starting %(start)s, until the standing authorization ends."
     ),
+    "money_expiring": _(
+        "%(left)s of %(child)s's budget can still be used until %(until)s. After that it "
+        "expires. Partners near you are listed in your family area."
+    ),
+    "money_unused": _(
+        "%(child)s has not used the money for clubs, music schools and culture for three "
+        "months: %(left)s are ready. Partners near you are listed in your family area."
+    ),
     "mandate_ended": _(
         "The standing authorization of %(partner)s for %(child)s has ended. Nothing more is "
         "booked for it."

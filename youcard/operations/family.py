@@ -257,3 +257,24 @@ def report_card_lost(session: Session, *, by: Family, child_id: int, now: dateti
         reason="lost (reported by the family)",
         now=now,
     )
+
+
+def set_reminders(session: Session, *, by: Family, on: bool, now: datetime) -> Household:
+    """The family's own choice: reminders (money expiring or unused) on or off. The
+    messages the law needs it to get (a blocked card, a standing authorization) still go."""
+    household = session.get(Household, by.household_id)
+    if household is None or household.issuer_id != by.issuer_id:
+        raise NotFound("No such family.", code="household_not_found")
+    if (household.reminders_off_at is None) != on:
+        household.reminders_off_at = None if on else now
+        audit.record(
+            session,
+            issuer_id=household.issuer_id,
+            actor=by.actor,
+            action="household.reminders",
+            object_type="household",
+            object_id=household.id,
+            now=now,
+            data={"on": on},
+        )
+    return household

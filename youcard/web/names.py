@@ -20,6 +20,8 @@ MESSAGE_EVENTS = {
     "card_blocked": _l("Card blocked"),
     "mandate_started": _l("Standing authorization started"),
     "mandate_ended": _l("Standing authorization ended"),
+    "money_expiring": _l("Reminder: money expiring"),
+    "money_unused": _l("Reminder: money unused"),
 }
 MESSAGE_CHANNELS = {"email": _l("E-mail"), "sms": _l("SMS")}
 MESSAGE_STATES = {
