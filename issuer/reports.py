@@ -17,8 +17,9 @@ from youcard.documents.spreadsheets import csv_text, euros
 from youcard.domain.enums import Category
 from youcard.policy import REPORT_READERS
 from youcard.reads import reports
+from youcard.reads.reminders import reminder_takeup
 from youcard.web import db_session, now
-from youcard.web.names import CATEGORY_NAMES
+from youcard.web.names import CATEGORY_NAMES, MESSAGE_EVENTS
 
 bp = Blueprint("reports", __name__, url_prefix="/admin/reports")
 FIRST_YEAR = 2020
@@ -47,9 +48,13 @@ def index() -> ResponseReturnValue:
     names = {str(CATEGORY_NAMES[c]): report.by_category[c] for c in Category}
     chart = reports.bar_chart_svg(f"{year}", months, names)
     rate = report.take_up()
+    takeup = reminder_takeup(db_session(), by=principal(), year=year, today=berlin_date(now()))
     return render_template(
         "admin/reports.html",
         report=report,
+        takeup=takeup,
+        reminder_names={r: MESSAGE_EVENTS[r] for r in takeup.reminded},
+        percent=lambda share: "–" if share is None else format_percent(share),
         year=year,
         years=list(range(berlin_date(now()).year, FIRST_YEAR - 1, -1)),
         chart=Markup(chart),  # noqa: S704 (built by reports.bar_chart_svg, every text escaped)

@@ -28,6 +28,7 @@ def upgrade() -> None:
         sa.Column("id", ID, nullable=False),
         sa.Column("issuer_id", sa.String(length=40), nullable=False),
         sa.Column("household_id", ID, nullable=True),
+        sa.Column("child_id", ID, nullable=True),
         sa.Column("event", sa.String(length=40), nullable=False),
         sa.Column("event_key", sa.String(length=120), nullable=False),
         sa.Column("channel", sa.String(length=10), nullable=False),
@@ -41,6 +42,9 @@ def upgrade() -> None:
         sa.Column("last_error", sa.String(length=300), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["child_id"], ["children.id"], name=op.f("fk_outbox_child_id_children")
+        ),
         sa.ForeignKeyConstraint(
             ["household_id"], ["households.id"], name=op.f("fk_outbox_household_id_households")
         ),

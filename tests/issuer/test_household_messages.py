@@ -108,3 +108,12 @@ def test_the_outbox_page_lists_filters_and_sends_again_once_the_family_can_be_re
     page = _post(other, f"/messages/{sms_id}/resend")
     assert page.status_code == 303
     assert "diese Nachricht gibt es nicht" in other.get("/messages").get_data(as_text=True)
+
+
+def test_the_reports_page_shows_reminders_and_take_up(app, committed):
+    with committed.begin() as session:
+        make = Factory(session)
+        approver = make.staff(make.issuer(), Role.APPROVER).username
+    page = _as(app, approver).get("/admin/reports?year=2026").get_data(as_text=True)
+    assert "Erinnerungen und Inanspruchnahme" in page and "Nicht erinnert" in page
+    assert "erreicht: 0 von 0" in page

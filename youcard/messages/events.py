@@ -34,6 +34,7 @@ def card_blocked(session: Session, card: Card, now: datetime) -> int:
         key=f"card_blocked:{card.id}",
         facts={"child": child.given_name},
         now=now,
+        child_id=child.id,
     )
 
 
@@ -59,6 +60,7 @@ def mandate_started(session: Session, mandate: Mandate, now: datetime) -> int:
             "start": f"{mandate.valid_from:%d.%m.%Y}",
         },
         now=now,
+        child_id=child.id,
     )
 
 
@@ -78,4 +80,5 @@ def mandate_ended(session: Session, mandate: Mandate, now: datetime) -> int:
         key=f"mandate_ended:{mandate.id}",
         facts={"child": child.given_name, "partner": partner.name},
         now=now,
+        child_id=child.id,
     )

@@ -32,6 +32,7 @@ def tell_household(
     key: str,
     facts: dict[str, Any],
     now: datetime,
+    child_id: int | None = None,
 ) -> int:
     """Queue the message of `event` for `household` on each channel it can be reached by
     (its e-mail address and its phone number, unless marked undeliverable): `key` names
@@ -47,6 +48,7 @@ def tell_household(
         {
             "issuer_id": household.issuer_id,
             "household_id": household.id,
+            "child_id": child_id,
             "event": event,
             "event_key": key,
             "channel": channel,

@@ -76,6 +76,7 @@ def _remind(
             key=f"money_expiring:{e.id}:{period.end.isoformat()}",
             facts={**facts, "until": f"{period.end:%d.%m.%Y}"},
             now=now,
+            child_id=child.id,
         )
     if (
         e.category is Category.PARTICIPATION
@@ -89,5 +90,6 @@ def _remind(
             key=f"money_unused:{e.id}",
             facts=facts,
             now=now,
+            child_id=child.id,
         )
     return queued

@@ -25,6 +25,7 @@ class OutboxMessage(Base):
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
     issuer_id: Mapped[str] = mapped_column(ForeignKey("issuers.id"), index=True)
     household_id: Mapped[int | None] = mapped_column(ForeignKey("households.id"), index=True)
+    child_id: Mapped[int | None] = mapped_column(ForeignKey("children.id"))  # what it is about
     event: Mapped[str] = mapped_column(String(40))  # what happened: youcard.messages.texts
     event_key: Mapped[str] = mapped_column(String(120))  # which time it happened
     channel: Mapped[str] = mapped_column(String(10))  # email, sms
