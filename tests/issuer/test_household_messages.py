@@ -117,3 +117,21 @@ def test_the_reports_page_shows_reminders_and_take_up(app, committed):
     page = _as(app, approver).get("/admin/reports?year=2026").get_data(as_text=True)
     assert "Erinnerungen und Inanspruchnahme" in page and "Nicht erinnert" in page
     assert "erreicht: 0 von 0" in page
+
+
+def test_no_address_or_message_reaches_the_request_log(app, committed, smtp, caplog):
+    """The pages that show addresses and messages, and the job that sends them: their log
+    lines name paths, states and ids, never an address, a number or a message's text."""
+    import logging
+
+    _, env = smtp
+    with caplog.at_level(logging.DEBUG):
+        household_id, caseworker = _family_with_messages(committed, env)
+        client = _as(app, caseworker)
+        client.get(f"/households/{household_id}")
+        client.get("/messages?state=failed")
+    ours = [r.getMessage() for r in caplog.records if r.name.startswith(("youcard", "issuer"))]
+    assert any("/messages" in line for line in ours)  # the request log did write
+    for line in ours:
+        assert "example.org" not in line and "yilmaz" not in line
+        assert "gesperrt" not in line and "blocked" not in line
