@@ -50,6 +50,7 @@ ACTION_NAMES = {
     "import.reject": _l("import rejected"),
     "household.update": _l("family corrected"),
     "household.reminders": _l("family switched its reminders on or off"),
+    "household.message_choices": _l("family chose its language or way of messages"),
     "household.access_code": _l("access code made"),
     "household.letter": _l("approval letter made"),
     "issuer.account": _l("city's account changed"),

@@ -32,6 +32,7 @@ from markupsafe import Markup
 
 from youcard.documents import printing
 from youcard.domain.contacts import OfficeDetails
+from youcard.domain.languages import FAMILY_LANGUAGES, LANGUAGE_NAMES
 from youcard.domain.models import Child, Household, Issuer
 from youcard.errors import DomainError
 from youcard.operations import card_printing
@@ -184,7 +185,13 @@ def home() -> ResponseReturnValue:
     household = db_session().get(Household, household_id)
     reminders_on = household is not None and household.reminders_off_at is None
     return render_template(
-        "family/home.html", children=children, qr=qr, updated=now(), reminders_on=reminders_on
+        "family/home.html",
+        children=children,
+        qr=qr,
+        updated=now(),
+        reminders_on=reminders_on,
+        household=household,
+        languages=[(code, LANGUAGE_NAMES[code]) for code in FAMILY_LANGUAGES],
     )
 
 
@@ -264,6 +271,24 @@ def reminders() -> ResponseReturnValue:
     family_ops.set_reminders(db_session(), by=_family(), on=on, now=now())
     flash(_("We will remind you.") if on else _("We will not remind you any more."), "info")
     return redirect(url_for("family.home") + "#reminders")
+
+
+@bp.post("/messages")
+@family_only
+def message_choices() -> ResponseReturnValue:
+    """The family's language for letters and messages, and the way messages reach it."""
+    try:
+        family_ops.set_message_choices(
+            db_session(),
+            by=_family(),
+            language=request.form.get("language", ""),
+            channel=request.form.get("channel", ""),
+            now=now(),
+        )
+    except DomainError:
+        abort(400)  # only the form's own choices are offered
+    flash(_("Saved."), "info")
+    return redirect(url_for("family.home") + "#messages")
 
 
 @bp.get("/data.<any(json, pdf):kind>")

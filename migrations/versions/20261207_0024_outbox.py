@@ -71,10 +71,16 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("reminders_off_at", sa.DateTime(timezone=True), nullable=True)
         )
+        batch_op.add_column(
+            sa.Column(
+                "message_channel", sa.String(length=10), nullable=False, server_default="both"
+            )
+        )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("households", schema=None) as batch_op:
+        batch_op.drop_column("message_channel")
         batch_op.drop_column("reminders_off_at")
         batch_op.drop_column("phone_undeliverable_at")
         batch_op.drop_column("email_undeliverable_at")

@@ -411,3 +411,26 @@ def test_the_family_stops_and_restarts_reminders_on_its_own_page(client, family,
     assert no_token.status_code == 400  # CSRF
     with committed() as session:
         assert session.get(Household, f["household_id"]).reminders_off_at is not None
+
+
+def test_the_family_chooses_the_language_and_way_of_its_messages(client, family, committed):
+    f = family()
+    assert _sign_in(client, f["code"]).status_code == 302
+    page = client.get("/family", base_url=HTTPS).get_data(as_text=True)
+    assert "Nachrichten an Sie" in page and 'value="both" checked' in page
+
+    def choose(**data):
+        return client.post(
+            "/family/messages", base_url=HTTPS, headers=SAME_ORIGIN,
+            data={"csrf_token": _csrf(client, "/family"), **data},
+        )  # fmt: skip
+
+    assert choose(language="uk", channel="sms").status_code == 302
+    with committed() as session:
+        household = session.get(Household, f["household_id"])
+        assert (household.language, household.message_channel) == ("uk", "sms")
+    for wrong in ({"language": "fr", "channel": "sms"}, {"language": "de", "channel": "fax"}):
+        assert choose(**wrong).status_code == 400
+    with committed() as session:
+        household = session.get(Household, f["household_id"])
+        assert (household.language, household.message_channel) == ("uk", "sms")

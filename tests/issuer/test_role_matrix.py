@@ -44,6 +44,7 @@ MATRIX = {
     ("GET", "/family/mandates/<int:mandate_id>/end"): PUBLIC,
     ("POST", "/family/mandates/<int:mandate_id>/end"): PUBLIC,
     ("POST", "/family/reminders"): PUBLIC,
+    ("POST", "/family/messages"): PUBLIC,
     ("POST", "/households/<int:household_id>/access-code"): RECORD,
     ("GET", "/households/<int:household_id>/access-code"): RECORD,
     ("GET", "/households"): ALL,

@@ -92,3 +92,12 @@ def test_email_and_sms_are_two_messages_each_sent_once(private_committed, smtp, 
     assert len(inbox.mails) == 1 and len(received.messages) == 1
     with private_committed() as session:
         assert not session.scalars(select(Household.email_undeliverable_at)).first()
+
+
+def test_a_family_that_chose_sms_alone_gets_no_email(private_committed):
+    world = _family(private_committed)
+    with private_committed.begin() as session:
+        household = session.get(Household, world["household"])
+        household.phone, household.message_channel = "0170 1234567", "sms"
+    _block(private_committed, world)
+    assert [row.channel for row in _rows(private_committed)] == ["sms"]

@@ -64,7 +64,7 @@ def tell_household(
             ("email", household.email, household.email_undeliverable_at),
             ("sms", household.phone, household.phone_undeliverable_at),
         )
-        if address and undeliverable is None
+        if address and undeliverable is None and household.message_channel in ("both", channel)
     ]
     if not rows:
         return 0

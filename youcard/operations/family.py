@@ -19,8 +19,9 @@ from youcard.db import Session
 from youcard.domain.budget import Available
 from youcard.domain.entitlement_rules import availability, usable_period
 from youcard.domain.enums import BookingKind, Category, EntitlementStatus
+from youcard.domain.languages import FAMILY_LANGUAGES
 from youcard.domain.models import Booking, Card, Child, Entitlement, Household, Mandate, Partner
-from youcard.errors import NotFound
+from youcard.errors import InvalidRequest, NotFound
 from youcard.operations.cards import active_card, revoke_card
 from youcard.operations.staff import AccountLocked, LoginFailed, count_failure
 from youcard.policy import RECORDERS, Family, Staff, require_role
@@ -276,5 +277,43 @@ def set_reminders(session: Session, *, by: Family, on: bool, now: datetime) -> H
             object_id=household.id,
             now=now,
             data={"on": on},
+        )
+    return household
+
+
+MESSAGE_CHANNELS = ("both", "email", "sms")
+
+
+def set_message_choices(
+    session: Session, *, by: Family, language: str, channel: str, now: datetime
+) -> Household:
+    """The family's own choice of the language its letters and messages speak and of the
+    way messages reach it (both, e-mail or SMS); audited by what changed, not its value."""
+    if language not in FAMILY_LANGUAGES:
+        raise InvalidRequest("This language is not offered.", code="unknown_language")
+    if channel not in MESSAGE_CHANNELS:
+        raise InvalidRequest("No such way.", code="unknown_channel")
+    household = session.get(Household, by.household_id)
+    if household is None or household.issuer_id != by.issuer_id:
+        raise NotFound("No such family.", code="household_not_found")
+    changed = [
+        name
+        for name, old, new in (
+            ("language", household.language, language),
+            ("message_channel", household.message_channel, channel),
+        )
+        if old != new
+    ]
+    household.language, household.message_channel = language, channel
+    if changed:
+        audit.record(
+            session,
+            issuer_id=household.issuer_id,
+            actor=by.actor,
+            action="household.message_choices",
+            object_type="household",
+            object_id=household.id,
+            now=now,
+            data={"changed": changed},
         )
     return household

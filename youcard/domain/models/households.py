@@ -40,6 +40,8 @@ class Household(Base):
     phone_undeliverable_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # The family stopped reminders on its page (the messages the law needs still go)
     reminders_off_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # How the family wants messages: "both", "email" or "sms" (its own choice, on its page)
+    message_channel: Mapped[str] = mapped_column(String(10), default="both")
     # The family's sign-in: SHA-256 (hex) of the access code on the approval letter (80
     # random bits), with a child's birth date; guessing locks the household for a while.
     access_code_hash: Mapped[str | None] = mapped_column(String(200), unique=True)
