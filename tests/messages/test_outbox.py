@@ -234,3 +234,22 @@ def test_an_erased_household_leaves_no_message_behind(private_committed, smtp):
         )
         erase_household(session, household, NOW)
     assert _rows(private_committed) == [] and len(inbox.mails) == 1
+
+
+def test_a_message_without_a_text_fails_alone_and_the_others_go(private_committed, smtp):
+    inbox, env = smtp
+    world = _family(private_committed)
+    _block(private_committed, world)
+    with private_committed.begin() as session:
+        household = session.get(Household, world["household"])
+        tell_household(
+            session, household, event="card_blocked", key="broken", facts={}, now=NOW
+        )  # its text needs the child's name: it cannot be written
+    assert send_messages(private_committed, lambda: NOW, env) == 1
+    first, broken = _rows(private_committed)
+    assert (first.status, broken.status, broken.last_error) == (
+        "sent",
+        "failed",
+        "no text for this message",
+    )
+    assert len(inbox.mails) == 1

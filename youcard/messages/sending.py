@@ -114,10 +114,18 @@ def _send(
     while True:
         with sessions.begin() as session:
             rows = _claim(session, channel, now())
-            batch = [(row.id, row.address, content(session, row)) for row in rows]
-            attempts = {row.id: row.attempts for row in rows}
-        if not batch:
+            batch, attempts = [], {row.id: row.attempts for row in rows}
+            for row in rows:
+                try:
+                    batch.append((row.id, row.address, content(session, row)))
+                except (KeyError, ValueError, TypeError):  # no text (any more) for its event
+                    log.warning("message %s cannot be written: marked failed", row.id)
+                    row.status, row.claimed_until = "failed", None
+                    row.last_error = "no text for this message"
+        if not rows:
             return sent
+        if not batch:
+            continue
         results = deliver(batch)
         with sessions.begin() as session:  # one short transaction marks the whole batch
             delivered = [i for (i, *_), result in zip(batch, results, strict=True) if not result]
