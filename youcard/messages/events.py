@@ -38,16 +38,23 @@ def card_blocked(session: Session, card: Card, now: datetime) -> int:
     )
 
 
-def mandate_started(session: Session, mandate: Mandate, now: datetime) -> int:
-    """A partner made a standing monthly booking for a child (a list mandate tells nothing:
-    each of its bookings is its own)."""
-    if mandate.monthly_amount_cents is None:
-        return 0
+def _parties(session: Session, mandate: Mandate) -> tuple[Child, Household, Partner] | None:
+    """The child, its family and the partner of a mandate; None when one is gone."""
     found = _household_of(session, mandate.child_id)
     partner = session.get(Partner, mandate.partner_id)
     if found is None or partner is None:
+        return None
+    return (*found, partner)
+
+
+def mandate_started(session: Session, mandate: Mandate, now: datetime) -> int:
+    """A partner made a standing monthly booking for a child (a list mandate tells nothing:
+    each of its bookings is its own)."""
+    cents = mandate.monthly_amount_cents  # a list mandate tells nothing: each booking is its own
+    parties = None if cents is None else _parties(session, mandate)
+    if cents is None or parties is None:
         return 0
-    child, household = found
+    child, household, partner = parties
     return tell_household(
         session,
         household,
@@ -56,7 +63,7 @@ def mandate_started(session: Session, mandate: Mandate, now: datetime) -> int:
         facts={
             "child": child.given_name,
             "partner": partner.name,
-            "amount": euros(mandate.monthly_amount_cents),
+            "amount": euros(cents),
             "start": f"{mandate.valid_from:%d.%m.%Y}",
         },
         now=now,
@@ -66,13 +73,11 @@ def mandate_started(session: Session, mandate: Mandate, now: datetime) -> int:
 
 def mandate_ended(session: Session, mandate: Mandate, now: datetime) -> int:
     """A standing monthly booking ended (by the partner, the family or the office)."""
-    if mandate.monthly_amount_cents is None:
+    cents = mandate.monthly_amount_cents  # a list mandate tells nothing: each booking is its own
+    parties = None if cents is None else _parties(session, mandate)
+    if cents is None or parties is None:
         return 0
-    found = _household_of(session, mandate.child_id)
-    partner = session.get(Partner, mandate.partner_id)
-    if found is None or partner is None:
-        return 0
-    child, household = found
+    child, household, partner = parties
     return tell_household(
         session,
         household,
