@@ -243,6 +243,7 @@ class Decide(MethodView):
                 approve=action == "approve",
                 by=principal(),
                 now=now(),
+                kek=kek(),
                 reason=body.get("reason"),
             )
         return entitlement_json(e)

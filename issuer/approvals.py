@@ -16,6 +16,7 @@ from flask_babel import gettext as _
 
 from issuer.auth import mine, principal, require_roles
 from issuer.forms import EntitlementForm, ReasonForm, what_is_wrong
+from issuer.kek import kek
 from issuer.refusals import refused
 from youcard.domain.entitlement_rules import rule_from_amount
 from youcard.domain.enums import Category
@@ -106,6 +107,7 @@ def approve_many() -> ResponseReturnValue:
                     approve=True,
                     by=principal(),
                     now=now(),
+                    kek=kek(),
                 )
             approved += 1
         except DomainError as error:
@@ -136,6 +138,7 @@ def decide(entitlement_id: int, action: str) -> ResponseReturnValue:
                 approve=action == "approve",
                 by=principal(),
                 now=now(),
+                kek=kek(),
                 reason=reason,
             )
     except DomainError as error:

@@ -108,7 +108,7 @@ def _column(facts: LetterFacts, language: str, code: str | None) -> LetterColumn
     elif facts.code_made_at is not None:
         paragraphs.append(
             _(
-                "Sign in with the access code from our letter of %(day)s and a child's date of "
+                "Sign in with the access code we sent you on %(day)s and a child's date of "
                 "birth. Lost it? The office makes you a new one.",
                 day=_day(facts.code_made_at.date(), language),
             )

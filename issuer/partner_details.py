@@ -28,6 +28,10 @@ def _run(partner_id: int, change: str, done: str) -> ResponseReturnValue:
             details.rename_partner(
                 db_session(), by=by, partner_id=partner_id, name=value, now=moment
             )
+        elif change == "contact":
+            details.set_partner_contact(
+                db_session(), by=by, partner_id=partner_id, email=value, now=moment
+            )
         elif change == "iban":
             details.request_iban_change(
                 db_session(), by=by, partner_id=partner_id, iban=value, now=moment
@@ -45,12 +49,14 @@ def _run(partner_id: int, change: str, done: str) -> ResponseReturnValue:
     return _back(partner_id)
 
 
-@bp.post("/partners/<int:partner_id>/<any(name, iban, confirm, discard):change>")
+@bp.post("/partners/<int:partner_id>/<any(name, contact, iban, confirm, discard):change>")
 @require_roles(*ADMINISTRATORS)
 def change(partner_id: int, change: str) -> ResponseReturnValue:
-    """Rename; enter a new IBAN; confirm it (a second administrator) or discard it."""
+    """Rename; set the contact address; enter a new IBAN; confirm it (a second
+    administrator) or discard it."""
     done = {
         "name": _("The name is changed."),
+        "contact": _("The contact address is saved."),
         "iban": _("The new IBAN waits for a second administrator's confirmation."),
         "confirm": _("The new IBAN is confirmed; payments go there from now on."),
         "discard": _("The new IBAN is discarded."),

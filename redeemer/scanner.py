@@ -176,7 +176,7 @@ def book_here() -> ResponseReturnValue:
             now=at,
         )
     except DomainError as error:
-        undo_writes()
+        undo_writes(error)
         reason = (
             CARD_REASONS.get(error.details.get("reason", ""), error.message)
             if error.code == "credential_invalid"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 
@@ -9,6 +10,9 @@ class DomainError(Exception):
     """A refused operation; `code` is stable and machine-readable, `message` is for people."""
 
     code: str = "domain_error"
+    # What the refusal still writes once the refused unit of work is rolled back, in one of
+    # its own (a message to the family): a callable taking the session; see youcard.web.followups.
+    follow_up: Callable[[Any], object] | None = None
 
     def __init__(self, message: str, *, code: str | None = None, **details: Any) -> None:
         super().__init__(message)

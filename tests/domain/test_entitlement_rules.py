@@ -119,7 +119,7 @@ def test_the_import_and_a_page_decide_a_new_benefit_alike(session, make):
                     now=NOW,
                     rule=rule,
                 )
-                approve_entitlement(session, entitlement_id=e.id, by=approver, now=NOW)
+                approve_entitlement(session, entitlement_id=e.id, by=approver, now=NOW, kek=None)
                 e.decision_ref = f"D-{child.id}"  # what the file calls the import's
                 handmade = _written(session, e)
             except DomainError as error:

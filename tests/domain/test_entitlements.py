@@ -33,7 +33,7 @@ def office(make):
 
 
 def reject_entitlement(session, **kwargs):
-    return decide_entitlement(session, approve=False, **kwargs)
+    return decide_entitlement(session, approve=False, kek=None, **kwargs)
 
 
 def _record(session, office, **kw):
@@ -68,7 +68,9 @@ def test_record_uses_the_category_defaults(session, office):
 
 def test_record_and_approve_by_two_people(session, office):
     e = _record(session, office)
-    approve_entitlement(session, entitlement_id=e.id, by=Staff.of(office["approver"]), now=NOW)
+    approve_entitlement(
+        session, entitlement_id=e.id, by=Staff.of(office["approver"]), now=NOW, kek=None
+    )
     assert e.status is EntitlementStatus.APPROVED and e.decided_by_id == office["approver"].id
     actions = session.scalars(
         select(AuditEvent.action)
@@ -84,7 +86,9 @@ def test_record_and_approve_by_two_people(session, office):
 
 def test_the_recorder_may_not_approve_even_as_administrator(session, office, refused):
     e = _record(session, office, by=Staff.of(office["admin"]))
-    error = refused(approve_entitlement, entitlement_id=e.id, by=Staff.of(office["admin"]), now=NOW)
+    error = refused(
+        approve_entitlement, entitlement_id=e.id, by=Staff.of(office["admin"]), now=NOW, kek=None
+    )
     assert error.code == "four_eyes"
 
 
@@ -92,7 +96,7 @@ def test_a_caseworker_may_not_approve(session, office, make, refused):
     e = _record(session, office)
     other_caseworker = make.staff(office["issuer"], Role.CASEWORKER)
     error = refused(
-        approve_entitlement, entitlement_id=e.id, by=Staff.of(other_caseworker), now=NOW
+        approve_entitlement, entitlement_id=e.id, by=Staff.of(other_caseworker), now=NOW, kek=None
     )
     assert error.code == "role_not_permitted"
 
@@ -113,7 +117,9 @@ def test_an_approver_may_not_record(session, office, refused):
 def test_another_issuers_staff_sees_nothing(session, office, make, refused):
     e = _record(session, office)
     stranger = make.staff(make.issuer(), Role.APPROVER)
-    error = refused(approve_entitlement, entitlement_id=e.id, by=Staff.of(stranger), now=NOW)
+    error = refused(
+        approve_entitlement, entitlement_id=e.id, by=Staff.of(stranger), now=NOW, kek=None
+    )
     assert error.code == "entitlement_not_found"
     caseworker = make.staff(make.issuer(), Role.CASEWORKER)
     error = refused(
@@ -130,7 +136,9 @@ def test_another_issuers_staff_sees_nothing(session, office, make, refused):
 
 def test_decided_once(session, office, make, refused):
     e = _record(session, office)
-    approve_entitlement(session, entitlement_id=e.id, by=Staff.of(office["approver"]), now=NOW)
+    approve_entitlement(
+        session, entitlement_id=e.id, by=Staff.of(office["approver"]), now=NOW, kek=None
+    )
     error = refused(
         reject_entitlement, entitlement_id=e.id, by=Staff.of(office["admin"]), reason="x", now=NOW
     )
@@ -200,7 +208,9 @@ def test_participation_cap_stops_at_the_18th_birthday(session, office, make):
 
 def test_revoked_entitlement_books_nothing(session, office, make, refused):
     e = _record(session, office)
-    approve_entitlement(session, entitlement_id=e.id, by=Staff.of(office["approver"]), now=NOW)
+    approve_entitlement(
+        session, entitlement_id=e.id, by=Staff.of(office["approver"]), now=NOW, kek=None
+    )
     card = make.card(office["child"])
     partner = make.partner(office["issuer"], {Category.PARTICIPATION})
     assert (
@@ -246,7 +256,9 @@ def test_an_overlapping_period_is_refused_on_record_and_approve(session, office,
     from youcard.domain.models import Entitlement
 
     first = _record(session, office)
-    approve_entitlement(session, entitlement_id=first.id, by=Staff.of(office["approver"]), now=NOW)
+    approve_entitlement(
+        session, entitlement_id=first.id, by=Staff.of(office["approver"]), now=NOW, kek=None
+    )
     inside = (PERIOD[0] + timedelta(days=30), PERIOD[1] - timedelta(days=30))
     for valid_from, valid_until in (
         inside,
@@ -276,7 +288,9 @@ def test_an_overlapping_period_is_refused_on_record_and_approve(session, office,
         session, entitlement_id=first.id, by=Staff.of(office["approver"]), reason="Umzug", now=NOW
     )
     again = _record(session, office, valid_from=inside[0], valid_until=inside[1])
-    approve_entitlement(session, entitlement_id=again.id, by=Staff.of(office["approver"]), now=NOW)
+    approve_entitlement(
+        session, entitlement_id=again.id, by=Staff.of(office["approver"]), now=NOW, kek=None
+    )
     # one recorded before the rule (written directly) cannot be approved beside another
     legacy = Entitlement(
         **{
@@ -294,6 +308,7 @@ def test_an_overlapping_period_is_refused_on_record_and_approve(session, office,
         entitlement_id=legacy.id,
         by=Staff.of(office["approver"]),
         now=NOW,
+        kek=None,
     )
     assert error.code == "overlapping_entitlement"
 
@@ -359,6 +374,6 @@ def test_the_system_neither_records_nor_decides_a_benefit(session, office, refus
     error = refused(record_entitlement, **_record_args(office, by=system))
     assert error.code == "role_not_permitted"
     e = _record(session, office)
-    error = refused(approve_entitlement, entitlement_id=e.id, by=system, now=NOW)
+    error = refused(approve_entitlement, entitlement_id=e.id, by=system, now=NOW, kek=None)
     assert error.code == "role_not_permitted"
     assert e.status is EntitlementStatus.RECORDED and e.decided_by_id is None

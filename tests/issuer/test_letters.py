@@ -122,7 +122,7 @@ def test_the_letter_speaks_german_and_turkish_and_its_code_signs_the_family_in(
 
     # Printed again: no new code unless asked; the letter names the first letter's day.
     again = "\n".join(_pages(_letter(caseworker, household_id)))
-    assert "Zugangscode:" not in again and "Brief vom 16.03.2026" in again
+    assert "Zugangscode:" not in again and "am 16.03.2026 geschickt haben" in again
     renewed = _code("\n".join(_pages(_letter(caseworker, household_id, new_code="1"))))
     assert renewed != code
     with committed.begin() as session, pytest.raises(DomainError):

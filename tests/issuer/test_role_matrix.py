@@ -101,7 +101,10 @@ MATRIX = {
     ("POST", "/children/<int:child_id>/mandates/<int:mandate_id>/end"): ALL,
     ("POST", "/letters/today.pdf"): RECORD,
     ("GET", "/admin/office"): ADMIN,
-    ("POST", "/admin/partners/<int:partner_id>/<any(name, iban, confirm, discard):change>"): ADMIN,
+    (
+        "POST",
+        "/admin/partners/<int:partner_id>/<any(name, contact, iban, confirm, discard):change>",
+    ): ADMIN,
     ("POST", "/admin/partner-users/<int:user_id>/<any(deactivate, activate, reset):change>"): ADMIN,
     ("POST", "/admin/office"): ADMIN,
     ("GET", "/admin/staff"): ADMIN,

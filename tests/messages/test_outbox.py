@@ -21,7 +21,18 @@ from youcard.messages import sending
 from youcard.messages.email import Mailer
 from youcard.messages.outbox import tell_household
 from youcard.messages.sending import LEASE, send_messages
-from youcard.messages.texts import BODIES, SUBJECT, catalog, render
+from youcard.messages.texts import (
+    BODIES,
+    CATEGORIES,
+    PARTNER_EVENTS,
+    REASONS,
+    SMS_CODE,
+    SUBJECT,
+    WITH_CODE,
+    WITHOUT_CODE,
+    catalog,
+    render,
+)
 from youcard.operations.cards import revoke_card
 from youcard.policy import Staff
 
@@ -197,7 +208,7 @@ def test_a_crash_between_sending_and_marking_sends_once_more_with_the_same_id(
     mailer = Mailer.from_env(env)
     with private_committed.begin() as session:
         (row,) = sending._claim(session, "email", NOW)
-        mail = mailer.message(row.id, row.address, sending._rendered(session, row))
+        mail = mailer.message(row.id, row.address, sending._rendered(session, row, None))
     assert mailer.send([mail]) == [None]  # ... and the runner is gone
     assert send_messages(private_committed, lambda: NOW + LEASE / 2, env) == 0  # still its
     assert send_messages(private_committed, lambda: NOW + LEASE * 2, env) == 1
@@ -205,18 +216,46 @@ def test_a_crash_between_sending_and_marking_sends_once_more_with_the_same_id(
     assert inbox.ids() == [mail.message_id] * 2
 
 
-@pytest.mark.parametrize("event", sorted(BODIES))
+FACTS = {"child": "Amal", "partner": "TSV Hamm", "amount": "15,00 €", "start": "01.04.2026"}
+FACTS |= {"left": "45,00 €", "until": "31.07.2026", "category": "lunch", "reason": "expired"}
+FACTS |= {"number": "YC-7-3", "month": "11/2026", "iban_end": "3000", "reference": "M-17"}
+FACTS |= {"old": "alt@example.org", "new": "neu@example.org", "payment_id": 1}
+
+
+@pytest.mark.parametrize("event", sorted(set(BODIES) - PARTNER_EVENTS))
 def test_every_message_is_translated_into_the_family_areas_languages(event):
-    facts = {"child": "Amal", "partner": "TSV Hamm", "amount": "15,00 €", "start": "01.04.2026"}
-    facts |= {"left": "45,00 €", "until": "31.07.2026"}
-    english = render(event, "en", facts, OfficeDetails()).text
+    english = render(event, "en", FACTS, OfficeDetails()).text
     for language in [lang for lang in FAMILY_LANGUAGES if lang != "en"]:
         assert catalog(language).gettext(SUBJECT) != SUBJECT, language
         assert catalog(language).gettext(BODIES[event]) != BODIES[event], (language, event)
-        rendered = render(event, language, facts, OfficeDetails())
+        rendered = render(event, language, FACTS, OfficeDetails())
         assert "%(" not in rendered.text and rendered.text != english
         assert "Amal" in rendered.text.split("-----")[0], language
-    assert json.dumps(facts)  # the facts a message keeps are plain JSON
+    assert json.dumps(FACTS)  # the facts a message keeps are plain JSON
+
+
+@pytest.mark.parametrize("language", [lang for lang in FAMILY_LANGUAGES if lang != "en"])
+def test_the_words_a_message_names_by_code_are_translated(language):
+    """A category and a refusal's reason are stored as codes and written in words."""
+    gettext = catalog(language).gettext
+    for words in (CATEGORIES, REASONS):
+        for code, text in words.items():
+            assert gettext(text) != text, (language, code)
+    for text in (WITH_CODE, WITHOUT_CODE, SMS_CODE):
+        assert gettext(text) != text, language
+
+
+@pytest.mark.parametrize("event", sorted(PARTNER_EVENTS))
+def test_a_partners_message_is_german_with_english_beside(event):
+    rendered = render(
+        event, "ar", FACTS, OfficeDetails(family_url="https://x.example/family"), to_partner=True
+    )
+    german, english = rendered.text.split("-----")
+    assert catalog("de").gettext(BODIES[event]) != BODIES[event]
+    assert "Guten Tag" in german and "In English:" in english and "%(" not in rendered.text
+    assert rendered.subject == "Eine Nachricht vom YouCard-Büro / A message from the YouCard office"
+    assert "family" not in rendered.text  # the family area is not the partner's
+    assert 'dir="rtl"' not in rendered.html
 
 
 def test_an_erased_household_leaves_no_message_behind(private_committed, smtp):

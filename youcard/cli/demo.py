@@ -20,7 +20,7 @@ from sqlalchemy import select
 from youcard.clock import berlin_date, berlin_midnight
 from youcard.credentials import trust
 from youcard.db import Session
-from youcard.domain import budget
+from youcard.domain import access_codes, budget
 from youcard.domain.contacts import Contact, OfficeDetails
 from youcard.domain.entitlement_rules import availability, school_year_end, usable_period
 from youcard.domain.enums import Category, EntitlementStatus, Role, RuleKind
@@ -130,9 +130,7 @@ def _load_secrets(instance_path: Path) -> dict[str, dict[str, str]]:
         "partners": {name: f"ycd_{secrets.token_urlsafe(32)}" for name, _, _ in PARTNERS},
         "partner_users": {login: secrets.token_urlsafe(12) for login in PARTNER_LOGINS.values()},
         "family_codes": {
-            reference: "-".join(
-                "".join(secrets.choice(family.ALPHABET) for _ in range(4)) for _ in range(4)
-            )
+            reference: access_codes.shown(access_codes.random_code())
             for reference, _, _ in HOUSEHOLDS
         },
     }
@@ -242,7 +240,11 @@ def seed(session: Session, *, instance_path: Path, now: datetime, kek: bytes) ->
                     now=now,
                 )
                 approve_entitlement(
-                    session, entitlement_id=entitlement.id, by=Staff.of(staff["approver"]), now=now
+                    session,
+                    entitlement_id=entitlement.id,
+                    by=Staff.of(staff["approver"]),
+                    now=now,
+                    kek=kek,
                 )
             card = issue_card(session, child_id=child.id, by=SYSTEM, now=now, kek=kek)
             cards += [(card, category) for category in child_categories]

@@ -7,9 +7,11 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from youcard.clock import berlin_date
 from youcard.db import Session
-from youcard.domain.models import Card, Child, Household, Mandate, Partner
-from youcard.messages.outbox import euros, tell_household
+from youcard.domain.models import Card, Child, Entitlement, Household, Mandate, Partner
+from youcard.messages.outbox import SEALED, addresses, euros, tell_household
+from youcard.messages.sealed import seal
 
 
 def _household_of(session: Session, child_id: int) -> tuple[Child, Household] | None:
@@ -19,6 +21,84 @@ def _household_of(session: Session, child_id: int) -> tuple[Child, Household] | 
         .where(Child.id == child_id)
     ).one_or_none()
     return None if row is None else (row[0], row[1])
+
+
+def approval_reaches(session: Session, entitlement: Entitlement) -> Household | None:
+    """The household an approval message for `entitlement` would reach, or None (no
+    address that works: the letter tells it)."""
+    found = _household_of(session, entitlement.child_id)
+    if found is None or not addresses(found[1], "benefit_approved"):
+        return None
+    return found[1]
+
+
+def benefit_approved(
+    session: Session,
+    entitlement: Entitlement,
+    now: datetime,
+    *,
+    code: str | None = None,
+    kek: bytes | None = None,
+) -> int:
+    """A benefit was approved; `code`: the household's first access code, made for this
+    message (kept sealed with `kek` until it is sent)."""
+    found = _household_of(session, entitlement.child_id)
+    if found is None:
+        return 0
+    child, household = found
+    key = f"benefit_approved:{entitlement.id}"
+    facts: dict[str, object] = {
+        "child": child.given_name,
+        "category": entitlement.category.value,
+        "start": f"{entitlement.valid_from:%d.%m.%Y}",
+        "until": f"{entitlement.valid_until:%d.%m.%Y}",
+    }
+    if code is not None:
+        if kek is None:
+            raise ValueError("an access code goes into the outbox sealed, with the KEK")
+        facts[SEALED] = seal(kek, code, event_key=key)
+    return tell_household(
+        session,
+        household,
+        event="benefit_approved",
+        key=key,
+        facts=facts,
+        now=now,
+        child_id=child.id,
+    )
+
+
+def booking_refused(
+    session: Session,
+    *,
+    card_id: int,
+    partner_id: int,
+    category: str,
+    reason: str,
+    now: datetime,
+) -> int:
+    """A partner's booking from the child's card was refused at the counter for `reason`
+    (a refusal's code): told once per card, reason and day, however often it is tried."""
+    card = session.get(Card, card_id)
+    partner = session.get(Partner, partner_id)
+    found = None if card is None else _household_of(session, card.child_id)
+    if found is None or partner is None:
+        return 0
+    child, household = found
+    return tell_household(
+        session,
+        household,
+        event="booking_refused",
+        key=f"booking_refused:{card_id}:{reason}:{berlin_date(now)}",
+        facts={
+            "child": child.given_name,
+            "partner": partner.name,
+            "category": category,
+            "reason": reason,
+        },
+        now=now,
+        child_id=child.id,
+    )
 
 
 def card_blocked(session: Session, card: Card, now: datetime) -> int:

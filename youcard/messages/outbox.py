@@ -5,23 +5,43 @@ that on its page); one address gets one message per event, however often it is a
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table
+from sqlalchemy import Table, select
 
 from youcard.db import Session, upsert
-from youcard.domain.models import Household, OutboxMessage
-from youcard.messages.texts import BODIES
+from youcard.domain.models import Household, OutboxMessage, Partner
+from youcard.messages.texts import BODIES, PARTNER_LANGUAGE
 
 _OUTBOX: Table = OutboxMessage.__table__  # type: ignore[assignment]
 # Messages a family may stop on its page; every other one the law needs it to get.
 REMINDERS = frozenset({"money_expiring", "money_unused"})
+SEALED = "sealed_code"  # the fact that holds a sealed secret (youcard.messages.sealed)
 
 
 def euros(cents: int) -> str:
     """An amount as the messages write it: 1.234,50 €."""
     return f"{cents // 100:,}".replace(",", ".") + f",{cents % 100:02d} €"
+
+
+def addresses(household: Household, event: str) -> list[tuple[str, str]]:
+    """Where the message of `event` reaches `household`: (channel, address) for its e-mail
+    address and its phone number, unless marked undeliverable or not chosen; none for an
+    erased household, nor for a reminder the family stopped."""
+    if household.erased_at is not None:
+        return []
+    if event in REMINDERS and household.reminders_off_at is not None:
+        return []
+    return [
+        (channel, address)
+        for channel, address, undeliverable in (
+            ("email", household.email, household.email_undeliverable_at),
+            ("sms", household.phone, household.phone_undeliverable_at),
+        )
+        if address and undeliverable is None and household.message_channel in ("both", channel)
+    ]
 
 
 def tell_household(
@@ -35,39 +55,78 @@ def tell_household(
     child_id: int | None = None,
 ) -> int:
     """Queue the message of `event` for `household` on each channel it can be reached by
-    (its e-mail address and its phone number, unless marked undeliverable): `key` names
-    this occurrence of the event (a second call with the same key queues nothing). How
-    many were queued."""
+    (`addresses`): `key` names this occurrence of the event (a second call with the same key
+    queues nothing). How many were queued."""
+    found = addresses(household, event)
+    return _queue(
+        session,
+        event,
+        key,
+        facts,
+        now,
+        [(channel, address, household.language) for channel, address in found],
+        issuer_id=household.issuer_id,
+        household_id=household.id,
+        child_id=child_id,
+    )
+
+
+def tell_partner(
+    session: Session,
+    partner: Partner,
+    *,
+    event: str,
+    key: str,
+    facts: dict[str, Any],
+    now: datetime,
+    to: Sequence[str | None] | None = None,
+) -> int:
+    """Queue the e-mail of `event` to the partner's contact address (or to each address of
+    `to`: a change of bank details tells the old contact and the new), in German with English
+    beside it. How many were queued."""
+    found = {address for address in (to if to is not None else [partner.contact_email]) if address}
+    return _queue(
+        session,
+        event,
+        key,
+        facts,
+        now,
+        [("email", address, PARTNER_LANGUAGE) for address in sorted(found)],
+        issuer_id=partner.issuer_id,
+        partner_id=partner.id,
+    )
+
+
+def _queue(
+    session: Session,
+    event: str,
+    key: str,
+    facts: dict[str, Any],
+    now: datetime,
+    recipients: list[tuple[str, str, str]],
+    **owner: Any,
+) -> int:
     if event not in BODIES:
         raise ValueError(f"no text for the event {event!r}")
-    if household.erased_at is not None:
+    if not recipients:
         return 0
-    if event in REMINDERS and household.reminders_off_at is not None:
-        return 0
+    text = json.dumps(facts, ensure_ascii=False, sort_keys=True)
     rows = [
         {
-            "issuer_id": household.issuer_id,
-            "household_id": household.id,
-            "child_id": child_id,
+            **owner,
             "event": event,
             "event_key": key,
             "channel": channel,
             "address": address,
-            "language": household.language,
-            "facts": json.dumps(facts, ensure_ascii=False, sort_keys=True),
+            "language": language,
+            "facts": text,
             "status": "waiting",
             "attempts": 0,
             "next_attempt_at": now,
             "created_at": now,
         }
-        for channel, address, undeliverable in (
-            ("email", household.email, household.email_undeliverable_at),
-            ("sms", household.phone, household.phone_undeliverable_at),
-        )
-        if address and undeliverable is None and household.message_channel in ("both", channel)
+        for channel, address, language in recipients
     ]
-    if not rows:
-        return 0
     written = session.execute(  # one statement for every channel
         upsert(session, _OUTBOX)
         .values(rows)
@@ -75,3 +134,18 @@ def tell_household(
         .returning(_OUTBOX.c.id)
     )
     return len(written.all())
+
+
+def forget_sealed_codes(session: Session, household_id: int) -> None:
+    """The household's code changed: a message not yet sent no longer carries the old one
+    (it tells the family to sign in with the code it has)."""
+    for row in session.scalars(
+        select(OutboxMessage).where(
+            OutboxMessage.household_id == household_id,
+            OutboxMessage.status != "sent",
+            OutboxMessage.facts.contains(f'"{SEALED}"'),
+        )
+    ):
+        facts = json.loads(row.facts)
+        facts.pop(SEALED, None)
+        row.facts = json.dumps(facts, ensure_ascii=False, sort_keys=True)

@@ -2,7 +2,7 @@
 catalogs (youcard/messages/translations, compiled by bin/translations). No benefit or child
 detail stands in a subject; the body names what happened and where to ask, and ends with
 the city office's details. An e-mail in another language than German has the German text
-beside it."""
+beside it; a partner's is German with English beside it."""
 
 from __future__ import annotations
 
@@ -27,8 +27,17 @@ def _(text: str) -> str:
 
 
 SUBJECT = _("A message about your YouCard")
+PARTNER_SUBJECT = _("A message from the YouCard office")
+PARTNER_LANGUAGE = "de"  # with English beside it
 # event -> its body; %(name)s placeholders are filled from the message's facts
 BODIES: dict[str, str] = {
+    "benefit_approved": _(
+        "A benefit for %(child)s has been approved: %(category)s, from %(start)s to %(until)s. "
+        "Partners book it from the child's card."
+    ),
+    "booking_refused": _(
+        "%(partner)s could not book from the card of %(child)s (%(category)s): %(reason)s"
+    ),
     "card_blocked": _(
         "The card of %(child)s has been blocked. It can no longer be used. "
         "If you did not ask for this, or you need a new card, please contact the office."
@@ -49,7 +58,65 @@ BODIES: dict[str, str] = {
         "The standing authorization of %(partner)s for %(child)s has ended. Nothing more is "
         "booked for it."
     ),
+    # to partners
+    "credit_note_ready": _(
+        "Your credit note %(number)s for %(month)s is ready: %(amount)s are transferred to "
+        "your account ending in %(iban_end)s. The credit note is attached; it is also on the "
+        "scanner pages under Credit notes."
+    ),
+    "instalment_refused": _(
+        "The monthly booking of %(amount)s for %(month)s under your standing authorization "
+        "%(reference)s could not be made: %(reason)s"
+    ),
+    "bank_details_asked": _(
+        "New bank details were asked for %(partner)s (account ending in %(iban_end)s). "
+        "They are used once a second person at the office has confirmed them. If you did not "
+        "ask for this, please call the office at once."
+    ),
+    "bank_details_changed": _(
+        "The bank details of %(partner)s were changed: from now on money goes to the account "
+        "ending in %(iban_end)s. If you did not ask for this, please call the office at once."
+    ),
+    "contact_changed": _(
+        "The e-mail address for messages to %(partner)s was changed from %(old)s to %(new)s. "
+        "If you did not ask for this, please call the office at once."
+    ),
 }
+PARTNER_EVENTS = frozenset(
+    {
+        "credit_note_ready",
+        "instalment_refused",
+        "bank_details_asked",
+        "bank_details_changed",
+        "contact_changed",
+    }
+)
+# A message about a child's approval: the access code, when it carries one (a household's
+# first code, made with the message); else where the family has its code from.
+WITH_CODE = _(
+    "Your access code for the family area: %(code)s. You sign in with it and a child's date of "
+    "birth. Keep it safe; if you lose it, the office makes you a new one."
+)
+WITHOUT_CODE = _(
+    "You sign in to the family area with the access code from our letter or an earlier message."
+)
+# Words a message's facts name by code (translated when written)
+CATEGORIES = {
+    "participation": _("clubs, music and culture"),
+    "lunch": _("lunch"),
+    "tutoring": _("tutoring"),
+    "trips": _("trips"),
+}
+REASONS = {
+    "insufficient_budget": _("not enough is left for this."),
+    "no_entitlement": _("there is no approved benefit for this."),
+    "outside_period": _("the benefit does not cover this day."),
+    "entitlement_inactive": _("the benefit has ended."),
+    "daily_limit_reached": _("the limit for that day has been reached."),
+    "expired": _("the card has expired."),
+    "revoked": _("the card is blocked."),
+}
+REASON_OTHER = _("the booking was not allowed.")
 GREETING = _("Hello,")
 CONTACT = _("Questions? Your office:")
 FAMILY_AREA = _("Your family area:")
@@ -59,6 +126,7 @@ SMS_WITH_LINK = _(
     "YouCard: there is news about your card. Please look in your family area: %(link)s"
 )
 SMS_WITHOUT_LINK = _("YouCard: there is news about your card. Please ask your office.")
+SMS_CODE = _("Your access code: %(code)s")
 SMS_SEGMENTS = 2  # at most, in the family's language alone
 
 
@@ -77,11 +145,26 @@ class Rendered:
     subject: str
     text: str
     html: str
+    attachments: tuple[tuple[str, bytes], ...] = ()  # (file name, PDF)
 
 
-def _part(event: str, language: str, facts: dict[str, Any], office: OfficeDetails) -> list[str]:
+def _words(facts: dict[str, Any], gettext: Any) -> dict[str, Any]:
+    """The facts with the words named by code in the message's language."""
+    words = dict(facts)
+    if "category" in facts:
+        words["category"] = gettext(CATEGORIES[facts["category"]])
+    if "reason" in facts:
+        words["reason"] = gettext(REASONS.get(facts["reason"], REASON_OTHER))
+    return words
+
+
+def _part(
+    event: str, language: str, facts: dict[str, Any], office: OfficeDetails, family: bool
+) -> list[str]:
     gettext = catalog(language).gettext
-    lines = [gettext(GREETING), "", gettext(BODIES[event]) % facts, ""]
+    lines = [gettext(GREETING), "", gettext(BODIES[event]) % _words(facts, gettext), ""]
+    if event == "benefit_approved":
+        lines += [gettext(WITH_CODE) % facts if "code" in facts else gettext(WITHOUT_CODE), ""]
     contact = [
         office.name,
         office.street,
@@ -89,17 +172,20 @@ def _part(event: str, language: str, facts: dict[str, Any], office: OfficeDetail
     ]
     contact += [office.phone, office.email, office.hours]
     lines += [gettext(CONTACT), *[line for line in contact if line]]
-    if office.family_url:
+    if family and office.family_url:
         lines += ["", gettext(FAMILY_AREA), office.family_url]
     return lines
 
 
-def render_sms(language: str, office: OfficeDetails) -> str:
-    """The SMS of any event, in the family's language alone."""
+def render_sms(language: str, office: OfficeDetails, code: str | None = None) -> str:
+    """The SMS of any event, in the family's language alone; with the access code an
+    approval message carries (the code names no benefit and no child)."""
     gettext = catalog(language if language in FAMILY_LANGUAGES else "de").gettext
     if office.family_url:
-        return gettext(SMS_WITH_LINK) % {"link": office.family_url}
-    return gettext(SMS_WITHOUT_LINK)
+        text = gettext(SMS_WITH_LINK) % {"link": office.family_url}
+    else:
+        text = gettext(SMS_WITHOUT_LINK)
+    return text if code is None else f"{text} {gettext(SMS_CODE) % {'code': code}}"
 
 
 def sms_segments(text: str) -> int:
@@ -113,16 +199,29 @@ def sms_segments(text: str) -> int:
     return 1 if len(text) <= single else -(-len(text) // part)
 
 
-def render(event: str, language: str, facts: dict[str, Any], office: OfficeDetails) -> Rendered:
-    """The message of `event` with its `facts`, in `language` (German beside another)."""
+def render(
+    event: str,
+    language: str,
+    facts: dict[str, Any],
+    office: OfficeDetails,
+    *,
+    to_partner: bool = False,
+) -> Rendered:
+    """The message of `event` with its `facts`, in `language` (German beside another); to a
+    partner, German with English beside it."""
     if language not in FAMILY_LANGUAGES:
         language = "de"
-    parts = [(language, _part(event, language, facts, office))]
-    subject = catalog(language).gettext(SUBJECT)
-    if language != "de":
-        german = _part(event, "de", facts, office)
-        parts.append(("de", [catalog(language).gettext(GERMAN_BESIDE), "", *german]))
-        subject = f"{subject} / {catalog('de').gettext(SUBJECT)}"
+    beside = "en" if to_partner else "de"
+    if to_partner:
+        language = PARTNER_LANGUAGE
+    parts = [(language, _part(event, language, facts, office, not to_partner))]
+    title = PARTNER_SUBJECT if to_partner else SUBJECT
+    subject = catalog(language).gettext(title)
+    if language != beside:
+        other = _part(event, beside, facts, office, not to_partner)
+        label = "In English:" if beside == "en" else catalog(language).gettext(GERMAN_BESIDE)
+        parts.append((beside, [label, "", *other]))
+        subject = f"{subject} / {catalog(beside).gettext(title)}"
     text = "\n\n-----\n\n".join("\n".join(lines) for _, lines in parts) + "\n"
     blocks = []
     for lang, lines in parts:

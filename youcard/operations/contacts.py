@@ -51,7 +51,8 @@ def _pattern(value: str | None, field: str, pattern: re.Pattern[str]) -> str | N
     return value
 
 
-def _email(value: str | None, field: str = "email") -> str | None:
+def email_address(value: str | None, field: str = "email") -> str | None:
+    """An e-mail address as typed (syntax only), normalized; empty is None."""
     value = _text(value, field, 254)
     if value is None:
         return None
@@ -87,7 +88,7 @@ def checked_contact(contact: Contact) -> Contact:
         street=_text(contact.street, "street", 200, printed=True),
         postal_code=_pattern(contact.postal_code, "postal_code", POSTAL_CODE),
         city=_text(contact.city, "city", 100, printed=True),
-        email=_email(contact.email),
+        email=email_address(contact.email),
         phone=_pattern(contact.phone, "phone", PHONE),
         language=contact.language,
     )
@@ -119,7 +120,7 @@ def checked_office(details: OfficeDetails) -> OfficeDetails:
         postal_code=_pattern(details.postal_code, "postal_code", POSTAL_CODE),
         city=_text(details.city, "city", 100, printed=True),
         phone=_pattern(details.phone, "phone", PHONE),
-        email=_email(details.email),
+        email=email_address(details.email),
         hours=_text(details.hours, "hours", 300, printed=True),
         family_url=_web_address(details.family_url),
     )

@@ -18,6 +18,8 @@ from youcard.domain.entitlement_rules import (
 from youcard.domain.enums import Category, EntitlementStatus, Role
 from youcard.domain.models import Child, Entitlement
 from youcard.errors import Conflict, Forbidden, FourEyesViolation, InvalidRequest, NotFound
+from youcard.messages import events as messages
+from youcard.operations.family import code_for_message
 from youcard.policy import DECIDERS, RECORDERS, Staff, require_role
 
 MAX_REASON_LENGTH = 500
@@ -153,9 +155,13 @@ def decide_entitlement(
     approve: bool,
     by: Staff,
     now: datetime,
+    kek: bytes | None,
     reason: str | None = None,
 ) -> Entitlement:
-    """Approve or reject a recorded entitlement; never by the one who recorded it."""
+    """Approve or reject a recorded entitlement; never by the one who recorded it. An
+    approval is told to the family where it has an address that works, with a first access
+    code when it has none (kept sealed with `kek`, the issuer's key-encryption key, until
+    sent; None: the message carries no code and the letter brings one)."""
     decider = _person(by, DECIDERS, "approve or reject entitlements")
     entitlement = _load_for_decision(session, entitlement_id, by)
     if entitlement.recorded_by_id == decider:
@@ -186,14 +192,30 @@ def decide_entitlement(
         now=now,
         data={"reason": reason},
     )
+    if approve:
+        _tell_approved(session, entitlement, by, now, kek)
     return entitlement
 
 
+def _tell_approved(
+    session: Session, entitlement: Entitlement, by: Staff, now: datetime, kek: bytes | None
+) -> None:
+    household = messages.approval_reaches(session, entitlement)
+    if household is None:
+        return
+    code = None
+    if kek is not None and household.access_code_hash is None:
+        code = code_for_message(session, household, by=by, now=now)
+    messages.benefit_approved(session, entitlement, now, code=code, kek=kek)
+
+
 def approve_entitlement(
-    session: Session, *, entitlement_id: int, by: Staff, now: datetime
+    session: Session, *, entitlement_id: int, by: Staff, now: datetime, kek: bytes | None
 ) -> Entitlement:
-    """Approve a recorded entitlement (four eyes)."""
-    return decide_entitlement(session, entitlement_id=entitlement_id, approve=True, by=by, now=now)
+    """Approve a recorded entitlement (four eyes); `kek` as for decide_entitlement."""
+    return decide_entitlement(
+        session, entitlement_id=entitlement_id, approve=True, by=by, now=now, kek=kek
+    )
 
 
 def revoke_entitlement(

@@ -5,8 +5,6 @@ lost. Guessing is stopped per household (lockout) here and per address in the we
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -16,36 +14,20 @@ from sqlalchemy.orm import aliased
 from youcard import audit
 from youcard.clock import berlin_date
 from youcard.db import Session
+from youcard.domain.access_codes import code_hash, normalize, random_code, shown, well_formed
 from youcard.domain.budget import Available
 from youcard.domain.entitlement_rules import availability, usable_period
 from youcard.domain.enums import BookingKind, Category, EntitlementStatus
 from youcard.domain.languages import FAMILY_LANGUAGES
 from youcard.domain.models import Booking, Card, Child, Entitlement, Household, Mandate, Partner
 from youcard.errors import InvalidRequest, NotFound
+from youcard.messages.outbox import forget_sealed_codes
 from youcard.operations.cards import active_card, revoke_card
 from youcard.operations.staff import AccountLocked, LoginFailed, count_failure
 from youcard.policy import RECORDERS, Family, Staff, require_role
 from youcard.tenancy import own_child
 
-ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read from paper without doubt
-CODE_LENGTH = 16  # 80 random bits
 BOOKINGS_SHOWN = 50
-
-
-def normalize(code: str) -> str:
-    """The code as typed: case, spaces and dashes do not matter."""
-    return "".join(ch for ch in code.upper() if ch.isalnum())
-
-
-def shown(code: str) -> str:
-    """The code as letters and pages show it: four groups of four (ABCD-EFGH-...)."""
-    code = normalize(code)
-    return "-".join(code[i : i + 4] for i in range(0, len(code), 4))
-
-
-def code_hash(code: str) -> str:
-    """What the database keeps of an access code: SHA-256, hex."""
-    return hashlib.sha256(normalize(code).encode("ascii", "replace")).hexdigest()
 
 
 def new_access_code(
@@ -63,15 +45,33 @@ def new_access_code(
     if household is None or household.issuer_id != by.issuer_id:
         raise NotFound("No such household.", code="household_not_found")
     code = normalize(code) if code else ""
-    if len(code) != CODE_LENGTH or any(ch not in ALPHABET for ch in code):
-        code = "".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH))
+    if not well_formed(code):
+        code = random_code()
+    _set_code(session, household, code, by=by, now=now, delivered=True)
+    return shown(code)
+
+
+def code_for_message(session: Session, household: Household, *, by: Staff, now: datetime) -> str:
+    """A first access code for a household that has none, to go with the approval message
+    `by` caused (youcard.operations.entitlements): delivered once that message is sent; a
+    letter made before then carries a new one."""
+    code = random_code()
+    _set_code(session, household, code, by=by, now=now, delivered=False)
+    return code
+
+
+def _set_code(
+    session: Session, household: Household, code: str, *, by: Staff, now: datetime, delivered: bool
+) -> None:
     household.access_code_hash = code_hash(code)
     household.access_code_set_at = now
     household.access_code_set_by = by.actor
+    household.access_code_delivered_at = now if delivered else None
     household.session_generation += 1  # whoever signed in with the old code is signed out
     household.family_failed_logins = 0
     household.family_locked_until = None
     session.flush()
+    forget_sealed_codes(session, household.id)  # a message still waiting names the old one
     audit.record(
         session,
         issuer_id=by.issuer_id,
@@ -80,8 +80,8 @@ def new_access_code(
         object_type="household",
         object_id=household.id,
         now=now,
+        data=None if delivered else {"for": "message"},
     )
-    return shown(code)
 
 
 def family_sign_in(session: Session, *, code: str, birth_date: date, now: datetime) -> Household:

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Protocol
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, insert, or_, select
 
 from youcard import audit
 from youcard.db import Session, among
@@ -23,6 +23,7 @@ from youcard.domain.enums import Category, EntitlementStatus
 from youcard.domain.models import Child, Entitlement, Household, ImportBatch
 from youcard.domain.models.households import child_search_key, household_search_key
 from youcard.errors import Forbidden
+from youcard.messages import events as messages
 from youcard.policy import DECIDERS, Staff, require_role, staff_actor
 
 # Core INSERTs of many rows: the unit of work would cost 10 times more.
@@ -111,7 +112,9 @@ def write_approved(
     ]
     if rows:
         session.execute(insert(_ENTITLEMENTS), rows)
-        _audit_created(session, by, batch, [line.decision_ref for line, _ in created], now)
+        refs = [line.decision_ref for line, _ in created]
+        _audit_created(session, by, batch, refs, now)
+        _tell_families(session, batch, refs, now)
     changed = {line.decision_ref: (line, d) for line, d in todo if d.outcome != "created"}
     if changed:
         _change(session, by, batch, changed, now)
@@ -163,6 +166,27 @@ def _change(
                 data={"outcome": outcome, "import_batch": batch.id},
             )
     for entitlement in entitlements:  # written: not kept to the end of the transaction
+        session.expunge(entitlement)
+
+
+def _tell_families(session: Session, batch: ImportBatch, refs: list[str], now: datetime) -> None:
+    """The approval message to each family of a new benefit that has an address (one
+    imported with its household has none: its letter tells it). Without an access code: the
+    batch's letters bring the codes."""
+    reachable = session.scalars(
+        select(Entitlement)
+        .join(Child, Child.id == Entitlement.child_id)
+        .join(Household, Household.id == Child.household_id)
+        .where(
+            Entitlement.issuer_id == batch.issuer_id,
+            among(session, Entitlement.decision_ref, refs),
+            or_(Household.email.is_not(None), Household.phone.is_not(None)),
+            Household.erased_at.is_(None),
+        )
+        .order_by(Entitlement.id)
+    ).all()
+    for entitlement in reachable:
+        messages.benefit_approved(session, entitlement, now)
         session.expunge(entitlement)
 
 

@@ -18,6 +18,7 @@ from youcard.clock import berlin_date
 from youcard.db import PlannerStatistics, Session
 from youcard.domain.models import Card, Mandate
 from youcard.errors import DomainError
+from youcard.messages import partner_events
 from youcard.operations.booking import Standing, book_standing_many
 from youcard.operations.mandates import next_due
 from youcard.policy import Counter
@@ -73,7 +74,7 @@ def _book_instalments(session: Session, due: Sequence[Any], now: datetime) -> in
         )
         for m in due
     ]
-    booked, outcomes = 0, []
+    booked, outcomes, refused = 0, [], []
     for m, result in zip(due, book_standing_many(session, asked, now=now), strict=True):
         outcome = {
             "m_id": m.id,
@@ -82,11 +83,22 @@ def _book_instalments(session: Session, due: Sequence[Any], now: datetime) -> in
         }
         if isinstance(result, DomainError):  # not enough left, no approved period...: shown
             outcome.update(result=result.code, booking_id=None)
+            refused.append(
+                (
+                    m.id,
+                    m.partner_id,
+                    m.reference,
+                    m.monthly_amount_cents,
+                    outcome["month"],
+                    result.code,
+                )
+            )
         else:
             outcome.update(result="booked", booking_id=result.booking.id)
             booked += not result.replayed
         outcomes.append(outcome)
     session.execute(_OUTCOME, outcomes)
+    partner_events.instalments_refused(session, refused, now)
     for m in due:  # a Mandate loaded in this session reads what was recorded
         cached = session.identity_map.get(identity_key(Mandate, m.id))
         if cached is not None:

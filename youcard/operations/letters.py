@@ -1,5 +1,6 @@
 """Approval letters: made one by one or as the day's batch, each with a new access code
-where the household has none yet (or when asked), shown in the letter only."""
+where the household has none yet, or one that has not reached it (made for an approval
+message not sent yet), or when asked; shown in the letter only."""
 
 from __future__ import annotations
 
@@ -12,10 +13,11 @@ from youcard import audit
 from youcard.clock import berlin_date, berlin_midnight
 from youcard.db import Session
 from youcard.documents.letters import LetterFacts, letter_facts
+from youcard.domain.access_codes import code_hash, shown
 from youcard.domain.enums import EntitlementStatus
 from youcard.domain.models import Child, Entitlement, Household
 from youcard.errors import Conflict, NotFound
-from youcard.operations.family import code_hash, new_access_code, shown
+from youcard.operations.family import new_access_code
 from youcard.policy import RECORDERS, Staff, require_role
 
 MAX_DAY = 5_000  # a day's approvals listed for letters (a large office's busiest day)
@@ -50,7 +52,7 @@ def make_approval_letters(
                     "This code is no longer the family's: make a new one.", code="code_replaced"
                 )
             code = shown(just_made)
-        elif new_codes or household.access_code_hash is None:
+        elif new_codes or household.access_code_delivered_at is None:  # none, or not sent yet
             code = new_access_code(session, by=by, household_id=household.id, now=now)
         facts = letter_facts(session, by=by, household_id=household.id, today=today)
         audit.record(

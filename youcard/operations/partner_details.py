@@ -1,9 +1,11 @@
-"""A partner's name and bank details, and its staff's logins at the scanner page.
+"""A partner's name, contact address and bank details, and its staff's logins at the
+scanner page.
 
 Bank details follow four eyes: one administrator enters a new IBAN, a second one confirms
-it; until then the payment files keep paying the confirmed one. A partner's staff login
-can be deactivated (its sessions end at once), activated again and given a new one-time
-password.
+it; until then the payment files keep paying the confirmed one. The partner's contact
+address hears of both steps; a changed contact address, the old one and the new. A
+partner's staff login can be deactivated (its sessions end at once), activated again and
+given a new one-time password.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from youcard import audit, security
 from youcard.db import Session
 from youcard.domain.models import Partner, PartnerUser
 from youcard.errors import Conflict, FourEyesViolation, NotFound
+from youcard.messages import partner_events
+from youcard.operations.contacts import email_address
 from youcard.operations.staff import end_sessions
 from youcard.operations.staff_accounts import one_time_password
 from youcard.operations.values import clean_name, valid_iban
@@ -51,6 +55,20 @@ def rename_partner(
     return partner
 
 
+def set_partner_contact(
+    session: Session, *, by: Staff, partner_id: int, email: str | None, now: datetime
+) -> Partner:
+    """The address the city's messages to the partner go to (empty: none); the old address
+    and the new one are told."""
+    partner = _own_partner(session, by, partner_id, "change partners")
+    old, new = partner.contact_email, email_address(email, "contact_email")
+    if new != old:
+        partner.contact_email = new
+        _record(session, by, partner, "partner.contact", now)
+        partner_events.contact_changed(session, partner, old=old, now=now)
+    return partner
+
+
 def request_iban_change(
     session: Session, *, by: Staff, partner_id: int, iban: str, now: datetime
 ) -> Partner:
@@ -61,6 +79,7 @@ def request_iban_change(
     partner.pending_iban_by = by.actor
     partner.pending_iban_at = now
     _record(session, by, partner, "partner.iban_requested", now)
+    partner_events.bank_details(session, partner, confirmed=False, now=now)
     return partner
 
 
@@ -77,6 +96,7 @@ def confirm_iban_change(session: Session, *, by: Staff, partner_id: int, now: da
     partner.iban = partner.pending_iban
     partner.pending_iban = partner.pending_iban_by = partner.pending_iban_at = None
     _record(session, by, partner, "partner.iban_confirmed", now)
+    partner_events.bank_details(session, partner, confirmed=True, now=now)
     return partner
 
 

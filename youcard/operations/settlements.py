@@ -25,6 +25,7 @@ from youcard.domain.enums import BookingKind, SettlementStatus
 from youcard.domain.models import Booking, Partner, Settlement, SettlementLine, SettlementPayment
 from youcard.domain.settlement_rules import unsettled
 from youcard.errors import Conflict, InvalidRequest, NotFound
+from youcard.messages import partner_events
 from youcard.policy import ADMINISTRATORS, Staff, require_role
 
 MAX_MONTHS_BACK = 120
@@ -153,6 +154,7 @@ def finalize(
             "bookings": run.bookings_count,
         },
     )
+    partner_events.credit_notes_ready(session, settlement_id=run.id, month=run.month, now=now)
     return run
 
 

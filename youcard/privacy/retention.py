@@ -124,11 +124,12 @@ def erase_household(session: Session, household: Household, now: datetime) -> No
     household.family_name = ""
     household.street = household.postal_code = household.city = None
     household.email = household.phone = None
-    household.email_undeliverable_at = None
+    household.email_undeliverable_at = household.phone_undeliverable_at = None
     # its messages name its address and its children: they go too, sent or waiting
     session.execute(delete(OutboxMessage).where(OutboxMessage.household_id == household.id))
     household.access_code_hash = None
     household.access_code_set_at = household.access_code_set_by = None
+    household.access_code_delivered_at = None
     household.session_generation += 1  # a family still signed in is signed out
     household.erased_at = now
     for child in children:

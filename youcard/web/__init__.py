@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Any
 
@@ -13,6 +14,8 @@ from werkzeug.routing import IntegerConverter, Map
 from youcard.clock import utcnow
 from youcard.config import Settings, load_settings
 from youcard.db import MAX_ID, Session, make_engine, make_sessionmaker
+from youcard.errors import DomainError
+from youcard.web.followups import follow_up, pending_follow_ups
 from youcard.web.health import init_health
 from youcard.web.hotpath import (
     PageSessions,
@@ -28,10 +31,23 @@ from youcard.web.requestlog import init_request_log
 from youcard.web.retry import UnitOfWorkFlask
 
 EXTENSION = "youcard"
+log = logging.getLogger("youcard.web")
 AFTER_COMMIT = "youcard_after_commit"  # callables(session) run after a request's commit
 
 
 OUTCOME = "youcard_outcome"  # what a view asked of the unit of work: "undo" or "keep"
+
+
+def _run_follow_ups(session: Session) -> None:
+    """The request's writes are undone (or each committed on its own): what its refusals
+    still write, each in a transaction of its own (youcard.web.followups)."""
+    for callback in pending_follow_ups():
+        try:
+            callback(session)
+            session.commit()
+        except Exception as error:  # noqa: BLE001 - the refusal was answered; this is extra
+            session.rollback()  # the error's text may quote its statement's values: not logged
+            log.warning("a refusal's follow-up failed: %s", type(error).__name__)
 
 
 def release_connections() -> None:
@@ -41,11 +57,13 @@ def release_connections() -> None:
     close_kept_connections()
 
 
-def undo_writes() -> None:
+def undo_writes(refusal: DomainError | None = None) -> None:
     """Undo this request's writes whatever its answer: a refusal shown on a page or by a
     redirect (a success status, which would commit). Views never roll back themselves:
-    the unit of work does, at the request's end."""
+    the unit of work does, at the request's end (and then runs the `refusal`'s follow-up)."""
     setattr(g, OUTCOME, "undo")
+    if refusal is not None:
+        follow_up(refusal)
 
 
 def keep_writes() -> None:
@@ -106,10 +124,14 @@ def create_base_app(import_name: str, service: str, config: dict[str, Any] | Non
         # changes nothing; a view says otherwise only through undo_writes / keep_writes.
         session = g.get("db_session")
         outcome = g.pop(OUTCOME, None)
-        if session is None or nothing_to_end(session):
+        if session is None:
+            return response
+        if nothing_to_end(session):  # every statement committed on its own
+            _run_follow_ups(session)
             return response
         if outcome == "undo" or (response.status_code >= 400 and outcome != "keep"):
             session.rollback()
+            _run_follow_ups(session)
             return response
         if session.in_transaction():
             try:

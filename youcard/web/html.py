@@ -20,6 +20,7 @@ from youcard.domain.languages import (
     STAFF_LANGUAGES,
 )
 from youcard.errors import DomainError
+from youcard.web.followups import follow_up
 from youcard.web.hotpath import is_api_request
 from youcard.web.inputs import ControlCharacters
 from youcard.web.problems import (
@@ -197,6 +198,7 @@ def init_error_pages(app: Flask) -> None:
         # not found) shows the error page of its status; the API answers a problem.
         if is_api_request():
             return domain_problem(error)
+        follow_up(error)
         return error_page(status_of(error))
 
     @app.errorhandler(OperationalError)

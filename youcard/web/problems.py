@@ -20,6 +20,7 @@ from youcard.errors import (
     NotFound,
     from_integrity_error,
 )
+from youcard.web.followups import follow_up
 
 PROBLEM_TYPE = "https://youcard.example/problems/"
 MEDIA_TYPE = "application/problem+json"
@@ -97,6 +98,7 @@ def domain_problem(error: DomainError) -> ResponseReturnValue:
         extra["available_units"] = available.units
     response = problem(status_of(error), error.code, error.message, **extra)
     g.problem_code = error.code
+    follow_up(error)
     if status_of(error) == 401:
         response.headers["WWW-Authenticate"] = "Bearer"  # type: ignore[union-attr]
     if "retry_after" in error.details:

@@ -47,6 +47,10 @@ class Household(Base):
     access_code_hash: Mapped[str | None] = mapped_column(String(200), unique=True)
     access_code_set_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     access_code_set_by: Mapped[str | None] = mapped_column(String(100))  # the actor
+    # When the family had the current code in hand: shown to staff (for a letter or the
+    # counter) at once; made for an approval message, when that message was sent. A code
+    # never delivered is replaced by the next letter.
+    access_code_delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     family_failed_logins: Mapped[int] = mapped_column(default=0)
     family_locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Part of every family session; a new access code bumps it and ends the old sessions.

@@ -14,7 +14,8 @@ from youcard.domain.models.types import UTCDateTime
 
 
 class OutboxMessage(Base):
-    """One message to one address; its id is its e-mail's Message-ID."""
+    """One message to one address (of a household, or of a partner); its id is its e-mail's
+    Message-ID."""
 
     __tablename__ = "outbox"
     __table_args__ = (
@@ -25,6 +26,7 @@ class OutboxMessage(Base):
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
     issuer_id: Mapped[str] = mapped_column(ForeignKey("issuers.id"), index=True)
     household_id: Mapped[int | None] = mapped_column(ForeignKey("households.id"), index=True)
+    partner_id: Mapped[int | None] = mapped_column(ForeignKey("partners.id"), index=True)
     child_id: Mapped[int | None] = mapped_column(ForeignKey("children.id"))  # what it is about
     event: Mapped[str] = mapped_column(String(40))  # what happened: youcard.messages.texts
     event_key: Mapped[str] = mapped_column(String(120))  # which time it happened

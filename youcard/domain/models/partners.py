@@ -25,6 +25,9 @@ class Partner(Base):
     pending_iban: Mapped[str | None] = mapped_column(String(34))
     pending_iban_by: Mapped[str | None] = mapped_column(String(100))  # the actor who asked
     pending_iban_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Where the city's messages to the partner go (credit notes, refused instalments, a change
+    # of bank details); None: the partner hears nothing but what its pages show.
+    contact_email: Mapped[str | None] = mapped_column(String(254))
     status: Mapped[PartnerStatus] = mapped_column(
         value_enum(PartnerStatus, "status"), default=PartnerStatus.PENDING
     )

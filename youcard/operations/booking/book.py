@@ -7,15 +7,20 @@ the first booking. Cancelling: youcard.operations.booking.cancel.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+
+from sqlalchemy import select
 
 from youcard import credentials
 from youcard.credentials import Claims
 from youcard.db import Session
 from youcard.domain.enums import Category
+from youcard.domain.models import Card
 from youcard.errors import CredentialInvalid, DomainError
+from youcard.messages import events as messages
 from youcard.operations.booking.context import ContextKey, read_context, read_contexts
 from youcard.operations.booking.records import BookingResult
 from youcard.operations.booking.rules import BookingRequest, Plan, ask, decide, finish
@@ -97,7 +102,60 @@ def book(
         device_token_id=by.device_id,
         actor=by.actor,
     )
-    return _book_asked(session, asked)
+    try:
+        return _book_asked(session, asked)
+    except DomainError as refusal:
+        reason = refusal.reason if isinstance(refusal, CredentialInvalid) else refusal.code
+        if reason in TOLD_TO_FAMILIES:
+            refusal.follow_up = functools.partial(
+                _tell_refused,
+                serial=claims.serial,
+                issuer_id=claims.issuer,
+                partner_id=by.partner_id,
+                category=asked.category.value,
+                reason=reason,
+                now=now,
+            )
+        raise
+
+
+# Refusals at the counter the family hears of (once per card, reason and day): what it can
+# act on. Not: a blocked card (told when it was blocked), a partner's or a typing mistake.
+TOLD_TO_FAMILIES = frozenset(
+    {
+        "insufficient_budget",
+        "no_entitlement",
+        "outside_period",
+        "entitlement_inactive",
+        "daily_limit_reached",
+        "expired",
+    }
+)
+
+
+def _tell_refused(
+    session: Session,
+    *,
+    serial: bytes,
+    issuer_id: str,
+    partner_id: int,
+    category: str,
+    reason: str,
+    now: datetime,
+) -> None:
+    """After the refused booking's rollback (youcard.web.followups): tell the family."""
+    card_id = session.scalar(
+        select(Card.id).where(Card.serial == serial, Card.issuer_id == issuer_id)
+    )
+    if card_id is not None:
+        messages.booking_refused(
+            session,
+            card_id=card_id,
+            partner_id=partner_id,
+            category=category,
+            reason=reason,
+            now=now,
+        )
 
 
 @dataclass(frozen=True)
