@@ -40,7 +40,7 @@ REFUSALS = {
     "message_not_found": _l("there is no such message."),
     "not_failed": _l("only a message that was not delivered is sent again."),
     "address_undeliverable": _l(
-        "the family cannot be reached this way: enter another address or number first."
+        "the family or partner cannot be reached this way: enter another address first."
     ),
     "already_sent": _l("this message already went to that address."),
     "not_blocked": _l("only a blocked card that was not replaced yet gets a new one."),

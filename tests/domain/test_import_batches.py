@@ -195,3 +195,27 @@ def test_the_page_offers_what_the_operations_allow(session, office, make, refuse
     assert not may_do(batch, by=admin).confirm and not may_do(batch, by=admin).reject
     assert may_do(batch, by=office["caseworker"]).letters == batch.families == 1
     assert may_do(batch, by=office["approver"]).letters == 0  # approvers do not print letters
+
+
+def test_a_confirmed_import_tells_the_families_it_can_reach(session, office, make):
+    """A family already known with an e-mail address hears of its new benefit (the batch's
+    letters bring access codes: the message carries none); a family the file brings has no
+    address yet and hears nothing but its letter."""
+    from youcard.domain.models import OutboxMessage
+
+    known = make.household(office["issuer"])
+    known.reference, known.email, known.language = "HAM-7", "yilmaz@example.org", "tr"
+    session.flush()
+    new_family = "D-9;HAM-8;P-9;Kaya;Deniz;01.06.2016;participation;01.01.2026;31.12.2026;;SGB2"
+    batch = record_import(session, by=office["caseworker"], data=_file(*LINES, new_family),
+                          file_name="bewilligungen.csv", now=NOW)  # fmt: skip
+    confirm_import(session, by=office["approver"], batch_id=batch.id, now=NOW)
+    told = session.scalars(
+        select(OutboxMessage).where(OutboxMessage.issuer_id == office["issuer"].id)
+    ).all()
+    assert (
+        sorted((m.event, m.address, m.household_id) for m in told)
+        == [("benefit_approved", "yilmaz@example.org", known.id)] * 3
+    )
+    assert all("sealed_code" not in m.facts for m in told)
+    assert known.access_code_hash is None

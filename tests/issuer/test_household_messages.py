@@ -84,7 +84,8 @@ def test_the_outbox_page_lists_filters_and_sends_again_once_the_family_can_be_re
     refused = _post(client, f"/messages/{sms_id}/resend")
     assert refused.status_code == 303
     page = client.get("/messages?state=failed").get_data(as_text=True)
-    assert "die Familie ist so nicht erreichbar" in page  # the number is still undeliverable
+    # the number is still undeliverable
+    assert "die Familie oder der Partner ist so nicht erreichbar" in page
     with committed.begin() as session:
         from youcard.domain.contacts import Contact
         from youcard.operations.contacts import apply_contact

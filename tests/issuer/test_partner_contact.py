@@ -32,3 +32,38 @@ def test_a_new_contact_address_is_told_to_the_old_and_the_new(app, committed):
     assert refused.status_code == 303
     with committed() as session:
         assert session.get(Partner, city["partner"]).contact_email == "neu@tsv-hamm.example"
+
+
+def test_a_partners_undelivered_message_is_listed_and_sent_again_to_its_new_address(
+    app, committed, smtp
+):
+    from datetime import timedelta
+
+    from tests.factories import NOW
+    from youcard.messages.sending import send_messages
+    from youcard.operations import partner_details
+
+    _, env = smtp
+    city = _city(committed, contact="kasse@refused.example")  # the server refuses it: 550
+    with committed.begin() as session:
+        partner_details.request_iban_change(
+            session,
+            by=city["admins"][0],
+            partner_id=city["partner"],
+            iban="DE02120300000000202051",
+            now=NOW,
+        )
+    send_messages(committed, lambda: NOW + timedelta(minutes=1), env)
+    (row,) = _rows(committed, city["partner"])
+    assert row.status == "failed"
+    client = _as(app, city["username"])
+    listed = client.get("/messages?state=failed&lang=de").get_data(as_text=True)
+    assert "TSV Hamm 09" in listed and "(Partner)" in listed
+    assert "Neue Bankverbindung eingetragen" in listed
+    assert "Nachrichten an Familien und Partner" in listed
+    page = f"/admin/partners/{city['partner']}"
+    _post(client, f"{page}/contact", {"value": "buchhaltung@tsv-hamm.example"})
+    assert _post(client, f"/messages/{row.id}/resend").status_code in (302, 303)
+    with committed() as session:
+        again = session.get(OutboxMessage, row.id)
+        assert (again.status, again.address) == ("waiting", "buchhaltung@tsv-hamm.example")

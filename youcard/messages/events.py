@@ -23,29 +23,23 @@ def _household_of(session: Session, child_id: int) -> tuple[Child, Household] | 
     return None if row is None else (row[0], row[1])
 
 
-def approval_reaches(session: Session, entitlement: Entitlement) -> Household | None:
-    """The household an approval message for `entitlement` would reach, or None (no
-    address that works: the letter tells it)."""
-    found = _household_of(session, entitlement.child_id)
-    if found is None or not addresses(found[1], "benefit_approved"):
-        return None
-    return found[1]
+def reaches(household: Household, event: str) -> bool:
+    """Whether the message of `event` would reach `household` (an address that works)."""
+    return bool(addresses(household, event))
 
 
 def benefit_approved(
     session: Session,
     entitlement: Entitlement,
+    child: Child,
+    household: Household,
     now: datetime,
     *,
     code: str | None = None,
     kek: bytes | None = None,
 ) -> int:
-    """A benefit was approved; `code`: the household's first access code, made for this
-    message (kept sealed with `kek` until it is sent)."""
-    found = _household_of(session, entitlement.child_id)
-    if found is None:
-        return 0
-    child, household = found
+    """A benefit of `child` (of `household`) was approved; `code`: the household's first
+    access code, made for this message (kept sealed with `kek` until it is sent)."""
     key = f"benefit_approved:{entitlement.id}"
     facts: dict[str, object] = {
         "child": child.given_name,

@@ -16,7 +16,7 @@ from youcard.domain.entitlement_rules import (
     refuse_overlap,
 )
 from youcard.domain.enums import Category, EntitlementStatus, Role
-from youcard.domain.models import Child, Entitlement
+from youcard.domain.models import Child, Entitlement, Household
 from youcard.errors import Conflict, Forbidden, FourEyesViolation, InvalidRequest, NotFound
 from youcard.messages import events as messages
 from youcard.operations.family import code_for_message
@@ -140,12 +140,24 @@ def _person(by: Staff, roles: frozenset[Role], what: str) -> int:
 
 
 def _load_for_decision(session: Session, entitlement_id: int, staff: Staff) -> Entitlement:
-    entitlement = session.scalars(
-        select(Entitlement).where(Entitlement.id == entitlement_id).with_for_update()
+    return _load_with_family(session, entitlement_id, staff)[0]
+
+
+def _load_with_family(
+    session: Session, entitlement_id: int, staff: Staff
+) -> tuple[Entitlement, Child, Household]:
+    """The entitlement, locked, with its child and household (one round trip: the approval
+    tells the family)."""
+    row = session.execute(
+        select(Entitlement, Child, Household)
+        .join(Child, Child.id == Entitlement.child_id)
+        .join(Household, Household.id == Child.household_id)
+        .where(Entitlement.id == entitlement_id)
+        .with_for_update(of=Entitlement)
     ).one_or_none()
-    if entitlement is None or entitlement.issuer_id != staff.issuer_id:
+    if row is None or row[0].issuer_id != staff.issuer_id:
         raise NotFound("No such entitlement.", code="entitlement_not_found")
-    return entitlement
+    return row[0], row[1], row[2]
 
 
 def decide_entitlement(
@@ -163,7 +175,7 @@ def decide_entitlement(
     code when it has none (kept sealed with `kek`, the issuer's key-encryption key, until
     sent; None: the message carries no code and the letter brings one)."""
     decider = _person(by, DECIDERS, "approve or reject entitlements")
-    entitlement = _load_for_decision(session, entitlement_id, by)
+    entitlement, child, household = _load_with_family(session, entitlement_id, by)
     if entitlement.recorded_by_id == decider:
         raise FourEyesViolation("You recorded this entitlement: another person must decide.")
     if entitlement.status is not EntitlementStatus.RECORDED:
@@ -182,6 +194,9 @@ def decide_entitlement(
     entitlement.decided_at = now
     entitlement.decision_reason = reason
     session.flush()
+    data: dict[str, object] = {"reason": reason}
+    if approve and _tell_approved(session, entitlement, child, household, by, now, kek):
+        data["access_code"] = "made for the approval message"
     audit.record(
         session,
         issuer_id=entitlement.issuer_id,
@@ -190,23 +205,29 @@ def decide_entitlement(
         object_type="entitlement",
         object_id=entitlement.id,
         now=now,
-        data={"reason": reason},
+        data=data,
     )
-    if approve:
-        _tell_approved(session, entitlement, by, now, kek)
     return entitlement
 
 
 def _tell_approved(
-    session: Session, entitlement: Entitlement, by: Staff, now: datetime, kek: bytes | None
-) -> None:
-    household = messages.approval_reaches(session, entitlement)
-    if household is None:
-        return
+    session: Session,
+    entitlement: Entitlement,
+    child: Child,
+    household: Household,
+    by: Staff,
+    now: datetime,
+    kek: bytes | None,
+) -> bool:
+    """Queue the approval message where the family can be reached: whether a first access
+    code was made for it."""
+    if not messages.reaches(household, "benefit_approved"):
+        return False
     code = None
     if kek is not None and household.access_code_hash is None:
         code = code_for_message(session, household, by=by, now=now)
-    messages.benefit_approved(session, entitlement, now, code=code, kek=kek)
+    messages.benefit_approved(session, entitlement, child, household, now, code=code, kek=kek)
+    return code is not None
 
 
 def approve_entitlement(

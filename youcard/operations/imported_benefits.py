@@ -173,8 +173,8 @@ def _tell_families(session: Session, batch: ImportBatch, refs: list[str], now: d
     """The approval message to each family of a new benefit that has an address (one
     imported with its household has none: its letter tells it). Without an access code: the
     batch's letters bring the codes."""
-    reachable = session.scalars(
-        select(Entitlement)
+    reachable = session.execute(
+        select(Entitlement, Child, Household)
         .join(Child, Child.id == Entitlement.child_id)
         .join(Household, Household.id == Child.household_id)
         .where(
@@ -185,8 +185,8 @@ def _tell_families(session: Session, batch: ImportBatch, refs: list[str], now: d
         )
         .order_by(Entitlement.id)
     ).all()
-    for entitlement in reachable:
-        messages.benefit_approved(session, entitlement, now)
+    for entitlement, child, household in reachable:
+        messages.benefit_approved(session, entitlement, child, household, now)
         session.expunge(entitlement)
 
 

@@ -1,6 +1,6 @@
-"""Sending a message to a family again (youcard.messages): a failed one goes back to the
-outbox, to the family's address as it is now; never to an address marked undeliverable
-(a caseworker enters another first)."""
+"""Sending a message again (youcard.messages): a failed one goes back to the outbox, to the
+family's address as it is now (never to one marked undeliverable: a caseworker enters
+another first), or to the partner's contact address as it is now."""
 
 from __future__ import annotations
 
@@ -10,9 +10,22 @@ from sqlalchemy import select
 
 from youcard import audit
 from youcard.db import Session
-from youcard.domain.models import Household, OutboxMessage
+from youcard.domain.models import Household, OutboxMessage, Partner
 from youcard.errors import Conflict, NotFound
 from youcard.policy import RECORDERS, Staff, require_role
+
+
+def _address_now(session: Session, message: OutboxMessage) -> tuple[str | None, object]:
+    """Where the message goes now, and since when that address is undeliverable (if so)."""
+    if message.partner_id is not None:
+        partner = session.get(Partner, message.partner_id)
+        return (None if partner is None else partner.contact_email), None
+    household = session.get(Household, message.household_id) if message.household_id else None
+    if household is None:
+        return None, None
+    if message.channel == "email":
+        return household.email, household.email_undeliverable_at
+    return household.phone, household.phone_undeliverable_at
 
 
 def resend_message(session: Session, *, by: Staff, message_id: int, now: datetime) -> OutboxMessage:
@@ -26,17 +39,10 @@ def resend_message(session: Session, *, by: Staff, message_id: int, now: datetim
         raise NotFound("No such message.", code="message_not_found")
     if message.status != "failed":
         raise Conflict("Only a message that was not delivered is sent again.", code="not_failed")
-    household = session.get(Household, message.household_id) if message.household_id else None
-    address, undeliverable = (
-        (None, None)
-        if household is None
-        else (household.email, household.email_undeliverable_at)
-        if message.channel == "email"
-        else (household.phone, household.phone_undeliverable_at)
-    )
+    address, undeliverable = _address_now(session, message)
     if not address or undeliverable is not None:
         raise Conflict(
-            "The family cannot be reached this way: enter another address or number first.",
+            "The family or partner cannot be reached this way: enter another address first.",
             code="address_undeliverable",
         )
     taken = session.scalar(

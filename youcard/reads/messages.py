@@ -1,6 +1,6 @@
-"""The outbox as staff see it (a read model): the issuer's messages to families, newest
-first, a page at a time, filtered by state and channel, with how many there are in each
-state. Every staff role sees its own issuer's."""
+"""The outbox as staff see it (a read model): the issuer's messages to families and
+partners, newest first, a page at a time, filtered by state and channel, with how many
+there are in each state. Every staff role sees its own issuer's."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 
 from youcard.db import Session
-from youcard.domain.models import Household, OutboxMessage
+from youcard.domain.models import Household, OutboxMessage, Partner
 from youcard.policy import ALL_STAFF, Staff, require_role
 
 STATES = ("waiting", "sent", "failed")
@@ -21,7 +21,8 @@ CHANNELS = ("email", "sms")
 class OutboxRow:
     message: OutboxMessage
     household_id: int | None
-    reference: str  # the family's reference ("" without a household)
+    reference: str  # the family's reference, or the partner's name ("" without either)
+    partner_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -41,10 +42,11 @@ def outbox_page(
     before: int | None = None,
 ) -> OutboxPage:
     """A page of `by`'s issuer's outbox (unknown filters are no filter)."""
-    require_role(by, ALL_STAFF, "see the messages to families")
+    require_role(by, ALL_STAFF, "see the messages to families and partners")
     query = (
-        select(OutboxMessage, Household.id, Household.reference)
+        select(OutboxMessage, Household.id, Household.reference, Partner.name)
         .outerjoin(Household, Household.id == OutboxMessage.household_id)
+        .outerjoin(Partner, Partner.id == OutboxMessage.partner_id)
         .where(OutboxMessage.issuer_id == by.issuer_id)
     )
     if state in STATES:
@@ -61,5 +63,8 @@ def outbox_page(
         .group_by(OutboxMessage.status)
     ):
         counts[status] = int(count)
-    rows = [OutboxRow(m, household_id, reference or "") for m, household_id, reference in found]
+    rows = [
+        OutboxRow(m, household_id, reference or partner or "", m.partner_id)
+        for m, household_id, reference, partner in found
+    ]
     return OutboxPage(rows[:limit], counts, len(rows) > limit)

@@ -17,11 +17,18 @@ CATEGORY_NAMES = {
 
 # What a message to a family was about (youcard.messages.texts.BODIES), and how it went
 MESSAGE_EVENTS = {
+    "benefit_approved": _l("Benefit approved"),
+    "booking_refused": _l("Booking refused at the counter"),
     "card_blocked": _l("Card blocked"),
     "mandate_started": _l("Standing authorization started"),
     "mandate_ended": _l("Standing authorization ended"),
     "money_expiring": _l("Reminder: money expiring"),
     "money_unused": _l("Reminder: money unused"),
+    "credit_note_ready": _l("Credit note ready"),
+    "instalment_refused": _l("Monthly booking refused"),
+    "bank_details_asked": _l("New bank details entered"),
+    "bank_details_changed": _l("Bank details changed"),
+    "contact_changed": _l("Contact address changed"),
 }
 MESSAGE_CHANNELS = {"email": _l("E-mail"), "sms": _l("SMS")}
 MESSAGE_STATES = {
