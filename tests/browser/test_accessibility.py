@@ -13,6 +13,7 @@ from tests.factories import NOW, Factory, trusted
 from youcard.domain.enums import Role
 from youcard.domain.models import Household, OutboxMessage
 from youcard.imports.batches import check_batch, queue_import
+from youcard.messages import partner_events
 from youcard.operations.mandates import MandateTerms, create_mandate
 from youcard.operations.staff_tokens import create_staff_token
 from youcard.policy import Counter, Staff
@@ -73,6 +74,9 @@ def staff_office(committed) -> Office:
         mail.status, mail.sent_at = "sent", NOW  # the page lists one sent, one not delivered
         text.status, text.last_error = "failed", "the service refused"
         household.phone_undeliverable_at = NOW
+        partner.name = "Turn- und Sportverein Hamm-Heessen 1909 e. V. – Abteilung Schwimmen"
+        partner.contact_email = "buchhaltung.schwimmabteilung@tsv-hamm-heessen.example"
+        partner_events.contact_changed(session, partner, old="alt@tsv.example", now=NOW)
         by = Staff.of(admin)
         checked = queue_import(session, by=by, file_name="bewilligungen.csv", now=NOW,
                                data=IMPORT.format(ref=f"{issuer.id}-A").encode())  # fmt: skip
