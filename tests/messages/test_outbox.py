@@ -216,8 +216,8 @@ def test_a_crash_between_sending_and_marking_sends_once_more_with_the_same_id(
     assert inbox.ids() == [mail.message_id] * 2
 
 
-FACTS = {"child": "Amal", "partner": "TSV Hamm", "amount": "15,00 €", "start": "01.04.2026"}
-FACTS |= {"left": "45,00 €", "until": "31.07.2026", "category": "lunch", "reason": "expired"}
+FACTS = {"child": "Amal", "partner": "TSV Hamm", "amount_cents": 1500, "start": "01.04.2026"}
+FACTS |= {"left_cents": 4500, "until": "31.07.2026", "category": "lunch", "reason": "expired"}
 FACTS |= {"number": "YC-7-3", "month": "11/2026", "iban_end": "3000", "reference": "M-17"}
 FACTS |= {"old": "alt@example.org", "new": "neu@example.org", "payment_id": 1}
 
@@ -292,3 +292,14 @@ def test_a_message_without_a_text_fails_alone_and_the_others_go(private_committe
         "no text for this message",
     )
     assert len(inbox.mails) == 1
+
+
+def test_amounts_are_written_as_each_language_writes_them():
+    """As the letters write them; in Arabic kept left to right inside the sentence."""
+    facts = {**FACTS, "left_cents": 123_450}
+    texts = {
+        lang: render("money_unused", lang, facts, OfficeDetails()).text for lang in ("en", "ar")
+    }
+    assert "€1,234.50" in texts["en"]
+    arabic, german = texts["ar"].split("-----")
+    assert "\u200e\u200f1,234.50\xa0€\u200e" in arabic and "1.234,50\xa0€" in german

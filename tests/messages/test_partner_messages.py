@@ -86,7 +86,7 @@ def test_a_finalized_settlement_sends_each_partner_its_credit_note_as_a_pdf(
     assert send_messages(private_committed, lambda: APRIL_2 + timedelta(minutes=1), env) == 1
     (mail,) = inbox.mails
     text = mail.get_body(preferencelist=("plain",)).get_content()
-    assert "23,50 €" in text and "03/2026" in text and "endet" not in mail["Subject"]
+    assert "23,50\xa0€" in text and "03/2026" in text and "endet" not in mail["Subject"]
     assert "In English:" in text and "Your credit note" in text
     (pdf,) = [part for part in mail.iter_attachments()]
     assert pdf.get_content_type() == "application/pdf"
@@ -116,11 +116,11 @@ def test_a_refused_monthly_booking_tells_the_partner_once(private_committed):
     (row,) = _rows(private_committed, city["partner"])
     facts = json.loads(row.facts)
     assert row.event == "instalment_refused"
-    assert (facts["reference"], facts["month"], facts["reason"], facts["amount"]) == (
+    assert (facts["reference"], facts["month"], facts["reason"], facts["amount_cents"]) == (
         "M-4711",
         "03/2026",
         "insufficient_budget",
-        "600,00 €",
+        60_000,
     )
 
 

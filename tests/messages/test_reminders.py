@@ -53,7 +53,7 @@ def test_participation_unused_for_three_months_is_told_once_and_a_used_one_never
     assert queue_reminders(private_committed, lambda: NOW) == 1
     assert queue_reminders(private_committed, lambda: NOW) == 0
     ((event, facts),) = _events(private_committed)
-    assert event == "money_unused" and '"left": "60,00 €"' in facts  # Dec-Mar accrued
+    assert event == "money_unused" and '"left_cents": 6000' in facts  # Dec-Mar accrued
 
 
 def test_a_family_that_stopped_reminders_gets_none_but_still_hears_of_its_card(

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from youcard.clock import berlin_date
 from youcard.db import Session
 from youcard.domain.models import Card, Child, Entitlement, Household, Mandate, Partner
-from youcard.messages.outbox import SEALED, addresses, euros, tell_household
+from youcard.messages.outbox import SEALED, addresses, tell_household
 from youcard.messages.sealed import seal
 
 
@@ -137,7 +137,7 @@ def mandate_started(session: Session, mandate: Mandate, now: datetime) -> int:
         facts={
             "child": child.given_name,
             "partner": partner.name,
-            "amount": euros(cents),
+            "amount_cents": cents,
             "start": f"{mandate.valid_from:%d.%m.%Y}",
         },
         now=now,

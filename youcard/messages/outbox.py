@@ -48,11 +48,6 @@ _SQLITE_WRITE = (
 )
 
 
-def euros(cents: int) -> str:
-    """An amount as the messages write it: 1.234,50 €."""
-    return f"{cents // 100:,}".replace(",", ".") + f",{cents % 100:02d} €"
-
-
 def addresses(household: Household, event: str) -> list[tuple[str, str]]:
     """Where the message of `event` reaches `household`: (channel, address) for its e-mail
     address and its phone number, unless marked undeliverable or not chosen; none for an

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from youcard.db import Session
 from youcard.domain.models import Partner, SettlementPayment
-from youcard.messages.outbox import euros, tell_partner
+from youcard.messages.outbox import tell_partner
 
 
 def _iban_end(iban: str) -> str:
@@ -38,7 +38,7 @@ def credit_notes_ready(session: Session, *, settlement_id: int, month: date, now
                 "payment_id": payment.id,
                 "number": payment.end_to_end_id,
                 "month": f"{month:%m/%Y}",
-                "amount": euros(payment.amount_cents),
+                "amount_cents": payment.amount_cents,
                 "iban_end": _iban_end(payment.iban),
             },
             now=now,
@@ -65,7 +65,7 @@ def instalments_refused(
             key=f"instalment_refused:{mandate_id}:{month}",
             facts={
                 "reference": reference,
-                "amount": euros(cents),
+                "amount_cents": cents,
                 "month": f"{month[5:]}/{month[:4]}",
                 "reason": reason,
             },

@@ -22,7 +22,7 @@ from youcard.db import Session
 from youcard.domain.entitlement_rules import availability, usable_period
 from youcard.domain.enums import Category, EntitlementStatus
 from youcard.domain.models import Child, Entitlement, Household
-from youcard.messages.outbox import euros, tell_household
+from youcard.messages.outbox import tell_household
 
 EXPIRING_DAYS = 30
 UNUSED_DAYS = 90
@@ -66,7 +66,7 @@ def _remind(
     left = availability(e, child.birth_date, today)
     if not left.cents:
         return 0  # nothing left, or no money limit to tell (units alone)
-    facts = {"child": child.given_name, "left": euros(left.cents)}
+    facts = {"child": child.given_name, "left_cents": left.cents}
     queued = 0
     if period.end - today <= timedelta(days=EXPIRING_DAYS):
         queued += tell_household(

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+from babel.numbers import format_currency
 from babel.support import NullTranslations, Translations
 
 from youcard.domain.contacts import OfficeDetails
@@ -148,9 +150,28 @@ class Rendered:
     attachments: tuple[tuple[str, bytes], ...] = ()  # (file name, PDF)
 
 
-def _words(facts: dict[str, Any], gettext: Any) -> dict[str, Any]:
-    """The facts with the words named by code in the message's language."""
+def money(cents: int, language: str) -> str:
+    """An amount as people write it in `language` (1.234,50 € in German, €1,234.50 in
+    English), as the letters write it; kept left to right in a right-to-left text."""
+    text = str(format_currency(Decimal(cents) / 100, "EUR", locale=language))
+    return f"\u200e{text}\u200e" if language in RIGHT_TO_LEFT else text
+
+
+# Facts written left to right inside a right-to-left sentence (dates, numbers, codes)
+_LEFT_TO_RIGHT = ("start", "until", "month", "number", "iban_end", "code", "reference")
+
+
+def _words(facts: dict[str, Any], gettext: Any, language: str) -> dict[str, Any]:
+    """The facts in the message's language: amounts (`*_cents`) as its people write them,
+    words named by code translated."""
     words = dict(facts)
+    for key, value in facts.items():
+        if key.endswith("_cents") and isinstance(value, int):
+            words[key.removesuffix("_cents")] = money(value, language)
+    if language in RIGHT_TO_LEFT:
+        for key in _LEFT_TO_RIGHT:
+            if key in words:
+                words[key] = f"\u200e{words[key]}\u200e"
     if "category" in facts:
         words["category"] = gettext(CATEGORIES[facts["category"]])
     if "reason" in facts:
@@ -162,9 +183,10 @@ def _part(
     event: str, language: str, facts: dict[str, Any], office: OfficeDetails, family: bool
 ) -> list[str]:
     gettext = catalog(language).gettext
-    lines = [gettext(GREETING), "", gettext(BODIES[event]) % _words(facts, gettext), ""]
+    words = _words(facts, gettext, language)
+    lines = [gettext(GREETING), "", gettext(BODIES[event]) % words, ""]
     if event == "benefit_approved":
-        lines += [gettext(WITH_CODE) % facts if "code" in facts else gettext(WITHOUT_CODE), ""]
+        lines += [gettext(WITH_CODE) % words if "code" in facts else gettext(WITHOUT_CODE), ""]
     contact = [
         office.name,
         office.street,
