@@ -43,11 +43,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         api_admin,
         api_imports,
         api_staff,
+        applications,
+        apply,
         approvals,
         audit_log,
         auth,
         cards,
         children,
+        directory,
         display,
         family,
         households,
@@ -84,6 +87,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(office.bp)
     app.register_blueprint(imports.bp)
     app.register_blueprint(messages.bp)
+    app.register_blueprint(apply.bp)
+    app.register_blueprint(applications.bp)
+    app.register_blueprint(directory.bp)
     imports.init_imports(app)
     account.init_account(app)
     app.config.update(
@@ -108,6 +114,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     limit_sign_in(
         app, limiter, "family.login", app.config.get("FAMILY_LOGIN_RATE_LIMIT", "10/minute")
     )
+    # Applications from one address: a few an hour (a robot's flood is stopped here).
+    limit_sign_in(app, limiter, "apply.apply", app.config.get("APPLICATION_RATE_LIMIT", "10/hour"))
 
     app.extensions.setdefault(AFTER_COMMIT, []).append(_seal_after_staff_changes)
 

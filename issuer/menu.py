@@ -41,6 +41,7 @@ GROUPS = (
             Entry(_l("Reports"), "reports.index", "read_reports"),
             Entry(_l("Settlement"), "settlements.index", "administer"),
             Entry(_l("Partners"), "admin.partners", "administer"),
+            Entry(_l("Partner applications"), "applications.index", "administer"),
         ),
     ),
     (

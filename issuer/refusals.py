@@ -73,6 +73,19 @@ REFUSALS = {
     ),
     "token_not_found": _l("there is no such token."),
     "invalid_text": _l("please write it on one line."),
+    "invalid_characters": _l(
+        "this holds an invisible control or text-direction character, or begins with = + - or @."
+    ),
+    # Partners' applications
+    "terms_not_accepted": _l("please accept the terms."),
+    "terms_changed": _l("the terms changed while you filled in the form: please read them again."),
+    "no_terms": _l("this city takes no applications yet."),
+    "invalid_legal_form": _l("please choose a legal form."),
+    "invalid_category": _l("please choose each category once."),
+    "offer_required": _l(
+        "please choose at least one kind of benefit, each with your offer and its price."
+    ),
+    "application_not_found": _l("there is no such application."),
     "not_printable": _l(
         "it holds a character that letters and cards cannot print (an emoji, say); please "
         "leave it out."

@@ -434,3 +434,10 @@ def test_the_family_chooses_the_language_and_way_of_its_messages(client, family,
     with committed() as session:
         household = session.get(Household, f["household_id"])
         assert (household.language, household.message_channel) == ("uk", "sms")
+
+
+def test_the_family_area_links_the_directory_of_its_city(client, family):
+    made = family()
+    assert _sign_in(client, made["code"]).status_code in (302, 303)
+    page = client.get("/family", base_url=HTTPS).get_data(as_text=True)
+    assert f"/directory?city={made['issuer_id']}" in page

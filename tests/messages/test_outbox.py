@@ -220,6 +220,7 @@ FACTS = {"child": "Amal", "partner": "TSV Hamm", "amount_cents": 1500, "start": 
 FACTS |= {"left_cents": 4500, "until": "31.07.2026", "category": "lunch", "reason": "expired"}
 FACTS |= {"number": "YC-7-3", "month": "11/2026", "iban_end": "3000", "reference": "M-17"}
 FACTS |= {"old": "alt@example.org", "new": "neu@example.org", "payment_id": 1}
+FACTS |= {"username": "tsv-hamm-7", "reason_text": "Das Angebot gibt es schon."}
 
 
 @pytest.mark.parametrize("event", sorted(set(BODIES) - PARTNER_EVENTS))
@@ -303,3 +304,11 @@ def test_amounts_are_written_as_each_language_writes_them():
     assert "€1,234.50" in texts["en"]
     arabic, german = texts["ar"].split("-----")
     assert "\u200e\u200f1,234.50\xa0€\u200e" in arabic and "1.234,50\xa0€" in german
+
+
+def test_a_reminder_points_to_the_directory_of_partners():
+    office = OfficeDetails(family_url="https://youcard.hamm.example/family")
+    reminder = render("money_unused", "tr", FACTS, office).text
+    assert reminder.count("https://youcard.hamm.example/directory") == 2  # Turkish and German
+    assert "Kartın geçtiği yerler:" in reminder and "Wo die Karte gilt:" in reminder
+    assert "/directory" not in render("card_blocked", "tr", FACTS, office).text

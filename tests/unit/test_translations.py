@@ -84,6 +84,7 @@ def test_every_family_text_is_translated(lang):
         ("issuer/family.py", "python"),
         ("issuer/letter_texts.py", "python"),
         ("issuer/templates/family/**.html", "jinja2"),
+        ("issuer/templates/directory.html", "jinja2"),
         ("youcard/web/templates/youcard/languages.html", "jinja2"),
         ("youcard/web/templates/youcard/messages.html", "jinja2"),
     ]

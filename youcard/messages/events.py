@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from youcard.clock import berlin_date
 from youcard.db import Session
+from youcard.domain.access_codes import shown
 from youcard.domain.models import Card, Child, Entitlement, Household, Mandate, Partner
 from youcard.messages.outbox import SEALED, addresses, tell_household
 from youcard.messages.sealed import seal
@@ -50,7 +51,7 @@ def benefit_approved(
     if code is not None:
         if kek is None:
             raise ValueError("an access code goes into the outbox sealed, with the KEK")
-        facts[SEALED] = seal(kek, code, event_key=key)
+        facts[SEALED] = seal(kek, shown(code), event_key=key)  # as the family reads it
     return tell_household(
         session,
         household,

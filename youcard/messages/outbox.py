@@ -119,6 +119,31 @@ def tell_partner(
     )
 
 
+def tell_address(
+    session: Session,
+    *,
+    issuer_id: str,
+    address: str,
+    event: str,
+    key: str,
+    facts: dict[str, Any],
+    now: datetime,
+    partner_id: int | None = None,
+) -> int:
+    """Queue the e-mail of `event` to one address that is no family's (an applicant, the
+    partner it became), in German with English beside it."""
+    return _queue(
+        session,
+        event,
+        key,
+        facts,
+        now,
+        [("email", address, PARTNER_LANGUAGE)],
+        issuer_id=issuer_id,
+        partner_id=partner_id,
+    )
+
+
 def _queue(
     session: Session,
     event: str,

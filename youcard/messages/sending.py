@@ -26,7 +26,7 @@ from youcard.config import load_settings
 from youcard.credentials import keys
 from youcard.db import Session
 from youcard.documents.credit_notes import credit_note, credit_note_pdf, filename
-from youcard.domain.access_codes import code_hash, shown
+from youcard.domain.access_codes import code_hash
 from youcard.domain.contacts import OfficeDetails
 from youcard.domain.models import Household, Issuer, OutboxMessage
 from youcard.errors import NotFound
@@ -95,7 +95,7 @@ def _rendered(session: Session, row: OutboxMessage, code: str | None) -> Rendere
         row.language,
         facts,
         _office(session, row.issuer_id),
-        to_partner=row.partner_id is not None,
+        to_partner=row.household_id is None,  # a partner or an applicant
     )
     attached = _attachments(session, row, facts)
     return rendered if not attached else dataclasses.replace(rendered, attachments=attached)
@@ -146,11 +146,10 @@ class _Sender:
     kek: Callable[[], bytes]
 
     def code(self, row: OutboxMessage) -> str | None:
-        """The access code the row carries, opened; None when it carries none."""
+        """The secret the row carries (an access code, a one-time password), opened; None
+        when it carries none."""
         sealed = json.loads(row.facts).get(SEALED) if SEALED in row.facts else None
-        return (
-            None if sealed is None else shown(unseal(self.kek(), sealed, event_key=row.event_key))
-        )
+        return None if sealed is None else unseal(self.kek(), sealed, event_key=row.event_key)
 
 
 def _send(

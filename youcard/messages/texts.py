@@ -12,6 +12,7 @@ from decimal import Decimal
 from functools import cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin
 
 from babel.numbers import format_currency
 from babel.support import NullTranslations, Translations
@@ -83,6 +84,15 @@ BODIES: dict[str, str] = {
         "The e-mail address for messages to %(partner)s was changed from %(old)s to %(new)s. "
         "If you did not ask for this, please call the office at once."
     ),
+    # to applicants
+    "partner_welcome": _(
+        "The office has approved %(partner)s as a YouCard partner. Your first login for the "
+        "scanner page is %(username)s."
+    ),
+    "application_refused": _(
+        "The office could not approve the application of %(partner)s as a YouCard partner. "
+        "The reason: %(reason_text)s"
+    ),
 }
 PARTNER_EVENTS = frozenset(
     {
@@ -91,6 +101,8 @@ PARTNER_EVENTS = frozenset(
         "bank_details_asked",
         "bank_details_changed",
         "contact_changed",
+        "partner_welcome",
+        "application_refused",
     }
 )
 # A message about a child's approval: the access code, when it carries one (a household's
@@ -99,6 +111,8 @@ WITH_CODE = _(
     "Your access code for the family area: %(code)s. You sign in with it and a child's date of "
     "birth. Keep it safe; if you lose it, the office makes you a new one."
 )
+PASSWORD = _("Your one-time password: %(code)s. Please keep it safe.")
+NO_PASSWORD = _("If you do not have the password for it, the office makes you a new one.")
 WITHOUT_CODE = _(
     "You sign in to the family area with the access code from our letter or an earlier message."
 )
@@ -122,6 +136,9 @@ REASON_OTHER = _("the booking was not allowed.")
 GREETING = _("Hello,")
 CONTACT = _("Questions? Your office:")
 FAMILY_AREA = _("Your family area:")
+DIRECTORY = _("Where the card is taken:")
+# The reminders point to the directory of partners (the family area's site, /directory)
+POINTS_TO_DIRECTORY = frozenset({"money_expiring", "money_unused"})
 GERMAN_BESIDE = _("In German:")
 # An SMS names nothing (it shows on a locked phone): it sends the family to its area.
 SMS_WITH_LINK = _(
@@ -187,6 +204,8 @@ def _part(
     lines = [gettext(GREETING), "", gettext(BODIES[event]) % words, ""]
     if event == "benefit_approved":
         lines += [gettext(WITH_CODE) % words if "code" in facts else gettext(WITHOUT_CODE), ""]
+    if event == "partner_welcome":
+        lines += [gettext(PASSWORD) % words if "code" in facts else gettext(NO_PASSWORD), ""]
     contact = [
         office.name,
         office.street,
@@ -196,6 +215,8 @@ def _part(
     lines += [gettext(CONTACT), *[line for line in contact if line]]
     if family and office.family_url:
         lines += ["", gettext(FAMILY_AREA), office.family_url]
+        if event in POINTS_TO_DIRECTORY:
+            lines += ["", gettext(DIRECTORY), urljoin(office.family_url, "/directory")]
     return lines
 
 

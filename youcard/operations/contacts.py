@@ -51,6 +51,16 @@ def _pattern(value: str | None, field: str, pattern: re.Pattern[str]) -> str | N
     return value
 
 
+def postal_code(value: str | None, field: str = "postal_code") -> str | None:
+    """A German postal code (five digits); empty is None."""
+    return _pattern(value, field, POSTAL_CODE)
+
+
+def phone_number(value: str | None, field: str = "phone") -> str | None:
+    """A phone number as people write it (+, digits, spaces, ( ) / -); empty is None."""
+    return _pattern(value, field, PHONE)
+
+
 def email_address(value: str | None, field: str = "email") -> str | None:
     """An e-mail address as typed (syntax only), normalized; empty is None."""
     value = _text(value, field, 254)
@@ -86,10 +96,10 @@ def checked_contact(contact: Contact) -> Contact:
         )
     return Contact(
         street=_text(contact.street, "street", 200, printed=True),
-        postal_code=_pattern(contact.postal_code, "postal_code", POSTAL_CODE),
+        postal_code=postal_code(contact.postal_code),
         city=_text(contact.city, "city", 100, printed=True),
         email=email_address(contact.email),
-        phone=_pattern(contact.phone, "phone", PHONE),
+        phone=phone_number(contact.phone),
         language=contact.language,
     )
 
@@ -117,9 +127,9 @@ def checked_office(details: OfficeDetails) -> OfficeDetails:
     return OfficeDetails(
         name=_text(details.name, "name", 200, printed=True),
         street=_text(details.street, "street", 200, printed=True),
-        postal_code=_pattern(details.postal_code, "postal_code", POSTAL_CODE),
+        postal_code=postal_code(details.postal_code),
         city=_text(details.city, "city", 100, printed=True),
-        phone=_pattern(details.phone, "phone", PHONE),
+        phone=phone_number(details.phone),
         email=email_address(details.email),
         hours=_text(details.hours, "hours", 300, printed=True),
         family_url=_web_address(details.family_url),

@@ -51,6 +51,37 @@ def clean_name(value: str, field: str, max_length: int = 200) -> str:
     return value
 
 
+# A free text of several lines (a partner's offer, its opening hours): line breaks and tabs,
+# nothing else of the kinds no name holds.
+_LINE_BREAKS = frozenset({"\n", "\t"})
+
+
+def clean_free_text(value: str | None, field: str, max_length: int) -> str | None:
+    """A text people write in several lines, shown as written (the directory): surrounding
+    spaces dropped, empty is None, InvalidRequest when too long, or when it holds a control,
+    format or direction-override character (line breaks and tabs excepted), or begins like
+    a spreadsheet formula."""
+    value = (value or "").replace("\r\n", "\n").strip()
+    if not value:
+        return None
+    if len(value) > max_length:
+        raise InvalidRequest(f"{field} is too long.", code="field_too_long", field=field)
+    if any(
+        unicodedata.category(ch) in _NOT_IN_NAMES and ch not in _JOINERS | _LINE_BREAKS
+        for ch in value
+    ):
+        raise InvalidRequest(
+            f"{field} holds an invisible control or text-direction character.",
+            code="invalid_characters",
+            field=field,
+        )
+    if value.startswith(FORMULA_START):
+        raise InvalidRequest(
+            f"{field} may not begin with = + - or @.", code="invalid_characters", field=field
+        )
+    return value
+
+
 # The password rule of every account (staff, partner staff), after NIST SP 800-63B: a
 # minimum length and no password that is common or easy to guess; no composition rules.
 MIN_PASSWORD_LENGTH = 12

@@ -35,11 +35,13 @@ from youcard.web.problems import (
 from youcard.web.smorest import ProblemApi
 
 LANGUAGES = STAFF_LANGUAGES
-FAMILY_BLUEPRINT = "family"
+# The pages families read, in the family area's six languages: its own, and the public
+# directory of partners
+FAMILY_BLUEPRINTS = frozenset({"family", "directory"})
 
 
 def _languages() -> tuple[str, ...]:
-    return FAMILY_LANGUAGES if request.blueprint == FAMILY_BLUEPRINT else LANGUAGES
+    return FAMILY_LANGUAGES if request.blueprint in FAMILY_BLUEPRINTS else LANGUAGES
 
 
 CSP = (

@@ -1,6 +1,7 @@
 """All models, importable from one place (Alembic reads the metadata from here)."""
 
 from youcard.domain.models.access_log import AccessEvent
+from youcard.domain.models.applications import PartnerApplication, PartnerTerms
 from youcard.domain.models.audit import AuditEvent, AuditHead
 from youcard.domain.models.bookings import Booking
 from youcard.domain.models.cards import Card, CardRevocation
@@ -16,6 +17,7 @@ from youcard.domain.models.messages import OutboxMessage
 from youcard.domain.models.partners import (
     DeviceToken,
     Partner,
+    PartnerOffer,
     PartnerPermission,
     PartnerServiceRequest,
     PartnerUser,
@@ -45,8 +47,11 @@ __all__ = [
     "MoneyRetention",
     "OutboxMessage",
     "Partner",
+    "PartnerApplication",
+    "PartnerOffer",
     "PartnerPermission",
     "PartnerServiceRequest",
+    "PartnerTerms",
     "PartnerUser",
     "Settlement",
     "SettlementLine",

@@ -28,6 +28,20 @@ class Partner(Base):
     # Where the city's messages to the partner go (credit notes, refused instalments, a change
     # of bank details); None: the partner hears nothing but what its pages show.
     contact_email: Mapped[str | None] = mapped_column(String(254))
+    # Its profile (from its application, then its own to edit): what the directory shows
+    # when it is `listed`; the contact person, e-mail and phone only when `contact_public`.
+    legal_form: Mapped[str | None] = mapped_column(String(60))
+    street: Mapped[str | None] = mapped_column(String(200))
+    postal_code: Mapped[str | None] = mapped_column(String(10))
+    city: Mapped[str | None] = mapped_column(String(100))
+    district: Mapped[str | None] = mapped_column(String(100))
+    contact_person: Mapped[str | None] = mapped_column(String(200))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    opening_hours: Mapped[str | None] = mapped_column(String(500))
+    accessibility: Mapped[str | None] = mapped_column(String(300))
+    account_holder: Mapped[str | None] = mapped_column(String(200))
+    listed: Mapped[bool] = mapped_column(default=False)
+    contact_public: Mapped[bool] = mapped_column(default=False)
     status: Mapped[PartnerStatus] = mapped_column(
         value_enum(PartnerStatus, "status"), default=PartnerStatus.PENDING
     )
@@ -36,6 +50,18 @@ class Partner(Base):
     permissions: Mapped[list[PartnerPermission]] = relationship(
         back_populates="partner", cascade="all, delete-orphan"
     )
+
+
+class PartnerOffer(Base):
+    """What the partner offers in a category, and for what price, in its own words (the
+    directory shows them as written)."""
+
+    __tablename__ = "partner_offers"
+
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id"), primary_key=True)
+    category: Mapped[Category] = mapped_column(value_enum(Category, "category"), primary_key=True)
+    description: Mapped[str] = mapped_column(String(500))
+    price: Mapped[str] = mapped_column(String(100))
 
 
 class PartnerPermission(Base):
