@@ -15,6 +15,7 @@ from youcard.config import limits_storage
 from youcard.db import Session
 from youcard.web import AFTER_COMMIT, create_base_app
 from youcard.web.html import PagesApi, init_error_pages, init_html
+from youcard.web.inputs import allow_upload
 from youcard.web.problems import init_problems
 from youcard.web.signin import limit_sign_in
 
@@ -114,6 +115,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     limit_sign_in(
         app, limiter, "family.login", app.config.get("FAMILY_LOGIN_RATE_LIMIT", "10/minute")
     )
+    # The city's terms for partners: up to 20,000 characters, percent-encoded in the form
+    allow_upload(app, "applications.terms", 128 * 1024)
     # Applications from one address: a few an hour (a robot's flood is stopped here).
     limit_sign_in(app, limiter, "apply.apply", app.config.get("APPLICATION_RATE_LIMIT", "10/hour"))
 

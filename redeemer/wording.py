@@ -46,6 +46,26 @@ REFUSALS = {
     "invalid_line": _l("This line cannot be read."),
     "credential_invalid": _l("This card cannot be used."),
     "service_date_in_future": _l("The day lies in the future."),
+    # the partner's own profile
+    "field_too_long": _l("A field is too long."),
+    "field_required": _l("A required field is empty."),
+    "invalid_name": _l(
+        "A name may not hold invisible control or text-direction characters, nor begin with "
+        "= + - or @."
+    ),
+    "invalid_characters": _l(
+        "A text holds an invisible control or text-direction character, or begins with = + - or @."
+    ),
+    "invalid_text": _l("Please write it on one line."),
+    "invalid_postal_code": _l("A German postal code has five digits."),
+    "invalid_phone": _l("A phone number has digits, spaces and + ( ) / - only."),
+    "invalid_email": _l("This e-mail address is not valid."),
+    "invalid_iban": _l("This IBAN is not valid: please check it."),
+    "offer_required": _l("An offer needs its description and its price."),
+    "listing_incomplete": _l(
+        "The directory lists you with your address (street and place) and at least one offer."
+    ),
+    "not_staff": _l("Only your organisation's staff change its profile."),
 }
 _EUROS = re.compile(r"(\d{1,6})(?:[.,](\d{1,2}))?")
 

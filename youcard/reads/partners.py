@@ -1,6 +1,6 @@
 """What the partner pages and the staff API show of partners (read models): the issuer's
-own and the ones it may accept, and one partner with its staff accounts and devices. Only
-the issuer's administrators see them.
+own and the ones it may accept, and one partner with its staff accounts and devices (the
+issuer's administrators only); and a partner's own profile, for its staff.
 """
 
 from __future__ import annotations
@@ -11,8 +11,10 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from youcard.db import Session
-from youcard.domain.models import DeviceToken, Partner, PartnerUser
-from youcard.policy import ADMINISTRATORS, Staff, require_role
+from youcard.domain.enums import Category
+from youcard.domain.models import DeviceToken, Partner, PartnerOffer, PartnerUser
+from youcard.errors import NotFound
+from youcard.policy import ADMINISTRATORS, Counter, Staff, require_role
 from youcard.reads.actors import actor_names
 from youcard.tenancy import acceptable, owned
 
@@ -60,3 +62,27 @@ def partner_view(session: Session, *, by: Staff, partner_id: int) -> PartnerView
     ).all()
     asked = partner.pending_iban_by or ""
     return PartnerView(partner, devices, users, actor_names(session, [asked]).get(asked, asked))
+
+
+@dataclass(frozen=True)
+class OwnProfile:
+    """What a partner's staff see of their partner's profile (and the directory shows when
+    it is listed): the partner, its offers by category, new bank details waiting."""
+
+    partner: Partner
+    offers: dict[Category, PartnerOffer]
+    iban_waiting: bool
+
+
+def own_profile(session: Session, *, by: Counter) -> OwnProfile:
+    """The profile of `by`'s partner."""
+    partner = session.get(Partner, by.partner_id)
+    if partner is None:
+        raise NotFound("No such partner.", code="partner_not_found")
+    offers = {
+        offer.category: offer
+        for offer in session.scalars(
+            select(PartnerOffer).where(PartnerOffer.partner_id == partner.id)
+        )
+    }
+    return OwnProfile(partner, offers, partner.pending_iban is not None)
