@@ -97,6 +97,9 @@ def _column(facts: LetterFacts, language: str, code: str | None) -> LetterColumn
                 url=_ltr(office.family_url, language),
             )
         )
+        paragraphs[-1] += "\n" + _(  # one paragraph with the family area: one page
+            "Where the card is taken: %(url)s", url=_ltr(office.directory_url or "", language)
+        )
     if code:
         paragraphs.append(
             _(

@@ -123,3 +123,13 @@ def test_an_arabic_name_on_the_card_is_shaped_right_to_left():
             boxes.setdefault(letter, []).append(text.get_charbox(i)[0])
     assert max(boxes["ح"]) > max(boxes["ا"]) > min(boxes["د"])  # read from the right
     assert printing.card_pdf(_card(given_name="Ayşe", family_name="Yılmaz"))  # unshaped
+
+
+def test_the_cards_back_names_where_it_is_taken():
+    """The directory's address on the back, in the width of the card."""
+    directory = "https://youcard.hamm.example/directory"
+    document = pypdfium2.PdfDocument(printing.card_pdf(_card(directory=directory)))
+    words = document[1].get_textpage().get_text_range()
+    assert f"Wo sie gilt / where: {directory}" in words
+    plain = pypdfium2.PdfDocument(printing.card_pdf(_card()))
+    assert "Stadt Hamm · Karte 0011 2233" in plain[1].get_textpage().get_text_range()

@@ -109,6 +109,8 @@ def test_the_letter_speaks_german_and_turkish_and_its_code_signs_the_family_in(
     assert "vom 01.01.2026 bis 31.12.2026" in text
     assert "Ayşe, geboren am" in text and "Ayşe, doğum tarihi" in text
     assert "https://youcard.hamm.example/family" in text and "02381 17-0" in text
+    assert "Wo die Karte gilt: https://youcard.hamm.example/directory" in text
+    assert "Kartın geçtiği yerler: https://youcard.hamm.example/directory" in text
     code = _code(text)
     assert f"Erişim kodunuz: {code}" in text
     with committed.begin() as session:

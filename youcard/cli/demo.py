@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from youcard.cli.demo_directory import seed_directory
 from youcard.clock import berlin_date, berlin_midnight
 from youcard.credentials import trust
 from youcard.db import Session
@@ -170,8 +171,9 @@ def seed(session: Session, *, instance_path: Path, now: datetime, kek: bytes) ->
         ).user
         for username, display_name, role in STAFF
     }
+    partners, partner_users = {}, {}
     for name, iban, categories in PARTNERS:
-        partner = create_partner(
+        partners[name] = partner = create_partner(
             session,
             by=SYSTEM,
             name=name,
@@ -189,7 +191,7 @@ def seed(session: Session, *, instance_path: Path, now: datetime, kek: bytes) ->
             token=made["partners"][name],
         )
         login = PARTNER_LOGINS[name]
-        create_partner_user(
+        partner_users[name] = create_partner_user(
             session,
             by=SYSTEM,
             partner_id=partner.id,
@@ -198,6 +200,7 @@ def seed(session: Session, *, instance_path: Path, now: datetime, kek: bytes) ->
             password=made["partner_users"][login],
             now=now,
         )
+    seed_directory(session, by=SYSTEM, partners=partners, users=partner_users, now=now)
     cards: list[tuple[Card, Category]] = []
     for reference, family_name, children in HOUSEHOLDS:
         household = create_household(

@@ -205,6 +205,9 @@ def _rows(letter: Letter) -> list[tuple[bool, list[tuple[str, str]]]]:
     return rows
 
 
+PARAGRAPH_GAP = 1.6  # mm between paragraphs: a one-child letter in two languages fits a page
+
+
 def letters_pdf(letters: Sequence[Letter]) -> bytes:
     """One PDF of `letters`, each starting on a new page, in the order given."""
     pdf = _LetterPDF()
@@ -237,5 +240,5 @@ def letters_pdf(letters: Sequence[Letter]) -> bytes:
             for index, (lang, text) in enumerate(cells):
                 pdf.set_y(top)
                 pdf.block(text, lang, LEFT + index * (column_w + COLUMN_GAP), column_w, bold=bold)
-            pdf.set_y(top + tallest + (3.0 if bold else 2.2))
+            pdf.set_y(top + tallest + (3.0 if bold else PARAGRAPH_GAP))
     return bytes(pdf.output())

@@ -119,6 +119,7 @@ class PrintedCard:
     credential: str
     card_number: str
     office: str = ""  # whom to call when it is lost ("Stadt Hamm · Tel. 02381 17-0")
+    directory: str = ""  # where the card is taken: the public directory's address
 
 
 class _CardPDF(ShapingPDF):
@@ -186,7 +187,14 @@ class _CardPDF(ShapingPDF):
         self.cell(CARD_W - 8, 3, card.office or card.issuer_name)
         self.set_xy(x + 4, y + CARD_H - 5.5)
         self.set_font("DejaVu", "", 5.5)
-        self.cell(CARD_W - 8, 3, f"{card.issuer_name} · Karte {card.card_number}")
+        if card.directory:  # where families find the partners that take the card
+            text, size = f"Wo sie gilt / where: {card.directory}", 5.5
+            while self.get_string_width(text) > CARD_W - 8 and size > 4:
+                size -= 0.25  # a long address: smaller, never past the card's edge
+                self.set_font("DejaVu", "", size)
+            self.cell(CARD_W - 8, 3, text)
+        else:
+            self.cell(CARD_W - 8, 3, f"{card.issuer_name} · Karte {card.card_number}")
 
 
 def card_pdf(card: PrintedCard) -> bytes:

@@ -4,6 +4,7 @@ pages show. Checking them (one validator per kind of input) is operations.contac
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import urljoin
 
 from youcard.domain.models import Issuer
 
@@ -46,3 +47,8 @@ class OfficeDetails:
             hours=issuer.office_hours,
             family_url=issuer.family_url,
         )
+
+    @property
+    def directory_url(self) -> str | None:
+        """The public directory of partners, on the family area's site (`/directory`)."""
+        return urljoin(self.family_url, "/directory") if self.family_url else None

@@ -12,7 +12,6 @@ from decimal import Decimal
 from functools import cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import urljoin
 
 from babel.numbers import format_currency
 from babel.support import NullTranslations, Translations
@@ -216,7 +215,7 @@ def _part(
     if family and office.family_url:
         lines += ["", gettext(FAMILY_AREA), office.family_url]
         if event in POINTS_TO_DIRECTORY:
-            lines += ["", gettext(DIRECTORY), urljoin(office.family_url, "/directory")]
+            lines += ["", gettext(DIRECTORY), office.directory_url or ""]
     return lines
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import Select, func, select
 from youcard import audit
 from youcard.db import Session
 from youcard.documents import printing
+from youcard.domain.contacts import OfficeDetails
 from youcard.domain.enums import CardStatus
 from youcard.domain.models import Card, Child, Issuer
 from youcard.errors import Conflict
@@ -48,7 +49,13 @@ def printed_card(
         valid_until=card.valid_until,
         credential=card.credential,
         card_number=card.serial.hex()[:8].upper(),
+        directory=_directory(session, card.issuer_id),
     )
+
+
+def _directory(session: Session, issuer_id: str) -> str:
+    issuer = session.get(Issuer, issuer_id)
+    return (OfficeDetails.of(issuer).directory_url or "") if issuer is not None else ""
 
 
 PRINT_PART = 100  # cards per A4 PDF: ten sheets, about a second to set (bench/letters.py)
