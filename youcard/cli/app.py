@@ -101,6 +101,8 @@ def _print_demo(data: demo.DemoData, *, made: bool) -> None:
     click.echo(f"Issuer (staff):   {data.issuer_url}")
     click.echo(f"Redeemer (partners): {data.redeemer_url}")
     click.echo(f"Scanner page (partner staff): {data.redeemer_url}/scan")
+    click.echo(f"Directory of partners (public): {data.issuer_url}/directory")
+    click.echo(f"Partners apply (public): {data.issuer_url}/partners/apply")
     click.echo("\nStaff logins:")
     for user in data.staff:
         click.echo(f"  {user['username']:<12} {user['password'] or '(unknown)':<20} {user['role']}")
