@@ -23,6 +23,7 @@ from youcard.errors import Conflict, InvalidRequest, NotFound
 from youcard.messages.outbox import SEALED, tell_address
 from youcard.messages.sealed import seal
 from youcard.operations.contacts import email_address, phone_number, postal_code
+from youcard.operations.partner_profile import checked_offer
 from youcard.operations.partners import create_partner, create_partner_user
 from youcard.operations.staff_accounts import one_time_password
 from youcard.operations.values import clean_free_text, clean_name, valid_iban
@@ -116,15 +117,14 @@ def _offers(offers: tuple[Offer, ...]) -> list[Offer]:
             raise InvalidRequest("There is no such category.", code="invalid_category")
         if offer.category in checked:
             raise InvalidRequest("A category is named twice.", code="invalid_category")
-        description = clean_free_text(offer.description, "offer", 500)
-        price = clean_free_text(offer.price, "price", 100)
-        if description is None or price is None:
+        written = checked_offer(offer.description, offer.price)
+        if written is None:
             raise InvalidRequest(
                 "Each category asked for needs its offer and its price.",
                 code="offer_required",
                 field="offer",
             )
-        checked[offer.category] = Offer(offer.category, description, price)
+        checked[offer.category] = Offer(offer.category, *written)
     if not checked:
         raise InvalidRequest(
             "Choose at least one category with its offer and price.",

@@ -42,6 +42,23 @@ class Profile:
     offers: dict[str, tuple[str, str]]
 
 
+MAX_OFFER, MAX_PRICE = 500, 100
+
+
+def checked_offer(text: str | None, price: str | None) -> tuple[str, str] | None:
+    """An offer in a category as a partner writes it: its description and its price, both
+    or neither (None); InvalidRequest (`offer_required`) for one without the other."""
+    said = clean_free_text(text, "offer", MAX_OFFER)
+    cost = clean_free_text(price, "price", MAX_PRICE)
+    if said is None and cost is None:
+        return None
+    if said is None or cost is None:
+        raise InvalidRequest(
+            "An offer needs its description and its price.", code="offer_required", field="offer"
+        )
+    return said, cost
+
+
 def _staff_partner(session: Session, by: Counter) -> Partner:
     """The partner of `by`, a signed-in staff member (a device at the counter does not
     change its partner's profile)."""
@@ -86,17 +103,9 @@ def update_profile(session: Session, *, by: Counter, profile: Profile, now: date
             raise InvalidRequest(
                 "The partner may not book this category.", code="category_not_permitted"
             )
-        said = clean_free_text(text, "offer", 500)
-        cost = clean_free_text(price, "price", 100)
-        if said is None and cost is None:
-            continue
-        if said is None or cost is None:
-            raise InvalidRequest(
-                "An offer needs its description and its price.",
-                code="offer_required",
-                field="offer",
-            )
-        offers[Category(category)] = (said, cost)
+        written = checked_offer(text, price)
+        if written is not None:
+            offers[Category(category)] = written
     if values["listed"] and (not offers or not values["street"] or not values["city"]):
         raise InvalidRequest(
             "The directory lists a partner with its address and at least one offer.",

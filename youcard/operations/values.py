@@ -37,23 +37,26 @@ def clean_name(value: str, field: str, max_length: int = 200) -> str:
     `clean_text`, and InvalidRequest (`invalid_name`) when it holds a control, format or
     direction-override character, or begins like a spreadsheet formula. The one rule for
     names on pages, the APIs and the import."""
-    value = clean_text(value, field, max_length)
-    if any(unicodedata.category(ch) in _NOT_IN_NAMES and ch not in _JOINERS for ch in value):
-        raise InvalidRequest(
-            f"{field} holds an invisible control or text-direction character.",
-            code="invalid_name",
-            field=field,
-        )
-    if value.startswith(FORMULA_START):
-        raise InvalidRequest(
-            f"{field} may not begin with = + - or @.", code="invalid_name", field=field
-        )
-    return value
+    return _shown_as_written(clean_text(value, field, max_length), field, "invalid_name", _JOINERS)
 
 
 # A free text of several lines (a partner's offer, its opening hours): line breaks and tabs,
 # nothing else of the kinds no name holds.
 _LINE_BREAKS = frozenset({"\n", "\t"})
+
+
+def _shown_as_written(value: str, field: str, code: str, allowed: frozenset[str]) -> str:
+    """`value`, or InvalidRequest (`code`) when it holds a character of a kind no name holds
+    (but those `allowed`) or begins like a spreadsheet formula."""
+    if any(unicodedata.category(ch) in _NOT_IN_NAMES and ch not in allowed for ch in value):
+        raise InvalidRequest(
+            f"{field} holds an invisible control or text-direction character.",
+            code=code,
+            field=field,
+        )
+    if value.startswith(FORMULA_START):
+        raise InvalidRequest(f"{field} may not begin with = + - or @.", code=code, field=field)
+    return value
 
 
 def clean_free_text(value: str | None, field: str, max_length: int) -> str | None:
@@ -66,20 +69,7 @@ def clean_free_text(value: str | None, field: str, max_length: int) -> str | Non
         return None
     if len(value) > max_length:
         raise InvalidRequest(f"{field} is too long.", code="field_too_long", field=field)
-    if any(
-        unicodedata.category(ch) in _NOT_IN_NAMES and ch not in _JOINERS | _LINE_BREAKS
-        for ch in value
-    ):
-        raise InvalidRequest(
-            f"{field} holds an invisible control or text-direction character.",
-            code="invalid_characters",
-            field=field,
-        )
-    if value.startswith(FORMULA_START):
-        raise InvalidRequest(
-            f"{field} may not begin with = + - or @.", code="invalid_characters", field=field
-        )
-    return value
+    return _shown_as_written(value, field, "invalid_characters", _JOINERS | _LINE_BREAKS)
 
 
 # The password rule of every account (staff, partner staff), after NIST SP 800-63B: a

@@ -70,49 +70,28 @@ def duplicates(session: Session, *, by: Staff, of: PartnerApplication) -> list[D
     require_role(by, ADMINISTRATORS, "see partner applications")
     name = fold(of.name)
     found: list[Duplicate] = []
-    partners = session.scalars(
-        select(Partner).where(
-            Partner.issuer_id == of.issuer_id,
-            or_(
-                Partner.iban == of.iban,
-                Partner.contact_email == of.email,
-                Partner.postal_code == of.postal_code,
-            ),
-        )
-    ).all()
-    for partner in partners:
-        because = _because(
-            partner.iban == of.iban,
-            partner.contact_email == of.email,
-            partner.postal_code == of.postal_code and fold(partner.name) == name,
-        )
-        if because and partner.id != of.partner_id:
-            found.append(Duplicate("partner", partner.id, partner.name, because))
-    others = session.scalars(
-        select(PartnerApplication).where(
-            PartnerApplication.issuer_id == of.issuer_id,
-            PartnerApplication.id != of.id,
-            or_(
-                PartnerApplication.iban == of.iban,
-                PartnerApplication.email == of.email,
-                PartnerApplication.postal_code == of.postal_code,
-            ),
-        )
-    ).all()
-    for other in others:
-        because = _because(
-            other.iban == of.iban,
-            other.email == of.email,
-            other.postal_code == of.postal_code and fold(other.name) == name,
-        )
-        if because:
-            found.append(Duplicate("application", other.id, other.name, because))
+    for what, model, email in (
+        ("partner", Partner, Partner.contact_email),
+        ("application", PartnerApplication, PartnerApplication.email),
+    ):
+        alike = session.execute(
+            select(model.id, model.name, model.iban, email, model.postal_code).where(
+                model.issuer_id == of.issuer_id,
+                or_(model.iban == of.iban, email == of.email, model.postal_code == of.postal_code),
+            )
+        ).all()
+        for row_id, row_name, iban, address, postal in alike:
+            if (what, row_id) in (("partner", of.partner_id), ("application", of.id)):
+                continue  # the partner it became, the application itself
+            because = tuple(
+                reason
+                for reason, same in (
+                    ("iban", iban == of.iban),
+                    ("email", address == of.email),
+                    ("name_and_postal_code", postal == of.postal_code and fold(row_name) == name),
+                )
+                if same
+            )
+            if because:
+                found.append(Duplicate(what, row_id, row_name, because))
     return found
-
-
-def _because(iban: bool, email: bool, name: bool) -> tuple[str, ...]:
-    return tuple(
-        reason
-        for reason, same in (("iban", iban), ("email", email), ("name_and_postal_code", name))
-        if same
-    )
