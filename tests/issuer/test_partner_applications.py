@@ -289,3 +289,21 @@ def test_terms_are_published_by_version(app, committed):
     assert "Version 2" in page and "Fassung zwei" in page
     assert _post(staff, "/admin/terms", {"text": "   "}).status_code == 303
     assert "Version 2" in staff.get("/admin/terms?lang=de").get_data(as_text=True)
+
+
+def test_applications_from_one_address_are_limited(committed, database_url, tmp_path, monkeypatch):
+    import issuer
+    from youcard.credentials import b64url
+
+    issuer_id, _ = _city(committed)
+    monkeypatch.setenv("YOUCARD_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.setenv("YOUCARD_KEK", b64url(KEK))
+    app = issuer.create_app(
+        {"DATABASE_URL": database_url, "TESTING": True, "CLOCK": lambda: NOW,
+         "APPLICATION_RATE_LIMIT": "2/hour"}
+    )  # fmt: skip
+    client = app.test_client()
+    answers = [_apply(client, _form(issuer_id, email=f"v{n}@verein.example")) for n in range(3)]
+    assert [a.status_code for a in answers] == [201, 201, 429]
+    assert int(answers[-1].headers["Retry-After"]) > 0
+    assert len(_applications(committed, issuer_id)) == 2
