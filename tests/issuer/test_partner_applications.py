@@ -128,11 +128,11 @@ def test_a_partner_applies_and_is_thanked(client, committed):
         ({"name": "Anna\u202eKaya"}, "unsichtbaren Steuer- oder Schreibrichtungszeichen"),
         ({"name": "=HYPERLINK(1)"}, "nicht mit = + - oder @ beginnen"),
         ({"postal_code": "5907"}, "fünf Ziffern"),
-        ({"email": "kein-at"}, "E-Mail"),
+        ({"email": "kein-at"}, "Ungültige E-Mail-Adresse"),
         ({"terms_accepted": None}, "Bedingungen"),
         ({"category_participation": None}, "mindestens"),
         ({"price_participation": ""}, "Angebot"),
-        ({"legal_form": "llc"}, "Rechtsform"),
+        ({"legal_form": "llc"}, "Keine gültige Auswahl"),
         ({"opening_hours": "x" * 501}, "zu lang"),
         ({"offer_participation": "Kurse\u202e"}, "Richtungszeichen"),
     ],
@@ -141,7 +141,8 @@ def test_bad_input_is_refused_in_words_and_keeps_nothing(client, committed, chan
     issuer_id, _ = _city(committed)
     answer = _apply(client, _form(issuer_id, **changes))
     assert answer.status_code == 422
-    assert words in answer.get_data(as_text=True)
+    said = re.findall(r'class="field-error"[^>]*>(.*?)</', answer.get_data(as_text=True), re.S)
+    assert any(words in error for error in said), said  # beside the field, in words
     assert _applications(committed, issuer_id) == []
 
 

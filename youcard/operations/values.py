@@ -138,4 +138,4 @@ def valid_iban(text: str) -> str:
     try:
         return str(IBAN(text).compact)
     except ValueError:
-        raise InvalidRequest("This IBAN is not valid.", code="invalid_iban") from None
+        raise InvalidRequest("This IBAN is not valid.", code="invalid_iban", field="iban") from None
