@@ -22,6 +22,7 @@ from youcard.domain.models import (
     PartnerApplication,
     PartnerOffer,
     PartnerUser,
+    StaffUser,
 )
 from youcard.messages.sending import send_messages
 from youcard.operations.partner_applications import publish_terms
@@ -308,3 +309,39 @@ def test_applications_from_one_address_are_limited(committed, database_url, tmp_
     assert [a.status_code for a in answers] == [201, 201, 429]
     assert int(answers[-1].headers["Retry-After"]) > 0
     assert len(_applications(committed, issuer_id)) == 2
+
+
+def test_decided_applications_go_after_the_retention_years(private_committed):
+    """An applicant's contact, e-mail and IBAN go YOUCARD_ERASE_AFTER_YEARS after the
+    decision; one still waiting stays; the job twice changes nothing more."""
+    from datetime import datetime
+
+    from youcard.operations.partner_applications import (
+        Application,
+        Offer,
+        refuse_application,
+        submit_application,
+    )
+    from youcard.privacy.retention import forget_decided_applications
+
+    issuer_id, admin = _city(private_committed)
+    with private_committed.begin() as session:
+        by = Staff.of(session.scalars(select(StaffUser).where(StaffUser.username == admin)).one())
+        made = []
+        for n in range(3):
+            made.append(submit_application(session, now=NOW, application=Application(
+                issuer_id=issuer_id, name=f"Verein {n}", legal_form="ev", street="Weg 1",
+                postal_code="59065", city="Hamm", district=None, contact_person="Ayşe Yılmaz",
+                email=f"v{n}@verein.example", phone=None, opening_hours=None,
+                accessibility=None, iban="DE89370400440532013000", account_holder="Verein",
+                offers=(Offer("participation", "Kurse", "5 €"),), terms_version=1,
+                terms_accepted=True)).id)  # fmt: skip
+        for application_id in made[:2]:
+            refuse_application(session, by=by, application_id=application_id, reason="Nein.",
+                               now=NOW)  # fmt: skip
+    later = NOW.replace(year=NOW.year + 3) + timedelta(days=1)
+    assert forget_decided_applications(private_committed, lambda: NOW.replace(year=2028)) == 0
+    assert forget_decided_applications(private_committed, lambda: later) == 2
+    assert forget_decided_applications(private_committed, lambda: later) == 0
+    assert [a.id for a in _applications(private_committed, issuer_id)] == [made[2]]
+    assert isinstance(later, datetime)

@@ -10,7 +10,10 @@ The money records themselves go YOUCARD_KEEP_MONEY_YEARS (default 10) after thei
 ended, once settled and paid (`forget_old_money`).
 
 Uploaded approvals files are personal data too: a batch's file and its lines' copies of
-names go the same years after the batch was uploaded (the counts and outcomes stay).
+names go the same years after the batch was uploaded (the counts and outcomes stay). So
+are partners' applications (a contact person, an e-mail address, an IBAN): a decided one
+goes the same years after its decision (the partner it became keeps its profile; the
+audit log keeps the decision).
 
 Run by the `retention` job (youcard.jobs.runner) and `youcard retention [--dry-run]`.
 """
@@ -41,6 +44,7 @@ from youcard.domain.models import (
     Mandate,
     MoneyRetention,
     OutboxMessage,
+    PartnerApplication,
     Settlement,
     SettlementLine,
     SettlementPayment,
@@ -214,6 +218,22 @@ def forget_old_import_files(
                 update(_lines).where(_lines.c.batch_id.in_(old)).values(data="", child_key=None)
             )
         return len(old)
+
+
+def forget_decided_applications(
+    sessions: sessionmaker[Session], now: Callable[[], datetime], *, years: int | None = None
+) -> int:
+    """Partners' applications decided more than `years` ago go (approved or refused; one
+    waiting for a decision stays). Returns how many went."""
+    years = erase_after_years() if years is None else years
+    with sessions.begin() as session:
+        before = datetime.combine(cutoff(berlin_date(now()), years), time(), BERLIN)
+        gone = session.execute(
+            delete(PartnerApplication).where(
+                PartnerApplication.status != "waiting", PartnerApplication.decided_at < before
+            )
+        )
+        return int(getattr(gone, "rowcount", 0) or 0)
 
 
 def keep_money_years() -> int:
