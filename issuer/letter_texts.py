@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from datetime import date
 
-from babel.numbers import format_currency
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
@@ -20,30 +19,18 @@ from youcard.documents.letters import (
     LetterFacts,
 )
 from youcard.domain.enums import RuleKind
-from youcard.domain.languages import RIGHT_TO_LEFT
+from youcard.domain.languages import left_to_right, money
 from youcard.web.names import CATEGORY_NAMES
 
 
-def _ltr(value: str, language: str) -> str:
-    """`value` (a number, a date, a code, a web address) kept left to right inside a right-
-    to-left sentence: left-to-right marks around it, so that the bidi algorithm does not
-    reorder its groups ("02381 17-0" would read "17-0 02381")."""
-    return f"\u200e{value}\u200e" if language in RIGHT_TO_LEFT else value
-
-
 def _day(day: date | None, language: str = "de") -> str:
-    return "" if day is None else _ltr(day.strftime("%d.%m.%Y"), language)
-
-
-def euro(cents: int, language: str) -> str:
-    """An amount as people write it in `language` (15,00 € in German)."""
-    return _ltr(str(format_currency(cents / 100, "EUR", locale=language)), language)
+    return "" if day is None else left_to_right(day.strftime("%d.%m.%Y"), language)
 
 
 def amount_text(benefit: ApprovedBenefit, language: str) -> str:
     """What the budget rule means, in words a family understands."""
     rule = benefit.rule
-    amount = euro(rule.amount_cents, language)
+    amount = money(rule.amount_cents, language)
     if rule.kind is RuleKind.MONTHLY:
         text = _("%(amount)s for every month", amount=amount)
     elif rule.kind is RuleKind.TOTAL:
@@ -94,18 +81,19 @@ def _column(facts: LetterFacts, language: str, code: str | None) -> LetterColumn
         paragraphs.append(
             _(
                 "In the family area you see your children's cards and what is left:\n%(url)s",
-                url=_ltr(office.family_url, language),
+                url=left_to_right(office.family_url, language),
             )
         )
         paragraphs[-1] += "\n" + _(  # one paragraph with the family area: one page
-            "Where the card is taken: %(url)s", url=_ltr(office.directory_url or "", language)
+            "Where the card is taken: %(url)s",
+            url=left_to_right(office.directory_url or "", language),
         )
     if code:
         paragraphs.append(
             _(
                 "Your access code: %(code)s\nYou sign in with it and a child's date of birth. "
                 "Keep it safe; if you lose it, the office makes you a new one.",
-                code=_ltr(code, language),
+                code=left_to_right(code, language),
             )
         )
     elif facts.code_made_at is not None:
@@ -118,9 +106,9 @@ def _column(facts: LetterFacts, language: str, code: str | None) -> LetterColumn
         )
     contact = [_("Questions? Please contact us: %(office)s", office=office_name)]
     if office.phone:
-        contact.append(_("Phone: %(phone)s", phone=_ltr(office.phone, language)))
+        contact.append(_("Phone: %(phone)s", phone=left_to_right(office.phone, language)))
     if office.hours:
-        contact.append(_("Opening hours: %(hours)s", hours=_ltr(office.hours, language)))
+        contact.append(_("Opening hours: %(hours)s", hours=left_to_right(office.hours, language)))
     paragraphs.append("\n".join(contact))
     paragraphs.append(_("Kind regards\n%(office)s", office=office_name))
     paragraphs.append(_("This letter was made by machine and is valid without a signature."))

@@ -104,41 +104,40 @@ def tell_partner(
     to: Sequence[str | None] | None = None,
 ) -> int:
     """Queue the e-mail of `event` to the partner's contact address (or to each address of
-    `to`: a change of bank details tells the old contact and the new), in German with English
-    beside it. How many were queued."""
+    `to`: a change of contact tells the old address and the new). How many were queued."""
     found = {address for address in (to if to is not None else [partner.contact_email]) if address}
-    return _queue(
+    return tell_addresses(
         session,
-        event,
-        key,
-        facts,
-        now,
-        [("email", address, PARTNER_LANGUAGE) for address in sorted(found)],
         issuer_id=partner.issuer_id,
+        addresses=sorted(found),
+        event=event,
+        key=key,
+        facts=facts,
+        now=now,
         partner_id=partner.id,
     )
 
 
-def tell_address(
+def tell_addresses(
     session: Session,
     *,
     issuer_id: str,
-    address: str,
+    addresses: Sequence[str],
     event: str,
     key: str,
     facts: dict[str, Any],
     now: datetime,
     partner_id: int | None = None,
 ) -> int:
-    """Queue the e-mail of `event` to one address that is no family's (an applicant, the
-    partner it became), in German with English beside it."""
+    """Queue the e-mail of `event` to addresses that are no family's (a partner's, an
+    applicant's), in German with English beside it."""
     return _queue(
         session,
         event,
         key,
         facts,
         now,
-        [("email", address, PARTNER_LANGUAGE)],
+        [("email", address, PARTNER_LANGUAGE) for address in addresses],
         issuer_id=issuer_id,
         partner_id=partner_id,
     )
@@ -195,6 +194,11 @@ def forget_sealed_codes(session: Session, household_id: int) -> None:
             OutboxMessage.facts.contains(f'"{SEALED}"'),
         )
     ):
-        facts = json.loads(row.facts)
-        facts.pop(SEALED, None)
-        row.facts = json.dumps(facts, ensure_ascii=False, sort_keys=True)
+        drop_secret(row)
+
+
+def drop_secret(row: OutboxMessage) -> None:
+    """The row no longer carries its sealed secret (sent, or replaced)."""
+    facts = json.loads(row.facts)
+    facts.pop(SEALED, None)
+    row.facts = json.dumps(facts, ensure_ascii=False, sort_keys=True)

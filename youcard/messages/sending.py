@@ -31,7 +31,7 @@ from youcard.domain.contacts import OfficeDetails
 from youcard.domain.models import Household, Issuer, OutboxMessage
 from youcard.errors import NotFound
 from youcard.messages.email import Mailer, Permanent
-from youcard.messages.outbox import SEALED
+from youcard.messages.outbox import SEALED, drop_secret
 from youcard.messages.sealed import unseal
 from youcard.messages.sms import Texter
 from youcard.messages.texts import Rendered, render, render_sms
@@ -204,9 +204,7 @@ def _code_delivered(
     delivered (unless it has been replaced since), and the row keeps no secret."""
     row = session.get(OutboxMessage, outbox_id)
     if row is not None:
-        facts = json.loads(row.facts)
-        facts.pop(SEALED, None)
-        row.facts = json.dumps(facts, ensure_ascii=False, sort_keys=True)
+        drop_secret(row)
     session.execute(
         update(Household)
         .where(

@@ -8,19 +8,16 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass
-from decimal import Decimal
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from babel.numbers import format_currency
 from babel.support import NullTranslations, Translations
 
 from youcard.domain.contacts import OfficeDetails
-from youcard.domain.languages import FAMILY_LANGUAGES
+from youcard.domain.languages import FAMILY_LANGUAGES, RIGHT_TO_LEFT, left_to_right, money
 
 CATALOGS = Path(__file__).resolve().parent / "translations"
-RIGHT_TO_LEFT = frozenset({"ar"})
 
 
 def _(text: str) -> str:
@@ -166,13 +163,6 @@ class Rendered:
     attachments: tuple[tuple[str, bytes], ...] = ()  # (file name, PDF)
 
 
-def money(cents: int, language: str) -> str:
-    """An amount as people write it in `language` (1.234,50 € in German, €1,234.50 in
-    English), as the letters write it; kept left to right in a right-to-left text."""
-    text = str(format_currency(Decimal(cents) / 100, "EUR", locale=language))
-    return f"\u200e{text}\u200e" if language in RIGHT_TO_LEFT else text
-
-
 # Facts written left to right inside a right-to-left sentence (dates, numbers, codes)
 _LEFT_TO_RIGHT = ("start", "until", "month", "number", "iban_end", "code", "reference")
 
@@ -184,10 +174,9 @@ def _words(facts: dict[str, Any], gettext: Any, language: str) -> dict[str, Any]
     for key, value in facts.items():
         if key.endswith("_cents") and isinstance(value, int):
             words[key.removesuffix("_cents")] = money(value, language)
-    if language in RIGHT_TO_LEFT:
-        for key in _LEFT_TO_RIGHT:
-            if key in words:
-                words[key] = f"\u200e{words[key]}\u200e"
+    for key in _LEFT_TO_RIGHT:
+        if key in words:
+            words[key] = left_to_right(str(words[key]), language)
     if "category" in facts:
         words["category"] = gettext(CATEGORIES[facts["category"]])
     if "reason" in facts:

@@ -20,7 +20,7 @@ from youcard.domain.enums import Category
 from youcard.domain.models import Issuer, PartnerApplication, PartnerOffer, PartnerTerms
 from youcard.domain.search import fold
 from youcard.errors import Conflict, InvalidRequest, NotFound
-from youcard.messages.outbox import SEALED, tell_address
+from youcard.messages.outbox import SEALED, tell_addresses
 from youcard.messages.sealed import seal
 from youcard.operations.contacts import email_address, phone_number, postal_code
 from youcard.operations.partner_profile import checked_offer
@@ -288,10 +288,10 @@ def approve_application(
     application.status, application.partner_id = "approved", partner.id
     application.decided_at, application.decided_by = now, by.actor
     key = f"partner_welcome:{application.id}"
-    tell_address(
+    tell_addresses(
         session,
         issuer_id=application.issuer_id,
-        address=application.email,
+        addresses=[application.email],
         event="partner_welcome",
         key=key,
         facts={
@@ -317,10 +317,10 @@ def refuse_application(
         raise InvalidRequest("Please say why.", code="reason_required", field="reason")
     application.status, application.refusal_reason = "refused", why
     application.decided_at, application.decided_by = now, by.actor
-    tell_address(
+    tell_addresses(
         session,
         issuer_id=application.issuer_id,
-        address=application.email,
+        addresses=[application.email],
         event="application_refused",
         key=f"application_refused:{application.id}",
         facts={"partner": application.name, "reason_text": why},
