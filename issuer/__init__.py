@@ -60,6 +60,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         menu,
         messages,
         office,
+        offline,
         pages,
         partner_details,
         reports,
@@ -78,6 +79,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(admin.bp)
     app.register_blueprint(settlements.bp)
     app.register_blueprint(reports.bp)
+    app.register_blueprint(offline.bp)
     app.register_blueprint(family.bp)
     app.register_blueprint(account.bp)
     app.register_blueprint(staff_admin.bp)

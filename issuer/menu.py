@@ -42,6 +42,7 @@ GROUPS = (
             Entry(_l("Settlement"), "settlements.index", "administer"),
             Entry(_l("Partners"), "admin.partners", "administer"),
             Entry(_l("Partner applications"), "applications.index", "administer"),
+            Entry(_l("Offline at the counter"), "offline.index", "read_reports"),
         ),
     ),
     (

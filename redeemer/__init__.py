@@ -44,6 +44,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from redeemer import api as partner_api
     from redeemer import (
         api_mandates,  # noqa: F401  (its routes join partner_api.blp)
+        api_offline,  # noqa: F401  (its routes join partner_api.blp)
         profile,  # noqa: F401  (its routes join scanner.bp)
         scanner,
         staff_auth,

@@ -83,7 +83,7 @@ class Verify(MethodView):
         )
 
 
-def _booking_json(record: BookingRecord, result: BookingResult | None = None) -> dict[str, Any]:
+def booking_json(record: BookingRecord, result: BookingResult | None = None) -> dict[str, Any]:
     data: dict[str, Any] = {
         "id": record.id,
         "category": record.category.value,
@@ -145,7 +145,7 @@ class Bookings(MethodView):
             now=at,
         )
         headers = {"Idempotent-Replayed": "true" if result.replayed else "false"}
-        return _booking_json(result.booking, result), 201, headers
+        return booking_json(result.booking, result), 201, headers
 
     @blp.arguments(BookingQuerySchema(), location="query", unknown=RAISE)
     @blp.response(200, BookingPageSchema)
@@ -160,7 +160,7 @@ class Bookings(MethodView):
             to=query.get("to"),
             before_id=decode_cursor(query["cursor"]) if "cursor" in query else None,
         )
-        items = [_booking_json(record) for record in records]
+        items = [booking_json(record) for record in records]
         return {"items": items, "next_cursor": encode_cursor(records[-1].id) if more else None}
 
 
@@ -179,7 +179,7 @@ class CancelBooking(MethodView):
         counter = device()
         session = db_session()
         result = cancel_booking(session, by=counter, booking_id=booking_id, now=now())
-        data = _booking_json(result.booking)
+        data = booking_json(result.booking)
         data["available_cents_after"] = result.available.cents
         data["available_units_after"] = result.available.units
         return data

@@ -459,6 +459,8 @@ def test_openapi_documents_every_route_and_the_problem_format(client):
         "/api/v1/mandates",
         "/api/v1/mandates/{mandate_id}/end",
         "/api/v1/bookings/batch",
+        "/api/v1/offline-policy",
+        "/api/v1/offline-bookings",
     }
     assert "Problem" in spec["components"]["schemas"]
     assert spec["components"]["securitySchemes"]["deviceToken"]["scheme"] == "bearer"

@@ -89,7 +89,7 @@ def domain_problem(error: DomainError) -> ResponseReturnValue:
     extra: dict[str, Any] = {}
     if isinstance(error, CredentialInvalid):
         extra["reason"] = error.reason
-    for key in ("available_cents", "available_units", "max_amount_cents"):
+    for key in ("available_cents", "available_units", "max_amount_cents", "reason"):
         if key in error.details:
             extra[key] = error.details[key]
     available = error.details.get("available")

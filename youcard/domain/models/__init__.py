@@ -14,6 +14,7 @@ from youcard.domain.models.keys import SigningKey
 from youcard.domain.models.login_throttles import LoginThrottle
 from youcard.domain.models.mandates import Mandate
 from youcard.domain.models.messages import OutboxMessage
+from youcard.domain.models.offline import OfflineAllowance, OfflineBooking, OfflineLimit
 from youcard.domain.models.partners import (
     DeviceToken,
     Partner,
@@ -45,6 +46,9 @@ __all__ = [
     "LoginThrottle",
     "Mandate",
     "MoneyRetention",
+    "OfflineAllowance",
+    "OfflineBooking",
+    "OfflineLimit",
     "OutboxMessage",
     "Partner",
     "PartnerApplication",

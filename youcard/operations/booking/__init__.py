@@ -9,6 +9,7 @@ from youcard.operations.booking.book import Standing, book, book_standing_many, 
 from youcard.operations.booking.cancel import cancel_booking
 from youcard.operations.booking.context import device_is_live, may_book, read_context
 from youcard.operations.booking.inputs import MAX_REFERENCE_LENGTH, is_int
+from youcard.operations.booking.offline import NotCovered, book_offline
 from youcard.operations.booking.records import (
     BookingRecord,
     BookingResult,
@@ -21,8 +22,10 @@ __all__ = [
     "BookingRecord",
     "BookingResult",
     "CancellationResult",
+    "NotCovered",
     "Standing",
     "book",
+    "book_offline",
     "book_standing_many",
     "cancel_booking",
     "device_is_live",
