@@ -327,3 +327,14 @@ def test_only_the_canonical_key_order_passes(header_keys, claim_keys, card_keys,
 @example(data=bytes(65_536))
 def test_the_envelopes_byte_strings_are_written_as_cbor2_writes_them(data):
     assert credentials._bstr(data) == cbor2.dumps(data)
+
+
+@pytest.mark.parametrize("key", [True, 1.0], ids=["true", "float"])
+def test_a_key_that_only_equals_an_integer_is_malformed_even_when_signed(key):
+    """{True: iss} and {1.0: iss} compare equal to {1: iss}: a second encoding of the card."""
+    kid = credentials.kid_for(SIGNING_KEY.public_key())
+    genuine = credentials.verify(GENUINE, trusted=TRUSTED, now=NOW).claims
+    card = {1: genuine.serial, 2: list(genuine.categories), 3: genuine.version}
+    claims = {key: genuine.issuer, 4: genuine.expires_at, 6: genuine.issued_at, -65537: card}
+    text, _ = _signed({1: -8, 4: kid}, claims)
+    assert verify(text, trusted=TRUSTED, now=NOW).reason == "malformed"

@@ -329,6 +329,10 @@ def _parse(text: str) -> tuple[bytes, bytes, bytes, bytes, Claims]:
         raise _Malformed
     if len(signature) != 64:
         raise _Malformed
+    # Keys that only compare equal to the integers (True, 1.0) are another encoding of the
+    # same card, which even its key holder may not make: integer keys only.
+    if not all(type(key) is int for each in (header, claims_map, card) for key in each):
+        raise _Malformed
     # Canonical bytes only (docs/credential.md): the text must be exactly the deterministic
     # encoding of what it says, so no one can make a second text for the same card
     # (non-minimal lengths, a self-describing tag 55799 in front, unsorted keys: all
