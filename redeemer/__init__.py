@@ -47,6 +47,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         api_offline,  # noqa: F401  (its routes join partner_api.blp)
         profile,  # noqa: F401  (its routes join scanner.bp)
         scanner,
+        scanner_offline,  # noqa: F401  (its routes join scanner.bp)
         staff_auth,
         statements,  # noqa: F401  (its routes join scanner.bp)
     )

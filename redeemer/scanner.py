@@ -138,6 +138,12 @@ def _result(
             "result.html",
             result=result,
             credential=text,
+            # what was left, kept by the page for booking this card offline later
+            seen_available={
+                e["category"]: e["available_cents"]
+                for e in result["entitlements"]
+                if e["available_cents"] is not None
+            },
             # One key per booking attempt: a double click or a retry after a lost answer
             # sends this same key again and books once.
             idempotency_key=uuid.uuid4().hex,

@@ -18,6 +18,21 @@ CARD_REASONS = {
     "unknown_key": _l("Card not genuine"),
     "unknown_issuer": _l("Card from an unknown city"),
 }
+# Why a booking made offline is not covered, and what to do (docs/offline.md).
+OFFLINE_REASONS = {
+    "insufficient_budget": _l(
+        "Not covered: the budget had been spent meanwhile. Ask the family, or call the "
+        "city's office."
+    ),
+    "revoked": _l(
+        "Not covered: the card had been blocked before. Ask the family for its new card."
+    ),
+    "above_allowance": _l(
+        "Not covered: more than the city allows offline on one card and day. Book the rest online."
+    ),
+    "outside_allowance": _l("Not covered: this scanner's offline lists or clock were out of date."),
+    "not_covered": _l("Not covered: the child had no benefit for this on that day."),
+}
 REFUSALS = {
     "insufficient_budget": _l("Not enough left for this amount."),
     "category_not_permitted": _l("You may not book this category."),

@@ -26,7 +26,8 @@
     done = true;
     say("found");
     field.value = text;
-    form.submit();
+    // requestSubmit: the submit event runs, so that offline the page checks the card itself
+    if (form.requestSubmit) form.requestSubmit(); else form.submit();
   }
 
   function tick() {
