@@ -108,6 +108,7 @@
       return YC1.trust(fresh.trust).then(function (keys) {
         state.lists = fresh;
         state.keys = keys;
+        root.dataset.listsAt = String(fresh.fetchedAt);
         return kvPut("lists", fresh);
       });
     });
