@@ -65,7 +65,7 @@ def offline_words() -> dict[str, Any]:
             "once online. Booked offline, the amount is sent later."
         ),
         "doNotBook": _("This card cannot be used. Please do not book."),
-        "upTo": _("offline up to %(amount)s a day"),
+        "leftToday": _("offline today still %(amount)s"),
         "invalidAmount": str(REFUSALS["invalid_amount"]),
         "stateWaiting": _("Waiting to be sent"),
         "stateSent": _("Sent and booked"),

@@ -132,6 +132,20 @@
   }
 
   // -- checking and booking offline ----------------------------------------------------
+  // What this device booked offline today on the card, per category (cents).
+  function bookedToday(serial) {
+    var today = berlinDay(Date.now());
+    return queued().then(function (records) {
+      var sums = {};
+      records.forEach(function (r) {
+        if (r.serial !== serial || r.status === "refused" || r.status === "not_covered") return;
+        if (berlinDay(Date.parse(r.offline_at)) !== today) return;
+        sums[r.category] = (sums[r.category] || 0) + r.amount_cents;
+      });
+      return sums;
+    });
+  }
+
   function check(text) {
     if (!state.keys) return Promise.resolve({ valid: false, reason: null });
     return YC1.verify(text, state.keys, Math.floor(Date.now() / 1000), new Set(state.lists.revoked));
@@ -290,6 +304,7 @@
     var error = section.querySelector("[data-part=error]");
     var receipt = section.querySelector("[data-part=receipt]");
     section.hidden = false;
+    delete section.dataset.checked;
     receipt.hidden = true;
     error.textContent = "";
     section.classList.toggle("ok", !!verdict.valid);
@@ -298,23 +313,31 @@
       heading.textContent = verdict.reason ? (words.reasons[verdict.reason] || words.reasons.malformed) : words.noLists;
       note.textContent = words.doNotBook;
       bookForm.hidden = true;
+      section.dataset.checked = "true";
       heading.focus();
       return;
     }
     heading.textContent = words.validOffline;
     var select = bookForm.querySelector("select");
     select.textContent = "";
-    verdict.claims.categories.forEach(function (number) {
-      var category = words.numbers[String(number)];
-      if (!category || !limitOf(verdict.claims.issuer, category)) return;
-      var option = document.createElement("option");
-      option.value = category;
-      option.textContent = words.categories[category] + " (" + say(words.upTo, { amount: money(limitOf(verdict.claims.issuer, category)) }) + ")";
-      select.appendChild(option);
+    bookForm.hidden = true;
+    note.textContent = "";
+    bookedToday(verdict.claims.serial).then(function (today) {
+      verdict.claims.categories.forEach(function (number) {
+        var category = words.numbers[String(number)];
+        var limit = category ? limitOf(verdict.claims.issuer, category) : 0;
+        if (!limit) return;
+        var option = document.createElement("option");
+        option.value = category;
+        option.textContent = words.categories[category] + " (" +
+          say(words.leftToday, { amount: money(Math.max(0, limit - (today[category] || 0))) }) + ")";
+        select.appendChild(option);
+      });
+      var reason = blocked() || (select.options.length ? null : words.off);
+      note.textContent = reason || words.offlineNote;
+      bookForm.hidden = !!reason;
+      section.dataset.checked = "true";
     });
-    var reason = blocked() || (select.options.length ? null : words.off);
-    note.textContent = reason || words.offlineNote;
-    bookForm.hidden = !!reason;
     bookForm.onsubmit = function (event) {
       event.preventDefault();
       var cents = euros(bookForm.querySelector("input[name=amount]").value);

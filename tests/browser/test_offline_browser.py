@@ -107,7 +107,7 @@ def _counter_page(browser, base: str, desk: Desk, *, at=NOW, lang="de", **option
 def _check_offline(page, credential: str) -> None:
     page.locator("#credential").fill(credential)
     page.locator("#scan-form button[type=submit]").click()
-    page.locator("#offline-result").wait_for()
+    page.locator("#offline-result[data-checked=true]").wait_for()
 
 
 def _book_offline(page, amount: str) -> None:
@@ -139,6 +139,10 @@ def test_booked_offline_kept_through_a_reload_and_sent_once_when_online(
     context.set_offline(True)
     _check_offline(page, desk.credential)
     assert page.locator("#offline-verdict").inner_text() == "Karte gültig (offline geprüft)"
+    assert (
+        page.locator("#offline-category option").inner_text()
+        == "Soziale und kulturelle Teilhabe (offline heute noch 15,00\xa0€)"
+    )
     _book_offline(page, "12,00")
     receipt = page.locator("[data-part=receipt]")
     receipt.wait_for()
@@ -148,6 +152,7 @@ def test_booked_offline_kept_through_a_reload_and_sent_once_when_online(
     expect(badge).to_have_text("1 Offline-Buchung wartet auf Übertragung")
     # above the allowance: 12 + 5 > 15 EUR on this card today
     _check_offline(page, desk.credential)
+    expect(page.locator("#offline-category option")).to_contain_text("offline heute noch 3,00")
     _book_offline(page, "5,00")
     expect(page.locator("#offline-result [data-part=error]")).to_contain_text(
         "heute höchstens noch 3,00"
