@@ -275,3 +275,48 @@ def test_two_runners_at_once_forget_each_benefit_once(private_committed):
     with sessions() as session:
         assert session.scalar(select(func.count()).select_from(Booking)) == 0
         assert ledger.check(session) == []
+
+
+def test_offline_records_go_with_their_money_and_old_allowances_after_a_year(private_committed):
+    """An offline booking's record goes with its booking; one not covered after the same
+    years; an allowance no record names a little over a year after it ended."""
+    import secrets
+    from datetime import timedelta
+
+    from youcard.domain.enums import Category
+    from youcard.domain.models import OfflineAllowance, OfflineBooking
+    from youcard.privacy.retention import forget_old_allowances, forget_old_money
+
+    sessions = private_committed
+    with sessions.begin() as session:
+        world = Booked(session, 1)
+        booked = world.book(0, "offline-1").booking.id
+        world.settle_march()
+        card_id = session.scalar(select(Booking.card_id).where(Booking.id == booked))
+        allowances = []
+        for issued in (NOW - timedelta(hours=2), NOW - timedelta(days=500), NOW):
+            allowance = OfflineAllowance(
+                id=secrets.token_hex(16), partner_id=world.partner.id, device_key="device:1",
+                issued_at=issued, valid_until=issued + timedelta(hours=24), limits="{}",
+                signature="0" * 64,
+            )  # fmt: skip
+            session.add(allowance)
+            allowances.append(allowance.id)
+        session.flush()
+        for n, (booking_id, outcome) in enumerate([(booked, "booked"), (None, "not_covered")]):
+            session.add(
+                OfflineBooking(
+                    issuer_id=world.issuer.id, partner_id=world.partner.id,
+                    allowance_id=allowances[0], card_id=card_id, category=Category.PARTICIPATION,
+                    amount_cents=100, service_date=NOW.date(), offline_at=NOW - timedelta(hours=1),
+                    received_at=NOW, outcome=outcome, booking_id=booking_id,
+                    idempotency_key=f"offline-record-{n}", request_hash=bytes(32),
+                )
+            )  # fmt: skip
+    assert forget_old_allowances(sessions, lambda: NOW) == 1  # the one of 500 days ago
+    assert forget_old_allowances(sessions, lambda: NOW) == 0
+    ten_years = datetime(2037, 2, 1, 9, 0, tzinfo=UTC)
+    assert forget_old_money(sessions, lambda: ten_years, years=10) == 1
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(OfflineBooking)) == 0
+    assert forget_old_allowances(sessions, lambda: ten_years) == 2  # named by nothing now

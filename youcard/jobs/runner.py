@@ -39,6 +39,7 @@ from youcard.privacy.access_log import forget_old_views
 from youcard.privacy.retention import (
     erase_due_households,
     forget_decided_applications,
+    forget_old_allowances,
     forget_old_import_files,
     forget_old_money,
 )
@@ -51,6 +52,7 @@ def erase_due(sessions: sessionmaker[Session], now: Callable[[], datetime]) -> i
     """Retention (youcard.privacy.retention): households due for erasure, old approvals files,
     partners' applications decided long ago, and money records past the budget law's years."""
     erased = erase_due_households(sessions, now) + forget_decided_applications(sessions, now)
+    erased += forget_old_allowances(sessions, now)
     return erased + forget_old_import_files(sessions, now) + forget_old_money(sessions, now)
 
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import Select, Table, delete, exists, func, or_, select, update
@@ -43,6 +43,8 @@ from youcard.domain.models import (
     ImportLine,
     Mandate,
     MoneyRetention,
+    OfflineAllowance,
+    OfflineBooking,
     OutboxMessage,
     PartnerApplication,
     Settlement,
@@ -236,6 +238,23 @@ def forget_decided_applications(
         return int(getattr(gone, "rowcount", 0) or 0)
 
 
+ALLOWANCE_DAYS = 400  # the offline-risk report shows the last 12 months
+
+
+def forget_old_allowances(sessions: sessionmaker[Session], now: Callable[[], datetime]) -> int:
+    """Offline allowances (one an hour per counter) that ended more than ALLOWANCE_DAYS ago
+    and that no offline booking names go: the offline-risk report's last 12 months keep
+    theirs. Returns how many went."""
+    with sessions.begin() as session:
+        used = exists().where(OfflineBooking.allowance_id == OfflineAllowance.id)
+        gone = session.execute(
+            delete(OfflineAllowance).where(
+                OfflineAllowance.valid_until < now() - timedelta(days=ALLOWANCE_DAYS), ~used
+            )
+        )
+        return int(getattr(gone, "rowcount", 0) or 0)
+
+
 def keep_money_years() -> int:
     """YOUCARD_KEEP_MONEY_YEARS (default 10: the budget law's years), never fewer than the
     years after which names are erased."""
@@ -312,6 +331,9 @@ def forget_old_money(
                     .where(Mandate.last_booking_id.in_(booked))
                     .values(last_booking_id=None)
                 )
+                session.execute(  # as it arrived offline: goes with its booking
+                    delete(OfflineBooking).where(OfflineBooking.booking_id.in_(booked))
+                )
                 session.execute(  # cancellations first: they point at their bookings
                     delete(Booking).where(
                         Booking.entitlement_id.in_(ids), Booking.cancels_id.is_not(None)
@@ -350,4 +372,9 @@ def forget_old_money(
                     delete(SettlementPayment).where(SettlementPayment.settlement_id.in_(old))
                 )
                 session.execute(delete(Settlement).where(Settlement.id.in_(old)))
+            session.execute(  # offline bookings not covered: no money, the same years
+                delete(OfflineBooking).where(
+                    OfflineBooking.booking_id.is_(None), OfflineBooking.service_date < month
+                )
+            )
             return forgotten
