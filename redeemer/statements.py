@@ -14,12 +14,14 @@ from werkzeug.wrappers import Response
 from redeemer.counter import credit_note_download
 from redeemer.scanner import bp
 from redeemer.staff_auth import current_counter, signed_in
+from redeemer.wording import OFFLINE_REASONS
 from youcard.clock import DateOutOfRange, berlin_date, parse_month
 from youcard.documents.credit_notes import credit_notes
 from youcard.documents.receipts import month_csv
 from youcard.domain import budget
 from youcard.errors import DomainError
 from youcard.reads.counter import list_bookings, statement
+from youcard.reads.offline import partner_offline_bookings
 from youcard.web import db_session, now
 
 
@@ -29,7 +31,17 @@ def today() -> ResponseReturnValue:
     """Today's bookings of this partner."""
     day = berlin_date(now())
     records, more = list_bookings(db_session(), by=current_counter(), limit=500, from_=day, to=day)
-    return render_template("bookings.html", records=records, more=more, day=day)
+    uncovered = partner_offline_bookings(
+        db_session(), by=current_counter(), limit=50, outcome="not_covered"
+    ).rows
+    return render_template(
+        "bookings.html",
+        records=records,
+        more=more,
+        day=day,
+        uncovered=uncovered,
+        offline_reasons=OFFLINE_REASONS,
+    )
 
 
 def _month() -> date:

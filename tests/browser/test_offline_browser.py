@@ -311,6 +311,9 @@ def test_the_offline_states_are_accessible_and_fit_a_phone(
     page.locator("#offline-bookings tbody tr[data-status=sent]").wait_for()
     page.locator("#offline-bookings tbody tr[data-status=not_covered]").wait_for()
     look("sent and not covered")
+    page.goto(redeemer_server + "/bookings")  # today's bookings, and the one not covered
+    assert page.locator("#uncovered-heading").count() == 1
+    look("today's bookings with one not covered")
     problems = {
         name: [(v["id"], v["help"], len(v["nodes"])) for v in violations]
         for name, violations in seen.items()

@@ -9,6 +9,7 @@ from datetime import date, timedelta
 import pytest
 
 from tests.factories import NOW, Factory
+from tests.redeemer.test_scanner import HTTPS, _login
 from youcard.domain.budget import BudgetRule, RuleKind
 from youcard.domain.enums import Category, Role
 from youcard.domain.models import (
@@ -167,7 +168,7 @@ def test_with_offline_booking_off_a_booking_is_not_covered(app, client, world, c
 
 
 def test_money_spent_online_meanwhile_leaves_the_offline_booking_not_covered(
-    client, committed, offline
+    app, client, committed, offline, counter_user
 ):
     w, allowance = offline
     online = client.post(
@@ -186,6 +187,13 @@ def test_money_spent_online_meanwhile_leaves_the_offline_booking_not_covered(
         "insufficient_budget",
         None,
     )
+    # the partner's staff see it on today's bookings, with what to do
+    staff = app.test_client()
+    username, _ = counter_user(w.partner_id)
+    _login(staff, username)
+    page = staff.get("/bookings", base_url=HTTPS).get_data(as_text=True)
+    assert "Offline gebucht, nicht gedeckt" in page
+    assert "das Budget war inzwischen verbraucht" in page and "16.03.2026" in page
 
 
 def test_a_card_blocked_before_the_time_of_service_is_not_covered_after_it_counts(
