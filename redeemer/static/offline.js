@@ -376,7 +376,17 @@
     navigator.serviceWorker.register("/sw.js").then(function () {
       return navigator.serviceWorker.ready;
     }).then(function (registration) {
-      if (document.getElementById("scan-form") && online()) registration.active.postMessage("keep-page");
+      // keep the scan page for a reload offline: from any page (the camera may have left
+      // the scan page at once), at most once an hour unless this is the scan page itself
+      var last = 0;
+      try { last = Number(localStorage.getItem("yc-page-kept")) || 0; } catch (e) { /* private mode */ }
+      var due = document.getElementById("scan-form") || Date.now() - last > 3600 * 1000;
+      if (due && online()) {
+        registration.active.postMessage("keep-page");
+        try { localStorage.setItem("yc-page-kept", String(Date.now())); } catch (e) { /* private mode */ }
+      } else {
+        root.dataset.pageKept = "true";
+      }
     }).catch(function () { /* no reload offline: the rest works */ });
   }
   scanPage();

@@ -321,3 +321,29 @@ def test_the_offline_states_are_accessible_and_fit_a_phone(
     }
     assert problems == {} and wide == {}
     assert page.evaluate("document.documentElement.lang") == lang
+
+
+def test_the_camera_reads_a_card_without_signal_and_books_it_offline(
+    camera_browser, redeemer_server, committed
+):
+    desk = _desk(committed)
+    chromium = camera_browser(desk.credential)
+    context = chromium.new_context(locale="de-DE", bypass_csp=True)
+    context.clock.set_fixed_time(NOW)
+    page = context.new_page()
+    page.goto(redeemer_server + "/login")
+    page.locator("#username").fill(desk.username)
+    page.locator("#password").fill(PASSWORD)
+    page.locator("form.stack button[type=submit]").click()
+    page.locator("#verdict").wait_for(timeout=15_000)  # online, the camera's card was checked
+    page.wait_for_function("document.getElementById('offline').dataset.pageKept === 'true'")
+    page.wait_for_function("document.getElementById('offline').dataset.listsAt !== undefined")
+    context.set_offline(True)
+    page.goto(redeemer_server + "/scan")  # from the service worker's copy
+    page.locator("#offline-result[data-checked=true]").wait_for(timeout=15_000)
+    assert page.locator("#offline-verdict").inner_text() == "Karte gültig (offline geprüft)"
+    _book_offline(page, "7,50")
+    page.locator("[data-part=receipt]").wait_for()
+    context.set_offline(False)
+    page.locator("#offline-bookings tbody tr[data-status=sent]").wait_for()
+    assert [b.amount_cents for b in _bookings(committed, desk.partner_id)] == [750]
