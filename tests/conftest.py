@@ -44,6 +44,7 @@ MARKED_FILES = {
     "browser": ("tests/browser/",),
     "drill": (
         "tests/concurrency/test_fault_drill.py",
+        "tests/concurrency/test_failover_drill.py",
         "tests/concurrency/test_mandate_job_killed.py",
     ),
     "slow": (

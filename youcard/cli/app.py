@@ -251,12 +251,14 @@ def jobs_run(
 
 from youcard.cli.operations import (  # noqa: E402
     backup_command,
+    drill_group,
     export_command,
     restore_drill_command,
     retention_command,
 )
 
 main.add_command(backup_command)
+main.add_command(drill_group)
 main.add_command(export_command)
 main.add_command(restore_drill_command)
 main.add_command(retention_command)
