@@ -28,6 +28,7 @@ from sqlalchemy.exc import DisconnectionError, IntegrityError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, sessionmaker
 from sqlalchemy.orm import Session as Session  # re-export for the type hints of callers
 
+from youcard import replicated
 from youcard.errors import DomainError, is_unique_violation
 
 NAMING_CONVENTION = {
@@ -147,9 +148,11 @@ def make_engine(url: str, *, ping_idle_seconds: float | None = None, **kwargs: A
         return engine
     if ping_idle_seconds is None:
         kwargs.setdefault("pool_pre_ping", True)
-        return create_engine(url, **kwargs)
-    engine = create_engine(url, pool_pre_ping=False, **kwargs)
-    _ping_after_idle(engine, ping_idle_seconds)
+        engine = create_engine(url, **kwargs)
+    else:
+        engine = create_engine(url, pool_pre_ping=False, **kwargs)
+        _ping_after_idle(engine, ping_idle_seconds)
+    replicated.watch(engine)  # no write acknowledged that the standby does not have
     return engine
 
 
@@ -195,8 +198,11 @@ def _configure_sqlite(engine: Engine) -> None:
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
-    """A session factory whose sessions keep loaded objects usable after commit."""
-    return sessionmaker(bind=engine, expire_on_commit=False)
+    """A session factory whose sessions keep loaded objects usable after commit (and whose
+    commit raises when the synchronous standby did not confirm it: youcard.replicated)."""
+    factory = sessionmaker(bind=engine, expire_on_commit=False)
+    event.listen(factory, "after_commit", lambda _session: replicated.check())
+    return factory
 
 
 @contextmanager
@@ -268,6 +274,7 @@ class DriverStatement:
         with _lost_connection(connection, sql):
             cursor = _kept_cursor(connection)
             cursor.execute(sql, self._values(params))
+            replicated.check(sql)  # (the driver's own cursor: no SQLAlchemy event sees it)
             return self._named(cursor)
 
     def rows_many(self, connection: Connection, params: list[dict[str, Any]]) -> list[list[Any]]:
@@ -282,6 +289,7 @@ class DriverStatement:
         with _lost_connection(connection, sql):
             cursor = _kept_cursor(connection)
             cursor.executemany(sql, [self._values(each) for each in params], returning=True)
+            replicated.check(sql)
             results = [self._named(cursor)]
             while cursor.nextset():
                 results.append(self._named(cursor))

@@ -83,7 +83,11 @@ class Cluster:
             raise RuntimeError(f"{tool} failed ({done.returncode}): {said}")
 
     def start(self, **settings: str) -> None:
-        """Start it with these settings (`synchronous_standby_names="*"`, ...)."""
+        """Start it with these settings (`synchronous_standby_names="'*'"`, ...), written to
+        its configuration file, so that ALTER SYSTEM and a reload can change them later."""
+        if settings:
+            with (self.data / "postgresql.conf").open("a", encoding="utf-8") as conf:
+                conf.writelines(f"{name} = {value}\n" for name, value in settings.items())
         options = [
             f"-p {self.port}",
             "-c listen_addresses=127.0.0.1",
@@ -94,7 +98,6 @@ class Cluster:
             "-c max_wal_senders=5",
             "-c hot_standby=on",
         ]
-        options += [f"-c {name}={value}" for name, value in settings.items()]
         self._run(
             "pg_ctl",
             "-D",
