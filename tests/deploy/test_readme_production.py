@@ -61,3 +61,35 @@ def test_every_file_unit_and_command_it_names_exists():
         assert helped.exit_code == 0, used
     backup = (ROOT / "deploy/youcard-backup.service").read_text()
     assert "EnvironmentFile=/etc/youcard/issuer.env" in backup and "youcard backup" in backup
+
+
+def test_the_replication_files_agree_with_each_other_and_the_readme():
+    """The standby's name is the one the primary waits for; the commit waits for the standby's
+    flush; Patroni never acknowledges a write without one and promotes only a standby with
+    everything; the README's replication steps name files that exist and a drill that runs."""
+    import yaml
+
+    def settings(name: str) -> dict[str, str]:
+        found = {}
+        for line in (ROOT / "deploy" / "postgresql" / name).read_text().splitlines():
+            line = line.split("#", 1)[0].strip()
+            if "=" in line:
+                key, value = (part.strip() for part in line.split("=", 1))
+                found[key] = value.strip("'")
+        return found
+
+    primary, standby = settings("primary.conf"), settings("standby.conf")
+    assert primary["synchronous_commit"] == "on" and primary["wal_level"] == "replica"
+    assert f"({standby['cluster_name']})" in primary["synchronous_standby_names"]
+    patroni = yaml.safe_load((ROOT / "deploy" / "patroni" / "youcard.yml").read_text())
+    dcs = patroni["bootstrap"]["dcs"]
+    assert dcs["synchronous_mode"] is True and dcs["synchronous_mode_strict"] is True
+    assert dcs["maximum_lag_on_failover"] == 0
+    assert dcs["postgresql"]["parameters"]["synchronous_commit"] == "on"
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    part = readme.split("### Replication and failover", 1)[1].split("\n## ", 1)[0]
+    for path in re.findall(r"\bdeploy/[\w./*-]+\w", part):
+        assert (ROOT / path).exists(), path
+    assert "target_session_attrs=read-write" in part
+    helped = CliRunner().invoke(main, ["drill", "failover", "--help"])
+    assert helped.exit_code == 0 and "--kill" in helped.output
