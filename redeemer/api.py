@@ -100,6 +100,27 @@ def booking_json(record: BookingRecord, result: BookingResult | None = None) -> 
     return data
 
 
+def idempotency_key_header(description: str) -> dict[str, Any]:
+    """The OpenAPI description of a booking's Idempotency-Key header."""
+    return {
+        "in": "header",
+        "name": "Idempotency-Key",
+        "required": True,
+        "schema": {"type": "string", "minLength": 1, "maxLength": 200},
+        "description": f"{description}: books once.",
+    }
+
+
+def idempotency_key() -> str:
+    """The request's Idempotency-Key (required for every booking)."""
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        raise InvalidRequest(
+            "The Idempotency-Key header is required.", code="idempotency_key_required"
+        )
+    return key
+
+
 @blp.route("/bookings")
 class Bookings(MethodView):
     """Book a service; list the partner's own bookings."""
@@ -111,24 +132,10 @@ class Bookings(MethodView):
     @blp.alt_response(403, schema=ProblemSchema, content_type=PROBLEM)
     @blp.alt_response(409, schema=ProblemSchema, content_type=PROBLEM)
     @blp.alt_response(422, schema=ProblemSchema, content_type=PROBLEM)
-    @blp.doc(
-        parameters=[
-            {
-                "in": "header",
-                "name": "Idempotency-Key",
-                "required": True,
-                "schema": {"type": "string", "minLength": 1, "maxLength": 200},
-                "description": "One key per booking attempt, reused on retry: books once.",
-            }
-        ]
-    )
+    @blp.doc(parameters=[idempotency_key_header("One key per booking attempt, reused on retry")])
     def post(self, body: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
         """Book an amount against the card's budget in a category, exactly once per key."""
-        key = request.headers.get("Idempotency-Key")
-        if key is None:
-            raise InvalidRequest(
-                "The Idempotency-Key header is required.", code="idempotency_key_required"
-            )
+        key = idempotency_key()
         counter, at = device(), now()
         session = db_session()
         result = book(

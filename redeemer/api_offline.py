@@ -5,15 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, request
+from flask import current_app
 from flask.views import MethodView
 from marshmallow import RAISE
 
-from redeemer.api import blp, booking_json, device
+from redeemer.api import blp, booking_json, device, idempotency_key, idempotency_key_header
 from redeemer.counter import trusted
-from youcard.errors import InvalidRequest
-from youcard.operations.booking import book_offline
+from youcard.operations.booking import BookingResult, book_offline
 from youcard.operations.offline import Allowance, device_key, issue_allowance
+from youcard.policy import Counter
 from youcard.reads.offline import partner_offline_bookings
 from youcard.schemas.partner_api import BookingResultSchema, ProblemSchema
 from youcard.schemas.partner_offline import (
@@ -43,6 +43,26 @@ def allowance_json(allowance: Allowance) -> dict[str, Any]:
     }
 
 
+def book_sent(counter: Counter, fields: dict[str, Any], key: str) -> BookingResult:
+    """A booking made offline, as the API and the scanner page receive it (its fields
+    checked by OfflineBookingRequestSchema)."""
+    session = db_session()
+    return book_offline(
+        session,
+        by=counter,
+        credential=fields["credential"],
+        trusted=trusted(session),
+        category=fields["category"],
+        amount_cents=fields["amount_cents"],
+        units=fields.get("units"),
+        reference=fields.get("reference"),
+        idempotency_key=key,
+        offline_at=fields["offline_at"],
+        allowance_id=fields["allowance_id"],
+        now=now(),
+    )
+
+
 def secret() -> bytes:
     """The service's secret key: it signs the allowances."""
     return str(current_app.config["SECRET_KEY"]).encode()
@@ -70,41 +90,12 @@ class OfflineBookings(MethodView):
     @blp.alt_response(403, schema=ProblemSchema, content_type=PROBLEM)
     @blp.alt_response(409, schema=ProblemSchema, content_type=PROBLEM)
     @blp.alt_response(422, schema=ProblemSchema, content_type=PROBLEM)
-    @blp.doc(
-        parameters=[
-            {
-                "in": "header",
-                "name": "Idempotency-Key",
-                "required": True,
-                "schema": {"type": "string", "minLength": 1, "maxLength": 200},
-                "description": "The key the booking was made with offline: books once.",
-            }
-        ]
-    )
+    @blp.doc(parameters=[idempotency_key_header("The key the booking was made with offline")])
     def post(self, body: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
         """Send a booking made offline: booked on its day of service if the budget and the
         allowance cover it (201), else recorded as not covered (409 `not_covered` with the
         `reason`). The same key again: the same answer, nothing booked twice."""
-        key = request.headers.get("Idempotency-Key")
-        if key is None:
-            raise InvalidRequest(
-                "The Idempotency-Key header is required.", code="idempotency_key_required"
-            )
-        session = db_session()
-        result = book_offline(
-            session,
-            by=device(),
-            credential=body["credential"],
-            trusted=trusted(session),
-            category=body["category"],
-            amount_cents=body["amount_cents"],
-            units=body.get("units"),
-            reference=body.get("reference"),
-            idempotency_key=key,
-            offline_at=body["offline_at"],
-            allowance_id=body["allowance_id"],
-            now=now(),
-        )
+        result = book_sent(device(), body, idempotency_key())
         headers = {"Idempotent-Replayed": "true" if result.replayed else "false"}
         return booking_json(result.booking, result), 201, headers
 

@@ -16,15 +16,13 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import generate_csrf
 from marshmallow import ValidationError
 
-from redeemer.api_offline import allowance_json
-from redeemer.counter import trusted
+from redeemer.api_offline import allowance_json, book_sent
 from redeemer.scanner import bp
 from redeemer.staff_auth import current_counter, signed_in
 from redeemer.wording import CARD_REASONS, OFFLINE_REASONS, REFUSALS
 from youcard.credentials import trust
 from youcard.domain.enums import Category
 from youcard.errors import DomainError
-from youcard.operations.booking import book_offline
 from youcard.operations.offline import device_key, issue_allowance
 from youcard.operations.verification import revocations_since
 from youcard.schemas.partner_offline import OfflineBookingRequestSchema
@@ -143,22 +141,8 @@ def offline_booking() -> ResponseReturnValue:
     except ValidationError as error:
         refused = str(REFUSALS["invalid_line"])
         return jsonify(code="invalid_request", error=refused, fields=sorted(error.messages)), 422
-    session = db_session()
     try:
-        result = book_offline(
-            session,
-            by=current_counter(),
-            credential=fields["credential"],
-            trusted=trusted(session),
-            category=fields["category"],
-            amount_cents=fields["amount_cents"],
-            units=fields.get("units"),
-            reference=fields.get("reference"),
-            idempotency_key=key,
-            offline_at=fields["offline_at"],
-            allowance_id=fields["allowance_id"],
-            now=now(),
-        )
+        result = book_sent(current_counter(), fields, key)
     except DomainError as error:
         undo_writes(error)  # a booking not covered is recorded by its follow-up
         reason = str(error.details.get("reason", ""))

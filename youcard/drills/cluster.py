@@ -128,7 +128,7 @@ class Cluster:
         master = self.postmaster()
         if master is None:
             return
-        victims = [master, *_children(master)]
+        victims = [master, *children_of(master)]
         for pid in victims:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
@@ -153,7 +153,8 @@ class Cluster:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def _children(parent: int) -> list[int]:
+def children_of(parent: int) -> list[int]:
+    """The processes whose parent is `parent`."""
     found = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():

@@ -15,6 +15,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from youcard.drills.cluster import children_of
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -70,17 +72,7 @@ class Gunicorn:
     def workers(self) -> list[int]:
         """The worker processes (children of the master)."""
         assert self.process is not None
-        master = self.process.pid
-        found = []
-        for entry in Path("/proc").iterdir():
-            if entry.name.isdigit():
-                try:
-                    fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-                except OSError:
-                    continue
-                if int(fields[1]) == master:
-                    found.append(int(entry.name))
-        return found
+        return children_of(self.process.pid)
 
     def kill_group(self) -> None:
         """SIGKILL to the master and every worker at once (KillMode=control-group)."""
