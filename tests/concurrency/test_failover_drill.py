@@ -33,3 +33,14 @@ def test_the_primary_dies_and_no_booking_a_client_saw_is_lost(database_url, tmp_
         )
         for name, seconds in result.figures.items():
             print(f"  {name:<32} {seconds:6.2f} s")
+
+
+def test_the_standby_dies_bookings_wait_and_nothing_acknowledged_is_lost(database_url, tmp_path):
+    if not database_url.startswith("postgresql"):
+        pytest.skip("the failover drill runs on PostgreSQL")
+    if not can_make_clusters():
+        pytest.skip("no PostgreSQL server programs to make clusters with")
+    result = failover.run(tmp_path, kill="standby", seconds_before=1, seconds_after=1)
+    assert result.answered > 50 and (result.missing, result.duplicated) == (0, 0)
+    assert set(result.statuses) <= {0, 201, 503}, result.statuses
+    assert result.ledger == [] and result.audit == [] and result.ok
