@@ -32,15 +32,14 @@ class NotReplicatedError(Exception):
 
 
 def watch(engine: Engine) -> None:
-    """Watch `engine`'s connections for the warning; check after every statement."""
+    """Watch `engine`'s connections for the warning. Checked (`check`) after each commit of a
+    session (youcard.db), after each statement on the driver's own cursor (the hot path's
+    DriverStatement), and at the end of a request whose statements committed on their own
+    (youcard.web): once per request there, not after every statement (bench/cpu.py)."""
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.add_notice_handler(_notice)
-
-    @event.listens_for(engine, "after_cursor_execute")
-    def _after(*_args: Any) -> None:
-        check()
 
 
 def _notice(diagnostic: Any) -> None:

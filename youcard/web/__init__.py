@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter, Map
 
+from youcard import replicated
 from youcard.clock import utcnow
 from youcard.config import Settings, load_settings
 from youcard.db import MAX_ID, Session, make_engine, make_sessionmaker
@@ -127,6 +128,10 @@ def create_base_app(import_name: str, service: str, config: dict[str, Any] | Non
         if session is None:
             return response
         if nothing_to_end(session):  # every statement committed on its own
+            try:
+                replicated.check()  # ... and the synchronous standby confirmed each
+            except OperationalError as error:
+                return app.make_response(unavailable_problem(error))
             _run_follow_ups(session)
             return response
         if outcome == "undo" or (response.status_code >= 400 and outcome != "keep"):
