@@ -86,6 +86,7 @@ def staff_office(committed) -> Office:
         gone = make.child(issuer)
         make.entitlement(gone)
         erase_household(session, session.get(Household, gone.household_id), NOW)
+        _offline(session, make, issuer, child)  # the offline-risk report with rows
         create_staff_token(  # "Your account" lists it
             session, by=by, username=admin.username,
             name="Fachverfahren OPEN/PROSOZ – Schnittstelle Bildung und Teilhabe", now=NOW,
@@ -94,6 +95,38 @@ def staff_office(committed) -> Office:
             admin.username, child.household_id, admin.id, child.id, partner.id,
             (checked.id, waiting.id), (gone.household_id, gone.id),
         )  # fmt: skip
+
+
+def _offline(session, make, issuer, child) -> None:
+    """A partner with a long Arabic-script name whose counter booked offline: one booked,
+    one not covered, one late (the report in March 2026)."""
+    import secrets
+    from datetime import timedelta
+
+    from youcard.domain.enums import Category
+    from youcard.domain.models import OfflineAllowance, OfflineBooking
+
+    club = make.partner(issuer, {Category.PARTICIPATION})
+    club.name = "نادي الرياضة والثقافة للأطفال والشباب في حي هيسن – فرع السباحة والجمباز"
+    allowance = OfflineAllowance(
+        id=secrets.token_hex(16), partner_id=club.id, device_key="device:1",
+        issued_at=NOW - timedelta(hours=3), valid_until=NOW + timedelta(hours=21),
+        limits=f'{{"{issuer.id}": {{"participation": 1500}}}}', signature="0" * 64,
+    )  # fmt: skip
+    session.add(allowance)
+    session.flush()
+    pupil = make.child(issuer, household=session.get(Household, child.household_id))
+    card_id = make.card(pupil).id
+    for n, (outcome, late) in enumerate([("booked", False), ("not_covered", False),
+                                         ("booked", True)]):  # fmt: skip
+        session.add(OfflineBooking(
+            issuer_id=issuer.id, partner_id=club.id, allowance_id=allowance.id,
+            card_id=card_id, category=Category.PARTICIPATION, amount_cents=450 + n,
+            service_date=NOW.date(), offline_at=NOW - timedelta(hours=2), received_at=NOW,
+            late=late, outcome=outcome,
+            reason=None if outcome == "booked" else "insufficient_budget",
+            idempotency_key=f"offline-{secrets.token_hex(4)}", request_hash=bytes(32),
+        ))  # fmt: skip
 
 
 def other_citys_card(committed) -> str:
@@ -127,6 +160,8 @@ def staff_paths(office: Office) -> list[str]:
         "/admin/keys",
         "/admin/settlements",
         "/admin/reports",
+        f"/admin/offline?month={NOW:%Y-%m}",
+        "/admin/offline",
         "/admin/staff",
         f"/admin/staff/{office.admin_id}",
         "/account",
