@@ -68,8 +68,14 @@ def _scan(chromium, base: str, counter: Counter):
 
 
 def _figure(page, name: str) -> int | None:
-    value = page.evaluate(f"() => document.documentElement.dataset.{name}")
-    return int(value) if value is not None else None
+    """A figure timing.js writes once the page's scripts ran (DOMContentLoaded, after the
+    deferred scripts: the element the test waited for can be there a moment before)."""
+    for _ in range(50):
+        value = page.evaluate(f"() => document.documentElement.dataset.{name}")
+        if value is not None:
+            return int(value)
+        page.wait_for_timeout(100)
+    return None
 
 
 def test_scan_from_the_camera_book_15_euros_and_get_the_receipt(
