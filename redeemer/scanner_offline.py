@@ -10,13 +10,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from flask import current_app, jsonify, request, send_from_directory, url_for
+from flask import jsonify, request, send_from_directory, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_wtf.csrf import generate_csrf
 from marshmallow import ValidationError
 
-from redeemer.api_offline import allowance_json, book_sent
+from redeemer.api_offline import allowance_json, book_sent, secret
 from redeemer.scanner import bp
 from redeemer.staff_auth import current_counter, signed_in
 from redeemer.wording import CARD_REASONS, OFFLINE_REASONS, REFUSALS
@@ -73,10 +73,6 @@ def offline_words() -> dict[str, Any]:
     }
 
 
-def _secret() -> bytes:
-    return str(current_app.config["SECRET_KEY"]).encode()
-
-
 @bp.get("/sw.js")
 def service_worker() -> ResponseReturnValue:
     """The service worker: keeps the scan page and its scripts for a reload offline."""
@@ -103,7 +99,7 @@ def offline_lists() -> ResponseReturnValue:
     session = db_session()
     at = now()
     allowance = allowance_json(
-        issue_allowance(session, by=counter, key=key, secret=_secret(), now=at)
+        issue_allowance(session, by=counter, key=key, secret=secret(), now=at)
     )
     issuers = set(counter.issuers)
     document = trust.trust_list(session, now=at)

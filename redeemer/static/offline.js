@@ -132,13 +132,17 @@
   }
 
   // -- checking and booking offline ----------------------------------------------------
+  // Whether a booking of this device still counts against the card (not refused, not
+  // recorded as not covered).
+  function counts(record) { return record.status !== "refused" && record.status !== "not_covered"; }
+
   // What this device booked offline today on the card, per category (cents).
   function bookedToday(serial) {
     var today = berlinDay(Date.now());
     return queued().then(function (records) {
       var sums = {};
       records.forEach(function (r) {
-        if (r.serial !== serial || r.status === "refused" || r.status === "not_covered") return;
+        if (r.serial !== serial || !counts(r)) return;
         if (berlinDay(Date.parse(r.offline_at)) !== today) return;
         sums[r.category] = (sums[r.category] || 0) + r.amount_cents;
       });
@@ -156,18 +160,14 @@
     if (reason) return Promise.reject(new Error(reason));
     var limit = limitOf(claims.issuer, category);
     if (!limit) return Promise.reject(new Error(words.off));
-    var today = berlinDay(Date.now());
-    return Promise.all([queued(), kvGet("seen:" + claims.serial)]).then(function (found) {
-      var mine = found[0].filter(function (r) {
-        return r.serial === claims.serial && r.category === category && r.status !== "refused" && r.status !== "not_covered";
-      });
-      var todays = mine.filter(function (r) { return berlinDay(Date.parse(r.offline_at)) === today; })
-        .reduce(function (sum, r) { return sum + r.amount_cents; }, 0);
+    return Promise.all([queued(), kvGet("seen:" + claims.serial), bookedToday(claims.serial)]).then(function (found) {
+      var todays = found[2][category] || 0;
       if (todays + cents > limit) throw new Error(say(words.aboveLimit, { left: money(Math.max(0, limit - todays)) }));
       var seen = found[1];
       if (seen && category in seen.available) {
-        var since = mine.filter(function (r) { return r.created > seen.at; })
-          .reduce(function (sum, r) { return sum + r.amount_cents; }, 0);
+        var since = found[0].filter(function (r) {
+          return r.serial === claims.serial && r.category === category && counts(r) && r.created > seen.at;
+        }).reduce(function (sum, r) { return sum + r.amount_cents; }, 0);
         var left = seen.available[category] - since;
         if (cents > left) throw new Error(say(words.aboveBalance, { left: money(Math.max(0, left)) }));
       }

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from calendar import monthrange
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import case, func, select
 
@@ -14,6 +14,8 @@ from youcard.db import Session
 from youcard.domain.enums import Category
 from youcard.domain.models import OfflineAllowance, OfflineBooking, OfflineLimit, Partner
 from youcard.policy import REPORT_READERS, Counter, Staff, require_role
+
+DAY = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -139,7 +141,11 @@ def _allowance_days(
             OfflineAllowance.issued_at,
             OfflineAllowance.valid_until,
             OfflineAllowance.limits,
-        ).where(OfflineAllowance.partner_id == partner_id)
+        ).where(  # those that can reach into the month (a day's margin for the zones)
+            OfflineAllowance.partner_id == partner_id,
+            OfflineAllowance.valid_until >= datetime.combine(first - DAY, time(), UTC),
+            OfflineAllowance.issued_at < datetime.combine(last + 2 * DAY, time(), UTC),
+        )
     ):
         if issuer_id not in json.loads(limits):
             continue
